@@ -1,0 +1,30 @@
+// Positioned file I/O, the only way the core touches files; one implementation per platform.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hvr {
+
+enum class OpenMode { kReadOnly, kReadWrite, kCreateNew };
+
+class File {
+ public:
+  virtual ~File() = default;
+  static std::unique_ptr<File> Open(const std::string& path, OpenMode mode);
+  static bool Exists(const std::string& path);
+
+  // Reads exactly `length` bytes or throws; reading past the end is an error (the caller checks sizes).
+  virtual void ReadAt(uint64_t offset, void* buffer, size_t length) = 0;
+  virtual void WriteAt(uint64_t offset, const void* buffer, size_t length) = 0;
+  // Makes every completed write durable (fdatasync / FlushFileBuffers).
+  virtual void Flush() = 0;
+  virtual uint64_t Size() = 0;
+  virtual void Resize(uint64_t size) = 0;
+  // Releases the storage of a range (punches a hole) where the file system can; a no-op elsewhere.
+  virtual void Deallocate(uint64_t offset, uint64_t length) = 0;
+  virtual const std::string& path() const = 0;
+};
+
+}  // namespace hvr

@@ -1,0 +1,107 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/file.h"
+#include "core/native_error.h"
+
+namespace hvr {
+namespace {
+
+class PosixFile final : public File {
+ public:
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  void ReadAt(uint64_t offset, void* buffer, size_t length) override {
+    auto* out = static_cast<char*>(buffer);
+    while (length > 0) {
+      ssize_t n = ::pread(fd_, out, length, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowErrno(errno, "pread", path_);
+      }
+      if (n == 0) {
+        throw NativeError(codes::kIo, "unexpected end of file reading '" + path_ + "' at offset " +
+                                          std::to_string(offset) + ": the file is truncated");
+      }
+      out += n;
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<size_t>(n);
+    }
+  }
+
+  void WriteAt(uint64_t offset, const void* buffer, size_t length) override {
+    const auto* in = static_cast<const char*>(buffer);
+    while (length > 0) {
+      ssize_t n = ::pwrite(fd_, in, length, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowErrno(errno, "pwrite", path_);
+      }
+      in += n;
+      offset += static_cast<uint64_t>(n);
+      length -= static_cast<size_t>(n);
+    }
+  }
+
+  void Flush() override {
+    if (::fdatasync(fd_) != 0) ThrowErrno(errno, "fdatasync", path_);
+  }
+
+  uint64_t Size() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) ThrowErrno(errno, "fstat", path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  void Resize(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) ThrowErrno(errno, "ftruncate", path_);
+  }
+
+  void Deallocate(uint64_t offset, uint64_t length) override {
+#ifdef FALLOC_FL_PUNCH_HOLE
+    // Best effort: a file system without hole punching keeps the bytes, which is still correct.
+    (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                      static_cast<off_t>(length));
+#else
+    (void)offset;
+    (void)length;
+#endif
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<File> File::Open(const std::string& path, OpenMode mode) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case OpenMode::kReadOnly:
+      flags |= O_RDONLY;
+      break;
+    case OpenMode::kReadWrite:
+      flags |= O_RDWR;
+      break;
+    case OpenMode::kCreateNew:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      break;
+  }
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) ThrowErrno(errno, "open", path);
+  return std::make_unique<PosixFile>(fd, path);
+}
+
+bool File::Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace hvr

@@ -1,0 +1,61 @@
+/**
+ * Glue between yargs and command implementations: global options every command has, and `action()`,
+ * which runs an implementation (imported lazily by the noun module), prints its result and maps errors
+ * to exit codes.
+ */
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { configureLogging, LOG_LEVELS, type LogLevel } from '../logging/logger.js';
+import { defaultStateDir } from '../util/state-dir.js';
+import { describeError } from './cli-error.js';
+import { printError, printResult, type CommandResult } from './output.js';
+import { join } from 'node:path';
+
+export interface GlobalOptions {
+  json: boolean;
+  'log-level'?: LogLevel;
+  'state-dir': string;
+}
+
+export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalOptions> {
+  return yargs
+    .option('json', { type: 'boolean', default: false, describe: 'Print one versioned JSON object on stdout; logs go to stderr' })
+    .option('log-level', { choices: LOG_LEVELS, describe: 'Log level (or HVR_LOG_LEVEL)' })
+    .option('state-dir', {
+      type: 'string',
+      default: defaultStateDir(),
+      defaultDescription: 'HVR_STATE_DIR, else %ProgramData%\\hvreplica or /var/lib/hvreplica',
+      describe: 'State directory of this host',
+    }) as unknown as Argv<T & GlobalOptions>;
+}
+
+/** Options that only configure logging, so commands without state (disk tools) do not create one. */
+export function setupLogging(args: GlobalOptions, withFile: boolean): void {
+  configureLogging({
+    ...(args['log-level'] ? { level: args['log-level'] } : {}),
+    jsonConsole: args.json,
+    ...(withFile ? { logDir: join(args['state-dir'], 'logs') } : {}),
+  });
+}
+
+export interface ActionOptions {
+  /** Write the rotating log file in the state directory (commands that act on host state). */
+  logToFile?: boolean;
+}
+
+export function action<A extends GlobalOptions>(
+  command: string,
+  run: (args: A) => Promise<CommandResult>,
+  options: ActionOptions = {},
+): (args: ArgumentsCamelCase<A>) => Promise<void> {
+  return async (parsed: ArgumentsCamelCase<A>) => {
+    const args = parsed as unknown as A;
+    setupLogging(args, options.logToFile ?? false);
+    try {
+      printResult(command, args.json, await run(args));
+    } catch (error) {
+      const report = describeError(error);
+      printError(command, args.json, report);
+      process.exitCode = report.exitCode;
+    }
+  };
+}

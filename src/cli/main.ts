@@ -1,0 +1,45 @@
+/**
+ * The hvreplica command line: what the PowerShell module, scheduled tasks and scripts call.
+ * Exit codes: src/cli/exit-codes.ts (documented in README.md).
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { flushLogs } from '../logging/logger.js';
+import { withGlobalOptions } from './command-kit.js';
+import { commands } from './commands/index.js';
+import { ExitCode } from './exit-codes.js';
+import { printError, printResult } from './output.js';
+import { packageVersion } from './version.js';
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
+  const json = argv.includes('--json');
+  if (argv.includes('--version')) {
+    printResult('version', json, { data: { version: packageVersion(), node: process.version }, human: packageVersion() });
+    return ExitCode.Ok;
+  }
+  const parser = withGlobalOptions(yargs(argv))
+    .scriptName('hvreplica')
+    .usage('$0 <command> [options]\n\nReplicates Hyper-V virtual machines to a replica host and fails them over.')
+    .command(commands)
+    .demandCommand(1, 'Name a command; "hvreplica --help" lists them.')
+    .strict()
+    .version(false)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail(false);
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    // Only yargs' own validation errors arrive here: command handlers report through action().
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${await parser.getHelp()}\n\n`);
+    printError(argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ') || 'hvreplica', json, {
+      code: 'ERR_USAGE',
+      message,
+      exitCode: ExitCode.Usage,
+    });
+    process.exitCode = ExitCode.Usage;
+  }
+  await flushLogs();
+  return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+}
