@@ -53,6 +53,7 @@ if (only.length === 0 || only.includes('pester')) {
   const pesterScript = join(root, 'scripts', 'run-pester.ps1');
   if (!existsSync(pesterScript)) {
     console.error('scripts/run-pester.ps1 is missing: the PowerShell module suites cannot run');
+    failed += 1;
     exitCode = 1;
   } else if (!existsSync(pwsh)) {
     console.error(`PowerShell 7 not found at ${pwsh}: install it with "dotnet tool install --global PowerShell --version 7.6.9" (or set HVR_PWSH)`);
