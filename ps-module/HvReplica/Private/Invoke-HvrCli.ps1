@@ -1,0 +1,153 @@
+function Invoke-HvrCli
+{
+    <#
+    .SYNOPSIS
+        Runs one hvreplica CLI command with --json and returns its result or its error.
+    .DESCRIPTION
+        The only place that runs the CLI (docs/cli-contract.md); tests mock it. Reads the versioned
+        envelope from stdout and returns an object with Result (the envelope's 'result') and Error (an
+        ErrorRecord, or null). Errors are returned, not thrown, because a throw caught on the way up
+        would also land in the caller's -ErrorVariable: the cmdlet reports exactly one error. Error is
+        the CLI's own error (category from its exit code, FullyQualifiedErrorId from its code), a CLI
+        that cannot be found, output that is not one JSON object, or an unknown schemaVersion.
+        Native exit codes do not throw in PowerShell, and stderr lines become error records under
+        $ErrorActionPreference = 'Stop', so both are handled here: stderr (the CLI's log) is shown as
+        verbose output. With a remote -ComputerName the same command runs there through PowerShell
+        remoting, with the hvreplica installed on that host.
+    .PARAMETER Argument
+        The noun, the verb and the options, e.g. 'replication', 'get', '--vm-name=web1'.
+    .PARAMETER ComputerName
+        The host to run on; empty or a local name runs here.
+    .PARAMETER Credential
+        Credential for PowerShell remoting to -ComputerName.
+    .PARAMETER TargetObject
+        What the call is about, for the error record.
+    .EXAMPLE
+        $answer = Invoke-HvrCli -Argument 'replication', 'get', '--vm-name=web1' -TargetObject 'web1'
+        if ($answer.Error) { Write-HvrError -Cmdlet $PSCmdlet -ErrorRecord $answer.Error } else { $answer.Result }
+    #>
+    [CmdletBinding()]
+    [OutputType([psobject])]
+    param
+    (
+        [Parameter(Mandatory)]
+        [string[]]
+        $Argument,
+
+        [Parameter()]
+        [AllowEmptyString()]
+        [AllowNull()]
+        [string]
+        $ComputerName,
+
+        [Parameter()]
+        [System.Management.Automation.PSCredential]
+        [System.Management.Automation.Credential()]
+        $Credential = [System.Management.Automation.PSCredential]::Empty,
+
+        [Parameter()]
+        [object]
+        $TargetObject
+    )
+
+    $ErrorActionPreference = 'Continue'
+    $PSNativeCommandUseErrorActionPreference = $false
+    $commandText = 'hvreplica ' + ($Argument -join ' ')
+    $cliArguments = @($Argument) + '--json'
+    $failed = {
+        param ([System.Management.Automation.ErrorRecord] $Record)
+        [pscustomobject]@{ Result = $null; Error = $Record }
+    }
+
+    if (Test-HvrLocalComputer -ComputerName $ComputerName)
+    {
+        $cli = Resolve-HvrCli
+        if ($null -ne $cli.Error) { return (& $failed $cli.Error) }
+        $allArguments = @($cli.PrefixArguments) + $cliArguments
+        Write-Verbose -Message ('Running {0} {1}' -f $cli.FilePath, ($allArguments -join ' '))
+        $savedEncoding = [Console]::OutputEncoding
+        try
+        {
+            # The CLI writes UTF-8; Windows PowerShell would otherwise decode with the OEM code page. Hosts
+            # without a console (the ISE) refuse the change; their decoding is then left as it is.
+            try { [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false } catch { $null = $_ }
+            $lines = & $cli.FilePath @allArguments 2>&1
+            $exitCode = $LASTEXITCODE
+        }
+        finally
+        {
+            try { [Console]::OutputEncoding = $savedEncoding } catch { $null = $_ }
+        }
+        $stdout = New-Object -TypeName System.Collections.Generic.List[string]
+        foreach ($line in @($lines))
+        {
+            if ($line -is [System.Management.Automation.ErrorRecord])
+            {
+                Write-Verbose -Message ('hvreplica: {0}' -f $line.Exception.Message)
+            }
+            elseif ($null -ne $line)
+            {
+                $stdout.Add([string]$line)
+            }
+        }
+        $output = $stdout -join "`n"
+    }
+    else
+    {
+        $remote = {
+            param ([string[]] $RemoteArguments)
+            $ErrorActionPreference = 'Continue'
+            $text = & hvreplica @RemoteArguments 2>$null
+            [pscustomobject]@{ Output = (@($text) -join "`n"); ExitCode = $LASTEXITCODE }
+        }
+        $invokeParameters = @{
+            ComputerName  = $ComputerName
+            ScriptBlock   = $remote
+            ArgumentList  = (, $cliArguments)
+            ErrorAction   = 'SilentlyContinue'
+            ErrorVariable = 'remotingErrors'
+        }
+        if ($Credential -ne [System.Management.Automation.PSCredential]::Empty)
+        {
+            $invokeParameters['Credential'] = $Credential
+        }
+        Write-Verbose -Message ('Running {0} on {1} through PowerShell remoting' -f $commandText, $ComputerName)
+        $answer = Invoke-Command @invokeParameters
+        if ($null -eq $answer)
+        {
+            $reason = ($remotingErrors | ForEach-Object { $_.ToString() }) -join ' '
+            return (& $failed (New-HvrErrorRecord -ErrorId 'HvrRemotingFailed' -Category ConnectionError -TargetObject $ComputerName `
+                        -Message ("Could not run hvreplica on '{0}' through PowerShell remoting: {1}" -f $ComputerName, $reason)))
+        }
+        $output = [string]$answer.Output
+        $exitCode = [int]$answer.ExitCode
+    }
+
+    $envelope = $null
+    if ($output.TrimStart().StartsWith('{'))
+    {
+        # Only output that looks like JSON is parsed, so that a CLI printing text never costs a caught throw.
+        try { $envelope = $output | ConvertFrom-Json -ErrorAction Stop } catch { $envelope = $null }
+    }
+    if ($null -eq $envelope -or $null -eq $envelope.PSObject.Properties['schemaVersion'])
+    {
+        $shown = if ($output.Length -gt 200) { $output.Substring(0, 200) + '...' } else { $output }
+        return (& $failed (New-HvrErrorRecord -ErrorId 'HvrCliInvalidOutput' -Category InvalidResult -TargetObject $TargetObject `
+                    -Message ("'{0}' exited with code {1} and did not print one JSON object: '{2}'" -f $commandText, $exitCode, $shown)))
+    }
+    if ($envelope.schemaVersion -ne 1)
+    {
+        return (& $failed (New-HvrErrorRecord -ErrorId 'HvrCliSchemaVersion' -Category InvalidResult -TargetObject $TargetObject `
+                    -Message ("'{0}' answered with schemaVersion {1}; this module understands version 1. Install matching versions of the module and the CLI." -f $commandText, $envelope.schemaVersion)))
+    }
+    if ($envelope.ok -ne $true)
+    {
+        return (& $failed (ConvertFrom-HvrCliError -Envelope $envelope -ExitCode $exitCode -TargetObject $TargetObject))
+    }
+    if ($exitCode -ne 0)
+    {
+        return (& $failed (New-HvrErrorRecord -ErrorId 'HvrCliInvalidOutput' -Category InvalidResult -TargetObject $TargetObject `
+                    -Message ("'{0}' reported success but exited with code {1}." -f $commandText, $exitCode)))
+    }
+    [pscustomobject]@{ Result = $envelope.result; Error = $null }
+}

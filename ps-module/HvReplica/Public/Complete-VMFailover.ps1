@@ -1,0 +1,74 @@
+function Complete-VMFailover
+{
+    <#
+    .SYNOPSIS
+        Completes a failover, keeping the chosen recovery point.
+    .DESCRIPTION
+        On the replica, commits the recovery point a failover chose and deletes the other recovery points,
+        as Hyper-V's Complete-VMFailover does (state FailedOver). It cannot be undone, so it confirms by
+        default (ConfirmImpact High). Calls 'hvreplica failover complete' (docs/cli-contract.md 3.7).
+    .PARAMETER VMName
+        Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name
+        (VMName, or Name where Hyper-V has that alias).
+    .PARAMETER VM
+        VM objects (Hyper-V's from Get-VM, or HvReplica.VirtualMachine).
+    .PARAMETER ComputerName
+        Hosts to run on, through PowerShell remoting; default this host. Bound by property name, so
+        objects from another host are acted on there.
+    .PARAMETER Credential
+        Credential for -ComputerName.
+    .PARAMETER Passthru
+        Write the HvReplica.VirtualMachine afterwards.
+    .EXAMPLE
+        Complete-HvrVMFailover -VMName web1
+
+        Commits the failover of web1 after confirmation.
+    .EXAMPLE
+        Get-HvrVMReplication -ReplicationState FailedOverWaitingCompletion | Complete-HvrVMFailover -Confirm:$false
+
+        Commits every pending failover without asking.
+    .INPUTS
+        System.String, objects with a VMName or Name property.
+    .OUTPUTS
+        None, or HvReplica.VirtualMachine with -Passthru.
+    .LINK
+        about_HvReplica
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'VMName', SupportsShouldProcess = $true, ConfirmImpact = 'High')]
+    [OutputType('HvReplica.VirtualMachine')]
+    param
+    (
+        [Parameter(ParameterSetName = 'VMName', Mandatory = $true, Position = 0, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        $VMName,
+
+        [Parameter(ParameterSetName = 'VMObject', Mandatory = $true, Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [psobject[]]
+        $VM,
+
+        [Parameter(ParameterSetName = 'VMName', ValueFromPipelineByPropertyName = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        $ComputerName,
+
+        [Parameter(ParameterSetName = 'VMName')]
+        [System.Management.Automation.PSCredential]
+        [System.Management.Automation.Credential()]
+        $Credential = [System.Management.Automation.PSCredential]::Empty,
+
+        [Parameter()]
+        [switch]
+        $Passthru
+    )
+
+    process
+    {
+        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
+        {
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'failover', 'complete' `
+                -TypeName 'HvReplica.VirtualMachine' -Action 'Complete failover (the other recovery points are deleted)' -Output:$Passthru -Credential $Credential
+        }
+    }
+}

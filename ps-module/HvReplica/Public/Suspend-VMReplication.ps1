@@ -1,0 +1,93 @@
+function Suspend-VMReplication
+{
+    <#
+    .SYNOPSIS
+        Pauses replication of a virtual machine.
+    .DESCRIPTION
+        Moves the relationship to Suspended, as Hyper-V's Suspend-VMReplication does. Changes keep being
+        tracked on the primary and are sent after Resume-HvrVMReplication. Pausing on the replica makes
+        health Critical, on the primary Warning. Pausing a resynchronization stops it; resuming continues
+        where it left off. Calls 'hvreplica replication suspend' (docs/cli-contract.md 3.5).
+    .PARAMETER VMName
+        Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name
+        (VMName, or Name where Hyper-V has that alias).
+    .PARAMETER VM
+        VM objects (Hyper-V's from Get-VM, or HvReplica.VirtualMachine).
+    .PARAMETER VMReplication
+        Relationships from Get-HvrVMReplication.
+    .PARAMETER ComputerName
+        Hosts to run on, through PowerShell remoting; default this host. Bound by property name, so
+        objects from another host are acted on there.
+    .PARAMETER Credential
+        Credential for -ComputerName.
+    .PARAMETER ReplicationRelationshipType
+        Simple (primary to replica, the default) or Extended (replica to extended replica). Bound by
+        property name, so a piped relationship object acts on that relationship.
+    .PARAMETER Passthru
+        Write the HvReplica.VMReplication objects after the change.
+    .EXAMPLE
+        Suspend-HvrVMReplication -VMName web1
+
+        Pauses replication of web1.
+    .EXAMPLE
+        Get-HvrVMReplication -ReplicationHealth Critical | Suspend-HvrVMReplication -Passthru
+
+        Pauses every relationship whose health is Critical and shows the result.
+    .INPUTS
+        System.String, HvReplica.VMReplication, objects with a VMName property.
+    .OUTPUTS
+        None, or HvReplica.VMReplication with -Passthru.
+    .LINK
+        about_HvReplica
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'VMName', SupportsShouldProcess = $true, ConfirmImpact = 'Medium')]
+    [OutputType('HvReplica.VMReplication')]
+    param
+    (
+        [Parameter(ParameterSetName = 'VMName', Mandatory = $true, Position = 0, ValueFromPipeline = $true, ValueFromPipelineByPropertyName = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        $VMName,
+
+        [Parameter(ParameterSetName = 'VMObject', Mandatory = $true, Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [psobject[]]
+        $VM,
+
+        [Parameter(ParameterSetName = 'VMReplication', Mandatory = $true, Position = 0, ValueFromPipeline = $true)]
+        [PSTypeName('HvReplica.VMReplication')]
+        [psobject[]]
+        $VMReplication,
+
+        [Parameter(ParameterSetName = 'VMName', ValueFromPipelineByPropertyName = $true)]
+        [ValidateNotNullOrEmpty()]
+        [string[]]
+        $ComputerName,
+
+        [Parameter(ParameterSetName = 'VMName')]
+        [System.Management.Automation.PSCredential]
+        [System.Management.Automation.Credential()]
+        $Credential = [System.Management.Automation.PSCredential]::Empty,
+
+        [Parameter(ParameterSetName = 'VMName', ValueFromPipelineByPropertyName = $true)]
+        [Parameter(ParameterSetName = 'VMObject')]
+        [Alias('Relationship')]
+        [HvReplica.VMReplicationRelationshipType]
+        $ReplicationRelationshipType,
+
+        [Parameter()]
+        [switch]
+        $Passthru
+    )
+
+    process
+    {
+        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
+        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
+        {
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'suspend' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Suspend replication' -Output:$Passthru -PassRelationship `
+                -Credential $Credential
+        }
+    }
+}
