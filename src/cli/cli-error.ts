@@ -29,9 +29,11 @@ const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
   ERR_USAGE: ExitCode.Usage,
   ERR_NOT_FOUND: ExitCode.NotFound,
   ERR_INVALID_STATE: ExitCode.InvalidState,
+  ERR_ALREADY_EXISTS: ExitCode.InvalidState,
   ERR_UNAUTHORIZED: ExitCode.Unauthorized,
   ERR_RESYNC_REQUIRED: ExitCode.ResyncRequired,
   ERR_NOT_SUPPORTED: ExitCode.NotSupported,
+  ERR_HYPERV_UNAVAILABLE: ExitCode.NotSupported,
   ERR_INTERNAL: ExitCode.Internal,
 };
 

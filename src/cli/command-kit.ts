@@ -28,12 +28,21 @@ export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalOptions> {
     }) as unknown as Argv<T & GlobalOptions>;
 }
 
-/** Options that only configure logging, so commands without state (disk tools) do not create one. */
-export function setupLogging(args: GlobalOptions, withFile: boolean): void {
+/**
+ * Configures logging for one command run: the console, the rotating file in the state directory for
+ * commands that change host state, and the Application event log when the Windows service started us
+ * (it passes the registered event source in HVR_EVENT_LOG_SOURCE).
+ */
+export async function setupLogging(args: GlobalOptions, withFile: boolean): Promise<void> {
+  const eventSource = process.platform === 'win32' ? process.env.HVR_EVENT_LOG_SOURCE : undefined;
+  const extraTransports = eventSource
+    ? [new (await import('../host/hyperv/event-log-transport.js')).EventLogTransport({ source: eventSource })]
+    : [];
   configureLogging({
     ...(args['log-level'] ? { level: args['log-level'] } : {}),
     jsonConsole: args.json,
     ...(withFile ? { logDir: join(args['state-dir'], 'logs') } : {}),
+    extraTransports,
   });
 }
 
@@ -49,7 +58,7 @@ export function action<A extends GlobalOptions>(
 ): (args: ArgumentsCamelCase<A>) => Promise<void> {
   return async (parsed: ArgumentsCamelCase<A>) => {
     const args = parsed as unknown as A;
-    setupLogging(args, options.logToFile ?? false);
+    await setupLogging(args, options.logToFile ?? false);
     try {
       printResult(command, args.json, await run(args));
     } catch (error) {

@@ -9,6 +9,7 @@ import { withGlobalOptions } from './command-kit.js';
 import { commands } from './commands/index.js';
 import { ExitCode } from './exit-codes.js';
 import { printError, printResult } from './output.js';
+import { repeatedOptionsMiddleware } from './repeated-options.js';
 import { packageVersion } from './version.js';
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
@@ -23,6 +24,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .command(commands)
     .demandCommand(1, 'Name a command; "hvreplica --help" lists them.')
     .strict()
+    .middleware(repeatedOptionsMiddleware, true)
     .version(false)
     .help()
     .wrap(Math.min(110, process.stdout.columns || 110))

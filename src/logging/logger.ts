@@ -18,6 +18,8 @@ export interface LoggingOptions {
   jsonConsole?: boolean;
   /** Silence the console (tests); the file still receives everything. */
   quietConsole?: boolean;
+  /** Further destinations, e.g. the Windows Application event log when running as a service. */
+  extraTransports?: winston.transport[];
 }
 
 const MAX_LOG_BYTES = 10 * 1024 * 1024;
@@ -65,6 +67,7 @@ export function configureLogging(options: LoggingOptions): void {
       }),
     );
   }
+  for (const transport of options.extraTransports ?? []) root.add(transport);
 }
 
 export type Logger = winston.Logger;

@@ -43,9 +43,7 @@ function Get-HvrVMTarget
     foreach ($name in @($VMName))
     {
         if ([string]::IsNullOrEmpty($name)) { continue }
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
+        foreach ($computer in (Get-HvrHostName -ComputerName $ComputerName))
         {
             [pscustomobject]@{ VMName = $name; ComputerName = $computer; RelationshipType = $null }
         }

@@ -2,10 +2,10 @@ function Invoke-HvrHostOperation
 {
     <#
     .SYNOPSIS
-        Runs one CLI command that acts on a host rather than a VM, on behalf of a public cmdlet.
+        Runs one CLI command that acts on a host rather than a VM, on each host a public cmdlet names.
     .DESCRIPTION
         The shared body of the server, authorization-entry, connection, service and task cmdlets: asks
-        the calling cmdlet's ShouldProcess when an action is given, calls the CLI on the host, converts
+        the calling cmdlet's ShouldProcess when an action is given, calls the CLI on each host, converts
         the result objects to their type and writes them when the cmdlet outputs. A failure becomes a
         non-terminating error of the calling cmdlet.
     .PARAMETER Cmdlet
@@ -15,7 +15,7 @@ function Invoke-HvrHostOperation
     .PARAMETER Option
         CLI options from ConvertTo-HvrCliArgument.
     .PARAMETER ComputerName
-        The host; empty means this host.
+        The hosts, one call each; none (or an empty name) means this host.
     .PARAMETER Credential
         Remoting credential for another host.
     .PARAMETER TypeName
@@ -47,9 +47,10 @@ function Invoke-HvrHostOperation
         $Option = @(),
 
         [Parameter()]
+        [AllowEmptyCollection()]
         [AllowEmptyString()]
         [AllowNull()]
-        [string]
+        [string[]]
         $ComputerName,
 
         [Parameter()]
@@ -74,41 +75,34 @@ function Invoke-HvrHostOperation
         $Output
     )
 
-    $description = $Target
-    if (-not (Test-HvrLocalComputer -ComputerName $ComputerName))
+    foreach ($computer in (Get-HvrHostName -ComputerName $ComputerName))
     {
-        $description = '{0} on {1}' -f $Target, $ComputerName
-    }
-    if ($Action)
-    {
-        # Two statements on purpose: when the host cannot ask (a non-interactive session), ShouldProcess
-        # fails with a statement-terminating error and PowerShell goes on with the next statement; the
-        # answer must then still be "no".
-        $approved = $false
-        $approved = $Cmdlet.ShouldProcess($description, $Action)
-        if (-not $approved) { return }
-    }
-
-    $answer = Invoke-HvrCli -Argument (@($Command) + @($Option)) -ComputerName $ComputerName -Credential $Credential `
-        -TargetObject $Target
-    if ($null -ne $answer.Error)
-    {
-        Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $answer.Error
-        return
-    }
-    try
-    {
-        foreach ($item in @($answer.Result))
+        if ($Action -and -not (Confirm-HvrOperation -Cmdlet $Cmdlet -Target $Target -ComputerName $computer -Action $Action))
         {
-            if ($null -eq $item) { continue }
-            $converted = $item
-            if ($TypeName) { $converted = ConvertTo-HvrOutputObject -InputObject $item -TypeName $TypeName }
-            if ($Output) { $converted }
+            continue
         }
-    }
-    catch
-    {
-        # Only a result that breaks docs/cli-contract.md gets here (HvrCliInvalidResult).
-        Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $_
+
+        $answer = Invoke-HvrCli -Argument (@($Command) + @($Option)) -ComputerName $computer -Credential $Credential `
+            -TargetObject $Target
+        if ($null -ne $answer.Error)
+        {
+            Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $answer.Error
+            continue
+        }
+        try
+        {
+            foreach ($item in @($answer.Result))
+            {
+                if ($null -eq $item) { continue }
+                $converted = $item
+                if ($TypeName) { $converted = ConvertTo-HvrOutputObject -InputObject $item -TypeName $TypeName }
+                if ($Output) { $converted }
+            }
+        }
+        catch
+        {
+            # Only a result that breaks docs/cli-contract.md gets here (HvrCliInvalidResult).
+            Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $_
+        }
     }
 }

@@ -2,17 +2,28 @@ function Invoke-HvrVMOperation
 {
     <#
     .SYNOPSIS
-        Runs one CLI command against one VM on behalf of a public cmdlet.
+        Runs one CLI command against each VM a public cmdlet names, on behalf of that cmdlet.
     .DESCRIPTION
-        The shared body of the VM-targeted cmdlets: asks the calling cmdlet's ShouldProcess (so -WhatIf
-        and -Confirm, with that cmdlet's ConfirmImpact, apply), calls the CLI with --vm-name, converts
-        each result object to its type and writes it when the cmdlet outputs (Get-, Measure-, or
-        -Passthru). A failure becomes a non-terminating error of the calling cmdlet, so one failing VM
-        does not stop the others (unless the caller asked for -ErrorAction Stop).
+        The shared body of the VM-targeted cmdlets: resolves -VMName/-ComputerName, -VM and -VMReplication
+        to targets (Get-HvrVMTarget), then runs the command with --vm-name for each one through
+        Invoke-HvrHostOperation on the target's host: the calling cmdlet's ShouldProcess is asked (so
+        -WhatIf and -Confirm, with that cmdlet's ConfirmImpact, apply), each result object is converted to
+        its type and written when the cmdlet outputs (Get-, Measure-, or -Passthru). A failure becomes a
+        non-terminating error of the calling cmdlet, so one failing VM does not stop the others (unless
+        the caller asked for -ErrorAction Stop).
     .PARAMETER Cmdlet
         The public cmdlet's $PSCmdlet.
+    .PARAMETER VMName
+        The cmdlet's -VMName.
+    .PARAMETER ComputerName
+        The cmdlet's -ComputerName (hosts for -VMName).
+    .PARAMETER VM
+        The cmdlet's -VM.
+    .PARAMETER VMReplication
+        The cmdlet's -VMReplication.
     .PARAMETER Target
-        One object from Get-HvrVMTarget.
+        Objects shaped like Get-HvrVMTarget's (VMName, ComputerName, RelationshipType), for a cmdlet that
+        finds its targets itself; given, the four parameters above are not used.
     .PARAMETER Command
         The noun and verb, e.g. 'replication', 'suspend'.
     .PARAMETER Option
@@ -34,7 +45,7 @@ function Invoke-HvrVMOperation
     .PARAMETER BoundParameters
         The public cmdlet's $PSBoundParameters, for -JobCommand.
     .EXAMPLE
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $t -Command replication, suspend -Option @() -TypeName HvReplica.VMReplication -Action 'Suspend replication'
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName web1 -Command replication, suspend -Option @() -TypeName HvReplica.VMReplication -Action 'Suspend replication'
     #>
     [CmdletBinding()]
     [OutputType([psobject])]
@@ -44,8 +55,24 @@ function Invoke-HvrVMOperation
         [System.Management.Automation.PSCmdlet]
         $Cmdlet,
 
-        [Parameter(Mandatory)]
-        [psobject]
+        [Parameter()]
+        [string[]]
+        $VMName,
+
+        [Parameter()]
+        [string[]]
+        $ComputerName,
+
+        [Parameter()]
+        [psobject[]]
+        $VM,
+
+        [Parameter()]
+        [psobject[]]
+        $VMReplication,
+
+        [Parameter()]
+        [psobject[]]
         $Target,
 
         [Parameter(Mandatory)]
@@ -87,68 +114,46 @@ function Invoke-HvrVMOperation
         $BoundParameters
     )
 
-    $description = $Target.VMName
-    if (-not (Test-HvrLocalComputer -ComputerName $Target.ComputerName))
+    $targets = $Target
+    if (-not $PSBoundParameters.ContainsKey('Target'))
     {
-        $description = '{0} on {1}' -f $Target.VMName, $Target.ComputerName
+        $targets = Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication
     }
-    if ($Action)
+    foreach ($one in @($targets))
     {
-        # Two statements on purpose: when the host cannot ask (a non-interactive session), ShouldProcess
-        # fails with a statement-terminating error and PowerShell goes on with the next statement; the
-        # answer must then still be "no".
-        $approved = $false
-        $approved = $Cmdlet.ShouldProcess($description, $Action)
-        if (-not $approved) { return }
-    }
-
-    if ($JobCommand)
-    {
-        # Objects become property bags in another process: the job gets plain names instead.
-        $jobParameters = @{}
-        foreach ($key in $BoundParameters.Keys)
+        if ($JobCommand)
         {
-            if ($key -in 'VMName', 'VM', 'VMReplication', 'ComputerName', 'AsJob', 'WhatIf', 'Confirm') { continue }
-            $value = $BoundParameters[$key]
-            # A SwitchParameter does not come back from serialization as a switch; a bool binds to one.
-            if ($value -is [System.Management.Automation.SwitchParameter]) { $value = $value.IsPresent }
-            $jobParameters[$key] = $value
+            if ($Action -and -not (Confirm-HvrOperation -Cmdlet $Cmdlet -Target $one.VMName -ComputerName $one.ComputerName -Action $Action))
+            {
+                continue
+            }
+            # Objects become property bags in another process: the job gets plain names instead.
+            $jobParameters = @{}
+            foreach ($key in $BoundParameters.Keys)
+            {
+                if ($key -in 'VMName', 'VM', 'VMReplication', 'ComputerName', 'AsJob', 'WhatIf', 'Confirm') { continue }
+                $value = $BoundParameters[$key]
+                # A SwitchParameter does not come back from serialization as a switch; a bool binds to one.
+                if ($value -is [System.Management.Automation.SwitchParameter]) { $value = $value.IsPresent }
+                $jobParameters[$key] = $value
+            }
+            $jobParameters['VMName'] = $one.VMName
+            if (-not (Test-HvrLocalComputer -ComputerName $one.ComputerName))
+            {
+                $jobParameters['ComputerName'] = $one.ComputerName
+            }
+            Start-HvrCommandJob -CommandName $JobCommand -Parameters $jobParameters
+            continue
         }
-        $jobParameters['VMName'] = $Target.VMName
-        if (-not (Test-HvrLocalComputer -ComputerName $Target.ComputerName))
-        {
-            $jobParameters['ComputerName'] = $Target.ComputerName
-        }
-        Start-HvrCommandJob -CommandName $JobCommand -Parameters $jobParameters
-        return
-    }
 
-    $arguments = @($Command) + ('--vm-name={0}' -f $Target.VMName) + @($Option)
-    $namesRelationship = @($Option | Where-Object { $_ -like '--replication-relationship-type=*' }).Count -gt 0
-    if ($PassRelationship -and $null -ne $Target.RelationshipType -and -not $namesRelationship)
-    {
-        $arguments += ('--replication-relationship-type={0}' -f $Target.RelationshipType)
-    }
-
-    $answer = Invoke-HvrCli -Argument $arguments -ComputerName $Target.ComputerName -Credential $Credential `
-        -TargetObject $Target.VMName
-    if ($null -ne $answer.Error)
-    {
-        Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $answer.Error
-        return
-    }
-    try
-    {
-        foreach ($item in @($answer.Result))
+        $arguments = @('--vm-name={0}' -f $one.VMName) + @($Option)
+        $namesRelationship = @($Option | Where-Object { $_ -like '--replication-relationship-type=*' }).Count -gt 0
+        if ($PassRelationship -and $null -ne $one.RelationshipType -and -not $namesRelationship)
         {
-            if ($null -eq $item) { continue }
-            $converted = ConvertTo-HvrOutputObject -InputObject $item -TypeName $TypeName
-            if ($Output) { $converted }
+            $arguments += ('--replication-relationship-type={0}' -f $one.RelationshipType)
         }
-    }
-    catch
-    {
-        # Only a result that breaks docs/cli-contract.md gets here (HvrCliInvalidResult).
-        Write-HvrError -Cmdlet $Cmdlet -ErrorRecord $_
+        # The rest (ShouldProcess on "<VM> [on <host>]", the CLI call, the results) is a host operation.
+        Invoke-HvrHostOperation -Cmdlet $Cmdlet -Command $Command -Option $arguments -ComputerName $one.ComputerName `
+            -Credential $Credential -TypeName $TypeName -Target $one.VMName -Action $Action -Output:$Output
     }
 }

@@ -65,10 +65,9 @@ function Complete-VMFailover
 
     process
     {
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'failover', 'complete' `
-                -TypeName 'HvReplica.VirtualMachine' -Action 'Complete failover (the other recovery points are deleted)' -Output:$Passthru -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -Command 'failover', 'complete' -TypeName 'HvReplica.VirtualMachine' `
+            -Action 'Complete failover (the other recovery points are deleted)' -Output:$Passthru `
+            -Credential $Credential
     }
 }

@@ -251,8 +251,7 @@ function Enable-VMReplication
         $bound = @{} + $PSBoundParameters
         if ($PSBoundParameters.ContainsKey('ExcludedVhd'))
         {
-            $bound['ExcludedVhdPath'] = @($ExcludedVhdPath) + @($ExcludedVhd | ForEach-Object { $_.Path }) |
-                Where-Object { -not [string]::IsNullOrEmpty($_) }
+            $bound['ExcludedVhdPath'] = Join-HvrDiskPath -Path $ExcludedVhdPath -Disk $ExcludedVhd
         }
         $option = ConvertTo-HvrCliArgument -BoundParameters $bound -Name @(
             'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint',
@@ -261,11 +260,9 @@ function Enable-VMReplication
             'AutoResynchronizeIntervalStart', 'AutoResynchronizeIntervalEnd', 'AsReplica', 'AllowedPrimaryServer'
         )
         $jobCommand = if ($AsJob) { 'Enable-VMReplication' } else { $null }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'enable' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Enable replication' -Output:$Passthru -Credential $Credential `
-                -JobCommand $jobCommand -BoundParameters $PSBoundParameters
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -Command 'replication', 'enable' -Option $option -TypeName 'HvReplica.VMReplication' `
+            -Action 'Enable replication' -Output:$Passthru -Credential $Credential -JobCommand $jobCommand `
+            -BoundParameters $PSBoundParameters
     }
 }

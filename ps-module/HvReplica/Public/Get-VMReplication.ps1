@@ -117,25 +117,7 @@ function Get-VMReplication
 
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @(
-            'ReplicaServerName', 'PrimaryServerName', 'ReplicationState', 'ReplicationHealth', 'ReplicationMode',
-            'ReplicationRelationshipType', 'TrustGroup'
-        )
-        if ($PSCmdlet.ParameterSetName -eq 'VMName' -and -not $VMName)
-        {
-            $hosts = @($ComputerName)
-            if ($hosts.Count -eq 0) { $hosts = @('') }
-            foreach ($computer in $hosts)
-            {
-                Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'replication', 'get' -Option $option -ComputerName $computer `
-                    -Credential $Credential -TypeName 'HvReplica.VMReplication' -Target 'all virtual machines' -Output
-            }
-            return
-        }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'get' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Output -Credential $Credential
-        }
+        Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'get' -TypeName 'HvReplica.VMReplication' `
+            -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
     }
 }

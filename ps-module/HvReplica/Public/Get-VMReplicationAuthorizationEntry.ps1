@@ -66,12 +66,8 @@ function Get-VMReplicationAuthorizationEntry
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
-        {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'list' -Option $option -ComputerName $computer `
-                -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' -Target 'authorization entries' -Output:$true
-        }
+        Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'list' -Option $option -ComputerName $ComputerName `
+            -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
+            -Target 'authorization entries' -Output:$true
     }
 }

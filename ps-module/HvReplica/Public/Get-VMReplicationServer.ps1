@@ -44,12 +44,8 @@ function Get-VMReplicationServer
     process
     {
         $option = @()
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
-        {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'server', 'get' -Option $option -ComputerName $computer `
-                -Credential $Credential -TypeName 'HvReplica.VMReplicationServer' -Target 'replication server' -Output:$true
-        }
+        Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'server', 'get' -Option $option -ComputerName $ComputerName `
+            -Credential $Credential -TypeName 'HvReplica.VMReplicationServer' -Target 'replication server' `
+            -Output:$true
     }
 }

@@ -59,10 +59,8 @@ function Get-VMSnapshot
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('SnapshotType')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'recovery-point', 'list' -Option $option `
-                -TypeName 'HvReplica.VMSnapshot' -Output -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
+            -Command 'recovery-point', 'list' -Option $option -TypeName 'HvReplica.VMSnapshot' -Output `
+            -Credential $Credential
     }
 }

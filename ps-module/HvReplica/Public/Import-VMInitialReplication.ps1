@@ -84,11 +84,9 @@ function Import-VMInitialReplication
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('Path')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'initial', 'import' -Option $option `
-                -TypeName 'HvReplica.VirtualMachine' -Action 'Import initial replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'initial', 'import' -Option $option `
+            -TypeName 'HvReplica.VirtualMachine' -Action 'Import initial replication' -Output:$Passthru `
+            -PassRelationship -Credential $Credential
     }
 }

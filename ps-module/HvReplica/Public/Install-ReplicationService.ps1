@@ -56,15 +56,7 @@ function Install-ReplicationService
 
     process
     {
-        # The CLI spells roles in kebab case like its own commands.
-        $option = @('--role=' + @{ ReplicaServer = 'replica-server'; Agent = 'agent' }[$Role])
-        $option += ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ServiceName')
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
-        {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'service', 'install' -Option $option -ComputerName $computer `
-                -Credential $Credential -TypeName 'HvReplica.ReplicationService' -Target ('hvreplica ' + $Role + ' service') -Action 'Install service' -Output:$true
-        }
+        Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'install' -Role $Role `
+            -ComputerName $ComputerName -Credential $Credential -Action 'Install service' -Output:$true
     }
 }

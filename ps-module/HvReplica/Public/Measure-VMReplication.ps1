@@ -116,25 +116,7 @@ function Measure-VMReplication
 
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @(
-            'ReplicaServerName', 'PrimaryServerName', 'ReplicationState', 'ReplicationHealth', 'ReplicationMode',
-            'ReplicationRelationshipType', 'TrustGroup'
-        )
-        if ($PSCmdlet.ParameterSetName -eq 'VMName' -and -not $VMName)
-        {
-            $hosts = @($ComputerName)
-            if ($hosts.Count -eq 0) { $hosts = @('') }
-            foreach ($computer in $hosts)
-            {
-                Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'replication', 'measure' -Option $option -ComputerName $computer `
-                    -Credential $Credential -TypeName 'HvReplica.VMReplicationHealth' -Target 'all virtual machines' -Output
-            }
-            return
-        }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'measure' -Option $option `
-                -TypeName 'HvReplica.VMReplicationHealth' -Output -Credential $Credential
-        }
+        Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'measure' -TypeName 'HvReplica.VMReplicationHealth' `
+            -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
     }
 }

@@ -73,12 +73,8 @@ function New-VMReplicationAuthorizationEntry
                         -Message ("'{0}' is not an FQDN, '*.domain' or '*': a wildcard may only be the first label." -f $AllowedPrimaryServer)))
         }
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
-        {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'add' -Option $option -ComputerName $computer `
-                -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' -Target $AllowedPrimaryServer -Action 'Add replication authorization entry' -Output:$true
-        }
+        Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'add' -Option $option -ComputerName $ComputerName `
+            -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
+            -Target $AllowedPrimaryServer -Action 'Add replication authorization entry' -Output:$true
     }
 }

@@ -67,10 +67,8 @@ function Register-ReplicationTask
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('IntervalSec', 'TaskName')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'task', 'register' -Option $option `
-                -TypeName 'HvReplica.ReplicationTask' -Action 'Register scheduled replication task' -Output -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
+            -Command 'task', 'register' -Option $option -TypeName 'HvReplica.ReplicationTask' `
+            -Action 'Register scheduled replication task' -Output -Credential $Credential
     }
 }

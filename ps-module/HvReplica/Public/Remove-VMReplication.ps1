@@ -87,11 +87,9 @@ function Remove-VMReplication
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'remove' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Remove replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'remove' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Remove replication' -Output:$Passthru -PassRelationship `
+            -Credential $Credential
     }
 }

@@ -77,19 +77,8 @@ function Remove-VMReplicationAuthorizationEntry
 
     process
     {
-        $targets = @()
-        if ($PSCmdlet.ParameterSetName -eq 'Object')
-        {
-            $targets = @($VMReplicationAuthorizationEntry | ForEach-Object { [pscustomobject]@{ Option = '--allowed-primary-server=' + $_.AllowedPrimaryServer; Name = [string]$_.AllowedPrimaryServer; ComputerName = [string]$_.ComputerName } })
-        }
-        else
-        {
-            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'TrustGroup')
-            $name = if ($PSCmdlet.ParameterSetName -eq 'TrustGroup') { 'trust group ' + $TrustGroup } else { $AllowedPrimaryServer }
-            $hosts = @($ComputerName)
-            if ($hosts.Count -eq 0) { $hosts = @('') }
-            $targets = @($hosts | ForEach-Object { [pscustomobject]@{ Option = $option[0]; Name = $name; ComputerName = $_ } })
-        }
+        $targets = Get-HvrAuthorizationEntryTarget -Entry $VMReplicationAuthorizationEntry -AllowedPrimaryServer $AllowedPrimaryServer `
+            -TrustGroup $TrustGroup -ComputerName $ComputerName
         foreach ($target in $targets)
         {
             Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'remove' -Option @($target.Option) `

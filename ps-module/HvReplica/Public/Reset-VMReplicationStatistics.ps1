@@ -82,11 +82,9 @@ function Reset-VMReplicationStatistics
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'reset-statistics' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Reset replication statistics' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'reset-statistics' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Reset replication statistics' -Output:$Passthru `
+            -PassRelationship -Credential $Credential
     }
 }

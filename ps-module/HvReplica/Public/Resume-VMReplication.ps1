@@ -130,12 +130,9 @@ function Resume-VMReplication
         }
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType', 'Resynchronize', 'ResynchronizeStartTime', 'Continue')
         $jobCommand = if ($AsJob) { 'Resume-VMReplication' } else { $null }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'resume' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Resume replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential `
-                -JobCommand $jobCommand -BoundParameters $PSBoundParameters
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'resume' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Resume replication' -Output:$Passthru -PassRelationship `
+            -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
     }
 }

@@ -255,8 +255,7 @@ function Set-VMReplication
         $bound = @{} + $PSBoundParameters
         if ($PSBoundParameters.ContainsKey('ReplicatedDisks'))
         {
-            $bound['ReplicatedDiskPaths'] = @($ReplicatedDiskPaths) + @($ReplicatedDisks | ForEach-Object { $_.Path }) |
-                Where-Object { -not [string]::IsNullOrEmpty($_) }
+            $bound['ReplicatedDiskPaths'] = Join-HvrDiskPath -Path $ReplicatedDiskPaths -Disk $ReplicatedDisks
         }
         $settings = @(
             'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint', 'CompressionEnabled',
@@ -312,11 +311,9 @@ function Set-VMReplication
         if ($Reverse) { $action = 'Reverse replication' }
         if ($AsReplica) { $action = 'Make this VM a replica waiting for initial replication' }
         $jobCommand = if ($AsJob) { 'Set-VMReplication' } else { $null }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'set' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action $action -Output:$Passthru -Credential $Credential `
-                -JobCommand $jobCommand -BoundParameters $PSBoundParameters
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'set' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action $action -Output:$Passthru -Credential $Credential `
+            -JobCommand $jobCommand -BoundParameters $PSBoundParameters
     }
 }

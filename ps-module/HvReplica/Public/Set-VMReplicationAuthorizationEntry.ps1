@@ -80,23 +80,14 @@ function Set-VMReplicationAuthorizationEntry
 
     process
     {
-        $targets = @()
-        if ($PSCmdlet.ParameterSetName -eq 'Object')
-        {
-            $targets = @($VMReplicationAuthorizationEntry | ForEach-Object { [pscustomobject]@{ Server = [string]$_.AllowedPrimaryServer; ComputerName = [string]$_.ComputerName } })
-        }
-        else
-        {
-            $hosts = @($ComputerName)
-            if ($hosts.Count -eq 0) { $hosts = @('') }
-            $targets = @($hosts | ForEach-Object { [pscustomobject]@{ Server = $AllowedPrimaryServer; ComputerName = $_ } })
-        }
+        $targets = Get-HvrAuthorizationEntryTarget -Entry $VMReplicationAuthorizationEntry -AllowedPrimaryServer $AllowedPrimaryServer `
+            -ComputerName $ComputerName
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicaStorageLocation', 'TrustGroup')
         foreach ($target in $targets)
         {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'set' -Option (@('--allowed-primary-server=' + $target.Server) + $option) `
+            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'set' -Option (@($target.Option) + $option) `
                 -ComputerName $target.ComputerName -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
-                -Target $target.Server -Action 'Change replication authorization entry' -Output:$Passthru
+                -Target $target.Name -Action 'Change replication authorization entry' -Output:$Passthru
         }
     }
 }

@@ -165,9 +165,7 @@ function Set-VMReplicationServer
             'DefaultStorageLocation', 'KerberosAuthenticationPort', 'CertificateAuthenticationPort',
             'KerberosAuthenticationPortMapping', 'CertificateAuthenticationPortMapping', 'MonitoringInterval', 'MonitoringStartTime'
         )
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
+        foreach ($computer in (Get-HvrHostName -ComputerName $ComputerName))
         {
             $hostOption = @($option)
             if ($ReplicationAllowedFromAnyServer)

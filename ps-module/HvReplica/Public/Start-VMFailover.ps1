@@ -119,10 +119,7 @@ function Start-VMFailover
         $action = 'Fail over to the replica'
         if ($Prepare) { $action = 'Prepare planned failover (send the last changes; the VM stays locked)' }
         if ($AsTest) { $action = 'Start test failover' }
-        foreach ($target in $targets)
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'failover', 'start' -Option $option `
-                -TypeName 'HvReplica.VirtualMachine' -Action $action -Output:($Passthru -or $AsTest) -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $targets -Command 'failover', 'start' -Option $option `
+            -TypeName 'HvReplica.VirtualMachine' -Action $action -Output:($Passthru -or $AsTest) -Credential $Credential
     }
 }

@@ -127,12 +127,9 @@ function Start-VMInitialReplication
         }
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('DestinationPath', 'InitialReplicationStartTime', 'UseBackup')
         $jobCommand = if ($AsJob) { 'Start-VMInitialReplication' } else { $null }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'initial', 'start' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Start initial replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential `
-                -JobCommand $jobCommand -BoundParameters $PSBoundParameters
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'initial', 'start' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Start initial replication' -Output:$Passthru `
+            -PassRelationship -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
     }
 }

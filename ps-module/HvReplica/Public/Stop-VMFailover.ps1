@@ -66,10 +66,8 @@ function Stop-VMFailover
 
     process
     {
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'failover', 'stop' `
-                -TypeName 'HvReplica.VirtualMachine' -Action 'Cancel failover' -Output:$Passthru -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -Command 'failover', 'stop' -TypeName 'HvReplica.VirtualMachine' -Action 'Cancel failover' `
+            -Output:$Passthru -Credential $Credential
     }
 }

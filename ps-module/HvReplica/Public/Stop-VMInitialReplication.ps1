@@ -74,11 +74,9 @@ function Stop-VMInitialReplication
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @()
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'initial', 'stop' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Stop initial replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'initial', 'stop' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Stop initial replication' -Output:$Passthru `
+            -PassRelationship -Credential $Credential
     }
 }

@@ -82,11 +82,9 @@ function Stop-VMReplication
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'stop' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Cancel resynchronization' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'stop' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Cancel resynchronization' -Output:$Passthru `
+            -PassRelationship -Credential $Credential
     }
 }

@@ -83,11 +83,9 @@ function Suspend-VMReplication
     process
     {
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM -VMReplication $VMReplication))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'replication', 'suspend' -Option $option `
-                -TypeName 'HvReplica.VMReplication' -Action 'Suspend replication' -Output:$Passthru -PassRelationship `
-                -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+            -VMReplication $VMReplication -Command 'replication', 'suspend' -Option $option `
+            -TypeName 'HvReplica.VMReplication' -Action 'Suspend replication' -Output:$Passthru -PassRelationship `
+            -Credential $Credential
     }
 }

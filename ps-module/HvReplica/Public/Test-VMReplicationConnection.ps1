@@ -90,9 +90,7 @@ function Test-VMReplicationConnection
         $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @(
             'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint', 'BypassProxyServer'
         )
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
+        foreach ($computer in (Get-HvrHostName -ComputerName $ComputerName))
         {
             $answer = Invoke-HvrCli -Argument (@('connection', 'test') + $option) -ComputerName $computer -Credential $Credential `
                 -TargetObject $ReplicaServerName

@@ -62,15 +62,7 @@ function Uninstall-ReplicationService
 
     process
     {
-        # The CLI spells roles in kebab case like its own commands.
-        $option = @('--role=' + @{ ReplicaServer = 'replica-server'; Agent = 'agent' }[$Role])
-        $option += ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ServiceName')
-        $hosts = @($ComputerName)
-        if ($hosts.Count -eq 0) { $hosts = @('') }
-        foreach ($computer in $hosts)
-        {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'service', 'uninstall' -Option $option -ComputerName $computer `
-                -Credential $Credential -TypeName 'HvReplica.ReplicationService' -Target ('hvreplica ' + $Role + ' service') -Action 'Uninstall service' -Output:$Passthru
-        }
+        Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'uninstall' -Role $Role `
+            -ComputerName $ComputerName -Credential $Credential -Action 'Uninstall service' -Output:$Passthru
     }
 }

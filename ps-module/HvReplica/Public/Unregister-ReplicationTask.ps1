@@ -68,9 +68,7 @@ function Unregister-ReplicationTask
     {
         if ($PSCmdlet.ParameterSetName -eq 'TaskName')
         {
-            $hosts = @($ComputerName)
-            if ($hosts.Count -eq 0) { $hosts = @('') }
-            foreach ($computer in $hosts)
+            foreach ($computer in (Get-HvrHostName -ComputerName $ComputerName))
             {
                 foreach ($name in $TaskName)
                 {
@@ -81,10 +79,8 @@ function Unregister-ReplicationTask
             }
             return
         }
-        foreach ($target in (Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName))
-        {
-            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $target -Command 'task', 'unregister' `
-                -TypeName 'HvReplica.ReplicationTask' -Action 'Unregister scheduled replication task' -Output:$Passthru -Credential $Credential
-        }
+        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
+            -Command 'task', 'unregister' -TypeName 'HvReplica.ReplicationTask' `
+            -Action 'Unregister scheduled replication task' -Output:$Passthru -Credential $Credential
     }
 }

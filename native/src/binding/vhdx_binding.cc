@@ -1,0 +1,291 @@
+// JS_ functions of the VHDX engine. Every call that touches a file runs on the libuv pool; a disk's
+// calls are serialised by its mutex, so concurrent promises on one handle are safe.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "binding/async_work.h"
+#include "binding/registry.h"
+#include "vhdx/check.h"
+#include "vhdx/create.h"
+#include "vhdx/disk.h"
+#include "vhdx/errors.h"
+#include "vhdx/merge.h"
+
+namespace hvr::binding {
+namespace {
+
+using vhdx::Disk;
+
+struct InfoSnapshot {
+  std::string path, type, disk_id, data_write_guid, file_write_guid, creator, parent_path, locator_type;
+  uint64_t virtual_size = 0, file_size = 0;
+  uint32_t block_size = 0, logical_sector_size = 0, physical_sector_size = 0;
+  bool log_replayed = false, has_parent = false;
+  std::vector<std::pair<std::string, std::string>> locator;
+  std::vector<std::string> chain;
+};
+
+struct Handle {
+  std::shared_ptr<Disk> disk;
+  InfoSnapshot info;
+};
+
+InfoSnapshot Snapshot(Disk& disk) {
+  InfoSnapshot s;
+  vhdx::Layer& top = disk.top();
+  s.path = top.path();
+  s.type = vhdx::DiskTypeName(top.type());
+  s.virtual_size = top.virtual_size();
+  s.block_size = top.block_size();
+  s.logical_sector_size = top.logical_sector_size();
+  s.physical_sector_size = top.physical_sector_size();
+  s.disk_id = top.disk_id().ToString();
+  s.data_write_guid = top.header().data_write_guid.ToString();
+  s.file_write_guid = top.header().file_write_guid.ToString();
+  s.creator = top.creator();
+  s.file_size = top.file_size();
+  s.log_replayed = top.log_replayed();
+  s.has_parent = top.has_parent();
+  if (s.has_parent) {
+    s.locator_type = top.parent_locator().type.ToString();
+    s.locator = top.parent_locator().entries;
+    if (disk.depth() > 1) s.parent_path = disk.layer(1).path();
+  }
+  for (size_t i = 0; i < disk.depth(); ++i) s.chain.push_back(disk.layer(i).path());
+  return s;
+}
+
+Napi::Value InfoToJs(Napi::Env env, const InfoSnapshot& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("path", s.path);
+  o.Set("type", s.type);
+  o.Set("virtualSize", Napi::Number::New(env, double(s.virtual_size)));
+  o.Set("blockSize", Napi::Number::New(env, s.block_size));
+  o.Set("logicalSectorSize", Napi::Number::New(env, s.logical_sector_size));
+  o.Set("physicalSectorSize", Napi::Number::New(env, s.physical_sector_size));
+  o.Set("diskId", s.disk_id);
+  o.Set("dataWriteGuid", s.data_write_guid);
+  o.Set("fileWriteGuid", s.file_write_guid);
+  o.Set("creator", s.creator);
+  o.Set("fileSize", Napi::Number::New(env, double(s.file_size)));
+  o.Set("logReplayed", Napi::Boolean::New(env, s.log_replayed));
+  if (s.has_parent) {
+    Napi::Object loc = Napi::Object::New(env);
+    loc.Set("type", s.locator_type);
+    Napi::Object entries = Napi::Object::New(env);
+    for (const auto& kv : s.locator) entries.Set(kv.first, kv.second);
+    loc.Set("entries", entries);
+    o.Set("parentLocator", loc);
+  } else {
+    o.Set("parentLocator", env.Null());
+  }
+  o.Set("parentPath", s.parent_path.empty() ? env.Null() : Napi::String::New(env, s.parent_path));
+  Napi::Array chain = Napi::Array::New(env, s.chain.size());
+  for (size_t i = 0; i < s.chain.size(); ++i) chain.Set(uint32_t(i), s.chain[i]);
+  o.Set("chain", chain);
+  return o;
+}
+
+std::shared_ptr<Handle> GetHandle(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || !info[index].IsExternal()) ThrowUsage(info.Env(), "expected a VHDX handle");
+  return *info[index].As<Napi::External<std::shared_ptr<Handle>>>().Data();
+}
+
+uint64_t GetOffset(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || !info[index].IsNumber()) ThrowUsage(info.Env(), "expected a byte offset");
+  double v = info[index].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v) ThrowUsage(info.Env(), "offsets must be safe non-negative integers");
+  return uint64_t(v);
+}
+
+std::string GetString(const Napi::CallbackInfo& info, size_t index, const char* usage) {
+  if (info.Length() <= index || !info[index].IsString()) ThrowUsage(info.Env(), usage);
+  return info[index].As<Napi::String>();
+}
+
+Napi::Value Undefined(Napi::Env env, bool&) { return env.Undefined(); }
+
+template <typename Fn>
+Napi::Promise OnDisk(const Napi::CallbackInfo& info, const char* name, std::shared_ptr<Handle> handle, Fn fn,
+                     std::vector<Napi::Value> keep = {}) {
+  return PromiseWorker<bool>::Run(
+      info.Env(), name,
+      [handle, fn] {
+        std::lock_guard<std::mutex> lock(handle->disk->mutex());
+        if (handle->disk->closed()) throw NativeError(vhdx::codes::kClosed, "the VHDX disk is closed");
+        fn(*handle->disk);
+        return true;
+      },
+      Undefined, std::move(keep));
+}
+
+Napi::Value JsOpen(const Napi::CallbackInfo& info) {
+  std::string path = GetString(info, 0, "Usage: vhdxOpen(path, writable)");
+  bool writable = info.Length() > 1 && info[1].ToBoolean();
+  bool with_parents = info.Length() < 3 || info[2].ToBoolean();
+  return PromiseWorker<std::shared_ptr<Handle>>::Run(
+      info.Env(), "hvr.vhdxOpen",
+      [path, writable, with_parents] {
+        auto handle = std::make_shared<Handle>();
+        handle->disk = Disk::Open(path, writable, with_parents);
+        handle->info = Snapshot(*handle->disk);
+        return handle;
+      },
+      [](Napi::Env env, std::shared_ptr<Handle>& handle) -> Napi::Value {
+        return Napi::External<std::shared_ptr<Handle>>::New(
+            env, new std::shared_ptr<Handle>(handle), [](Napi::Env, std::shared_ptr<Handle>* p) { delete p; });
+      });
+}
+
+Napi::Value JsInfo(const Napi::CallbackInfo& info) { return InfoToJs(info.Env(), GetHandle(info, 0)->info); }
+
+Napi::Value JsRead(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  uint64_t offset = GetOffset(info, 1);
+  if (info.Length() < 3 || !info[2].IsTypedArray()) ThrowUsage(info.Env(), "Usage: vhdxRead(handle, offset, buffer)");
+  Napi::Uint8Array buffer = info[2].As<Napi::Uint8Array>();
+  uint8_t* data = buffer.Data();
+  uint64_t length = buffer.ByteLength();
+  return PromiseWorker<uint64_t>::Run(
+      info.Env(), "hvr.vhdxRead",
+      [handle, offset, data, length] {
+        std::lock_guard<std::mutex> lock(handle->disk->mutex());
+        if (handle->disk->closed()) throw NativeError(vhdx::codes::kClosed, "read: the VHDX disk is closed");
+        handle->disk->Read(offset, data, length);
+        return length;
+      },
+      [](Napi::Env env, uint64_t& n) -> Napi::Value { return Napi::Number::New(env, double(n)); }, {buffer});
+}
+
+Napi::Value JsWrite(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  uint64_t offset = GetOffset(info, 1);
+  if (info.Length() < 3 || !info[2].IsTypedArray()) ThrowUsage(info.Env(), "Usage: vhdxWrite(handle, offset, buffer)");
+  Napi::Uint8Array buffer = info[2].As<Napi::Uint8Array>();
+  const uint8_t* data = buffer.Data();
+  uint64_t length = buffer.ByteLength();
+  return OnDisk(info, "hvr.vhdxWrite", handle, [=](Disk& d) { d.Write(offset, data, length); }, {buffer});
+}
+
+Napi::Value JsZero(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  uint64_t offset = GetOffset(info, 1);
+  uint64_t length = GetOffset(info, 2);
+  bool trim = info.Length() > 3 && info[3].IsNumber() && info[3].As<Napi::Number>().Int32Value() == 1;
+  return OnDisk(info, "hvr.vhdxZero", handle, [=](Disk& d) { d.Zero(offset, length, trim); });
+}
+
+Napi::Value JsFlush(const Napi::CallbackInfo& info) {
+  return OnDisk(info, "hvr.vhdxFlush", GetHandle(info, 0), [](Disk& d) { d.Flush(); });
+}
+
+Napi::Value JsClose(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  return PromiseWorker<bool>::Run(
+      info.Env(), "hvr.vhdxClose",
+      [handle] {
+        std::lock_guard<std::mutex> lock(handle->disk->mutex());
+        handle->disk->Close();
+        return true;
+      },
+      Undefined);
+}
+
+Napi::Value JsMap(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  bool layer_only = info.Length() > 1 && info[1].ToBoolean();
+  uint64_t offset = GetOffset(info, 2);
+  uint64_t length = GetOffset(info, 3);
+  return PromiseWorker<std::vector<vhdx::Extent>>::Run(
+      info.Env(), "hvr.vhdxMap",
+      [=] {
+        std::lock_guard<std::mutex> lock(handle->disk->mutex());
+        if (handle->disk->closed()) throw NativeError(vhdx::codes::kClosed, "map: the VHDX disk is closed");
+        return handle->disk->Map(layer_only, offset, length);
+      },
+      [](Napi::Env env, std::vector<vhdx::Extent>& extents) -> Napi::Value {
+        Napi::Float64Array out = Napi::Float64Array::New(env, extents.size() * 3);
+        for (size_t i = 0; i < extents.size(); ++i) {
+          out[i * 3] = double(extents[i].offset);
+          out[i * 3 + 1] = double(extents[i].length);
+          out[i * 3 + 2] = double(static_cast<uint8_t>(extents[i].state));
+        }
+        return out;
+      });
+}
+
+Napi::Value JsCreate(const Napi::CallbackInfo& info) {
+  std::string path = GetString(info, 0, "Usage: vhdxCreate(path, options)");
+  if (info.Length() < 2 || !info[1].IsObject()) ThrowUsage(info.Env(), "Usage: vhdxCreate(path, options)");
+  Napi::Object o = info[1].As<Napi::Object>();
+  vhdx::CreateParams p;
+  std::string type = o.Get("type").ToString();
+  p.type = type == "fixed" ? vhdx::DiskType::kFixed
+                           : type == "differencing" ? vhdx::DiskType::kDifferencing : vhdx::DiskType::kDynamic;
+  if (type != "fixed" && type != "dynamic" && type != "differencing") ThrowUsage(info.Env(), "type must be fixed, dynamic or differencing");
+  p.virtual_size = uint64_t(o.Get("virtualSize").ToNumber().DoubleValue());
+  p.block_size = o.Get("blockSize").ToNumber().Uint32Value();
+  p.logical_sector_size = o.Get("logicalSectorSize").ToNumber().Uint32Value();
+  p.physical_sector_size = o.Get("physicalSectorSize").ToNumber().Uint32Value();
+  p.parent_path = o.Get("parentPath").ToString();
+  return PromiseWorker<bool>::Run(
+      info.Env(), "hvr.vhdxCreate",
+      [path, p] {
+        vhdx::CreateDisk(path, p);
+        return true;
+      },
+      Undefined);
+}
+
+Napi::Value JsMerge(const Napi::CallbackInfo& info) {
+  std::string path = GetString(info, 0, "Usage: vhdxMerge(childPath)");
+  return PromiseWorker<bool>::Run(
+      info.Env(), "hvr.vhdxMerge",
+      [path] {
+        vhdx::MergeDisk(path);
+        return true;
+      },
+      Undefined);
+}
+
+Napi::Value JsCheck(const Napi::CallbackInfo& info) {
+  std::string path = GetString(info, 0, "Usage: vhdxCheck(path)");
+  return PromiseWorker<vhdx::CheckFindings>::Run(
+      info.Env(), "hvr.vhdxCheck", [path] { return vhdx::CheckFile(path); },
+      [](Napi::Env env, vhdx::CheckFindings& f) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        Napi::Array errors = Napi::Array::New(env, f.errors.size());
+        for (size_t i = 0; i < f.errors.size(); ++i) errors.Set(uint32_t(i), f.errors[i]);
+        Napi::Array warnings = Napi::Array::New(env, f.warnings.size());
+        for (size_t i = 0; i < f.warnings.size(); ++i) warnings.Set(uint32_t(i), f.warnings[i]);
+        o.Set("errors", errors);
+        o.Set("warnings", warnings);
+        o.Set("allocatedBlocks", Napi::Number::New(env, double(f.allocated_blocks)));
+        o.Set("sectorBitmapBlocks", Napi::Number::New(env, double(f.sector_bitmap_blocks)));
+        return o;
+      });
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("vhdxOpen", Napi::Function::New(env, JsOpen, "vhdxOpen"));
+  exports.Set("vhdxInfo", Napi::Function::New(env, JsInfo, "vhdxInfo"));
+  exports.Set("vhdxRead", Napi::Function::New(env, JsRead, "vhdxRead"));
+  exports.Set("vhdxWrite", Napi::Function::New(env, JsWrite, "vhdxWrite"));
+  exports.Set("vhdxZero", Napi::Function::New(env, JsZero, "vhdxZero"));
+  exports.Set("vhdxFlush", Napi::Function::New(env, JsFlush, "vhdxFlush"));
+  exports.Set("vhdxClose", Napi::Function::New(env, JsClose, "vhdxClose"));
+  exports.Set("vhdxMap", Napi::Function::New(env, JsMap, "vhdxMap"));
+  exports.Set("vhdxCreate", Napi::Function::New(env, JsCreate, "vhdxCreate"));
+  exports.Set("vhdxMerge", Napi::Function::New(env, JsMerge, "vhdxMerge"));
+  exports.Set("vhdxCheck", Napi::Function::New(env, JsCheck, "vhdxCheck"));
+}
+BindingRegistrar registrar(Register);
+
+}  // namespace
+}  // namespace hvr::binding

@@ -1,0 +1,178 @@
+/**
+ * One replication cycle of one primary VM, as `hvreplica replicate`, `initial start` and the agent run
+ * it: check the relationship allows a cycle, take the VM's cycle lock, send the VM definition before a
+ * full copy, run the Replicator through the transport to the replica server (or another sink: an
+ * export), and record the outcome in the relationship store so `replication get|measure` show it.
+ */
+import { hostname } from 'node:os';
+import type { HostAdapter } from '../host/host-adapter.js';
+import { logger } from '../logging/logger.js';
+import { Replicator, replicaDisksOf, type CycleResult, type LogSink } from '../engine/index.js';
+import { loadPrimaryState } from '../engine/primary-state.js';
+import { AdaptiveCodecPolicy, noneCodec, REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../protocol/index.js';
+import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
+import { ReplicaConfigStore } from '../replica/index.js';
+import { FileCertificateStore, type HostCredential } from '../security/index.js';
+import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type DeliveryProgress, type ReplicaEndpoint, type RetryOptions } from '../transport/index.js';
+import { withCycleLock } from './cycle-lock.js';
+import { AgentError } from './errors.js';
+import { cycleLockFile, primaryStateFile, spoolDir } from './paths.js';
+import { afterFailure, afterSuccess } from './relationship-updates.js';
+
+const log = logger('agent');
+
+/** States in which the primary sends cycles; others belong to failover, resync or a pause. */
+const SENDING_STATES = new Set(['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Replicating', 'Error']);
+
+export interface ReplicateOptions {
+  stateDir: string;
+  host: HostAdapter;
+  /** VM name or id on the host. */
+  vm: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: DeliveryProgress) => void;
+  /** Retries of each log upload (default 3 attempts, 0.5 s doubling). */
+  retry?: RetryOptions;
+  /** Deliver elsewhere than the relationship's replica server (an export to removable media). */
+  sink?: (definition: ReplicaVmDefinition) => LogSink;
+  /** Only run when the next cycle is a full copy (initial replication commands). */
+  initialOnly?: boolean;
+  clock?: () => Date;
+}
+
+export interface CycleReport {
+  VMName: string;
+  VMId: string;
+  Kind: 'initial' | 'delta';
+  Generation: number;
+  Sequence: number;
+  ReferencePoint: string;
+  Consistency: 'crash' | 'application';
+  /** Bytes of log sent (after compression). */
+  LogBytes: number;
+  /** Bytes of disk the cycle covered (changed extents; the whole disks for a full copy). */
+  ChangedBytes: number;
+  StartTime: string;
+  EndTime: string;
+  LatencySec: number;
+}
+
+export function definitionOf(vm: Awaited<ReturnType<HostAdapter['getVm']>>, rel: ReplicationRelationship): ReplicaVmDefinition {
+  const spec = replicaDisksOf(vm);
+  return {
+    FormatVersion: REPLICA_VM_FORMAT_VERSION,
+    VMId: spec.vmId,
+    VMName: vm.name,
+    Disks: spec.disks.map((d) => ({ DiskId: d.diskId, VirtualSize: d.virtualSize, LogicalSectorSize: d.logicalSectorSize })),
+    RecoveryHistory: rel.RecoveryHistory,
+    VSSSnapshotFrequencyHour: rel.VSSSnapshotFrequencyHour,
+    ReplicationFrequencySec: rel.ReplicationFrequencySec,
+    Configuration: { ...vm.configuration, SourceComputerName: hostname() },
+  };
+}
+
+export async function requireRelationship(stateDir: string, vmId: string, vmName: string): Promise<ReplicationRelationship> {
+  const rel = await new RelationshipStore(stateDir).get(vmId);
+  if (!rel) throw new AgentError('ERR_REPLICATION_NOT_ENABLED', `VM '${vmName}' is not enabled for replication; run "hvreplica replication enable" first`);
+  if (rel.ReplicationMode !== 'Primary') throw new AgentError('ERR_INVALID_STATE', `VM '${vmName}' is a ${rel.ReplicationMode} here; cycles are sent from its primary server`);
+  return rel;
+}
+
+export function endpointOf(rel: ReplicationRelationship): ReplicaEndpoint {
+  return { serverName: rel.CurrentReplicaServerName || rel.ReplicaServerName, port: rel.ReplicaServerPort };
+}
+
+export async function credentialOf(stateDir: string, rel: ReplicationRelationship): Promise<HostCredential> {
+  if (rel.CertificateThumbprint === null) {
+    throw new AgentError('ERR_INVALID_STATE', `the relationship of '${rel.VMName}' names no certificate; set one with "hvreplica replication set --certificate-thumbprint"`);
+  }
+  return new FileCertificateStore(stateDir).credential(rel.CertificateThumbprint);
+}
+
+/** Whether the next cycle is a full copy: nothing acknowledged yet, tracking lost, or disks added. */
+async function needsFullCopy(stateDir: string, vm: Awaited<ReturnType<HostAdapter['getVm']>>): Promise<boolean> {
+  const state = await loadPrimaryState(primaryStateFile(stateDir, vm.id));
+  return !state || state.fullCopyRequired === true || vm.disks.some((d) => state.disks[d.id] === undefined);
+}
+
+export async function replicateVm(options: ReplicateOptions): Promise<CycleReport> {
+  const { stateDir, host } = options;
+  const clock = options.clock ?? (() => new Date());
+  const vm = await host.getVm(options.vm);
+  const rel = await requireRelationship(stateDir, vm.id, vm.name);
+  if (!SENDING_STATES.has(rel.ReplicationState)) {
+    const hint = rel.ReplicationState === 'Suspended' ? '; resume it with "hvreplica replication resume"' : '';
+    throw new AgentError('ERR_INVALID_STATE', `replication of '${vm.name}' is ${rel.ReplicationState}: no cycle is sent${hint}`);
+  }
+  const store = new RelationshipStore(stateDir);
+  const monitoring = await new ReplicaConfigStore(stateDir).load();
+  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async () => {
+    const fullCopy = await needsFullCopy(stateDir, vm);
+    if (options.initialOnly && !fullCopy) {
+      throw new AgentError('ERR_INVALID_STATE', `the initial replication of '${vm.name}' is already done; delta cycles follow with "hvreplica replicate" or the agent`);
+    }
+    const definition = definitionOf(vm, rel);
+    let uploader: Http2LogUploader | undefined;
+    let sink: LogSink;
+    if (options.sink) {
+      sink = options.sink(definition);
+    } else {
+      const credential = await credentialOf(stateDir, rel);
+      const endpoint = endpointOf(rel);
+      if (fullCopy) {
+        const client = await ReplicaClient.connect(endpoint, credential);
+        try {
+          const defined = await client.defineVm(definition);
+          log.info('replica VM defined on the replica server', { vm: vm.name, created: defined.Created });
+        } finally {
+          await client.close();
+        }
+      }
+      uploader = new Http2LogUploader(() => ReplicaClient.connect(endpoint, credential));
+      sink = new TransportSink({
+        uploader: new RetryingUploader(uploader, options.retry ?? { attempts: 3, backoffMs: (n) => 500 * 2 ** (n - 1) }),
+        spoolDir: spoolDir(stateDir),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+    }
+    if (fullCopy) await store.update(vm.id, (current) => ({ next: current && { ...current, ReplicationState: current.ReplicationState === 'Replicating' ? 'Replicating' : 'InitialReplicationInProgress' }, result: undefined }));
+    const replicator = new Replicator({
+      host,
+      vm: vm.id,
+      sink,
+      stateFile: primaryStateFile(stateDir, vm.id),
+      codecPolicy: () => (rel.CompressionEnabled ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec)),
+    });
+    const start = clock();
+    let result: CycleResult;
+    try {
+      result = await replicator.syncOnce(options.signal);
+    } catch (error) {
+      const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
+      await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
+      throw error;
+    } finally {
+      await uploader?.close();
+    }
+    const end = clock();
+    const latencySec = (end.getTime() - start.getTime()) / 1000;
+    await store.update(vm.id, (current) => ({
+      next: current && afterSuccess(current, { kind: result.kind, consistency: result.consistency, logBytes: result.logBytes, latencySec }, end, monitoring),
+      result: undefined,
+    }));
+    return {
+      VMName: vm.name,
+      VMId: vm.id,
+      Kind: result.kind,
+      Generation: result.generation,
+      Sequence: result.sequence,
+      ReferencePoint: result.referencePoint,
+      Consistency: result.consistency,
+      LogBytes: result.logBytes,
+      ChangedBytes: result.changedBytes,
+      StartTime: start.toISOString(),
+      EndTime: end.toISOString(),
+      LatencySec: latencySec,
+    };
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Which failover records a `--vm-name` selects on this host. A replica host has no VM for a replica until
+ * it fails over, so names are matched against the records (the relationship files and
+ * `<state>/failover/<VMId>.json`), not against the host's VM list. Shared by `failover` and
+ * `recovery-point`.
+ */
+import { readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { FailoverSite, type FailoverRecord } from '../../../failover/index.js';
+import { isHostErrorCode } from '../../../failover/host-errors.js';
+import type { VmSummary } from '../../../host/host-adapter.js';
+import { isWildcard, nameMatches, RelationshipStore, type ReplicationRelationship } from '../../../relationship/index.js';
+import { CliError } from '../../cli-error.js';
+import { ExitCode } from '../../exit-codes.js';
+
+/** A record file is `<VMId>.json`; `.primary.json`, `.extended.json` and the like are other state. */
+const RECORD_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+
+/** This host's failover site: its state directory, named like the host (the name is only used in messages). */
+export function localSite(stateDir: string): FailoverSite {
+  return new FailoverSite({ name: hostname(), stateDir });
+}
+
+/** The VM of this host with that id or name, or undefined (a replica that has not failed over has none). */
+export async function hostVm(site: FailoverSite, nameOrId: string): Promise<VmSummary | undefined> {
+  return site.host.getVm(nameOrId).catch((error: unknown) => {
+    if (isHostErrorCode(error, 'ERR_NOT_FOUND')) return undefined;
+    throw error;
+  });
+}
+
+export interface Selected {
+  record: FailoverRecord;
+  /** The relationship the CLI's `replication enable` wrote, when the record lives inside it. */
+  relationship?: ReplicationRelationship;
+}
+
+async function recordIds(site: FailoverSite, relationships: readonly ReplicationRelationship[]): Promise<string[]> {
+  const files = await readdir(site.store.dir).catch(() => [] as string[]);
+  const ids = new Set(relationships.map((r) => r.VMId.toLowerCase()));
+  for (const file of files) {
+    const match = RECORD_FILE.exec(file.toLowerCase());
+    if (match) ids.add(match[1]!);
+  }
+  return [...ids].sort();
+}
+
+/** Explains a name that matched no record: unknown VM, or a VM that does not replicate (contract §1.5). */
+async function noRecordFor(site: FailoverSite, name: string, relationships: readonly ReplicationRelationship[]): Promise<never> {
+  const rel = relationships.find((r) => r.VMName.toLowerCase() === name.toLowerCase());
+  if (rel) {
+    // Enabled by `replication enable` and replicated by the agent over the network: the failover records
+    // those commands need are written only by the failover library (same-machine setups) so far.
+    throw new CliError(
+      'ERR_NOT_SUPPORTED',
+      `VM '${rel.VMName}' is enabled for replication to ${rel.ReplicaServerName} (state ${rel.ReplicationState}) but has no failover record on this host; ` +
+        'failover of VMs replicated over the network by the agent is not available yet (the failover commands act on relationships set up by the failover library)',
+      ExitCode.NotSupported,
+    );
+  }
+  const vm = await hostVm(site, name);
+  if (vm) throw new CliError('ERR_REPLICATION_NOT_ENABLED', `VM '${vm.name}' is not enabled for replication on this host`, ExitCode.InvalidState);
+  throw new CliError('ERR_NOT_FOUND', `no VM named '${name}' replicates to or from this host`, ExitCode.NotFound);
+}
+
+/**
+ * The Simple records whose VM name matches `pattern` (wildcards allowed, case-insensitive), by VM id. An
+ * exact name must match one; a pattern may match none.
+ */
+export async function selectRecords(site: FailoverSite, pattern: string): Promise<Selected[]> {
+  const name = pattern.trim();
+  if (!name) throw new CliError('ERR_INVALID_ARGUMENT', '--vm-name is required', ExitCode.Usage);
+  const relationships = await new RelationshipStore(site.options.stateDir).list();
+  const out: Selected[] = [];
+  for (const id of await recordIds(site, relationships)) {
+    const record = await site.store.get(id);
+    if (!record || !nameMatches(name, record.vmName)) continue;
+    const relationship = relationships.find((r) => r.VMId.toLowerCase() === id);
+    out.push(relationship ? { record, relationship } : { record });
+  }
+  if (out.length === 0 && !isWildcard(name)) return noRecordFor(site, name, relationships);
+  return out;
+}

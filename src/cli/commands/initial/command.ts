@@ -1,0 +1,43 @@
+import type { Argv, CommandModule } from 'yargs';
+import { action, type GlobalOptions } from '../../command-kit.js';
+import { withVmRoot, type VmRootOptions } from '../vm/host.js';
+
+export interface InitialArgs extends VmRootOptions {
+  'vm-name': string;
+  'destination-path'?: string;
+  'initial-replication-start-time'?: string;
+  'use-backup'?: boolean;
+  path?: string;
+  progress?: boolean;
+}
+
+const vmName = (y: Argv<GlobalOptions>) => withVmRoot(y).option('vm-name', { type: 'string', demandOption: true, describe: 'VM name' });
+const run = (verb: 'start' | 'stop' | 'import') =>
+  action(`initial ${verb}`, async (args: InitialArgs) => (await import('./impl.js'))[verb === 'import' ? 'importInitial' : verb](args), { logToFile: true });
+
+export const initialCommand: CommandModule<GlobalOptions, GlobalOptions> = {
+  command: 'initial <action>',
+  describe: 'Initial replication of a VM (…-VMInitialReplication): over the network, scheduled, or by media',
+  builder: (yargs) =>
+    yargs
+      .command({
+        command: 'start',
+        describe: 'Copy the VM to its replica now, at a start time, or into a folder for removable media',
+        builder: (y: Argv<GlobalOptions>) =>
+          vmName(y)
+            .option('destination-path', { type: 'string', describe: 'Export into <DIR>/<VMName>_<VMId>/ instead of sending' })
+            .option('initial-replication-start-time', { type: 'string', describe: 'ISO 8601, at most 7 days ahead: the agent starts it then' })
+            .option('use-backup', { type: 'boolean', describe: 'Start from an existing copy on the replica (not available yet)' })
+            .option('progress', { type: 'boolean', describe: 'Show transfer progress on stderr (default: on a terminal)' }) as unknown as Argv<InitialArgs>,
+        handler: run('start'),
+      })
+      .command({ command: 'stop', describe: 'Cancel a scheduled or interrupted initial replication', builder: vmName as (y: Argv<GlobalOptions>) => Argv<InitialArgs>, handler: run('stop') })
+      .command({
+        command: 'import',
+        describe: 'On the replica: load an initial replication exported to removable media',
+        builder: (y: Argv<GlobalOptions>) => vmName(y).option('path', { type: 'string', demandOption: true, describe: 'The export folder (or the folder that holds it)' }) as unknown as Argv<InitialArgs>,
+        handler: run('import'),
+      })
+      .demandCommand(1),
+  handler: () => undefined,
+};

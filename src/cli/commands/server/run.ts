@@ -1,0 +1,59 @@
+/**
+ * `hvreplica server run`: the replica server in the foreground until SIGINT/SIGTERM. Verified logs go
+ * to each VM's VHDX replica storage, which applies them and seals recovery points; a timer retries
+ * applies that failed (a full volume) and seals hourly points while no logs arrive.
+ */
+import { hostname } from 'node:os';
+import { logger } from '../../../logging/logger.js';
+import { ReplicaConfigStore, ReplicaError, ReplicaService, ReplicaVms, VmRegistry } from '../../../replica/index.js';
+import { FileCertificateStore } from '../../../security/index.js';
+import { ReplicaHttpServer } from '../../../transport/index.js';
+import type { CommandResult } from '../../output.js';
+import type { ServerRunArgs } from './command.js';
+import { clearRuntime, writeRuntime } from './runtime-file.js';
+
+const log = logger('server');
+
+export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
+  const stateDir = args['state-dir'];
+  const config = await new ReplicaConfigStore(stateDir).load();
+  if (!config.ReplicationEnabled || config.CertificateThumbprint === null) {
+    throw new ReplicaError(
+      'ERR_INVALID_STATE',
+      'replication is not enabled on this host; run "hvreplica server set --replication-enabled=true --allowed-authentication-type Certificate --certificate-thumbprint <thumbprint>" first',
+    );
+  }
+  if (!Number.isSafeInteger(args['max-log-bytes']) || args['max-log-bytes'] < 1024 * 1024) {
+    throw new ReplicaError('ERR_INVALID_ARGUMENT', '--max-log-bytes must be at least 1 MiB');
+  }
+  const credential = await new FileCertificateStore(stateDir).credential(config.CertificateThumbprint);
+  if (credential.trustedRoots.length === 0) {
+    throw new ReplicaError('ERR_INVALID_STATE', 'no trusted root certificates: primaries could not authenticate; add the CA that signs them with "hvreplica cert trust"');
+  }
+  const interval = args['recovery-point-interval-sec'];
+  if (!Number.isFinite(interval) || interval <= 0) throw new ReplicaError('ERR_INVALID_ARGUMENT', '--recovery-point-interval-sec must be a positive number of seconds');
+  const replicas = new ReplicaVms({ sealIntervalMs: interval * 1000 });
+  await replicas.openExisting((await new VmRegistry(stateDir).list()).map((vm) => vm.Path));
+  const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: args['max-log-bytes'] });
+  // Listening for a stop before announcing the server: whoever starts it may stop it at once.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const server = new ReplicaHttpServer({ credential, handler });
+  const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
+  const startedAt = new Date().toISOString();
+  await writeRuntime(stateDir, { pid: process.pid, port: address.port, startedAt });
+  log.info('replica server listening', { address: address.address, port: address.port, names: credential.dnsNames, thumbprint: credential.thumbprint });
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = setInterval(() => {
+    sweeping = sweeping.then(() => replicas.applyAll());
+  }, Math.max(1000, Math.min(60_000, interval * 1000)));
+  const signal = await stopRequested;
+  log.info('stopping', { signal });
+  clearInterval(sweep);
+  await server.close();
+  await sweeping;
+  await clearRuntime(stateDir);
+  return { data: { ComputerName: hostname(), Port: address.port, StartedAt: startedAt, StoppedAt: new Date().toISOString() } };
+}

@@ -1,0 +1,48 @@
+/**
+ * What the primary remembers of one relationship between cycles: the position of the last
+ * acknowledged log, the reference point that log brought the replica to, and each disk's tracking id at
+ * that point. Written atomically after the acknowledgement and before the host commits the point, so a
+ * crash between the two leaves a frozen point the next cycle recognises as already delivered.
+ */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+import { EngineError } from './errors.js';
+
+export interface PrimaryDiskState {
+  /** The GUID the logs of this disk carry. */
+  logDiskId: string;
+  trackingId: string;
+}
+
+export interface PrimaryState {
+  formatVersion: 1;
+  vmId: string;
+  generation: number;
+  sequence: number;
+  referencePoint: string;
+  /** Host disk id → state. */
+  disks: Record<string, PrimaryDiskState>;
+  /** Tracking continuity was lost: the next cycle sends a full copy in a new generation. */
+  fullCopyRequired?: boolean;
+}
+
+export async function loadPrimaryState(path: string): Promise<PrimaryState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const state = JSON.parse(text) as PrimaryState;
+    if (state.formatVersion !== 1 || typeof state.disks !== 'object' || !Number.isSafeInteger(state.sequence)) throw new Error('unknown layout');
+    return state;
+  } catch (error) {
+    throw new EngineError('ERR_ENGINE_STATE_CORRUPT', `${path} is not a primary replication state (${(error as Error).message}); remove it to start a new initial replication`, { cause: error });
+  }
+}
+
+export async function savePrimaryState(path: string, state: PrimaryState): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+}

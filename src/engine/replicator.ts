@@ -1,0 +1,218 @@
+/**
+ * One relationship's delta cycle on the primary (DESIGN §3 steps 2–8), steppable: `syncOnce()` runs
+ * exactly one cycle and returns what it did; the scheduler only decides when to call it.
+ *
+ *   create a reference point → list each disk's changes since the last acknowledged point → read them
+ *   from the frozen image → encode one log per disk → deliver the cycle to the sink → on the
+ *   acknowledgement save the new position, then commit the point.
+ *
+ * On any failure before the acknowledgement the new point is discarded, never the old one, so the next
+ * cycle lists the union of both cycles' changes against the same base and nothing is lost.
+ */
+import type { DiskImage } from '../host/disk-image.js';
+import type { HostAdapter, ReferencePoint, VmDescription, VmDisk } from '../host/host-adapter.js';
+import { logger } from '../logging/logger.js';
+import type { CodecPolicy } from '../protocol/codec.js';
+import { encodeLog, type LogRecordInput } from '../protocol/log-encoder.js';
+import type { Consistency, LogHeaderInput } from '../protocol/log-format.js';
+import { isResyncRequired } from '../tracking/change-tracker.js';
+import type { ReplicaDiskSpec } from '../storage/replica-storage.js';
+import { EngineError } from './errors.js';
+import { diskLogId, vmLogId } from './ids.js';
+import type { LogSink, OutgoingLog } from './log-sink.js';
+import { loadPrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
+
+const log = logger('replicator');
+
+/** Bytes read from the frozen image per record; bounds memory whatever the size of an extent. */
+const DEFAULT_READ_CHUNK = 1024 * 1024;
+
+export interface ReplicatorOptions {
+  host: HostAdapter;
+  /** The VM's name or id on the host. */
+  vm: string;
+  sink: LogSink;
+  /** The relationship's state file on the primary. */
+  stateFile: string;
+  /** Decides each cycle's consistency (application when a VSS point is due); default crash. */
+  consistency?: () => Consistency;
+  /** A fresh policy per log: adaptive policies keep per-stream statistics. */
+  codecPolicy?: () => CodecPolicy;
+  readChunkBytes?: number;
+}
+
+export interface CycleResult {
+  kind: 'initial' | 'delta';
+  generation: number;
+  sequence: number;
+  referencePoint: string;
+  consistency: Consistency;
+  /** Bytes of log delivered (after compression). */
+  logBytes: number;
+  /** Changed bytes the cycle carried (data, zero and trim ranges). */
+  changedBytes: number;
+}
+
+/** The replica disks a VM needs: what to create a ReplicaStorage with. */
+export function replicaDisksOf(vm: VmDescription): { vmId: string; disks: ReplicaDiskSpec[] } {
+  return {
+    vmId: vmLogId(vm.id),
+    disks: vm.disks.map((d) => ({ diskId: diskLogId(vm.id, d.id), virtualSize: d.virtualSize, logicalSectorSize: d.logicalSectorSize })),
+  };
+}
+
+export class Replicator {
+  private running: Promise<CycleResult> | undefined;
+  private readonly readChunk: number;
+
+  constructor(private readonly options: ReplicatorOptions) {
+    this.readChunk = options.readChunkBytes ?? DEFAULT_READ_CHUNK;
+    if (!Number.isSafeInteger(this.readChunk) || this.readChunk < 4096 || this.readChunk % 4096 !== 0) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `readChunkBytes must be a positive multiple of 4096, got ${this.readChunk}`);
+    }
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Runs one cycle. Refuses (ERR_CYCLE_IN_PROGRESS) while another cycle of this VM runs. */
+  syncOnce(signal?: AbortSignal): Promise<CycleResult> {
+    if (this.running) {
+      return Promise.reject(new EngineError('ERR_CYCLE_IN_PROGRESS', `a replication cycle of ${this.options.vm} is already running; wait for it to finish`));
+    }
+    const run = this.cycle(signal).finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async cycle(signal?: AbortSignal): Promise<CycleResult> {
+    const { host, vm } = this.options;
+    signal?.throwIfAborted();
+    const description = await host.getVm(vm);
+    let state = await loadPrimaryState(this.options.stateFile);
+    await this.settleLeftoverPoints(description, state);
+
+    const consistency = this.options.consistency?.() ?? 'crash';
+    const point = await host.createReferencePoint(vm, { consistency });
+    let acknowledged = false;
+    try {
+      const fullCopy = !state || state.fullCopyRequired === true || description.disks.some((d) => state!.disks[d.id] === undefined);
+      const generation = !state ? 1 : fullCopy ? state.generation + 1 : state.generation;
+      const sequence = fullCopy ? 0 : state!.sequence + 1;
+      const vmId = vmLogId(description.id);
+      let changedBytes = 0;
+      const logs: OutgoingLog[] = description.disks.map((disk) => {
+        const header: LogHeaderInput = {
+          vmId,
+          diskId: diskLogId(description.id, disk.id),
+          generation,
+          sequence,
+          baseReferencePoint: fullCopy ? '' : state!.referencePoint,
+          newReferencePoint: point.id,
+          virtualSize: disk.virtualSize,
+          logicalSectorSize: disk.logicalSectorSize,
+          consistency,
+        };
+        const records = fullCopy ? this.fullCopyRecords(point, disk, (n) => (changedBytes += n)) : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, (n) => (changedBytes += n), signal);
+        const policy = this.options.codecPolicy;
+        return { diskId: header.diskId, header, encode: () => encodeLog(header, records(), policy ? { codecPolicy: policy() } : {}) };
+      });
+      const ack = await this.options.sink.deliver({ vmId, generation, sequence, logs }, signal);
+      if (ack.generation !== generation || ack.sequence !== sequence) {
+        throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);
+      }
+      const disks: PrimaryState['disks'] = {};
+      for (const disk of description.disks) {
+        disks[disk.id] = { logDiskId: diskLogId(description.id, disk.id), trackingId: trackingIdAt(point, disk.id) };
+      }
+      state = { formatVersion: 1, vmId: description.id, generation, sequence, referencePoint: point.id, disks };
+      await savePrimaryState(this.options.stateFile, state);
+      acknowledged = true;
+      // A failed commit is finished by the next cycle (settleLeftoverPoints); the point must stay.
+      await host.commitReferencePoint(vm, point.id);
+      log.info('cycle acknowledged', { vm: description.name, generation, sequence, logBytes: ack.logBytes, changedBytes });
+      return { kind: fullCopy ? 'initial' : 'delta', generation, sequence, referencePoint: point.id, consistency, logBytes: ack.logBytes, changedBytes };
+    } catch (error) {
+      if (acknowledged) throw error;
+      await host.discardReferencePoint(vm, point.id).catch((discardError: unknown) => {
+        log.warn('discarding the reference point of a failed cycle failed; the next cycle retries', { vm, point: point.id, error: discardError });
+      });
+      if (isResyncRequired(error) && state) {
+        // Tracking lost its place: only a full copy in a new generation brings the replica back in step.
+        await savePrimaryState(this.options.stateFile, { ...state, fullCopyRequired: true });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A crash can leave points behind: the point of the last acknowledged cycle if the crash came after
+   * the state was saved but before the commit (commit it), and points of cycles never acknowledged
+   * (discard them: their changes are covered by the next cycle).
+   */
+  private async settleLeftoverPoints(description: VmDescription, state: PrimaryState | undefined): Promise<void> {
+    for (const point of description.referencePoints) {
+      if (point.state !== 'frozen') continue;
+      if (state && point.id === state.referencePoint) await this.options.host.commitReferencePoint(this.options.vm, point.id);
+      else await this.options.host.discardReferencePoint(this.options.vm, point.id);
+    }
+  }
+
+  private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): () => AsyncIterable<LogRecordInput> {
+    const { host, vm } = this.options;
+    const chunk = this.readChunk;
+    return async function* () {
+      const image = await host.openDiskAt(vm, point.id, disk.id);
+      try {
+        const extents = image.allocation ? await image.allocation() : [{ offset: 0, length: image.virtualSize, state: 'data' as const }];
+        for (const extent of extents) {
+          count(extent.length);
+          // Trim where the primary reads zero, so a full copy over an older replica leaves nothing stale.
+          if (extent.state !== 'data') yield { type: 'trim', offset: extent.offset, length: extent.length };
+          else yield* readChunks(image, extent.offset, extent.length, chunk);
+        }
+      } finally {
+        await image.close();
+      }
+    };
+  }
+
+  private deltaRecords(point: ReferencePoint, disk: VmDisk, since: string, count: (n: number) => void, signal?: AbortSignal): () => AsyncIterable<LogRecordInput> {
+    const { host, vm } = this.options;
+    const chunk = this.readChunk;
+    return async function* () {
+      const tracker = await host.changeTracker(vm, point.id, disk.id);
+      let image: DiskImage | undefined;
+      try {
+        for await (const extent of tracker.changesSince(since, signal ? { signal } : {})) {
+          count(extent.length);
+          if (extent.kind === 'zero') {
+            yield { type: 'zero', offset: extent.offset, length: extent.length };
+            continue;
+          }
+          image ??= await host.openDiskAt(vm, point.id, disk.id);
+          yield* readChunks(image, extent.offset, extent.length, chunk);
+        }
+      } finally {
+        await image?.close();
+        await tracker.close();
+      }
+    };
+  }
+}
+
+function trackingIdAt(point: ReferencePoint, diskId: string): string {
+  const disk = point.disks.find((d) => d.diskId === diskId);
+  if (!disk) throw new EngineError('ERR_ENGINE_STATE_CORRUPT', `reference point ${point.id} has no tracking id for disk ${diskId}`);
+  return disk.trackingId;
+}
+
+async function* readChunks(image: DiskImage, offset: number, length: number, chunk: number): AsyncGenerator<LogRecordInput> {
+  for (let at = offset; at < offset + length; at += chunk) {
+    const size = Math.min(chunk, offset + length - at);
+    yield { type: 'data', offset: at, data: await image.read(at, size) };
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Planned and unplanned failover (hyperv-replica.md §2.13–2.15, §5.6):
+ *   prepareFailover   primary, VM off: a last cycle sends every remaining change → PreparedForFailover
+ *   startFailover     replica: the VM is registered from the configuration on its own differencing
+ *                     layers over the chosen point (the chain stays untouched) → FailedOverWaitingCompletion
+ *   stopFailover      Stop-VMFailover: ends a test failover, or cancels a failover (→ Replicating, chain
+ *                     untouched, another point may be chosen), or cancels a prepare on the primary
+ *   completeFailover  keeps the chosen point as a standalone disk, deletes every other point → FailedOver
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { CycleResult } from '../engine/replicator.js';
+import type { VmSummary } from '../host/host-adapter.js';
+import { logger } from '../logging/logger.js';
+import type { RecoveryPoint } from '../storage/replica-storage.js';
+import { createDisk } from '../vhdx/index.js';
+import { FailoverError } from './errors.js';
+import { isHostErrorCode } from './host-errors.js';
+import type { FailoverRecord } from './record.js';
+import { choosePoint, pointFiles, type PointChoice } from './recovery-points.js';
+import { replicateOnce } from './replication.js';
+import type { FailoverSite } from './site.js';
+import { canTransition, refusal, transition } from './state.js';
+import { stopTestFailover } from './test-failover.js';
+import { rebaseVmDisks } from './vm-disks.js';
+
+const log = logger('failover');
+
+/** Start-VMFailover -Prepare on the primary: the VM must be off; its last changes reach the replica. */
+export async function prepareFailover(primary: FailoverSite, replica: FailoverSite, vmId: string): Promise<{ record: FailoverRecord; cycle: CycleResult }> {
+  const record = await primary.store.require(vmId);
+  if (!canTransition(record, 'prepareFailover')) throw refusal(record, 'prepareFailover');
+  const vm = await primary.host.getVm(vmId);
+  if (vm.state !== 'off') {
+    throw new FailoverError('ERR_INVALID_STATE', `VM '${vm.name}' is ${vm.state}; a planned failover needs it off (Stop-VM), so that no change is left behind`);
+  }
+  const cycle = await replicateOnce(primary, replica, vmId, { planned: true });
+  const next = await primary.store.modify(vmId, (r) => transition(r, 'prepareFailover', `planned failover prepared: cycle ${cycle.generation}/${cycle.sequence} holds every change`, primary.clock()));
+  return { record: next, cycle };
+}
+
+/** Hyper-V locks a prepared primary VM from starting; the CLI's start command asks this first. */
+export function assertMayStart(record: FailoverRecord | undefined): void {
+  if (record?.mode === 'Primary' && record.state === 'PreparedForFailover') {
+    throw new FailoverError('ERR_INVALID_STATE', `VM '${record.vmName}' is prepared for a planned failover; run Stop-HvrVMFailover on this host first to start it here`);
+  }
+}
+
+export interface StartFailoverOptions {
+  /** Default 'latest'. */
+  point?: PointChoice;
+  /** Start the VM once registered (Hyper-V's UI option; the cmdlet leaves it off). */
+  start?: boolean;
+  /** The primary's site when reachable: refuse while its VM runs (Hyper-V's split-brain guard). */
+  primary?: FailoverSite;
+}
+
+export interface StartFailoverResult {
+  record: FailoverRecord;
+  vm: VmSummary;
+  point: RecoveryPoint;
+}
+
+/** Start-VMFailover on the replica (planned after a prepare, or unplanned). */
+export async function startFailover(site: FailoverSite, vmId: string, options: StartFailoverOptions = {}): Promise<StartFailoverResult> {
+  const record = await site.store.require(vmId);
+  if (!canTransition(record, 'startFailover')) throw refusal(record, 'startFailover');
+  if (record.lastReplicationTime === null) {
+    throw new FailoverError('ERR_INVALID_STATE', `VM '${record.vmName}' has not completed a replication to this replica yet; there is nothing to fail over to`);
+  }
+  if (record.testFailover) {
+    throw new FailoverError('ERR_INVALID_STATE', `a test failover of VM '${record.vmName}' is running (test VM '${record.testFailover.vmName}'); stop it with Stop-HvrVMFailover first`);
+  }
+  if (options.primary) {
+    const primaryRecord = await options.primary.store.get(vmId);
+    const primaryVm = primaryRecord?.mode === 'Primary' ? await options.primary.host.getVm(vmId).catch(() => undefined) : undefined;
+    if (primaryVm?.state === 'running') {
+      throw new FailoverError('ERR_INVALID_STATE', `VM '${record.vmName}' is still running on primary ${options.primary.name}; shut it down (or use a planned failover) before failing over`);
+    }
+  }
+  const config = record.configuration;
+  await site.store.modify(vmId, (r) => transition(r, 'startFailover', `failover to ${options.point ?? 'latest'} point started`, site.clock()));
+  const diskFolder = site.failedOverDiskFolder(vmId);
+  const vmFolder = site.failedOverVmFolder(vmId);
+  let registered = false;
+  try {
+    const storage = await site.openStorage(vmId);
+    await storage.applyPending();
+    const point = await choosePoint(storage, options.point ?? 'latest', record.vmName);
+    const bases = await pointFiles(storage, config, point.id);
+    await mkdir(diskFolder, { recursive: true });
+    const layers: Record<string, string> = {};
+    for (const disk of config.disks) {
+      const layer = join(diskFolder, `${disk.id}_failover_${randomUUID()}.avhdx`);
+      await createDisk(layer, { type: 'differencing', parentPath: bases[disk.id]! });
+      layers[disk.id] = layer;
+    }
+    let vm = await site.host.registerReplicaVm(
+      config,
+      config.disks.map((d) => ({ diskId: d.id, path: layers[d.id]! })),
+      { location: vmFolder },
+    );
+    registered = true;
+    if (options.start) vm = await site.host.startVm(vmId);
+    // Planned only when the point is the prepared last cycle itself; any older point loses changes.
+    const position = (await storage.status()).position;
+    const last = position !== undefined && point.generation === position.generation && point.sequence === position.sequence;
+    const type = record.lastReplicationType === 'Planned' && last ? 'Planned' : point.consistency === 'application' ? 'ApplicationConsistent' : 'Regular';
+    const next = await site.store.modify(vmId, (r) => ({
+      ...transition(r, 'failoverReady', `VM brought up from recovery point ${point.id} (${point.createdAt})`, site.clock()),
+      failover: { pointId: point.id, type, layers, vmFolder },
+      failedOverReplicationType: type,
+    }));
+    log.info('failed over', { vm: record.vmName, host: site.name, point: point.id, type });
+    return { record: next, vm, point };
+  } catch (error) {
+    if (registered) await site.host.removeVm(vmId, { force: true }).catch(() => undefined);
+    await rm(diskFolder, { recursive: true, force: true });
+    await rm(vmFolder, { recursive: true, force: true });
+    await site.store.modify(vmId, (r) => transition(r, 'cancelFailover', `failover failed: ${(error as Error).message}`, site.clock()));
+    throw error;
+  }
+}
+
+/** Removes the failed-over VM and its layers; the recovery points below them were never written. */
+async function revertFailover(site: FailoverSite, record: FailoverRecord): Promise<FailoverRecord> {
+  const vm = await site.host.getVm(record.vmId).catch((error: unknown) => {
+    if (isHostErrorCode(error, 'ERR_NOT_FOUND')) return undefined;
+    throw error;
+  });
+  if (vm) {
+    if (vm.state !== 'off') await site.host.stopVm(record.vmId, { force: true });
+    await site.host.removeVm(record.vmId, { force: true });
+  }
+  await rm(site.failedOverDiskFolder(record.vmId), { recursive: true, force: true });
+  await rm(site.failedOverVmFolder(record.vmId), { recursive: true, force: true });
+  return site.store.modify(record.vmId, (r) => {
+    const next = transition(r, 'cancelFailover', 'failover cancelled (Stop-VMFailover); the recovery points are as before', site.clock());
+    delete next.failover;
+    return { ...next, failedOverReplicationType: 'None' };
+  });
+}
+
+export type StopFailoverOutcome = 'test-failover-stopped' | 'failover-cancelled' | 'prepare-cancelled';
+
+/** Stop-VMFailover, with Hyper-V's order: a test failover first, then a failover or a prepare. */
+export async function stopFailover(site: FailoverSite, vmId: string): Promise<{ record: FailoverRecord; outcome: StopFailoverOutcome }> {
+  const record = await site.store.require(vmId);
+  if (record.testFailover) return { record: await stopTestFailover(site, vmId), outcome: 'test-failover-stopped' };
+  if (canTransition(record, 'cancelFailover')) return { record: await revertFailover(site, record), outcome: 'failover-cancelled' };
+  if (canTransition(record, 'cancelPrepare')) {
+    const next = await site.store.modify(vmId, (r) => transition(r, 'cancelPrepare', 'planned failover cancelled; replication continues and the VM may start', site.clock()));
+    return { record: next, outcome: 'prepare-cancelled' };
+  }
+  throw new FailoverError(
+    'ERR_INVALID_STATE',
+    `Stop-HvrVMFailover has nothing to stop for VM '${record.vmName}' in state ${record.state} (${record.mode}): it needs a running test failover, or FailedOverWaitingCompletion/RecoveryInProgress on a replica, or PreparedForFailover on a primary`,
+  );
+}
+
+/** Complete-VMFailover: the chosen point becomes the VM's own standalone disk; every other point goes. */
+export async function completeFailover(site: FailoverSite, vmId: string): Promise<FailoverRecord> {
+  const record = await site.store.require(vmId);
+  if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
+  const failover = record.failover;
+  if (!failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
+  const storage = await site.openStorage(vmId);
+  const bases = await pointFiles(storage, record.configuration, failover.pointId);
+  await rebaseVmDisks(site.host, vmId, bases, site.failedOverDiskFolder(vmId));
+  const next = await site.store.modify(vmId, (r) => {
+    const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());
+    delete done.failover;
+    return done;
+  });
+  // Only after the record says FailedOver: a crash before this leaves a completable failover.
+  await rm(site.storageRoot(vmId), { recursive: true, force: true });
+  return next;
+}

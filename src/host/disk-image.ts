@@ -1,0 +1,23 @@
+/**
+ * A readable virtual disk image, the one thing trackers and the snapshot reader need from a disk: its
+ * geometry and random reads. A VHDX chain opened through src/vhdx is one; a raw file is another.
+ */
+export interface AllocationExtent {
+  offset: number;
+  length: number;
+  /** 'zero' and 'absent' both read as zeros; only 'data' needs reading. */
+  state: 'data' | 'zero' | 'absent';
+}
+
+export interface DiskImage {
+  readonly virtualSize: number;
+  readonly logicalSectorSize: 512 | 4096;
+  /** Reads `length` bytes at virtual offset `offset`; past the end is an ERR_INVALID_ARGUMENT error. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Where the image holds data, when the format knows (sorted, covering the whole disk). Lets readers of
+   * sparse images skip what reads as zeros; absent for formats that cannot tell.
+   */
+  allocation?(): Promise<AllocationExtent[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,178 @@
+/**
+ * What the replication engine needs from a hypervisor, as one interface with one implementation per
+ * host kind (`file` here, `hyperv` in ./hyperv). The engine never touches VM files or WMI directly.
+ *
+ * Reference points follow Hyper-V's model: creating one freezes every disk of the VM (the VM keeps
+ * writing into a new layer), the frozen images stay readable until the point is committed (it becomes
+ * the base for the next delta, older points go away) or discarded (as if never taken; the next cycle then
+ * covers the union of changes). Every failure is an Error with a stable `code` (NativeError or HostError).
+ */
+import type { ChangeTracker, TrackerKind } from '../tracking/change-tracker.js';
+import type { DiskImage } from './disk-image.js';
+
+export type HostKind = 'file' | 'hyperv';
+
+/** Hyper-V's EnabledState vocabulary, reduced to what replication and failover act on. */
+export type VmState = 'running' | 'off' | 'saved' | 'paused' | 'starting' | 'stopping' | 'other';
+
+export type Consistency = 'crash' | 'application';
+
+export interface NetworkAdapter {
+  /** Stable id of the adapter within its VM. */
+  id: string;
+  name: string;
+  /** Virtual switch the adapter connects to; undefined when disconnected. */
+  switchName?: string;
+  macAddress?: string;
+  /** Test-failover and failover settings of this adapter (Set-VMNetworkAdapterFailoverConfiguration). */
+  failover?: FailoverNetworkSettings;
+}
+
+/** Per adapter; mirrors Set-VMNetworkAdapterFailoverConfiguration. */
+export interface FailoverNetworkSettings {
+  adapterId: string;
+  /** Switch the test VM's adapter connects to (Hyper-V: -VirtualSwitchTestFailover). */
+  testSwitchName?: string;
+  ipv4Address?: string;
+  ipv4SubnetMask?: string;
+  ipv4DefaultGateway?: string;
+  ipv4PreferredDns?: string;
+  ipv4AlternateDns?: string;
+  ipv6Address?: string;
+  ipv6SubnetPrefixLength?: number;
+  ipv6DefaultGateway?: string;
+  ipv6PreferredDns?: string;
+  ipv6AlternateDns?: string;
+}
+
+/** A disk as the VM configuration knows it; `currentPath` is the layer the VM writes now. */
+export interface VmDisk {
+  /** Stable id within the VM (file host: the base file's name without extension; Hyper-V: RASD InstanceID). */
+  id: string;
+  /** The base VHDX (bottom of the chain). */
+  basePath: string;
+  /** The file the VM writes into now (the base, or the newest .avhdx of a reference point). */
+  currentPath: string;
+  virtualSize: number;
+  logicalSectorSize: 512 | 4096;
+  /** Controller location, informative (e.g. "scsi:0:1"). */
+  location?: string;
+}
+
+/** Everything needed to re-create the VM on another host (the replica's configuration). */
+export interface VmConfiguration {
+  id: string;
+  name: string;
+  /** Hyper-V VM generation (BIOS = 1, UEFI = 2). */
+  generation: 1 | 2;
+  processorCount: number;
+  memoryBytes: number;
+  networkAdapters: NetworkAdapter[];
+  /** Disks in controller order; paths on the source host, informative on another host. */
+  disks: Array<Pick<VmDisk, 'id' | 'virtualSize' | 'logicalSectorSize' | 'location'>>;
+  notes?: string;
+}
+
+export interface VmSummary {
+  id: string;
+  name: string;
+  state: VmState;
+  /** True for VMs this host created as replicas or test VMs (never replicated outward by default). */
+  isReplica: boolean;
+  isTestVm: boolean;
+}
+
+export interface VmDescription extends VmSummary {
+  configuration: VmConfiguration;
+  disks: VmDisk[];
+  /** Reference points not yet committed or discarded, oldest first. */
+  referencePoints: ReferencePoint[];
+}
+
+export interface ReferencePointDisk {
+  diskId: string;
+  /** The tracking id of this disk at the point (checkpoint: layer id; RCT: the RCT id). */
+  trackingId: string;
+  /** Informative: the file that holds the frozen image's top layer. */
+  frozenPath: string;
+}
+
+export interface ReferencePoint {
+  /** Unique per VM; the file host uses the GUID of the layers it created. */
+  id: string;
+  vmId: string;
+  /** ISO 8601 UTC. */
+  createdAt: string;
+  consistency: Consistency;
+  /** Which tracker lists changes up to this point for each disk. */
+  tracker: TrackerKind;
+  disks: ReferencePointDisk[];
+  state: 'frozen' | 'committed';
+}
+
+export interface CreateReferencePointOptions {
+  /** Default 'crash'. 'application' needs in-guest VSS (Hyper-V only); the file host refuses it. */
+  consistency?: Consistency;
+}
+
+export interface StopOptions {
+  /** Turn off instead of shutting down the guest. */
+  force?: boolean;
+}
+
+export interface RegisterReplicaOptions {
+  /** Folder that will hold the replica VM (its configuration and disks). */
+  location: string;
+  /** Name on this host; default configuration.name. */
+  name?: string;
+}
+
+export interface ReplicaDiskSource {
+  diskId: string;
+  /** The replica disk's file (top of its chain) that the VM should use. */
+  path: string;
+}
+
+export interface CreateTestVmOptions {
+  /** Default "<source name> - Test" (as Hyper-V names test VMs). */
+  name?: string;
+  /** Folder for the test VM's own differencing layers; default beside the source VM. */
+  location?: string;
+}
+
+export interface HostAdapter {
+  readonly kind: HostKind;
+
+  listVms(): Promise<VmSummary[]>;
+  /** By id or by exact name; ERR_NOT_FOUND when none, ERR_AMBIGUOUS when a name matches several. */
+  getVm(nameOrId: string): Promise<VmDescription>;
+
+  startVm(nameOrId: string): Promise<VmSummary>;
+  stopVm(nameOrId: string, options?: StopOptions): Promise<VmSummary>;
+
+  /** Freezes every disk of the VM; writes continue into new layers. */
+  createReferencePoint(nameOrId: string, options?: CreateReferencePointOptions): Promise<ReferencePoint>;
+  /**
+   * Makes `pointId` the base of the next delta: every older point and its layers are folded away (file
+   * host: the frozen layers are merged down). Idempotent for a point already committed.
+   */
+  commitReferencePoint(nameOrId: string, pointId: string): Promise<ReferencePoint>;
+  /** Forgets a frozen point as if it had never been taken; its changes show up in the next point. */
+  discardReferencePoint(nameOrId: string, pointId: string): Promise<void>;
+
+  /** A read-only image of one disk exactly as it was at the point. Close it when done. */
+  openDiskAt(nameOrId: string, pointId: string, diskId: string): Promise<DiskImage>;
+  /**
+   * The change tracker for one disk, bound to the image frozen at `pointId`: its currentId() is the
+   * point's tracking id, and changesSince(older) lists what changed between an older point and this one.
+   */
+  changeTracker(nameOrId: string, pointId: string, diskId: string): Promise<ChangeTracker>;
+
+  /** Creates (off) a replica VM from a configuration and its replicated disks. */
+  registerReplicaVm(configuration: VmConfiguration, disks: ReplicaDiskSource[], options: RegisterReplicaOptions): Promise<VmSummary>;
+  /** A VM over fresh differencing layers on the given disks; the disks themselves are never written. */
+  createTestVm(configuration: VmConfiguration, disks: ReplicaDiskSource[], options?: CreateTestVmOptions): Promise<VmSummary>;
+  /** Removes a test VM and its own layers (ERR_INVALID_STATE for a VM that is not a test VM). */
+  removeTestVm(nameOrId: string): Promise<void>;
+  setFailoverNetwork(nameOrId: string, settings: FailoverNetworkSettings[]): Promise<VmSummary>;
+}

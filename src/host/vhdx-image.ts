@@ -1,0 +1,35 @@
+/**
+ * A VHDX chain opened through the VHDX engine, as a DiskImage (with its allocation map, so readers skip
+ * what reads as zeros).
+ */
+import { openDisk, type VhdxDisk } from '../vhdx/index.js';
+import type { AllocationExtent, DiskImage } from './disk-image.js';
+
+export class VhdxImage implements DiskImage {
+  private constructor(readonly disk: VhdxDisk) {}
+
+  /** Opens `path` (and its parents) read-only. */
+  static async open(path: string): Promise<VhdxImage> {
+    return new VhdxImage(await openDisk(path, { writable: false }));
+  }
+
+  get virtualSize(): number {
+    return this.disk.info.virtualSize;
+  }
+
+  get logicalSectorSize(): 512 | 4096 {
+    return this.disk.info.logicalSectorSize;
+  }
+
+  read(offset: number, length: number): Promise<Buffer> {
+    return this.disk.read(offset, length);
+  }
+
+  allocation(): Promise<AllocationExtent[]> {
+    return this.disk.map();
+  }
+
+  close(): Promise<void> {
+    return this.disk.close();
+  }
+}

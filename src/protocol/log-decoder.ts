@@ -1,0 +1,151 @@
+/**
+ * Reads a replication log front to back and refuses anything malformed with a typed LogFormatError:
+ * bad magic, unknown version, checksum mismatch (record, header or whole log), truncation, oversized
+ * record, records outside the disk, trailing bytes. Memory stays bounded by MAX_RECORD_BYTES.
+ */
+import { createHash } from 'node:crypto';
+import { ChunkReader } from './chunk-reader.js';
+import { codecForId } from './codec.js';
+import { LogFormatError } from './errors.js';
+import {
+  CodecId,
+  decodeHeader,
+  decodeRecordHeader,
+  encodeRecordPrefix,
+  HASH_BYTES,
+  LOG_END_MAGIC,
+  MAX_RECORD_BYTES,
+  parseHeaderPrefix,
+  readU64,
+  RECORD_HEADER_BYTES,
+  RecordType,
+  TRAILER_BYTES,
+  type LogHeader,
+  type LogTrailer,
+} from './log-format.js';
+
+export type DecodedRecord =
+  | { type: 'data'; offset: number; length: number; codec: CodecId; storedLength: number; data: Buffer }
+  | { type: 'zero' | 'trim'; offset: number; length: number };
+
+export type LogEntry =
+  | { kind: 'header'; header: LogHeader }
+  | { kind: 'record'; record: DecodedRecord }
+  | { kind: 'trailer'; trailer: LogTrailer };
+
+export interface DecodeOptions {
+  /** A lower per-record limit than MAX_RECORD_BYTES (a server may bound memory further). */
+  maxRecordBytes?: number;
+}
+
+export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
+  const maxRecord = Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES);
+  const reader = new ChunkReader(source);
+  const logHash = createHash('sha256');
+  const take = async (n: number, what: string): Promise<Buffer> => {
+    const buf = await reader.read(n, what);
+    logHash.update(buf);
+    return buf;
+  };
+  try {
+    const prefix = await take(12, 'header');
+    const headerLength = parseHeaderPrefix(prefix);
+    const header = decodeHeader(Buffer.concat([prefix, await take(headerLength - 12, 'header')]));
+    yield { kind: 'header', header };
+
+    let recordCount = 0;
+    let dataBytes = 0;
+    for (;;) {
+      const at = reader.position;
+      const recordHeader = decodeRecordHeader(await take(RECORD_HEADER_BYTES, 'record header'), at);
+      const prefixBytes = encodeRecordPrefix(recordHeader.type, recordHeader.codec, recordHeader.storedLength, recordHeader.offset, recordHeader.length);
+      if (recordHeader.type === RecordType.End) {
+        if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {
+          throw new LogFormatError('ERR_LOG_MALFORMED', 'end record carries data', at);
+        }
+        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        break;
+      }
+      const { offset, length, storedLength } = recordHeader;
+      if (length === 0 || offset % header.logicalSectorSize !== 0 || length % header.logicalSectorSize !== 0) {
+        throw new LogFormatError('ERR_LOG_MALFORMED', `record ${offset}+${length} is empty or not aligned to the ${header.logicalSectorSize}-byte sector`, at);
+      }
+      if (offset + length > header.virtualSize) {
+        throw new LogFormatError('ERR_LOG_MALFORMED', `record ${offset}+${length} lies beyond the disk's virtual size ${header.virtualSize}`, at);
+      }
+      recordCount += 1;
+      if (recordHeader.type !== RecordType.Data) {
+        if (storedLength !== 0 || recordHeader.codec !== CodecId.None) throw new LogFormatError('ERR_LOG_MALFORMED', 'zero or trim record carries data', at);
+        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        yield { kind: 'record', record: { type: recordHeader.type === RecordType.Zero ? 'zero' : 'trim', offset, length } };
+        continue;
+      }
+      if (length > maxRecord) {
+        throw new LogFormatError('ERR_LOG_OVERSIZED', `data record of ${length} bytes exceeds the limit of ${maxRecord}`, at);
+      }
+      // Stored bytes may exceed the raw size a little for incompressible data, never by much.
+      if (storedLength > maxRecord + 1024 || (recordHeader.codec === CodecId.None && storedLength !== length)) {
+        throw new LogFormatError('ERR_LOG_OVERSIZED', `stored payload of ${storedLength} bytes does not fit a record of ${length}`, at);
+      }
+      const stored = await take(storedLength, 'record payload');
+      const data = await codecForId(recordHeader.codec).decompress(stored, length).catch((error: unknown) => {
+        throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
+      });
+      verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).update(data).digest(), at);
+      dataBytes += length;
+      yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
+    }
+
+    const trailerAt = reader.position;
+    const counts = await take(24, 'trailer');
+    const expectedHash = logHash.digest();
+    const rest = await reader.read(TRAILER_BYTES - 24, 'trailer');
+    if (!rest.subarray(HASH_BYTES).equals(LOG_END_MAGIC)) {
+      throw new LogFormatError('ERR_LOG_MALFORMED', 'trailer magic missing', trailerAt + 24 + HASH_BYTES);
+    }
+    const trailer: LogTrailer = {
+      recordCount: readU64(counts, 0, 'record count', trailerAt),
+      dataBytes: readU64(counts, 8, 'data bytes', trailerAt),
+      logBytes: readU64(counts, 16, 'log bytes', trailerAt),
+      hash: rest.subarray(0, HASH_BYTES).toString('hex'),
+    };
+    if (!rest.subarray(0, HASH_BYTES).equals(expectedHash)) {
+      throw new LogFormatError('ERR_LOG_CHECKSUM', 'whole-log hash mismatch: the log is corrupt; send it again', trailerAt + 24);
+    }
+    if (trailer.recordCount !== recordCount || trailer.dataBytes !== dataBytes || trailer.logBytes !== trailerAt + 24) {
+      throw new LogFormatError('ERR_LOG_MALFORMED', 'trailer counts do not match the records', trailerAt);
+    }
+    if (!(await reader.atEnd())) {
+      throw new LogFormatError('ERR_LOG_MALFORMED', 'unexpected bytes after the trailer', reader.position);
+    }
+    yield { kind: 'trailer', trailer };
+  } finally {
+    await reader.close();
+  }
+}
+
+function verifyHash(expected: Buffer, actual: Buffer, at: number): void {
+  if (!expected.equals(actual)) {
+    throw new LogFormatError('ERR_LOG_CHECKSUM', 'record checksum mismatch: the log is corrupt; send it again', at);
+  }
+}
+
+export interface LogSummary {
+  header: LogHeader;
+  trailer: LogTrailer;
+  records: { data: number; zero: number; trim: number };
+}
+
+/** Reads a whole log, verifying every checksum, and returns what it holds (no payloads kept). */
+export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<LogSummary> {
+  let header: LogHeader | undefined;
+  let trailer: LogTrailer | undefined;
+  const records = { data: 0, zero: 0, trim: 0 };
+  for await (const entry of decodeLog(source)) {
+    if (entry.kind === 'header') header = entry.header;
+    else if (entry.kind === 'record') records[entry.record.type] += 1;
+    else trailer = entry.trailer;
+  }
+  if (!header || !trailer) throw new LogFormatError('ERR_LOG_TRUNCATED', 'log has no trailer');
+  return { header, trailer, records };
+}

@@ -1,0 +1,129 @@
+/**
+ * Streams a replication log: header, one record per extent (split at MAX_RECORD_BYTES), end record
+ * and trailer. Holds one record at a time, so memory is bounded whatever the size of the changes.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { AdaptiveCodecPolicy, type CodecPolicy } from './codec.js';
+import { ProtocolArgumentError } from './errors.js';
+import {
+  CodecId,
+  encodeHeader,
+  encodeRecordPrefix,
+  encodeTrailerCounts,
+  LOG_END_MAGIC,
+  MAX_RECORD_BYTES,
+  RecordType,
+  validateHeader,
+  type LogHeaderInput,
+  type LogTrailer,
+} from './log-format.js';
+
+export type LogRecordInput =
+  | { type: 'data'; offset: number; data: Buffer }
+  | { type: 'zero'; offset: number; length: number }
+  | { type: 'trim'; offset: number; length: number };
+
+export interface EncodeOptions {
+  /** How data records are compressed (default: adaptive brotli quality 1). */
+  codecPolicy?: CodecPolicy;
+  /** Turn all-zero data into zero records (default true). */
+  detectZeros?: boolean;
+  /** Split data records at this size (default and maximum MAX_RECORD_BYTES). */
+  maxRecordBytes?: number;
+}
+
+function isAllZero(data: Buffer): boolean {
+  // Compare 8 bytes at a time where the buffer is aligned enough; this runs over every changed byte.
+  const words = Math.floor(data.length / 8);
+  for (let i = 0; i < words; i += 1) if (data.readBigUInt64LE(i * 8) !== 0n) return false;
+  for (let i = words * 8; i < data.length; i += 1) if (data[i] !== 0) return false;
+  return true;
+}
+
+function recordHash(prefix: Buffer, payload?: Buffer): Buffer {
+  const hash = createHash('sha256').update(prefix);
+  if (payload) hash.update(payload);
+  return hash.digest();
+}
+
+class Framer {
+  readonly logHash: Hash = createHash('sha256');
+  bytes = 0;
+  recordCount = 0;
+  dataBytes = 0;
+
+  emit(chunk: Buffer): Buffer {
+    this.logHash.update(chunk);
+    this.bytes += chunk.length;
+    return chunk;
+  }
+}
+
+/**
+ * Encodes a log. Yields buffers to write in order; returns the trailer (counts and whole-log hash).
+ * Use with `Readable.from(encodeLog(...))` or `pipeline(encodeLog(...), file)`.
+ */
+export async function* encodeLog(
+  headerInput: LogHeaderInput,
+  records: AsyncIterable<LogRecordInput> | Iterable<LogRecordInput>,
+  options: EncodeOptions = {},
+): AsyncGenerator<Buffer, LogTrailer, undefined> {
+  const header = validateHeader(headerInput);
+  const policy = options.codecPolicy ?? new AdaptiveCodecPolicy();
+  const detectZeros = options.detectZeros ?? true;
+  const maxRecord = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+  if (!Number.isSafeInteger(maxRecord) || maxRecord < header.logicalSectorSize || maxRecord > MAX_RECORD_BYTES || maxRecord % header.logicalSectorSize !== 0) {
+    throw new ProtocolArgumentError(`maxRecordBytes must be a multiple of the sector size up to ${MAX_RECORD_BYTES}`);
+  }
+  const framer = new Framer();
+  yield framer.emit(encodeHeader(header));
+
+  const checkExtent = (offset: number, length: number) => {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length <= 0) {
+      throw new ProtocolArgumentError(`extent ${offset}+${length} is invalid`);
+    }
+    if (offset % header.logicalSectorSize !== 0 || length % header.logicalSectorSize !== 0) {
+      throw new ProtocolArgumentError(`extent ${offset}+${length} is not aligned to the ${header.logicalSectorSize}-byte sector`);
+    }
+    if (offset + length > header.virtualSize) {
+      throw new ProtocolArgumentError(`extent ${offset}+${length} lies beyond the disk's virtual size ${header.virtualSize}`);
+    }
+  };
+
+  const emptyRecord = (type: RecordType, offset: number, length: number): Buffer => {
+    const prefix = encodeRecordPrefix(type, CodecId.None, 0, offset, length);
+    framer.recordCount += 1;
+    return framer.emit(Buffer.concat([prefix, recordHash(prefix)]));
+  };
+
+  for await (const record of records) {
+    if (record.type !== 'data') {
+      checkExtent(record.offset, record.length);
+      yield emptyRecord(record.type === 'zero' ? RecordType.Zero : RecordType.Trim, record.offset, record.length);
+      continue;
+    }
+    checkExtent(record.offset, record.data.length);
+    for (let at = 0; at < record.data.length; at += maxRecord) {
+      const slice = record.data.subarray(at, Math.min(record.data.length, at + maxRecord));
+      const offset = record.offset + at;
+      if (detectZeros && isAllZero(slice)) {
+        yield emptyRecord(RecordType.Zero, offset, slice.length);
+        continue;
+      }
+      const { codec, stored } = await policy.encode(slice);
+      const prefix = encodeRecordPrefix(RecordType.Data, codec, stored.length, offset, slice.length);
+      framer.recordCount += 1;
+      framer.dataBytes += slice.length;
+      yield framer.emit(Buffer.concat([prefix, recordHash(prefix, slice)]));
+      yield framer.emit(stored);
+    }
+  }
+
+  const endPrefix = encodeRecordPrefix(RecordType.End, CodecId.None, 0, 0, 0);
+  yield framer.emit(Buffer.concat([endPrefix, recordHash(endPrefix)]));
+  const counts = encodeTrailerCounts(framer.recordCount, framer.dataBytes, framer.bytes + 24);
+  framer.emit(counts);
+  const hash = framer.logHash.digest();
+  yield Buffer.concat([counts, hash, LOG_END_MAGIC]);
+  return { recordCount: framer.recordCount, dataBytes: framer.dataBytes, logBytes: framer.bytes, hash: hash.toString('hex') };
+}

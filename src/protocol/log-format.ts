@@ -1,0 +1,239 @@
+/**
+ * The replication log, format version 1: what one delta cycle (or one slice of an initial replication)
+ * of one disk carries. Little-endian throughout; readable front to back without seeking, so it streams
+ * over the network and onto removable media alike.
+ *
+ *   header   magic "\x89HVRLOG\n", u16 version, u16 header length, u8 consistency, 3 reserved bytes,
+ *            VM id (16, GUID), disk id (16, GUID), u64 generation, u64 sequence, u64 virtual size,
+ *            u32 logical sector size, u16 + u16 lengths of the base and new reference point ids,
+ *            both ids (UTF-8), u32 CRC-32 of the header bytes before it
+ *   record*  u8 type, u8 codec, u16 reserved, u32 stored length, u64 offset, u64 length,
+ *            32-byte SHA-256 over the record header's first 24 bytes and the *uncompressed* payload,
+ *            then `stored length` payload bytes (data records only)
+ *   end      a record of type End with every field zero and the SHA-256 of nothing but its 24 bytes
+ *   trailer  u64 record count, u64 data bytes (uncompressed), u64 log bytes (up to here),
+ *            32-byte SHA-256 of every byte before it, magic "HVRLEND\n"
+ *
+ * The per-record hash covers the offset and length too, so a flipped bit in a header is caught, not
+ * only one in the payload; SHA-256 (rather than CRC-32) because on this hardware it is the faster of
+ * the two in node (sha_ni) and it also makes the trailer hash a real integrity check of the whole log.
+ */
+import { crc32 } from 'node:zlib';
+import { LogFormatError, ProtocolArgumentError } from './errors.js';
+import { guidFromBytes, guidToBytes, normalizeGuid } from './guid.js';
+
+export const LOG_MAGIC = Buffer.from('\x89HVRLOG\n', 'latin1');
+export const LOG_END_MAGIC = Buffer.from('HVRLEND\n', 'latin1');
+export const LOG_FORMAT_VERSION = 1;
+/** Fixed part of the header, before the reference point ids and the CRC. */
+export const HEADER_FIXED_BYTES = 80;
+export const MAX_REFERENCE_ID_BYTES = 512;
+export const MAX_HEADER_BYTES = HEADER_FIXED_BYTES + 2 * MAX_REFERENCE_ID_BYTES + 4;
+export const RECORD_HEADER_BYTES = 56;
+export const TRAILER_BYTES = 64;
+/** Largest payload of one data record, uncompressed; the decoder's memory bound. */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+export const HASH_BYTES = 32;
+
+export type Consistency = 'crash' | 'application';
+const CONSISTENCY_CODES: Record<Consistency, number> = { crash: 0, application: 1 };
+
+export enum RecordType {
+  Data = 1,
+  Zero = 2,
+  Trim = 3,
+  End = 4,
+}
+
+/** Codec ids on the wire; never renumber. */
+export enum CodecId {
+  None = 0,
+  Deflate = 1,
+  Brotli = 2,
+}
+
+export interface LogHeader {
+  formatVersion: number;
+  vmId: string;
+  diskId: string;
+  generation: number;
+  sequence: number;
+  /** Reference point the changes are relative to ('' for an initial replication). */
+  baseReferencePoint: string;
+  /** Reference point the log brings the replica to. */
+  newReferencePoint: string;
+  virtualSize: number;
+  logicalSectorSize: number;
+  consistency: Consistency;
+}
+
+export type LogHeaderInput = Omit<LogHeader, 'formatVersion'>;
+
+export interface LogTrailer {
+  recordCount: number;
+  dataBytes: number;
+  logBytes: number;
+  /** Hex SHA-256 of the whole log before the hash. */
+  hash: string;
+}
+
+export interface RecordHeader {
+  type: RecordType;
+  codec: CodecId;
+  storedLength: number;
+  offset: number;
+  length: number;
+  checksum: Buffer;
+}
+
+function checkSafe(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new ProtocolArgumentError(`${name} must be a non-negative integer, got ${value}`);
+}
+
+export function validateHeader(input: LogHeaderInput): LogHeader {
+  const vmId = normalizeGuid(input.vmId, 'VM id');
+  const diskId = normalizeGuid(input.diskId, 'disk id');
+  checkSafe('generation', input.generation);
+  checkSafe('sequence', input.sequence);
+  checkSafe('virtual size', input.virtualSize);
+  if (input.logicalSectorSize !== 512 && input.logicalSectorSize !== 4096) {
+    throw new ProtocolArgumentError(`logical sector size must be 512 or 4096, got ${input.logicalSectorSize}`);
+  }
+  if (input.virtualSize % input.logicalSectorSize !== 0) {
+    throw new ProtocolArgumentError(`virtual size ${input.virtualSize} is not a multiple of the sector size ${input.logicalSectorSize}`);
+  }
+  if (!(input.consistency in CONSISTENCY_CODES)) throw new ProtocolArgumentError(`consistency must be crash or application`);
+  for (const [name, id] of [['base reference point', input.baseReferencePoint], ['new reference point', input.newReferencePoint]] as const) {
+    if (Buffer.byteLength(id, 'utf8') > MAX_REFERENCE_ID_BYTES) {
+      throw new ProtocolArgumentError(`${name} id is longer than ${MAX_REFERENCE_ID_BYTES} bytes`);
+    }
+  }
+  return { ...input, vmId, diskId, formatVersion: LOG_FORMAT_VERSION };
+}
+
+export function encodeHeader(header: LogHeader): Buffer {
+  const base = Buffer.from(header.baseReferencePoint, 'utf8');
+  const next = Buffer.from(header.newReferencePoint, 'utf8');
+  const length = HEADER_FIXED_BYTES + base.length + next.length + 4;
+  const buf = Buffer.alloc(length);
+  LOG_MAGIC.copy(buf, 0);
+  buf.writeUInt16LE(LOG_FORMAT_VERSION, 8);
+  buf.writeUInt16LE(length, 10);
+  buf.writeUInt8(CONSISTENCY_CODES[header.consistency], 12);
+  guidToBytes(header.vmId).copy(buf, 16);
+  guidToBytes(header.diskId).copy(buf, 32);
+  buf.writeBigUInt64LE(BigInt(header.generation), 48);
+  buf.writeBigUInt64LE(BigInt(header.sequence), 56);
+  buf.writeBigUInt64LE(BigInt(header.virtualSize), 64);
+  buf.writeUInt32LE(header.logicalSectorSize, 72);
+  buf.writeUInt16LE(base.length, 76);
+  buf.writeUInt16LE(next.length, 78);
+  base.copy(buf, HEADER_FIXED_BYTES);
+  next.copy(buf, HEADER_FIXED_BYTES + base.length);
+  buf.writeUInt32LE(crc32(buf.subarray(0, length - 4)), length - 4);
+  return buf;
+}
+
+/** Reads a u64 that must fit a JS number; anything larger is a corrupt or hostile log. */
+export function readU64(buf: Buffer, at: number, what: string, position: number): number {
+  const value = buf.readBigUInt64LE(at);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `${what} ${value} is out of range`, position + at);
+  }
+  return Number(value);
+}
+
+/** The first 12 bytes: magic, version and header length. Returns the header length. */
+export function parseHeaderPrefix(prefix: Buffer): number {
+  if (!prefix.subarray(0, 8).equals(LOG_MAGIC)) {
+    throw new LogFormatError('ERR_LOG_BAD_MAGIC', 'not an hvreplica replication log (bad magic); check that the file is a .hvrlog and was copied whole', 0);
+  }
+  const version = prefix.readUInt16LE(8);
+  if (version !== LOG_FORMAT_VERSION) {
+    throw new LogFormatError(
+      'ERR_LOG_UNKNOWN_VERSION',
+      version > LOG_FORMAT_VERSION
+        ? `log format version ${version} is newer than this hvreplica understands (${LOG_FORMAT_VERSION}); upgrade hvreplica on this host`
+        : `log format version ${version} is not supported (this hvreplica reads version ${LOG_FORMAT_VERSION})`,
+      8,
+    );
+  }
+  const length = prefix.readUInt16LE(10);
+  if (length < HEADER_FIXED_BYTES + 4 || length > MAX_HEADER_BYTES) {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `header length ${length} is outside ${HEADER_FIXED_BYTES + 4}..${MAX_HEADER_BYTES}`, 10);
+  }
+  return length;
+}
+
+export function decodeHeader(buf: Buffer): LogHeader {
+  const length = buf.length;
+  const expected = buf.readUInt32LE(length - 4);
+  if (crc32(buf.subarray(0, length - 4)) !== expected) {
+    throw new LogFormatError('ERR_LOG_CHECKSUM', 'log header checksum mismatch: the log is corrupt; send it again', length - 4);
+  }
+  const consistencyCode = buf.readUInt8(12);
+  const consistency = (Object.keys(CONSISTENCY_CODES) as Consistency[]).find((k) => CONSISTENCY_CODES[k] === consistencyCode);
+  if (!consistency) throw new LogFormatError('ERR_LOG_MALFORMED', `unknown consistency code ${consistencyCode}`, 12);
+  if (buf.readUInt8(13) !== 0 || buf.readUInt16LE(14) !== 0) throw new LogFormatError('ERR_LOG_MALFORMED', 'reserved header bytes are not zero', 13);
+  const baseLength = buf.readUInt16LE(76);
+  const newLength = buf.readUInt16LE(78);
+  if (HEADER_FIXED_BYTES + baseLength + newLength + 4 !== length) {
+    throw new LogFormatError('ERR_LOG_MALFORMED', 'reference point id lengths do not add up to the header length', 76);
+  }
+  const logicalSectorSize = buf.readUInt32LE(72);
+  const virtualSize = readU64(buf, 64, 'virtual size', 0);
+  if ((logicalSectorSize !== 512 && logicalSectorSize !== 4096) || virtualSize % logicalSectorSize !== 0) {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `invalid geometry: virtual size ${virtualSize}, sector size ${logicalSectorSize}`, 64);
+  }
+  return {
+    formatVersion: buf.readUInt16LE(8),
+    vmId: guidFromBytes(buf.subarray(16, 32)),
+    diskId: guidFromBytes(buf.subarray(32, 48)),
+    generation: readU64(buf, 48, 'generation', 0),
+    sequence: readU64(buf, 56, 'sequence', 0),
+    virtualSize,
+    logicalSectorSize,
+    baseReferencePoint: buf.toString('utf8', HEADER_FIXED_BYTES, HEADER_FIXED_BYTES + baseLength),
+    newReferencePoint: buf.toString('utf8', HEADER_FIXED_BYTES + baseLength, HEADER_FIXED_BYTES + baseLength + newLength),
+    consistency,
+  };
+}
+
+/** The 24 bytes of a record header that its checksum covers (everything but the checksum). */
+export function encodeRecordPrefix(type: RecordType, codec: CodecId, storedLength: number, offset: number, length: number): Buffer {
+  const buf = Buffer.alloc(24);
+  buf.writeUInt8(type, 0);
+  buf.writeUInt8(codec, 1);
+  buf.writeUInt32LE(storedLength, 4);
+  buf.writeBigUInt64LE(BigInt(offset), 8);
+  buf.writeBigUInt64LE(BigInt(length), 16);
+  return buf;
+}
+
+export function decodeRecordHeader(buf: Buffer, position: number): RecordHeader {
+  const type = buf.readUInt8(0);
+  if (!(type in RecordType) || typeof RecordType[type] !== 'string') {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `unknown record type ${type}`, position);
+  }
+  const codec = buf.readUInt8(1);
+  if (typeof CodecId[codec] !== 'string') {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `unknown codec ${codec}; the log may come from a newer hvreplica`, position + 1);
+  }
+  if (buf.readUInt16LE(2) !== 0) throw new LogFormatError('ERR_LOG_MALFORMED', 'reserved record bytes are not zero', position + 2);
+  return {
+    type,
+    codec,
+    storedLength: buf.readUInt32LE(4),
+    offset: readU64(buf, 8, 'record offset', position),
+    length: readU64(buf, 16, 'record length', position),
+    checksum: Buffer.from(buf.subarray(24, 24 + HASH_BYTES)),
+  };
+}
+
+export function encodeTrailerCounts(recordCount: number, dataBytes: number, logBytes: number): Buffer {
+  const buf = Buffer.alloc(24);
+  buf.writeBigUInt64LE(BigInt(recordCount), 0);
+  buf.writeBigUInt64LE(BigInt(dataBytes), 8);
+  buf.writeBigUInt64LE(BigInt(logBytes), 16);
+  return buf;
+}

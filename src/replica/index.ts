@@ -1,0 +1,11 @@
+export * from './errors.js';
+export * from './authorization.js';
+export * from './server-settings.js';
+export * from './config-store.js';
+export * from './log-consumer.js';
+export * from './replica-vms.js';
+export * from './log-receiver.js';
+export * from './vm-registry.js';
+export * from './replica-service.js';
+export { isDnsName, isFqdn, normalizeDnsName } from './dns-name.js';
+export * from './import-export.js';

@@ -1,0 +1,26 @@
+/**
+ * What the receiver does with a log once every byte of it is durable and verified: it hands the file to
+ * a LogConsumer. The replica server's consumer is the VM's replica storage (src/storage), which stores,
+ * applies and seals; the receiver itself only deals with bytes arriving over an unreliable network.
+ */
+import type { LogSummary } from '../protocol/index.js';
+
+export interface LogKey {
+  vmId: string;
+  diskId: string;
+  generation: number;
+  sequence: number;
+}
+
+export interface VerifiedLog extends LogKey {
+  /** The complete, verified log file; the consumer copies what it keeps, the receiver then deletes it. */
+  path: string;
+  summary: LogSummary;
+  /** DNS name of the primary that sent it. */
+  primaryServerName: string;
+}
+
+export interface LogConsumer {
+  /** Resolves once the log is held durably (that is when the primary may be told it is accepted). */
+  consume(vmDir: string, log: VerifiedLog): Promise<void>;
+}

@@ -1,0 +1,223 @@
+/**
+ * Receives one log in pieces, durably: bytes go to `uploads/<disk>/<name>.partial` and are fsynced
+ * before the receiver says how many it holds, so a primary that lost its connection continues from
+ * there. When the last byte arrives the whole log is decoded from disk (every record checksum, the
+ * whole-log hash, the header against the URL's ids) and only then handed to the LogConsumer; once that
+ * holds it, the receiver records the log as accepted (by its hash) and drops its own copy. A log that
+ * fails verification or that the consumer refuses is deleted, never accepted; one the consumer could
+ * not take for a passing reason (a full disk) stays complete, and the next attempt hands it over again.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LogFormatError, ReplicationPosition, verifyLog, type LogSummary } from '../protocol/index.js';
+import { logger } from '../logging/logger.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { ReplicaError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { LogConsumer, LogKey } from './log-consumer.js';
+
+const log = logger('log-receiver');
+
+/** Smallest possible log: a header without reference ids, the end record and the trailer. */
+export const MIN_LOG_BYTES = 84 + 56 + 64;
+
+export interface UploadStatus {
+  ReceivedBytes: number;
+  Accepted: boolean;
+  Position: string | null;
+}
+
+export interface UploadRequest {
+  offset: number;
+  totalLength: number;
+  /** Hex SHA-256 from the log's trailer: identifies this log among re-cut logs of the same sequence. */
+  logHash: string;
+  primaryServerName: string;
+}
+
+interface PartialMeta {
+  totalLength: number;
+  logHash: string;
+}
+
+interface AcceptedRecord {
+  generation: number;
+  sequence: number;
+  logHash: string;
+  totalLength: number;
+  acceptedAt: string;
+  primaryServerName: string;
+}
+
+export interface ReceiverLimits {
+  /** Largest log accepted, in bytes. */
+  maxLogBytes: number;
+}
+
+/** Codes that say the log itself can never be taken: keeping its bytes would only block a resend. */
+function refusesLog(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('ERR_LOG_') || code === 'ERR_INVALID_ARGUMENT');
+}
+
+export function uploadsDir(vmDir: string, diskId: string): string {
+  return join(vmDir, 'uploads', diskId);
+}
+
+export function logFileName(generation: number, sequence: number): string {
+  return `${String(generation).padStart(10, '0')}-${String(sequence).padStart(12, '0')}.hvrlog`;
+}
+
+export class LogReceiver {
+  private readonly mutex = new KeyedMutex();
+  constructor(
+    private readonly consumer: LogConsumer,
+    private readonly limits: ReceiverLimits,
+  ) {}
+
+  /** What the replica holds of this log; `logHash` tells a re-cut log of the same sequence apart. */
+  async status(vmDir: string, key: LogKey, logHash?: string): Promise<UploadStatus> {
+    return this.mutex.run(this.lockKey(vmDir, key), () => this.statusUnlocked(vmDir, key, logHash));
+  }
+
+  async receive(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
+    this.checkRequest(request);
+    return this.mutex.run(this.lockKey(vmDir, key), async () => {
+      const before = await this.statusUnlocked(vmDir, key, request.logHash);
+      if (before.Accepted) return before;
+      const { partial, meta } = this.paths(vmDir, key);
+      await mkdir(uploadsDir(vmDir, key.diskId), { recursive: true });
+      let size = await fileSize(partial);
+      const known = await readJsonFile<PartialMeta>(meta);
+      if (!known || known.logHash !== request.logHash || known.totalLength !== request.totalLength) {
+        // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
+        await rm(partial, { force: true });
+        size = 0;
+        await writeFileAtomic(meta, JSON.stringify({ totalLength: request.totalLength, logHash: request.logHash } satisfies PartialMeta));
+      }
+      if (request.offset > size) {
+        throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
+      }
+      const handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
+      let written = request.offset;
+      try {
+        if (request.offset < size) await handle.truncate(request.offset);
+        for await (const chunk of body) {
+          if (written + chunk.length > request.totalLength) {
+            throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared ${request.totalLength} bytes`);
+          }
+          await handle.write(chunk, 0, chunk.length, written);
+          written += chunk.length;
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+          throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full after ${written} bytes of this log; free space there, the upload resumes where it stopped`);
+        }
+        log.warn('upload interrupted', { log: logFileName(key.generation, key.sequence), vmId: key.vmId, diskId: key.diskId, received: written, error: (error as Error).message });
+        throw error;
+      } finally {
+        // Whatever arrived is made durable before anyone is told it is there.
+        await handle.sync();
+        await handle.close();
+      }
+      if (written < request.totalLength) return { ReceivedBytes: written, Accepted: false, Position: null };
+      return this.finish(vmDir, key, request);
+    });
+  }
+
+  private async finish(vmDir: string, key: LogKey, request: UploadRequest): Promise<UploadStatus> {
+    const { partial, meta, accepted } = this.paths(vmDir, key);
+    const drop = async () => {
+      await rm(partial, { force: true });
+      await rm(meta, { force: true });
+    };
+    let summary: LogSummary;
+    try {
+      summary = await verifyLog(createReadStream(partial, { highWaterMark: 1024 * 1024 }));
+      const h = summary.header;
+      if (h.vmId !== key.vmId || h.diskId !== key.diskId || h.generation !== key.generation || h.sequence !== key.sequence) {
+        throw new LogFormatError('ERR_LOG_MALFORMED', `the log's header (${h.vmId} ${h.diskId} ${h.generation}/${h.sequence}) does not match where it was uploaded`);
+      }
+      if (summary.trailer.hash !== request.logHash) throw new LogFormatError('ERR_LOG_CHECKSUM', 'the log is not the one announced (its hash differs)');
+    } catch (error) {
+      await drop();
+      log.warn('log refused', { vmId: key.vmId, diskId: key.diskId, log: logFileName(key.generation, key.sequence), error: (error as Error).message });
+      throw error;
+    }
+    try {
+      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName });
+    } catch (error) {
+      if (refusesLog(error)) {
+        await drop();
+        log.warn('log refused by the replica storage', { vmId: key.vmId, diskId: key.diskId, log: logFileName(key.generation, key.sequence), error: (error as Error).message });
+      }
+      throw error;
+    }
+    const record: AcceptedRecord = {
+      generation: key.generation,
+      sequence: key.sequence,
+      logHash: request.logHash,
+      totalLength: request.totalLength,
+      acceptedAt: new Date().toISOString(),
+      primaryServerName: request.primaryServerName,
+    };
+    await writeFileAtomic(accepted, `${JSON.stringify(record)}\n`);
+    await drop();
+    const position = new ReplicationPosition(key.generation, key.sequence).toString();
+    log.info('log accepted', { vmId: key.vmId, diskId: key.diskId, position, bytes: request.totalLength, records: summary.trailer.recordCount });
+    return { ReceivedBytes: request.totalLength, Accepted: true, Position: position };
+  }
+
+  private async statusUnlocked(vmDir: string, key: LogKey, logHash: string | undefined): Promise<UploadStatus> {
+    const { partial, meta, accepted } = this.paths(vmDir, key);
+    const record = await readJsonFile<AcceptedRecord>(accepted);
+    if (record && record.generation === key.generation && record.sequence === key.sequence && (logHash === undefined || record.logHash === logHash)) {
+      return { ReceivedBytes: record.totalLength, Accepted: true, Position: new ReplicationPosition(key.generation, key.sequence).toString() };
+    }
+    if (logHash !== undefined) {
+      const known = await readJsonFile<PartialMeta>(meta);
+      if (known?.logHash !== logHash) return { ReceivedBytes: 0, Accepted: false, Position: null };
+    }
+    return { ReceivedBytes: await fileSize(partial), Accepted: false, Position: null };
+  }
+
+  private checkRequest(request: UploadRequest): void {
+    const { offset, totalLength, logHash } = request;
+    if (!Number.isSafeInteger(totalLength) || totalLength < MIN_LOG_BYTES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `declared log length ${totalLength} is not a valid log size`);
+    if (totalLength > this.limits.maxLogBytes) {
+      throw new ReplicaError('ERR_INVALID_ARGUMENT', `a log of ${totalLength} bytes exceeds this replica server's limit of ${this.limits.maxLogBytes}; replicate more often or raise the limit`);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > totalLength) throw new ReplicaError('ERR_INVALID_ARGUMENT', `offset ${offset} is outside the log`);
+    if (!/^[0-9a-f]{64}$/.test(logHash)) throw new ReplicaError('ERR_INVALID_ARGUMENT', 'the log hash must be 64 lower-case hex digits');
+  }
+
+  private lockKey(vmDir: string, key: LogKey): string {
+    return `${vmDir}|${key.diskId}|${key.generation}|${key.sequence}`;
+  }
+
+  private paths(vmDir: string, key: LogKey): { partial: string; meta: string; accepted: string } {
+    const dir = uploadsDir(vmDir, key.diskId);
+    const name = logFileName(key.generation, key.sequence);
+    return { partial: join(dir, `${name}.partial`), meta: join(dir, `${name}.partial.json`), accepted: join(dir, 'accepted.json') };
+  }
+}
+
+/** The client asked to continue beyond what the replica holds; carries the durable byte count. */
+export class OffsetMismatchError extends ReplicaError {
+  constructor(
+    readonly receivedBytes: number,
+    message: string,
+  ) {
+    super('ERR_INVALID_STATE', message);
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * What the replica server does for an authenticated primary, independent of the wire: decide whether
+ * its certificate names are authorized (first matching entry), find the VM's replica folder, create
+ * the replica from the VM definition, and hand uploads to the receiver. The transport calls only this.
+ */
+import { ReplicaConfigStore } from './config-store.js';
+import { findAuthorization, type AuthorizationEntry } from './authorization.js';
+import { ReplicaError } from './errors.js';
+import type { ReplicaVmDefinition } from '../protocol/index.js';
+import type { LogConsumer, LogKey } from './log-consumer.js';
+import { LogReceiver, type UploadRequest, type UploadStatus } from './log-receiver.js';
+import type { DefineResult } from './replica-vms.js';
+import { VmRegistry } from './vm-registry.js';
+
+export interface PrimaryIdentity {
+  /** DNS names from the client certificate (SAN, else CN), lower-case. */
+  dnsNames: string[];
+  thumbprint: string;
+}
+
+export interface PrimaryAuthorization {
+  primaryServerName: string;
+  entry: AuthorizationEntry;
+}
+
+export interface ReplicaHandler {
+  authorize(identity: PrimaryIdentity): Promise<PrimaryAuthorization>;
+  /** The replica VM definition (initial replication): creates the replica or checks it matches. */
+  defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult>;
+  uploadStatus(auth: PrimaryAuthorization, key: LogKey, logHash?: string): Promise<UploadStatus>;
+  upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus>;
+}
+
+export class ReplicaService implements ReplicaHandler {
+  private readonly config: ReplicaConfigStore;
+  private readonly vms: VmRegistry;
+  private readonly receiver: LogReceiver;
+
+  /** `replicas` is the LogConsumer that keeps what arrives; `define` creates a VM's replica. */
+  constructor(
+    stateDir: string,
+    private readonly replicas: LogConsumer & { define(vmDir: string, definition: ReplicaVmDefinition): Promise<DefineResult> },
+    options: { maxLogBytes: number },
+  ) {
+    this.config = new ReplicaConfigStore(stateDir);
+    this.vms = new VmRegistry(stateDir);
+    this.receiver = new LogReceiver(replicas, options);
+  }
+
+  async defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult> {
+    const vm = await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName);
+    return this.replicas.define(vm.Path, definition);
+  }
+
+  async authorize(identity: PrimaryIdentity): Promise<PrimaryAuthorization> {
+    // Read on every request so that "auth add/remove" takes effect without restarting the server.
+    const config = await this.config.load();
+    if (!config.ReplicationEnabled) throw new ReplicaError('ERR_UNAUTHORIZED', 'replication is not enabled on this replica server');
+    const entry = findAuthorization(config.AuthorizationEntries, identity.dnsNames);
+    if (!entry) {
+      throw new ReplicaError(
+        'ERR_UNAUTHORIZED',
+        `primary server ${identity.dnsNames.join(', ') || '(no DNS name)'} is not authorized: no authorization entry matches; on the replica run "hvreplica auth add --allowed-primary-server <fqdn> ..."`,
+      );
+    }
+    const matched = identity.dnsNames.find((n) => findAuthorization([entry], [n])) ?? identity.dnsNames[0]!;
+    return { primaryServerName: matched, entry };
+  }
+
+  async uploadStatus(auth: PrimaryAuthorization, key: LogKey, logHash?: string): Promise<UploadStatus> {
+    const vm = await this.vms.get(key.vmId);
+    if (!vm) return { ReceivedBytes: 0, Accepted: false, Position: null };
+    const record = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
+    return this.receiver.status(record.Path, key, logHash);
+  }
+
+  async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
+    const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
+    return this.receiver.receive(vm.Path, key, { ...request, primaryServerName: auth.primaryServerName }, body);
+  }
+}

@@ -1,0 +1,443 @@
+/**
+ * ReplicaStorage on VHDX files, laid out as DESIGN §4 says:
+ *
+ *   <root>/state.json                          the relationship's state (atomic replace)
+ *   <root>/disks/<disk>.vhdx                   base of each disk
+ *   <root>/disks/<disk>_<layer>.avhdx          one differencing layer per recovery point, and the top
+ *   <root>/incoming/<gen>-<seq>/<disk>.hvrlog  logs received and not yet applied
+ *
+ * Every layer is a standard differencing VHDX whose parent locator names the layer below, so any VHDX
+ * reader can open a point's chain. Ordering makes every step crash-safe: files are created before the
+ * state names them and deleted after it stops naming them; open() removes what the state does not name.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logger } from '../logging/logger.js';
+import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
+import { normalizeGuid } from '../protocol/guid.js';
+import { ReplicationPosition } from '../protocol/position.js';
+import { createDisk, mergeDisk, openDisk, type VhdxDisk } from '../vhdx/index.js';
+import { fsyncDirectory } from './atomic-file.js';
+import { isDiskFull, StorageError } from './errors.js';
+import { acceptLog } from './log-acceptance.js';
+import { loadState, saveState, STATE_FORMAT_VERSION, type LayerState, type PendingCycle, type StoredState } from './replica-state.js';
+import {
+  DEFAULT_STORAGE_SETTINGS,
+  type ApplyResult,
+  type ReceiveResult,
+  type RecoveryPoint,
+  type ReplicaDiskSpec,
+  type ReplicaStatus,
+  type ReplicaStorage,
+  type ReplicaStorageSettings,
+} from './replica-storage.js';
+
+const log = logger('storage');
+
+export interface VhdxReplicaStorageOptions {
+  /** Time source for seal times and the seal interval; tests step it. */
+  clock?: () => Date;
+}
+
+export interface CreateReplicaStorageOptions extends VhdxReplicaStorageOptions {
+  vmId: string;
+  disks: ReplicaDiskSpec[];
+  settings?: Partial<ReplicaStorageSettings>;
+  /** Block size of the base disks (default: the VHDX engine's default for dynamic disks). */
+  blockSize?: number;
+}
+
+const STATE_FILE = 'state.json';
+
+function checkSettings(settings: ReplicaStorageSettings): ReplicaStorageSettings {
+  if (!Number.isSafeInteger(settings.recoveryHistory) || settings.recoveryHistory < 0) {
+    throw new StorageError('ERR_INVALID_ARGUMENT', `recoveryHistory must be a non-negative integer, got ${settings.recoveryHistory}`);
+  }
+  if (!Number.isFinite(settings.sealIntervalMs) || settings.sealIntervalMs <= 0) {
+    throw new StorageError('ERR_INVALID_ARGUMENT', `sealIntervalMs must be a positive number, got ${settings.sealIntervalMs}`);
+  }
+  return settings;
+}
+
+function diskFull(what: string, error: unknown): unknown {
+  return isDiskFull(error)
+    ? new StorageError('ERR_DISK_FULL', `the replica storage volume is full while ${what}; free space or move the storage location, then resume (nothing was lost)`, { cause: error })
+    : error;
+}
+
+/** Creates the storage of a new replica: base disks and state. ERR_STORAGE_EXISTS if there is one. */
+export async function createVhdxReplicaStorage(root: string, options: CreateReplicaStorageOptions): Promise<VhdxReplicaStorage> {
+  const settings = checkSettings({ ...DEFAULT_STORAGE_SETTINGS, ...options.settings });
+  if (options.disks.length === 0) throw new StorageError('ERR_INVALID_ARGUMENT', 'a replica needs at least one disk');
+  const vmId = normalizeGuid(options.vmId, 'VM id');
+  const disks = options.disks.map((d) => ({ ...d, diskId: normalizeGuid(d.diskId, 'disk id') }));
+  if (new Set(disks.map((d) => d.diskId)).size !== disks.length) throw new StorageError('ERR_INVALID_ARGUMENT', 'disk ids must be unique');
+  await mkdir(root, { recursive: true });
+  const existing = await readdir(root);
+  if (existing.includes(STATE_FILE)) throw new StorageError('ERR_STORAGE_EXISTS', `${root} already holds a replica; remove it first or open it`);
+  await mkdir(join(root, 'disks'), { recursive: true });
+  await mkdir(join(root, 'incoming'), { recursive: true });
+  const files: Record<string, string> = {};
+  try {
+    for (const disk of disks) {
+      const name = `${disk.diskId}.vhdx`;
+      await rm(join(root, 'disks', name), { force: true });
+      await createDisk(join(root, 'disks', name), {
+        type: 'dynamic',
+        virtualSize: disk.virtualSize,
+        logicalSectorSize: disk.logicalSectorSize,
+        ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
+      });
+      files[disk.diskId] = name;
+    }
+  } catch (error) {
+    throw diskFull('creating the base disks', error);
+  }
+  const now = (options.clock ?? (() => new Date()))();
+  const state: StoredState = {
+    formatVersion: STATE_FORMAT_VERSION,
+    vmId,
+    disks,
+    settings,
+    position: null,
+    referencePoint: '',
+    lastBaseReferencePoint: '',
+    topDirty: false,
+    lastSealAt: now.toISOString(),
+    pending: [],
+    layers: [{ id: randomUUID(), files }],
+  };
+  await saveState(join(root, STATE_FILE), state);
+  return new VhdxReplicaStorage(root, state, options);
+}
+
+/** Opens existing storage, finishing an interrupted retention merge and removing crash debris. */
+export async function openVhdxReplicaStorage(root: string, options: VhdxReplicaStorageOptions = {}): Promise<VhdxReplicaStorage> {
+  const state = await loadState(join(root, STATE_FILE));
+  const storage = new VhdxReplicaStorage(root, state, options);
+  await storage.recover();
+  return storage;
+}
+
+export class VhdxReplicaStorage implements ReplicaStorage {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly clock: () => Date;
+
+  constructor(
+    readonly root: string,
+    private state: StoredState,
+    options: VhdxReplicaStorageOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  get vmId(): string {
+    return this.state.vmId;
+  }
+
+  /** One operation at a time: apply, seal and merge all rewrite the same state and top layers. */
+  private exclusive<T>(body: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(body, body);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private diskPath(file: string): string {
+    return join(this.root, 'disks', file);
+  }
+
+  private get top(): LayerState {
+    return this.state.layers.at(-1)!;
+  }
+
+  /** Replaces the state on disk first, then in memory, so a failed save leaves both as they were. */
+  private async commit(next: StoredState): Promise<void> {
+    try {
+      await saveState(join(this.root, STATE_FILE), next);
+    } catch (error) {
+      throw diskFull('saving the replica state', error);
+    }
+    this.state = next;
+  }
+
+  private clone(): StoredState {
+    return structuredClone(this.state);
+  }
+
+  async recover(): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.state.merging) await this.finishMerge(this.clone());
+      for (const entry of await readdir(this.root)) {
+        if (entry.startsWith(`.${STATE_FILE}.`) && entry.endsWith('.tmp')) await rm(join(this.root, entry), { force: true });
+      }
+      const named = new Set(this.state.layers.flatMap((l) => Object.values(l.files)));
+      for (const entry of await readdir(join(this.root, 'disks'))) {
+        if (!named.has(entry)) {
+          log.warn('removing a layer the state does not name (left by a crash)', { vmId: this.vmId, file: entry });
+          await rm(this.diskPath(entry), { force: true });
+        }
+      }
+      const pendingDirs = new Set(this.state.pending.map((c) => cycleDir(c.generation, c.sequence)));
+      for (const entry of await readdir(join(this.root, 'incoming'))) {
+        if (!pendingDirs.has(entry)) await rm(join(this.root, 'incoming', entry), { recursive: true, force: true });
+      }
+      for (const cycle of this.state.pending) {
+        const dir = join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence));
+        const logs = new Set(Object.values(cycle.logs));
+        for (const entry of await readdir(dir).catch(() => [] as string[])) {
+          if (!logs.has(entry)) await rm(join(dir, entry), { force: true });
+        }
+      }
+    });
+  }
+
+  async status(): Promise<ReplicaStatus> {
+    const s = this.state;
+    return {
+      vmId: s.vmId,
+      disks: s.disks.map((d) => ({ ...d })),
+      position: s.position ? new ReplicationPosition(s.position.generation, s.position.sequence) : undefined,
+      referencePoint: s.referencePoint,
+      pending: s.pending.map((c) => ({ generation: c.generation, sequence: c.sequence, disks: Object.keys(c.logs) })),
+      settings: { ...s.settings },
+    };
+  }
+
+  receive(source: AsyncIterable<Uint8Array>): Promise<ReceiveResult> {
+    return this.exclusive(async () => {
+      const incoming = join(this.root, 'incoming');
+      const temp = join(incoming, `.receive-${randomUUID()}.tmp`);
+      try {
+        await writeDurably(temp, source);
+        // The whole log is checked before anything refers to it: a corrupt log is refused, not stored.
+        const { header } = await verifyLog(createReadStream(temp));
+        const acceptance = acceptLog(this.state, header);
+        const next = this.clone();
+        let cycle: PendingCycle;
+        let abandoned: PendingCycle[] = [];
+        if (acceptance.kind === 'join') {
+          cycle = next.pending.find((c) => c.generation === header.generation && c.sequence === header.sequence)!;
+        } else {
+          // A cycle that can no longer complete (the primary moved on, or replaces it) goes.
+          abandoned = next.pending.filter((c) => c.generation === header.generation && c.sequence === header.sequence);
+          if (acceptance.kind === 'next') abandoned.push(...next.pending.filter((c) => !this.isComplete(c)));
+          next.pending = next.pending.filter((c) => !abandoned.includes(c));
+          cycle = {
+            generation: header.generation,
+            sequence: header.sequence,
+            consistency: header.consistency,
+            baseReferencePoint: header.baseReferencePoint,
+            newReferencePoint: header.newReferencePoint,
+            logs: {},
+          };
+          next.pending.push(cycle);
+        }
+        const dir = join(incoming, cycleDir(header.generation, header.sequence));
+        await mkdir(dir, { recursive: true });
+        // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
+        const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
+        await rename(temp, join(dir, name));
+        await fsyncDirectory(dir);
+        const replaced = cycle.logs[header.diskId];
+        cycle.logs[header.diskId] = name;
+        await this.commit(next);
+        if (replaced !== undefined) await rm(join(dir, replaced), { force: true });
+        for (const c of abandoned) {
+          const dir = join(incoming, cycleDir(c.generation, c.sequence));
+          for (const file of Object.values(c.logs)) await rm(join(dir, file), { force: true });
+        }
+        log.debug('log stored', { vmId: this.vmId, diskId: header.diskId, generation: header.generation, sequence: header.sequence });
+        return { header, cycleComplete: this.isComplete(cycle) };
+      } catch (error) {
+        throw diskFull('storing a received log', error);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    });
+  }
+
+  private isComplete(cycle: PendingCycle): boolean {
+    return this.state.disks.every((d) => cycle.logs[d.diskId] !== undefined);
+  }
+
+  applyPending(): Promise<ApplyResult> {
+    return this.exclusive(async () => {
+      const result: ApplyResult = { applied: [], sealed: [] };
+      while (this.state.pending.length > 0 && this.isComplete(this.state.pending[0]!)) {
+        const cycle = this.state.pending[0]!;
+        for (const disk of this.state.disks) {
+          await this.applyLog(this.diskPath(this.top.files[disk.diskId]!), join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence), cycle.logs[disk.diskId]!));
+        }
+        const next = this.clone();
+        next.pending.shift();
+        next.position = { generation: cycle.generation, sequence: cycle.sequence };
+        next.lastBaseReferencePoint = cycle.baseReferencePoint;
+        next.referencePoint = cycle.newReferencePoint;
+        next.topDirty = true;
+        await this.commit(next);
+        await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
+        result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
+        log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
+        // An application-consistent point is only that at exactly this cycle boundary: seal it now.
+        if (cycle.consistency === 'application') {
+          const point = await this.sealNow(this.clock(), 'application');
+          if (point) result.sealed.push(point);
+        }
+      }
+      return result;
+    });
+  }
+
+  /** Writes every record of one log into `layerPath`. Records are absolute, so applying twice is harmless. */
+  private async applyLog(layerPath: string, logPath: string): Promise<void> {
+    let disk: VhdxDisk;
+    try {
+      disk = await openDisk(layerPath, { writable: true });
+    } catch (error) {
+      throw diskFull('opening a replica disk', error);
+    }
+    try {
+      for await (const entry of decodeLog(createReadStream(logPath))) {
+        if (entry.kind !== 'record') continue;
+        const record = entry.record;
+        if (record.type === 'data') await disk.write(record.offset, record.data);
+        else if (record.type === 'zero') await disk.zero(record.offset, record.length);
+        else await disk.trim(record.offset, record.length);
+      }
+      await disk.flush();
+    } catch (error) {
+      throw diskFull('applying a log', error);
+    } finally {
+      await disk.close().catch((error: unknown) => log.warn('closing a replica disk failed', { error }));
+    }
+  }
+
+  sealIfDue(now: Date = this.clock()): Promise<RecoveryPoint | undefined> {
+    return this.exclusive(async () => {
+      const due = now.getTime() - Date.parse(this.state.lastSealAt) >= this.state.settings.sealIntervalMs;
+      return due && this.state.topDirty ? this.sealNow(now, 'crash') : undefined;
+    });
+  }
+
+  seal(now: Date = this.clock()): Promise<RecoveryPoint | undefined> {
+    return this.exclusive(async () => (this.state.topDirty ? this.sealNow(now, 'crash') : this.latestPoint()));
+  }
+
+  private latestPoint(): RecoveryPoint | undefined {
+    return this.points().at(-1);
+  }
+
+  private points(): RecoveryPoint[] {
+    return this.state.layers.flatMap((l) => (l.point ? [l.point] : []));
+  }
+
+  private async sealNow(now: Date, consistency: 'crash' | 'application'): Promise<RecoveryPoint | undefined> {
+    const position = this.state.position;
+    if (!position || !this.state.topDirty) return this.latestPoint();
+    const layer: LayerState = { id: randomUUID(), files: {} };
+    try {
+      for (const disk of this.state.disks) {
+        const name = `${disk.diskId}_${layer.id}.avhdx`;
+        await createDisk(this.diskPath(name), { type: 'differencing', parentPath: this.diskPath(this.top.files[disk.diskId]!) });
+        layer.files[disk.diskId] = name;
+      }
+    } catch (error) {
+      await Promise.all(Object.values(layer.files).map((f) => rm(this.diskPath(f), { force: true })));
+      throw diskFull('sealing a recovery point', error);
+    }
+    const point: RecoveryPoint = {
+      id: this.top.id,
+      createdAt: now.toISOString(),
+      consistency,
+      generation: position.generation,
+      sequence: position.sequence,
+      referencePoint: this.state.referencePoint,
+    };
+    const next = this.clone();
+    next.layers.at(-1)!.point = point;
+    next.layers.push(layer);
+    next.topDirty = false;
+    next.lastSealAt = now.toISOString();
+    await this.commit(next);
+    log.info('recovery point sealed', { vmId: this.vmId, point: point.id, consistency, generation: point.generation, sequence: point.sequence });
+    await this.enforceRetention();
+    return point;
+  }
+
+  /** Drops the oldest points beyond recoveryHistory; the latest applied state always stays. */
+  private async enforceRetention(): Promise<void> {
+    while (this.points().length > Math.max(1, this.state.settings.recoveryHistory)) {
+      const layers = this.state.layers;
+      const oldest = layers.findIndex((l) => l.point);
+      const following = layers.findIndex((l, i) => i > oldest && l.point);
+      if (following < 0) break;
+      // Merging the next point's layer into its parent makes the parent show the next point; the
+      // oldest point's content is then gone, which is what retention asks for.
+      const next = this.clone();
+      next.merging = { layerId: layers[following]!.id };
+      await this.commit(next);
+      await this.finishMerge(this.clone());
+    }
+  }
+
+  private async finishMerge(next: StoredState): Promise<void> {
+    const index = next.layers.findIndex((l) => l.id === next.merging?.layerId);
+    if (index <= 0) {
+      delete next.merging;
+      await this.commit(next);
+      return;
+    }
+    const layer = next.layers[index]!;
+    try {
+      for (const file of Object.values(layer.files)) await mergeDisk(this.diskPath(file));
+    } catch (error) {
+      throw diskFull('merging an old recovery point', error);
+    }
+    const parent = next.layers[index - 1]!;
+    for (const l of next.layers.slice(0, index)) delete l.point;
+    if (layer.point) parent.point = layer.point;
+    delete layer.point;
+    layer.merged = true;
+    delete next.merging;
+    await this.commit(next);
+    log.info('old recovery point merged', { vmId: this.vmId, layer: layer.id });
+  }
+
+  async listRecoveryPoints(): Promise<RecoveryPoint[]> {
+    return this.points().map((p) => ({ ...p }));
+  }
+
+  async openRecoveryPoint(pointId: string, diskId: string): Promise<VhdxDisk> {
+    const layer = this.state.layers.find((l) => l.point?.id === pointId);
+    if (!layer) {
+      throw new StorageError('ERR_RECOVERY_POINT_NOT_FOUND', `recovery point ${pointId} does not exist (it may have been merged away); list the points and pick another`);
+    }
+    return openDisk(this.diskPath(this.fileOf(layer, diskId)));
+  }
+
+  async openLatest(diskId: string): Promise<VhdxDisk> {
+    return openDisk(this.diskPath(this.fileOf(this.top, diskId)));
+  }
+
+  private fileOf(layer: LayerState, diskId: string): string {
+    const file = layer.files[normalizeGuid(diskId, 'disk id')];
+    if (!file) throw new StorageError('ERR_INVALID_ARGUMENT', `disk ${diskId} is not part of replica ${this.vmId}`);
+    return file;
+  }
+}
+
+function cycleDir(generation: number, sequence: number): string {
+  return `${generation}-${sequence}`;
+}
+
+async function writeDurably(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    for await (const chunk of source) await handle.write(chunk);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A fixed pool of hashing worker threads (one per core by default). Batches are handed to the least
+ * loaded worker; buffers move by transfer, never by copy.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { HashAlgorithm } from './hash-algorithm.js';
+import type { HashReply, HashRequest } from './hash-worker.js';
+
+interface Pending {
+  resolve: (digests: Buffer) => void;
+  reject: (error: Error) => void;
+  worker: number;
+}
+
+export class HashPool {
+  private readonly workers: Worker[] = [];
+  private readonly load: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  constructor(
+    readonly algorithm: HashAlgorithm,
+    readonly size: number = availableParallelism(),
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`hash pool size must be a positive integer, got ${size}`);
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      worker.on('message', (reply: HashReply) => this.settle(reply));
+      worker.on('error', (error: Error) => this.fail(error));
+      this.workers.push(worker);
+      this.load.push(0);
+    }
+  }
+
+  /** Digests of every `blockSize` block of `data` (the last may be short); `data` is transferred away. */
+  hash(data: Buffer, blockSize: number): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure);
+    const worker = this.load.indexOf(Math.min(...this.load));
+    const id = this.nextId++;
+    // A pooled Buffer shares its ArrayBuffer with others and cannot be transferred; copy only then.
+    const owned = data.byteOffset === 0 && data.buffer.byteLength === data.length ? data : Buffer.from(data);
+    const request: HashRequest = { id, algorithm: this.algorithm, blockSize, data: owned.buffer as ArrayBuffer, length: owned.length };
+    this.load[worker]! += 1;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker });
+      this.workers[worker]!.postMessage(request, [request.data]);
+    });
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    this.fail(new Error('hash pool closed'));
+  }
+
+  private settle(reply: HashReply): void {
+    const entry = this.pending.get(reply.id);
+    if (!entry) return;
+    this.pending.delete(reply.id);
+    this.load[entry.worker]! -= 1;
+    entry.resolve(Buffer.from(reply.digests));
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const entry of this.pending.values()) entry.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The primary's side of the wire: one HTTP/2 session over TLS 1.3 to a replica server, presenting
+ * this host's certificate and verifying the server's against the trusted roots and the replica
+ * server name. Many requests (several log uploads at once) share the session as parallel streams.
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as tlsConnect, checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { Readable } from 'node:stream';
+import type { ReplicaVmDefinition } from '../protocol/index.js';
+import type { DefineResult, LogKey, UploadStatus } from '../replica/index.js';
+import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
+import { TransportError } from './errors.js';
+import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
+
+export interface ReplicaEndpoint {
+  /** The replica server's DNS name: what its certificate must carry. */
+  serverName: string;
+  port: number;
+  /** Where to connect if not the name itself (tests, NAT); the certificate is still checked against serverName. */
+  address?: string;
+}
+
+export interface ConnectOptions {
+  connectTimeoutMs?: number;
+}
+
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_CANCEL']);
+
+function describeNetworkError(error: unknown, endpoint: ReplicaEndpoint): TransportError {
+  if (error instanceof TransportError) return error;
+  const e = error as NodeJS.ErrnoException;
+  const where = `${endpoint.serverName}:${endpoint.port}`;
+  if (e.code && /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS_CERT_ALTNAME_INVALID/.test(e.code)) {
+    return new TransportError('ERR_UNAUTHORIZED', `the certificate of ${where} is not trusted (${e.message}); trust the CA that signed it with "hvreplica cert trust"`, false);
+  }
+  if (/alert|certificate/i.test(e.message ?? '')) {
+    return new TransportError('ERR_UNAUTHORIZED', `${where} refused this host's certificate during the TLS handshake (${e.message}); the replica must trust the CA that signed it`, false);
+  }
+  return new TransportError('ERR_CONNECTION', `cannot reach the replica server ${where}: ${e.message ?? String(error)}`, NETWORK_CODES.has(e.code ?? '') || !e.code);
+}
+
+function answerError(status: number, wire: WireError | undefined): TransportError {
+  const code = wire?.error?.code ?? codeForStatus(status);
+  const message =
+    wire?.error?.message ?? (code === 'ERR_DISK_FULL' ? 'the replica server\'s storage is full; free space there, replication resumes where it stopped' : `the replica server answered HTTP ${status}`);
+  const retryable = status === 429 || status === 503 || status === 507 || (status >= 500 && code === 'ERR_INTERNAL');
+  const mapped = code === 'ERR_CERTIFICATE_REQUIRED' ? 'ERR_UNAUTHORIZED' : code;
+  return new TransportError(mapped, message, retryable, status, wire?.ReceivedBytes);
+}
+
+export class ReplicaClient {
+  private constructor(
+    private readonly session: ClientHttp2Session,
+    readonly endpoint: ReplicaEndpoint,
+  ) {}
+
+  static async connect(endpoint: ReplicaEndpoint, credential: HostCredential, options: ConnectOptions = {}): Promise<ReplicaClient> {
+    const authority = `https://${endpoint.serverName}:${endpoint.port}`;
+    const tls = tlsOptions(credential);
+    return new Promise<ReplicaClient>((resolve, reject) => {
+      const session = http2.connect(authority, {
+        createConnection: () =>
+          tlsConnect({
+            ...tls,
+            host: endpoint.address ?? endpoint.serverName,
+            port: endpoint.port,
+            servername: endpoint.serverName,
+            minVersion: 'TLSv1.3',
+            ALPNProtocols: ['h2'],
+            checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(endpoint.serverName, cert),
+          }),
+      });
+      const timer = setTimeout(() => {
+        session.destroy();
+        reject(new TransportError('ERR_CONNECTION', `connecting to ${endpoint.serverName}:${endpoint.port} timed out`, true));
+      }, options.connectTimeoutMs ?? 15_000);
+      session.once('connect', () => {
+        clearTimeout(timer);
+        const usage = (session.socket as TLSSocket).getPeerCertificate(false)?.ext_key_usage;
+        if (usage && usage.length > 0 && !usage.includes(OID_SERVER_AUTH)) {
+          session.destroy();
+          return reject(new TransportError('ERR_UNAUTHORIZED', `the certificate of ${endpoint.serverName} lacks the Server Authentication usage`, false));
+        }
+        session.removeAllListeners('error');
+        session.on('error', () => undefined);
+        resolve(new ReplicaClient(session, endpoint));
+      });
+      session.once('error', (error) => {
+        clearTimeout(timer);
+        reject(describeNetworkError(error, endpoint));
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.session.closed || this.session.destroyed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => this.session.close(() => resolve()));
+  }
+
+  destroy(): void {
+    this.session.destroy();
+  }
+
+  async health(): Promise<string> {
+    return (await this.request({ ':method': 'GET', ':path': PATH_HEALTH })).toString('utf8');
+  }
+
+  async hello(): Promise<HelloResponse> {
+    return JSON.parse((await this.request({ ':method': 'GET', ':path': PATH_HELLO })).toString('utf8')) as HelloResponse;
+  }
+
+  /** What the replica holds of a log; with `logHash`, of that exact log (a re-cut one is not accepted). */
+  async status(key: LogKey, logHash?: string): Promise<UploadStatus> {
+    const headers: OutgoingHttpHeaders = { ':method': 'GET', ':path': logPath(key), ...(logHash ? { [HEADER_LOG_HASH]: logHash } : {}) };
+    return JSON.parse((await this.request(headers)).toString('utf8')) as UploadStatus;
+  }
+
+  /** Sends the replica VM definition; the replica creates its storage or checks it matches. */
+  async defineVm(definition: ReplicaVmDefinition): Promise<DefineResult> {
+    const body = Readable.from([Buffer.from(JSON.stringify(definition))]);
+    const headers: OutgoingHttpHeaders = { ':method': 'PUT', ':path': vmPath(definition.VMId), 'content-type': 'application/json' };
+    return JSON.parse((await this.request(headers, body)).toString('utf8')) as DefineResult;
+  }
+
+  /** Sends `body` (the log's bytes from `offset` on); resolves with what the server then holds. */
+  async put(key: LogKey, offset: number, totalLength: number, logHash: string, body: Readable): Promise<UploadStatus> {
+    const headers: OutgoingHttpHeaders = {
+      ':method': 'PUT',
+      ':path': logPath(key),
+      [HEADER_OFFSET]: String(offset),
+      [HEADER_TOTAL_LENGTH]: String(totalLength),
+      [HEADER_LOG_HASH]: logHash,
+    };
+    return JSON.parse((await this.request(headers, body)).toString('utf8')) as UploadStatus;
+  }
+
+  private request(headers: OutgoingHttpHeaders, body?: Readable): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = this.session.request(headers, { endStream: body === undefined });
+      } catch (error) {
+        return reject(describeNetworkError(error, this.endpoint));
+      }
+      let status = 0;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const finish = (error: TransportError | undefined, value?: Buffer) => {
+        if (settled) return;
+        settled = true;
+        body?.unpipe(stream);
+        if (error) {
+          body?.destroy();
+          reject(error);
+        } else resolve(value!);
+      };
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          return finish(new TransportError('ERR_CONNECTION', 'the replica server sent an oversized response', false));
+        }
+        chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        const text = Buffer.concat(chunks);
+        if (status === 200) return finish(undefined, text);
+        if (status === 0) return finish(new TransportError('ERR_CONNECTION', 'the connection to the replica server was lost before it answered', true));
+        let wire: WireError | undefined;
+        try {
+          wire = JSON.parse(text.toString('utf8')) as WireError;
+        } catch {
+          wire = undefined;
+        }
+        finish(answerError(status, wire));
+      });
+      // An error answer may come with the stream reset while the body is still uploading: the status tells.
+      stream.on('error', (error) => finish(status >= 400 ? answerError(status, undefined) : describeNetworkError(error, this.endpoint)));
+      stream.on('close', () => finish(status >= 400 ? answerError(status, undefined) : new TransportError('ERR_CONNECTION', 'the replica server closed the stream before answering', true)));
+      if (body) {
+        body.on('error', (error) => finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false)));
+        body.pipe(stream);
+      }
+    });
+  }
+}

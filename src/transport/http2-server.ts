@@ -1,0 +1,242 @@
+/**
+ * The replica server's listener: HTTP/2 over TLS 1.3 with mutual certificate authentication. Only the
+ * liveness probe answers without a trusted client certificate; every other route needs one, and log
+ * routes also need an authorization entry matching the certificate's DNS name. Requests are rate
+ * limited per peer, paths are parsed into validated ids before anything else sees them, and upload
+ * bodies are bounded by the declared length. What to do with a request is the ReplicaHandler's job.
+ */
+import http2, { type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { logger } from '../logging/logger.js';
+import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES } from '../protocol/index.js';
+import { OffsetMismatchError, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
+import { tlsOptions, type HostCredential } from '../security/index.js';
+import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
+import { identifyPeer } from './peer-identity.js';
+import { RateLimiter } from './rate-limiter.js';
+import {
+  HEADER_LOG_HASH,
+  HEADER_OFFSET,
+  HEADER_PROTOCOL,
+  HEADER_TOTAL_LENGTH,
+  parseLogPath,
+  parseVmPath,
+  PATH_HEALTH,
+  PATH_HELLO,
+  PATH_METRICS,
+  PROTOCOL_VERSION,
+  statusForCode,
+  type HelloResponse,
+  type WireError,
+} from './wire.js';
+
+const log = logger('replica-server');
+
+export interface ReplicaServerOptions {
+  credential: HostCredential;
+  handler: ReplicaHandler;
+  /** Requests per second per peer (default 50, burst 100). */
+  requestsPerSecond?: number;
+  /** Clock of the rate limiter (tests freeze it). */
+  now?: () => number;
+  /** An upload stream with no bytes for this long is cancelled (default 60 s). */
+  idleTimeoutMs?: number;
+  /** Concurrent streams per HTTP/2 session (default 32). */
+  maxConcurrentStreams?: number;
+  metrics?: MetricsRegistry;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ReplicaHttpServer {
+  readonly metrics: MetricsRegistry;
+  private readonly server: Http2SecureServer;
+  private readonly sessions = new Set<Http2Session>();
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly options: ReplicaServerOptions) {
+    this.metrics = options.metrics ?? replicaServerMetrics();
+    const rate = options.requestsPerSecond ?? 50;
+    this.limiter = new RateLimiter({ ratePerSecond: rate, burst: rate * 2, ...(options.now ? { now: options.now } : {}) });
+    this.server = http2.createSecureServer({
+      ...tlsOptions(options.credential),
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      // Verified per request instead, so that an anonymous liveness probe still gets its answer.
+      rejectUnauthorized: false,
+      allowHTTP1: false,
+      maxSessionMemory: 16,
+      maxHeaderListPairs: 64,
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 32, maxHeaderListSize: 16 * 1024 },
+    });
+    this.server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      this.metrics.set('hvr_sessions', this.sessions.size);
+      // A connection that sends nothing (a probe left open, a stalled peer) must not hold a slot forever.
+      session.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => session.close());
+      session.on('close', () => {
+        this.sessions.delete(session);
+        this.metrics.set('hvr_sessions', this.sessions.size);
+      });
+      session.on('error', (error) => log.debug('session error', { error: error.message }));
+    });
+    this.server.on('stream', (stream, headers) => {
+      this.handle(stream, headers).catch((error: unknown) => {
+        log.error('request failed', { error: (error as Error).message });
+        this.fail(stream, 'ERR_INTERNAL', 'internal error');
+      });
+    });
+    this.server.on('tlsClientError', (error) => log.debug('TLS handshake refused', { error: error.message }));
+  }
+
+  async listen(port: number, host?: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.destroy();
+    await closed;
+  }
+
+  private async handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const method = String(headers[':method']);
+    const path = String(headers[':path']);
+    const socket = stream.session?.socket as TLSSocket | undefined;
+    if (!socket) return;
+    const peer = identifyPeer(socket);
+    const rateKey = peer.verified ? `cert:${peer.thumbprint}` : `addr:${socket.remoteAddress ?? '?'}`;
+    if (!this.limiter.take(rateKey)) {
+      this.metrics.inc('hvr_refused_total', { reason: 'rate' });
+      return this.fail(stream, 'ERR_RATE_LIMITED', 'too many requests; slow down and retry');
+    }
+    if (path === PATH_HEALTH && method === 'GET') return this.reply(stream, 'health', 200, 'ok\n', 'text/plain');
+    if (!peer.verified) {
+      this.metrics.inc('hvr_refused_total', { reason: 'certificate' });
+      log.warn('request without a trusted client certificate refused', { path: path.slice(0, 64), remote: socket.remoteAddress, reason: peer.reason });
+      return this.fail(stream, 'ERR_CERTIFICATE_REQUIRED', peer.reason);
+    }
+    if (path === PATH_METRICS && method === 'GET') {
+      return this.reply(stream, 'metrics', 200, this.metrics.render(), 'text/plain; version=0.0.4');
+    }
+    let auth: PrimaryAuthorization;
+    try {
+      auth = await this.options.handler.authorize({ dnsNames: peer.dnsNames, thumbprint: peer.thumbprint });
+    } catch (error) {
+      this.metrics.inc('hvr_refused_total', { reason: 'authorization' });
+      log.warn('primary refused', { names: peer.dnsNames, error: (error as Error).message });
+      return this.failWith(stream, error);
+    }
+    if (path === PATH_HELLO && method === 'GET') {
+      const body: HelloResponse = {
+        ProtocolVersion: PROTOCOL_VERSION,
+        ReplicaServerName: this.options.credential.dnsNames[0] ?? '',
+        PrimaryServerName: auth.primaryServerName,
+        TrustGroup: auth.entry.TrustGroup,
+      };
+      return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
+    }
+    const vmId = parseVmPath(path);
+    if (vmId !== undefined) return this.defineVm(stream, method, vmId, auth);
+    const key = parseLogPath(path);
+    if (!key) return this.fail(stream, 'ERR_NOT_FOUND', 'no such route');
+    try {
+      if (method === 'GET') {
+        const hash = headers[HEADER_LOG_HASH];
+        const status = await this.options.handler.uploadStatus(auth, key, typeof hash === 'string' && hash.length > 0 ? hash : undefined);
+        return this.reply(stream, 'log-status', 200, JSON.stringify(status), 'application/json');
+      }
+      if (method !== 'PUT') return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
+      const request = {
+        offset: headerInteger(headers, HEADER_OFFSET),
+        totalLength: headerInteger(headers, HEADER_TOTAL_LENGTH),
+        logHash: String(headers[HEADER_LOG_HASH] ?? ''),
+      };
+      this.metrics.inc('hvr_active_uploads', {}, 1);
+      stream.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      try {
+        const status = await this.options.handler.upload(auth, key, request, this.countBytes(stream));
+        if (status.Accepted) this.metrics.inc('hvr_logs_accepted_total');
+        return this.reply(stream, 'log-upload', 200, JSON.stringify(status), 'application/json');
+      } finally {
+        this.metrics.inc('hvr_active_uploads', {}, -1);
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'ERR_INTERNAL';
+      if (code.startsWith('ERR_LOG_')) this.metrics.inc('hvr_logs_rejected_total', { code });
+      if (stream.destroyed || stream.closed) {
+        this.metrics.inc('hvr_uploads_interrupted_total');
+        return;
+      }
+      return this.failWith(stream, error);
+    }
+  }
+
+  private async defineVm(stream: ServerHttp2Stream, method: string, vmId: string, auth: PrimaryAuthorization): Promise<void> {
+    if (method !== 'PUT') return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_REPLICA_VM_BYTES) throw new HttpError('ERR_TOO_LARGE', `a VM definition is at most ${MAX_REPLICA_VM_BYTES} bytes`);
+        chunks.push(chunk);
+      }
+      const definition = decodeReplicaVmDefinition(Buffer.concat(chunks));
+      if (definition.VMId !== vmId) throw new HttpError('ERR_INVALID_ARGUMENT', `the definition is for VM ${definition.VMId}, not ${vmId} named in the path`);
+      const result = await this.options.handler.defineVm(auth, definition);
+      return this.reply(stream, 'vm-define', 200, JSON.stringify(result), 'application/json');
+    } catch (error) {
+      return this.failWith(stream, error);
+    }
+  }
+
+  private async *countBytes(stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
+    // Not destroyed when the receiver stops reading (a full disk): the stream must still carry the answer.
+    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      this.metrics.inc('hvr_received_bytes_total', {}, chunk.length);
+      yield chunk;
+    }
+  }
+
+  private reply(stream: ServerHttp2Stream, route: string, status: number, body: string, contentType: string): void {
+    this.metrics.inc('hvr_requests_total', { route, status: String(status) });
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ':status': status, 'content-type': contentType, [HEADER_PROTOCOL]: String(PROTOCOL_VERSION) });
+    stream.end(body);
+  }
+
+  private failWith(stream: ServerHttp2Stream, error: unknown): void {
+    const code = (error as { code?: string }).code;
+    const known = typeof code === 'string' && statusForCode(code) !== 500;
+    const extra = error instanceof OffsetMismatchError ? { ReceivedBytes: error.receivedBytes } : {};
+    this.fail(stream, known ? code : 'ERR_INTERNAL', known ? (error as Error).message : 'internal error', extra);
+    if (!known) log.error('unexpected error', { error: (error as Error).stack ?? String(error) });
+  }
+
+  private fail(stream: ServerHttp2Stream, code: string, message: string, extra: Partial<WireError> = {}): void {
+    const body: WireError = { error: { code, message }, ...extra };
+    this.reply(stream, 'error', statusForCode(code), JSON.stringify(body), 'application/json');
+  }
+}
+
+function headerInteger(headers: IncomingHttpHeaders, name: string): number {
+  const value = headers[name];
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) throw new HttpError('ERR_INVALID_ARGUMENT', `header ${name} must be a non-negative integer`);
+  return Number(value);
+}

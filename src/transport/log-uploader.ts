@@ -1,0 +1,130 @@
+/**
+ * Uploading logs, as an interface with one plain implementation and decorators for the policies:
+ * retry with backoff (resuming where the replica's durable bytes end), a bandwidth limit, and running
+ * several uploads at once. The plain uploader always asks the server how much it holds first, so any
+ * attempt after a fault continues from there instead of starting over.
+ */
+import { logger } from '../logging/logger.js';
+import type { UploadStatus } from '../replica/index.js';
+import type { ReplicaClient } from './http2-client.js';
+import { TransportError } from './errors.js';
+import type { LogSource } from './log-source.js';
+
+const log = logger('uploader');
+
+export interface UploadResult extends UploadStatus {
+  /** Bytes this call sent (less than the log's length when it resumed). */
+  SentBytes: number;
+  Attempts: number;
+}
+
+export interface LogUploader {
+  upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult>;
+}
+
+/** One session, reopened when it breaks. */
+export class Http2LogUploader implements LogUploader {
+  private client: ReplicaClient | undefined;
+  private connecting: Promise<ReplicaClient> | undefined;
+
+  constructor(private readonly connect: () => Promise<ReplicaClient>) {}
+
+  async upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {
+    signal?.throwIfAborted();
+    const client = await this.session();
+    try {
+      const before = await client.status(source.key, source.hash);
+      if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
+      let offset = before.ReceivedBytes;
+      if (offset > source.length) offset = 0;
+      const body = source.open(offset);
+      const onAbort = () => body.destroy(new Error('upload aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const after = await client.put(source.key, offset, source.length, source.hash, body);
+        return { ...after, SentBytes: source.length - offset, Attempts: 1 };
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (error) {
+      if (error instanceof TransportError && error.retryable) this.drop(client);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
+  }
+
+  private drop(client: ReplicaClient): void {
+    if (this.client === client) this.client = undefined;
+    client.destroy();
+  }
+
+  private async session(): Promise<ReplicaClient> {
+    if (this.client && !this.client.closed) return this.client;
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    this.client = await this.connecting;
+    return this.client;
+  }
+}
+
+export interface RetryOptions {
+  /** Attempts in all, including the first (default 5). */
+  attempts?: number;
+  /** Delay before attempt n+1 (default: 1 s, doubling, at most 60 s). */
+  backoffMs?: (attempt: number) => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+
+/** Retries transient failures; each retry resumes from the bytes the replica already holds. */
+export class RetryingUploader implements LogUploader {
+  constructor(
+    private readonly inner: LogUploader,
+    private readonly options: RetryOptions = {},
+  ) {}
+
+  async upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {
+    const attempts = this.options.attempts ?? 5;
+    const backoff = this.options.backoffMs ?? ((n: number) => Math.min(60_000, 1000 * 2 ** (n - 1)));
+    const sleep = this.options.sleep ?? defaultSleep;
+    let sent = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const result = await this.inner.upload(source, signal);
+        return { ...result, SentBytes: sent + result.SentBytes, Attempts: attempt };
+      } catch (error) {
+        const retryable = error instanceof TransportError && error.retryable;
+        if (!retryable || attempt >= attempts || signal?.aborted) throw error;
+        log.warn('upload failed, will resume', { attempt, log: `${source.key.generation}/${source.key.sequence}`, error: (error as Error).message });
+        await sleep(backoff(attempt), signal);
+      }
+    }
+  }
+}
+
+/** Uploads several logs at once over the same uploader (parallel HTTP/2 streams), at most `parallel`. */
+export async function uploadAll(uploader: LogUploader, sources: readonly LogSource[], parallel: number, signal?: AbortSignal): Promise<UploadResult[]> {
+  if (!Number.isInteger(parallel) || parallel < 1) throw new TransportError('ERR_INVALID_ARGUMENT', 'parallel streams must be at least 1', false);
+  const results: UploadResult[] = new Array(sources.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < sources.length) {
+      const index = next++;
+      results[index] = await uploader.upload(sources[index]!, signal);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, sources.length) }, worker));
+  return results;
+}

@@ -1,0 +1,90 @@
+/**
+ * The replica server's HTTP/2 surface as data: paths, headers, status codes and the error body. Both
+ * the server and the client use these, so the two cannot drift apart.
+ *
+ *   GET  /healthz                                    liveness; the only thing answered without a client certificate
+ *   GET  /metrics                                    Prometheus text; needs a certificate this server trusts
+ *   GET  /v1/hello                                   who the server is and whether this primary is authorized
+ *   PUT  /v1/vms/<vmId>                              the replica VM definition (JSON), before every full copy
+ *   GET  /v1/logs/<vmId>/<diskId>/<gen>/<seq>        upload status: bytes durably held, accepted or not
+ *                                                    (`hvr-log-hash` names which log of that sequence)
+ *   PUT  /v1/logs/<vmId>/<diskId>/<gen>/<seq>        upload bytes from `hvr-offset` of a log of `hvr-total-length`
+ */
+import { isGuid } from '../protocol/index.js';
+import type { LogKey } from '../replica/index.js';
+
+export const PROTOCOL_VERSION = 1;
+export const HEADER_PROTOCOL = 'hvr-protocol';
+export const HEADER_OFFSET = 'hvr-offset';
+export const HEADER_TOTAL_LENGTH = 'hvr-total-length';
+export const HEADER_LOG_HASH = 'hvr-log-hash';
+
+export const PATH_HEALTH = '/healthz';
+export const PATH_METRICS = '/metrics';
+export const PATH_HELLO = '/v1/hello';
+const VM_PATH = /^\/v1\/vms\/([0-9a-f-]{36})$/;
+const LOG_PATH = /^\/v1\/logs\/([0-9a-f-]{36})\/([0-9a-f-]{36})\/(\d{1,15})\/(\d{1,15})$/;
+
+export function logPath(key: LogKey): string {
+  return `/v1/logs/${key.vmId}/${key.diskId}/${key.generation}/${key.sequence}`;
+}
+
+export function vmPath(vmId: string): string {
+  return `/v1/vms/${vmId}`;
+}
+
+export function parseVmPath(path: string): string | undefined {
+  const match = VM_PATH.exec(path);
+  return match && isGuid(match[1]!) ? match[1]! : undefined;
+}
+
+/** Parses a log path; anything that is not exactly GUIDs and small integers is refused. */
+export function parseLogPath(path: string): LogKey | undefined {
+  const match = LOG_PATH.exec(path);
+  if (!match || !isGuid(match[1]!) || !isGuid(match[2]!)) return undefined;
+  const generation = Number(match[3]);
+  const sequence = Number(match[4]);
+  if (!Number.isSafeInteger(generation) || !Number.isSafeInteger(sequence) || sequence < 0) return undefined;
+  return { vmId: match[1]!, diskId: match[2]!, generation, sequence };
+}
+
+export interface WireError {
+  error: { code: string; message: string };
+  ReceivedBytes?: number;
+}
+
+export interface HelloResponse {
+  ProtocolVersion: number;
+  ReplicaServerName: string;
+  PrimaryServerName: string;
+  TrustGroup: string;
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_CERTIFICATE_REQUIRED: 401,
+  ERR_UNAUTHORIZED: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_INVALID_STATE: 409,
+  ERR_TOO_LARGE: 413,
+  ERR_LOG_BAD_MAGIC: 422,
+  ERR_LOG_UNKNOWN_VERSION: 422,
+  ERR_LOG_CHECKSUM: 422,
+  ERR_LOG_TRUNCATED: 422,
+  ERR_LOG_OVERSIZED: 422,
+  ERR_LOG_MALFORMED: 422,
+  ERR_RATE_LIMITED: 429,
+  ERR_BUSY: 503,
+  ERR_DISK_FULL: 507,
+  ERR_LOG_OUT_OF_SEQUENCE: 409,
+  ERR_LOG_MISMATCH: 409,
+};
+
+export function statusForCode(code: string): number {
+  return STATUS_BY_CODE[code] ?? 500;
+}
+
+/** The code of an answer whose body never arrived (the server answered and reset a stream still uploading). */
+export function codeForStatus(status: number): string {
+  return Object.entries(STATUS_BY_CODE).find(([, s]) => s === status)?.[0] ?? 'ERR_CONNECTION';
+}

@@ -1,0 +1,70 @@
+/**
+ * The raw JS_ surface of native/src/binding/vhdx_binding.cc. Only src/vhdx uses it; callers go through
+ * the typed wrapper in index.ts, which validates arguments first.
+ */
+import { binding, type NativeBinding } from '../native/binding.js';
+
+/** Opaque token for an open disk chain; the addon owns what is behind it. */
+export interface RawVhdxHandle {
+  readonly __vhdxHandle: unique symbol;
+}
+
+export interface RawParentLocator {
+  type: string;
+  entries: Record<string, string>;
+}
+
+export interface RawVhdxInfo {
+  path: string;
+  type: 'fixed' | 'dynamic' | 'differencing';
+  virtualSize: number;
+  blockSize: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  diskId: string;
+  dataWriteGuid: string;
+  fileWriteGuid: string;
+  creator: string;
+  fileSize: number;
+  logReplayed: boolean;
+  parentLocator: RawParentLocator | null;
+  parentPath: string | null;
+  chain: string[];
+}
+
+export interface RawCreateOptions {
+  type: 'fixed' | 'dynamic' | 'differencing';
+  virtualSize: number;
+  blockSize: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  parentPath: string;
+}
+
+export interface RawCheckReport {
+  errors: string[];
+  warnings: string[];
+  allocatedBlocks: number;
+  sectorBitmapBlocks: number;
+}
+
+export interface VhdxBinding extends NativeBinding {
+  vhdxOpen(path: string, writable: boolean, withParents: boolean): Promise<RawVhdxHandle>;
+  vhdxInfo(handle: RawVhdxHandle): RawVhdxInfo;
+  /** Fills `buffer` from virtual offset `offset`; resolves with the byte count (always buffer.length). */
+  vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
+  vhdxWrite(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<void>;
+  /** mode 0: zero (reads zero afterwards), 1: trim (space may be released; reads zero). */
+  vhdxZero(handle: RawVhdxHandle, offset: number, length: number, mode: 0 | 1): Promise<void>;
+  vhdxFlush(handle: RawVhdxHandle): Promise<void>;
+  vhdxClose(handle: RawVhdxHandle): Promise<void>;
+  /** Flat triples [offset, length, state] with state 0 absent, 1 zero, 2 data. */
+  vhdxMap(handle: RawVhdxHandle, layerOnly: boolean, offset: number, length: number): Promise<Float64Array>;
+  vhdxCreate(path: string, options: RawCreateOptions): Promise<void>;
+  vhdxMerge(childPath: string): Promise<void>;
+  vhdxCheck(path: string): Promise<RawCheckReport>;
+}
+
+export function vhdxBinding(): VhdxBinding {
+  return binding() as VhdxBinding;
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Replicator, replicaDisksOf } from '../../src/engine/replicator.js';
+import { diskLogId } from '../../src/engine/ids.js';
+import { tempDir } from '../helpers/paths.js';
+import { MemoryHost } from './memory-host.js';
+import { MemorySink } from './memory-sink.js';
+
+const MiB = 1024 * 1024;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('Replicator.syncOnce', () => {
+  let dir: { path: string; cleanup: () => void };
+  let host: MemoryHost;
+  let sink: MemorySink;
+  let replicator: Replicator;
+  let stateFile: string;
+
+  beforeEach(() => {
+    dir = tempDir('replicator');
+    host = new MemoryHost([4 * MiB, 2 * MiB]);
+    sink = new MemorySink();
+    stateFile = join(dir.path, 'primary.json');
+    replicator = new Replicator({ host, vm: 'mem-vm', sink, stateFile, readChunkBytes: 256 * 1024 });
+  });
+  afterEach(() => dir.cleanup());
+
+  /** The replica's disk i must equal the primary's disk i as frozen at the committed point. */
+  function assertReplicaMatches(pointId: string): void {
+    host.disks.forEach((disk, i) => {
+      const replica = sink.disks.get(diskLogId(host.vmId, disk.id));
+      assert.ok(replica, `replica has disk ${disk.id}`);
+      assert.equal(sha(replica), sha(host.frozenContent(pointId, i)), `disk ${disk.id} at ${pointId}`);
+    });
+  }
+
+  it('sends an initial copy, then only changes, and the replica equals the primary at every point', async () => {
+    host.write(0, 0, randomBytes(128 * 1024));
+    host.write(1, MiB, randomBytes(64 * 1024));
+    const initial = await replicator.syncOnce();
+    assert.equal(initial.kind, 'initial');
+    assert.deepEqual([initial.generation, initial.sequence], [1, 0]);
+    assertReplicaMatches(initial.referencePoint);
+    // Ranges the primary never wrote go as trims: a full copy leaves nothing stale on the replica.
+    assert.ok(sink.recordCounts.trim > 0);
+
+    for (let cycle = 1; cycle <= 3; cycle += 1) {
+      host.write(0, cycle * 512 * 1024, randomBytes(70_000 - (70_000 % 512)));
+      host.write(1, 0, Buffer.alloc(64 * 1024)); // zeros: must travel as zero records
+      const before = sink.headers.length;
+      const result = await replicator.syncOnce();
+      assert.equal(result.kind, 'delta');
+      assert.deepEqual([result.generation, result.sequence], [1, cycle]);
+      assertReplicaMatches(result.referencePoint);
+      const logs = sink.headers.slice(before);
+      assert.equal(logs.length, 2, 'one log per disk');
+      assert.ok(result.changedBytes < 4 * MiB, 'a delta carries the changes, not the disk');
+    }
+    assert.ok(sink.recordCounts.zero > 0);
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { sequence: number };
+    assert.equal(saved.sequence, 3);
+    assert.equal(host.points.length, 1, 'only the last acknowledged point stays');
+  });
+
+  it('keeps the old point when delivery fails, and the next cycle carries the union of changes', async () => {
+    await replicator.syncOnce();
+    host.write(0, 0, randomBytes(64 * 1024));
+    sink.failBeforeStore = 1;
+    await assert.rejects(replicator.syncOnce(), /injected network failure/);
+    assert.equal(host.points.length, 1, 'the failed point was discarded, the acknowledged one kept');
+    host.write(0, 2 * MiB, randomBytes(64 * 1024));
+    const next = await replicator.syncOnce();
+    assert.deepEqual([next.generation, next.sequence], [1, 1], 'the failed cycle did not consume a sequence');
+    assert.equal(next.changedBytes, 2 * 64 * 1024, 'both cycles worth of changes');
+    assertReplicaMatches(next.referencePoint);
+  });
+
+  it('resends the union under the same sequence when the acknowledgement was lost', async () => {
+    await replicator.syncOnce();
+    host.write(1, 0, randomBytes(64 * 1024));
+    sink.loseAck = 1;
+    await assert.rejects(replicator.syncOnce(), /lost acknowledgement/);
+    host.write(1, 128 * 1024, randomBytes(64 * 1024));
+    const next = await replicator.syncOnce();
+    assert.deepEqual([next.generation, next.sequence], [1, 1]);
+    assertReplicaMatches(next.referencePoint);
+  });
+
+  it('finishes a commit that failed after the acknowledgement on the next cycle', async () => {
+    await replicator.syncOnce();
+    host.write(0, 0, randomBytes(64 * 1024));
+    host.failNext.commitReferencePoint = 1;
+    await assert.rejects(replicator.syncOnce(), /injected commit failure/);
+    assert.equal(host.points.length, 2, 'the acknowledged point is kept, not discarded');
+    host.write(0, MiB, randomBytes(64 * 1024));
+    const next = await replicator.syncOnce();
+    assert.deepEqual([next.generation, next.sequence], [1, 2]);
+    assertReplicaMatches(next.referencePoint);
+    assert.equal(host.points.length, 1);
+  });
+
+  it('discards the point when reading the frozen image fails', async () => {
+    await replicator.syncOnce();
+    host.write(0, 0, randomBytes(64 * 1024));
+    host.failNext.openDiskAt = 1;
+    await assert.rejects(replicator.syncOnce(), /injected read failure/);
+    assert.equal(host.points.length, 1);
+    const next = await replicator.syncOnce();
+    assert.equal(next.sequence, 1);
+    assertReplicaMatches(next.referencePoint);
+  });
+
+  it('sends a full copy in a new generation when tracking continuity is lost', async () => {
+    await replicator.syncOnce();
+    host.write(0, 0, randomBytes(64 * 1024));
+    host.forgetHistory = true;
+    await assert.rejects(replicator.syncOnce(), (error: { code?: string }) => error.code === 'ERR_RESYNC_REQUIRED');
+    host.forgetHistory = false;
+    const next = await replicator.syncOnce();
+    assert.equal(next.kind, 'initial');
+    assert.deepEqual([next.generation, next.sequence], [2, 0]);
+    assertReplicaMatches(next.referencePoint);
+  });
+
+  it('refuses a second cycle of the same VM while one runs', async () => {
+    const first = replicator.syncOnce();
+    await assert.rejects(replicator.syncOnce(), (error: { code?: string }) => error.code === 'ERR_CYCLE_IN_PROGRESS');
+    await first;
+  });
+
+  it('describes the replica disks with stable GUIDs', async () => {
+    const spec = replicaDisksOf(await host.getVm());
+    assert.equal(spec.vmId, host.vmId);
+    assert.equal(spec.disks.length, 2);
+    assert.equal(spec.disks[0]!.diskId, diskLogId(host.vmId, 'disk0'));
+    assert.notEqual(spec.disks[0]!.diskId, spec.disks[1]!.diskId);
+    assert.match(spec.disks[0]!.diskId, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

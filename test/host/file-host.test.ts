@@ -1,0 +1,116 @@
+/**
+ * The file host's rules apart from the workload: validation, refusals in the wrong state, replica and
+ * test VMs, failover network settings, damaged vm.json, a lock left by a dead process, and the hash
+ * tracker on a frozen image agreeing with the checkpoint tracker.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createHostAdapter } from '../../src/host/factory.js';
+import { FileHost } from '../../src/host/file/file-host.js';
+import { LOCK_FILE, withVmLock } from '../../src/host/file/vm-lock.js';
+import { HashTracker } from '../../src/tracking/hash/hash-tracker.js';
+import { collectChanges } from '../../src/tracking/change-tracker.js';
+import { tempDir } from '../helpers/paths.js';
+
+const MiB = 1024 * 1024;
+const code = (expected: string) => (error: unknown): boolean => (error as { code?: string }).code === expected;
+
+describe('file host', () => {
+  const dir = tempDir('file-host');
+  const host = new FileHost({ root: join(dir.path, 'vms') });
+  after(() => dir.cleanup());
+
+  it('is what the factory gives for kind "file"', async () => {
+    const adapter = await createHostAdapter({ kind: 'file', stateDir: dir.path });
+    assert.ok(adapter instanceof FileHost);
+    assert.equal((adapter as FileHost).root, join(dir.path, 'vms'));
+  });
+
+  it('validates names and sizes, and refuses duplicates', async () => {
+    await assert.rejects(host.createVm({ name: 'a/b', disks: [MiB] }), code('ERR_INVALID_ARGUMENT'));
+    await assert.rejects(host.createVm({ name: 'ok', disks: [] }), code('ERR_INVALID_ARGUMENT'));
+    await assert.rejects(host.createVm({ name: 'ok', disks: [1000] }), code('ERR_INVALID_ARGUMENT'));
+    await host.createVm({ name: 'app01', disks: [16 * MiB], blockSize: MiB });
+    await assert.rejects(host.createVm({ name: 'app01', disks: [16 * MiB] }), code('ERR_ALREADY_EXISTS'));
+    await assert.rejects(host.getVm('nope'), code('ERR_NOT_FOUND'));
+  });
+
+  it('refuses application-consistent points and discards of anything but the newest frozen point', async () => {
+    await assert.rejects(host.createReferencePoint('app01', { consistency: 'application' }), code('ERR_NOT_SUPPORTED'));
+    const first = await host.createReferencePoint('app01');
+    const second = await host.createReferencePoint('app01');
+    await assert.rejects(host.discardReferencePoint('app01', first.id), code('ERR_INVALID_STATE'));
+    await assert.rejects(host.discardReferencePoint('app01', 'no-such-point'), code('ERR_NOT_FOUND'));
+    await assert.rejects(host.openDiskAt('app01', first.id, 'disk9'), code('ERR_NOT_FOUND'));
+    await host.discardReferencePoint('app01', second.id);
+    await host.discardReferencePoint('app01', first.id);
+    const vm = await host.getVm('app01');
+    assert.deepEqual(vm.referencePoints, []);
+    assert.equal(vm.disks[0]!.currentPath, vm.disks[0]!.basePath, 'discarding every point leaves the base current');
+  });
+
+  it('hash-tracks a frozen image consistently with the checkpoint tracker', async () => {
+    await host.startVm('app01');
+    const p1 = await host.createReferencePoint('app01');
+    await host.withWritableDisks('app01', async ([disk]) => {
+      await disk!.disk.write(3 * MiB + 512, Buffer.alloc(4096, 7));
+      await disk!.disk.write(9 * MiB, Buffer.alloc(MiB, 9));
+    });
+    const p2 = await host.createReferencePoint('app01');
+    const stateDir = join(dir.path, 'manifests');
+    const images = [await host.openDiskAt('app01', p1.id, 'disk0'), await host.openDiskAt('app01', p2.id, 'disk0')];
+    const [older, newer] = images.map((image) => new HashTracker({ image, stateDir, blockSize: 64 * 1024, parallelism: 2, ownsImage: true }));
+    const since = await older!.enable();
+    const hashed = await collectChanges(newer!.changesSince(since));
+    assert.deepEqual(hashed.map((e) => [e.offset, e.length]), [[3 * MiB, 64 * 1024], [9 * MiB, MiB]]);
+    const checkpoint = await collectChanges((await host.changeTracker('app01', p2.id, 'disk0')).changesSince(p1.id));
+    assert.deepEqual(checkpoint.map((e) => [e.offset, e.length]), [[3 * MiB + 512, 4096], [9 * MiB, MiB]]);
+    await older!.close();
+    await newer!.close();
+    await host.stopVm('app01');
+    await assert.rejects(host.withWritableDisks('app01', async () => undefined), code('ERR_INVALID_STATE'));
+  });
+
+  it('registers replica VMs, builds test VMs over their disks without writing them, and removes only test VMs', async () => {
+    const source = await host.getVm('app01');
+    const location = join(dir.path, 'replicas', 'app01');
+    const replica = await host.registerReplicaVm(source.configuration, [{ diskId: 'disk0', path: source.disks[0]!.basePath }], { location, name: 'app01-replica' });
+    assert.equal(replica.isReplica, true);
+    assert.ok((await host.listVms()).some((v) => v.name === 'app01-replica'), 'a VM registered elsewhere is listed');
+    await assert.rejects(host.registerReplicaVm(source.configuration, [], { location: join(dir.path, 'r2') }), code('ERR_INVALID_ARGUMENT'));
+    const before = readFileSync(source.disks[0]!.basePath);
+    const test = await host.createTestVm(source.configuration, [{ diskId: 'disk0', path: source.disks[0]!.basePath }]);
+    assert.equal(test.isTestVm, true);
+    await host.startVm(test.id);
+    await host.withWritableDisks(test.id, async ([disk]) => disk!.disk.write(0, Buffer.alloc(4096, 1)));
+    assert.ok(readFileSync(source.disks[0]!.basePath).equals(before), 'the disk under the test VM is untouched');
+    await assert.rejects(host.removeTestVm('app01-replica'), code('ERR_INVALID_STATE'));
+    await host.removeTestVm(test.id);
+    await assert.rejects(host.getVm(test.id), code('ERR_NOT_FOUND'));
+  });
+
+  it('sets failover network settings on known adapters only', async () => {
+    await host.setFailoverNetwork('app01', [{ adapterId: 'nic0', testSwitchName: 'Test', ipv4Address: '10.0.0.5' }]);
+    const adapter = (await host.getVm('app01')).configuration.networkAdapters[0]!;
+    assert.deepEqual(adapter.failover, { adapterId: 'nic0', testSwitchName: 'Test', ipv4Address: '10.0.0.5' });
+    await assert.rejects(host.setFailoverNetwork('app01', [{ adapterId: 'nic7' }]), code('ERR_NOT_FOUND'));
+  });
+
+  it('refuses a damaged vm.json naming what is wrong', async () => {
+    await host.createVm({ name: 'broken', disks: [4 * MiB] });
+    const path = join(await host.folderOf('broken'), 'vm.json');
+    const record = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...record, state: 'exploded' }));
+    await assert.rejects(host.startVm('broken').then(() => host.getVm('broken')), (e: unknown) => code('ERR_VM_CONFIG_INVALID')(e) && /"state"/.test((e as Error).message));
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const folder = await host.folderOf('app01');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(folder, LOCK_FILE), JSON.stringify({ pid: Number(dead.stdout), purpose: 'write' }));
+    assert.equal(await withVmLock(folder, 'test', async () => 'acquired'), 'acquired');
+  });
+});

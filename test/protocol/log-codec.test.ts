@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  AdaptiveCodecPolicy,
+  brotliCodec,
+  CodecId,
+  decodeLog,
+  deflateCodec,
+  LogFormatError,
+  MAX_RECORD_BYTES,
+  noneCodec,
+  ProtocolArgumentError,
+  verifyLog,
+  type DecodedRecord,
+  type LogEntry,
+} from '../../src/protocol/index.js';
+import { chunked, DISK_ID, encodeToBuffer, header, sampleRecords, textLike, VM_ID } from './helpers.js';
+
+async function collect(buf: Buffer, size?: number): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for await (const entry of decodeLog(chunked(buf, size))) out.push(entry);
+  return out;
+}
+
+async function decodeError(buf: Buffer): Promise<LogFormatError> {
+  try {
+    await collect(buf);
+  } catch (error) {
+    assert.ok(error instanceof LogFormatError, `expected LogFormatError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the decoder accepted a malformed log');
+}
+
+function records(entries: LogEntry[]): DecodedRecord[] {
+  return entries.flatMap((e) => (e.kind === 'record' ? [e.record] : []));
+}
+
+describe('replication log round trip', () => {
+  it('decodes exactly what was encoded, header, records and trailer', async () => {
+    const input = sampleRecords();
+    const log = await encodeToBuffer(header({ consistency: 'application' }), input);
+    const entries = await collect(log, 1000);
+    const first = entries[0];
+    assert.ok(first?.kind === 'header');
+    assert.deepEqual(first.header, { ...header({ consistency: 'application' }), formatVersion: 1 });
+    const got = records(entries);
+    assert.equal(got.length, 5);
+    assert.deepEqual(got[0]?.type === 'data' && got[0].data, (input[0] as { data: Buffer }).data);
+    assert.equal(got[0]?.type === 'data' && got[0].codec, CodecId.Brotli, 'text compresses');
+    assert.equal(got[1]?.type === 'data' && got[1].codec, CodecId.None, 'random bytes are stored raw');
+    assert.deepEqual(got[1]?.type === 'data' && got[1].data, (input[1] as { data: Buffer }).data);
+    assert.deepEqual(got[2], { type: 'zero', offset: 2 * 1024 * 1024, length: 8192 }, 'all-zero data becomes a zero record');
+    assert.deepEqual(got[3], { type: 'zero', offset: 4 * 1024 * 1024, length: 1024 * 1024 });
+    assert.deepEqual(got[4], { type: 'trim', offset: 8 * 1024 * 1024, length: 4096 });
+    const last = entries.at(-1);
+    assert.ok(last?.kind === 'trailer');
+    assert.equal(last.trailer.recordCount, 5);
+    assert.equal(last.trailer.dataBytes, 128 * 1024 + 64 * 1024);
+    assert.equal(last.trailer.logBytes, log.length - 40);
+  });
+
+  it('reads a log delivered one byte at a time', async () => {
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 4096, data: textLike(4096) }]);
+    const summary = await verifyLog(chunked(log, 1));
+    assert.deepEqual(summary.records, { data: 1, zero: 0, trim: 0 });
+    assert.equal(summary.header.sequence, 42);
+  });
+
+  it('splits extents larger than one record and keeps their content', async () => {
+    const big = textLike(MAX_RECORD_BYTES + 8192, 7);
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data: big }]);
+    const got = records(await collect(log, 65536));
+    assert.equal(got.length, 2);
+    assert.deepEqual(got.map((r) => [r.offset, r.length]), [[0, MAX_RECORD_BYTES], [MAX_RECORD_BYTES, 8192]]);
+    assert.deepEqual(Buffer.concat(got.map((r) => (r.type === 'data' ? r.data : Buffer.alloc(0)))), big);
+  });
+
+  for (const codec of [noneCodec, deflateCodec(1), brotliCodec(0), brotliCodec(4)]) {
+    it(`round-trips with codec ${codec.name}`, async () => {
+      const data = textLike(256 * 1024, 3);
+      const log = await encodeToBuffer(header(), [{ type: 'data', offset: 512, data }], { codecPolicy: new AdaptiveCodecPolicy(codec) });
+      const [record] = records(await collect(log));
+      assert.ok(record?.type === 'data');
+      assert.equal(record.codec, codec.id);
+      assert.deepEqual(record.data, data);
+    });
+  }
+
+  it('stops trying to compress after a run of incompressible records, then probes again', async () => {
+    const policy = new AdaptiveCodecPolicy(brotliCodec(1), { giveUpAfter: 2, retryAfter: 3 });
+    for (let i = 0; i < 6; i += 1) await policy.encode(randomBytes(4096));
+    assert.deepEqual(policy.stats, { compressed: 0, stored: 3, skipped: 3 });
+    const compressible = await policy.encode(textLike(4096));
+    assert.equal(compressible.codec, CodecId.Brotli);
+  });
+
+  it('refuses bad input to the encoder with a clear error', async () => {
+    await assert.rejects(encodeToBuffer(header({ vmId: 'not-a-guid' }), []), ProtocolArgumentError);
+    await assert.rejects(encodeToBuffer(header(), [{ type: 'data', offset: 100, data: Buffer.alloc(512, 1) }]), /not aligned/);
+    await assert.rejects(encodeToBuffer(header({ virtualSize: 4096 }), [{ type: 'zero', offset: 0, length: 8192 }]), /beyond the disk/);
+    await assert.rejects(encodeToBuffer(header({ logicalSectorSize: 1000 }), []), /512 or 4096/);
+  });
+
+  it('keeps GUIDs in the Microsoft byte layout', async () => {
+    const log = await encodeToBuffer(header(), []);
+    // Data1 of 5d1e4c2a little-endian sits right after the fixed prefix.
+    assert.deepEqual([...log.subarray(16, 20)], [0x2a, 0x4c, 0x1e, 0x5d]);
+    const [first] = await collect(log);
+    assert.ok(first?.kind === 'header');
+    assert.equal(first.header.vmId, VM_ID);
+    assert.equal(first.header.diskId, DISK_ID);
+  });
+});
+
+describe('replication log decoder refuses malformed input', () => {
+  it('bad magic', async () => {
+    const log = await encodeToBuffer();
+    log[1] = 0x41;
+    assert.equal((await decodeError(log)).code, 'ERR_LOG_BAD_MAGIC');
+    assert.equal((await decodeError(Buffer.from('PK\x03\x04 this is a zip file, not a log'))).code, 'ERR_LOG_BAD_MAGIC');
+  });
+
+  it('unknown version, telling the user to upgrade', async () => {
+    const log = await encodeToBuffer();
+    log.writeUInt16LE(2, 8);
+    const error = await decodeError(log);
+    assert.equal(error.code, 'ERR_LOG_UNKNOWN_VERSION');
+    assert.match(error.message, /upgrade hvreplica/);
+  });
+
+  it('a flipped bit anywhere is detected', async () => {
+    const log = await encodeToBuffer();
+    // Every 97th byte is a sample across header, record headers, payloads and trailer.
+    for (let at = 12; at < log.length - 8; at += 97) {
+      for (const bit of [0, 5]) {
+        const copy = Buffer.from(log);
+        copy[at] = copy[at]! ^ (1 << bit);
+        const error = await decodeError(copy);
+        assert.ok(['ERR_LOG_CHECKSUM', 'ERR_LOG_MALFORMED', 'ERR_LOG_OVERSIZED', 'ERR_LOG_TRUNCATED'].includes(error.code), `byte ${at}: ${error.code}`);
+      }
+    }
+  });
+
+  it('a flipped bit in a data payload is a checksum mismatch', async () => {
+    const data = randomBytes(4096);
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data }]);
+    const at = log.indexOf(data.subarray(0, 32));
+    log[at + 100] = log[at + 100]! ^ 0x10;
+    const error = await decodeError(log);
+    assert.equal(error.code, 'ERR_LOG_CHECKSUM');
+    assert.match(error.message, /record checksum mismatch/);
+  });
+
+  it('truncation at any point', async () => {
+    const log = await encodeToBuffer();
+    for (const cut of [0, 5, 11, 40, 130, 200, 1000, log.length - 65, log.length - 30, log.length - 1]) {
+      assert.equal((await decodeError(log.subarray(0, cut))).code, 'ERR_LOG_TRUNCATED', `cut at ${cut}`);
+    }
+  });
+
+  it('oversized record', async () => {
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data: randomBytes(4096) }]);
+    const recordAt = log.readUInt16LE(10);
+    log.writeBigUInt64LE(BigInt(MAX_RECORD_BYTES + 512), recordAt + 16);
+    assert.equal((await decodeError(log)).code, 'ERR_LOG_OVERSIZED');
+  });
+
+  it('a record outside the disk', async () => {
+    const log = await encodeToBuffer(header(), [{ type: 'zero', offset: 0, length: 4096 }]);
+    const recordAt = log.readUInt16LE(10);
+    log.writeBigUInt64LE(BigInt(64 * 1024 * 1024), recordAt + 8);
+    assert.equal((await decodeError(log)).code, 'ERR_LOG_MALFORMED');
+  });
+
+  it('bytes after the trailer', async () => {
+    const log = await encodeToBuffer();
+    assert.equal((await decodeError(Buffer.concat([log, Buffer.from([0])]))).code, 'ERR_LOG_MALFORMED');
+  });
+
+  it('forged trailer counts fail the whole-log hash', async () => {
+    const log = await encodeToBuffer();
+    log.writeBigUInt64LE(99n, log.length - 64);
+    assert.equal((await decodeError(log)).code, 'ERR_LOG_CHECKSUM');
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { VM_CONFIG_SCHEMA, type VmRecord } from '../../src/host/file/vm-config.js';
+import { writeVm } from '../../src/host/file/vm-folders.js';
+import { createCertificateAuthority, createHostCertificate, FileCertificateStore } from '../../src/security/index.js';
+import { runCli } from '../replica/run-cli.js';
+
+function vmRecord(name: string, disks: string[]): VmRecord {
+  return {
+    schemaVersion: VM_CONFIG_SCHEMA,
+    id: randomUUID(),
+    name,
+    generation: 2,
+    processorCount: 2,
+    memoryBytes: 1024 ** 3,
+    state: 'off',
+    isReplica: false,
+    isTestVm: false,
+    networkAdapters: [],
+    disks: disks.map((file, i) => ({ id: `disk${i}`, file, virtualSize: 1024 ** 3, logicalSectorSize: 512, layers: [] })),
+    referencePoints: [],
+    layerEpoch: 0,
+  };
+}
+
+describe('hvreplica replication (--json contract, file host)', () => {
+  let dir: string;
+  let state: string[];
+  let thumb: string;
+  let web1: VmRecord;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-repl-cli-'));
+    const stateDir = join(dir, 'state');
+    state = ['--state-dir', stateDir];
+    web1 = vmRecord('web1', ['os.vhdx', 'data.vhdx']);
+    for (const vm of [web1, vmRecord('db1', ['os.vhdx'])]) {
+      await mkdir(join(stateDir, 'vms', vm.name), { recursive: true });
+      await writeVm(join(stateDir, 'vms', vm.name), vm);
+    }
+    const ca = await createCertificateAuthority('test CA');
+    const cert = await createHostCertificate(ca, ['hv-a.lab.test']);
+    thumb = (await new FileCertificateStore(stateDir).importPem(cert.certificatePem, cert.privateKeyPem)).Thumbprint;
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const enableArgs = () => ['replication', 'enable', '--replica-server-name=replica.lab.test', '--replica-server-port=443', '--authentication-type=Certificate', `--certificate-thumbprint=${thumb}`, ...state];
+
+  it('enable creates the relationship in ReadyForInitialReplication with this host as primary', async () => {
+    const run = await runCli([...enableArgs(), '--vm-name=web1', '--replication-frequency-sec=30', `--excluded-vhd-path=${join(dir, 'state', 'vms', 'web1', 'data.vhdx')}`]);
+    assert.equal(run.exitCode, 0, JSON.stringify(run.json));
+    const [rel] = run.json.result as Record<string, unknown>[];
+    assert.equal(rel!.VMName, 'web1');
+    assert.equal(rel!.VMId, web1.id);
+    assert.equal(rel!.ReplicationState, 'ReadyForInitialReplication');
+    assert.equal(rel!.ReplicationHealth, 'Warning');
+    assert.equal(rel!.ReplicationMode, 'Primary');
+    assert.equal(rel!.PrimaryServerName, 'hv-a.lab.test');
+    assert.equal(rel!.ReplicationFrequencySec, 30);
+    assert.equal(rel!.EnableWriteOrderPreservationAcrossDisks, true);
+    assert.deepEqual((rel!.ReplicatedDisks as { Path: string }[]).map((d) => d.Path), [join(dir, 'state', 'vms', 'web1', 'os.vhdx')]);
+    assert.equal((rel!.ExcludedDisks as unknown[]).length, 1);
+    assert.equal(rel!.InitialReplicationStartTime, null);
+  });
+
+  it('enable refuses duplicates, unknown VMs, IP names and unknown certificates', async () => {
+    const again = await runCli([...enableArgs(), '--vm-name=web1']);
+    assert.equal(again.exitCode, 4);
+    assert.equal(again.json.error?.code, 'ERR_ALREADY_EXISTS');
+    const unknown = await runCli([...enableArgs(), '--vm-name=nosuchvm']);
+    assert.equal(unknown.exitCode, 3);
+    const ip = await runCli([...enableArgs().filter((a) => !a.startsWith('--replica-server-name')), '--vm-name=db1', '--replica-server-name=10.0.0.2']);
+    assert.equal(ip.exitCode, 2);
+    const cert = await runCli([...enableArgs().filter((a) => !a.startsWith('--certificate-thumbprint')), '--vm-name=db1', `--certificate-thumbprint=${'1'.repeat(40)}`]);
+    assert.equal(cert.exitCode, 3);
+    const none = await runCli([...enableArgs(), '--vm-name=zz*']);
+    assert.deepEqual(none.json.result, [], 'a pattern matching nothing is an empty result');
+  });
+
+  it('get and measure: exact names, patterns, filters', async () => {
+    const all = await runCli(['replication', 'get', ...state]);
+    assert.deepEqual((all.json.result as { VMName: string }[]).map((r) => r.VMName), ['web1']);
+    const notEnabled = await runCli(['replication', 'get', '--vm-name=db1', ...state]);
+    assert.equal(notEnabled.exitCode, 4);
+    assert.equal(notEnabled.json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
+    assert.equal((await runCli(['replication', 'get', '--vm-name=nosuchvm', ...state])).exitCode, 3);
+    assert.deepEqual((await runCli(['replication', 'get', '--vm-name=W*', ...state])).json.result instanceof Array, true);
+    assert.equal(((await runCli(['replication', 'get', '--vm-name=W*', ...state])).json.result as unknown[]).length, 1);
+    assert.deepEqual((await runCli(['replication', 'get', '--replication-state=Replicating', ...state])).json.result, []);
+    assert.equal((await runCli(['replication', 'get', '--replication-state=Disabled', ...state])).exitCode, 2);
+    const measure = await runCli(['replication', 'measure', '--vm-name=web1', ...state]);
+    const [health] = measure.json.result as Record<string, unknown>[];
+    assert.equal(health!.ReplicationHealth, 'Warning');
+    assert.match((health!.ReplicationHealthDetails as string[])[0]!, /Initial replication of virtual machine 'web1' has not completed/);
+    assert.equal(health!.SuccessfulReplicationCount, 0);
+    assert.equal(health!.AverageReplicationLatency, null);
+    assert.deepEqual(health!.CurrentTask, []);
+  });
+
+  it('set changes settings with Hyper-V validation', async () => {
+    const set = await runCli(['replication', 'set', '--vm-name=web1', '--recovery-history=4', '--replication-frequency-sec=900', ...state]);
+    assert.equal(set.exitCode, 0, JSON.stringify(set.json));
+    const [rel] = set.json.result as Record<string, unknown>[];
+    assert.equal(rel!.RecoveryHistory, 4);
+    assert.equal(rel!.VSSSnapshotFrequencyHour, 4);
+    assert.equal(rel!.VSSSnapshotReplicationEnabled, true);
+    assert.equal(rel!.ReplicationFrequencySec, 900);
+    assert.equal((await runCli(['replication', 'set', '--vm-name=web1', ...state])).exitCode, 2, 'nothing to change');
+    assert.equal((await runCli(['replication', 'set', '--vm-name=web1', '--replication-frequency-sec=60', ...state])).exitCode, 2);
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const scheduled = await runCli(['replication', 'set', '--vm-name=web1', `--initial-replication-start-time=${later}`, ...state]);
+    assert.equal((scheduled.json.result as { InitialReplicationStartTime: string }[])[0]!.InitialReplicationStartTime, later);
+    assert.equal((await runCli(['replication', 'set', '--vm-name=db1', '--recovery-history=1', ...state])).json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
+  });
+
+  it('reset-statistics and remove', async () => {
+    assert.equal((await runCli(['replication', 'reset-statistics', '--vm-name=web1', ...state])).exitCode, 0);
+    const removed = await runCli(['replication', 'remove', '--vm-name=web1', ...state]);
+    assert.deepEqual((removed.json.result as { VMName: string; ReplicationState: string }[]).map((r) => [r.VMName, r.ReplicationState]), [['web1', 'ReadyForInitialReplication']]);
+    assert.equal((await runCli(['replication', 'get', '--vm-name=web1', ...state])).json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
+    assert.equal((await runCli(['replication', 'remove', '--vm-name=web1', ...state])).exitCode, 4);
+  });
+});

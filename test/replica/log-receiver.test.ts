@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configureLogging } from '../../src/logging/logger.js';
+import { encodeLog } from '../../src/protocol/index.js';
+import { LogReceiver, OffsetMismatchError, ReplicaError, type LogKey } from '../../src/replica/index.js';
+import { KeepingConsumer } from '../transport/keeping-consumer.js';
+
+configureLogging({ quietConsole: true });
+
+const KEY: LogKey = { vmId: '44444444-5555-4666-8777-888888888888', diskId: '55555555-6666-4777-8888-999999999999', generation: 1, sequence: 1 };
+
+async function makeLog(key: LogKey, size: number): Promise<{ log: Buffer; hash: string }> {
+  const chunks: Buffer[] = [];
+  const header = { ...key, baseReferencePoint: '', newReferencePoint: 'p1', virtualSize: 64 * 1024 * 1024, logicalSectorSize: 512 as const, consistency: 'crash' as const };
+  for await (const chunk of encodeLog(header, [{ type: 'data', offset: 0, data: randomBytes(size) }])) chunks.push(chunk);
+  const log = Buffer.concat(chunks);
+  return { log, hash: log.subarray(log.length - 40, log.length - 8).toString('hex') };
+}
+
+async function* bytes(buf: Buffer, failAfter?: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < buf.length; at += 16 * 1024) {
+    if (failAfter !== undefined && at >= failAfter) throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+    yield buf.subarray(at, at + 16 * 1024);
+  }
+}
+
+describe('log receiver: durable, resumable, verified', () => {
+  let dir: string;
+  let vmDir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-recv-'));
+    vmDir = join(dir, KEY.vmId);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps what arrived before a fault, and a restarted server continues from there', async () => {
+    const { log, hash } = await makeLog(KEY, 256 * 1024);
+    const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'hv-a.lab.test' };
+    const first = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    await assert.rejects(first.receive(vmDir, KEY, request, bytes(log, 96 * 1024)), /connection reset/);
+    const held = await first.status(vmDir, KEY);
+    assert.equal(held.ReceivedBytes, 96 * 1024);
+    assert.equal(held.Accepted, false);
+
+    const restarted = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    await assert.rejects(restarted.receive(vmDir, KEY, { ...request, offset: 200 * 1024 }, bytes(log.subarray(200 * 1024))), (e: OffsetMismatchError) => e.receivedBytes === 96 * 1024);
+    const done = await restarted.receive(vmDir, KEY, { ...request, offset: held.ReceivedBytes }, bytes(log.subarray(held.ReceivedBytes)));
+    assert.deepEqual(done, { ReceivedBytes: log.length, Accepted: true, Position: '1/1@0' });
+    assert.ok((await readFile(KeepingConsumer.keptPath(vmDir, KEY.diskId, 1, 1))).equals(log));
+    assert.deepEqual(await restarted.receive(vmDir, KEY, request, bytes(log)), done, 'receiving an accepted log again is a no-op');
+  });
+
+  it('starts over when a different log arrives under the same sequence', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000002' };
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    const old = await makeLog(key, 64 * 1024);
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: old.log.length, logHash: old.hash, primaryServerName: 'a.b.c' }, bytes(old.log, 32 * 1024)));
+    const recut = await makeLog(key, 96 * 1024);
+    const request = { offset: 32 * 1024, totalLength: recut.log.length, logHash: recut.hash, primaryServerName: 'a.b.c' };
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(recut.log.subarray(32 * 1024))), (e: OffsetMismatchError) => e.receivedBytes === 0);
+    const done = await receiver.receive(vmDir, key, { ...request, offset: 0 }, bytes(recut.log));
+    assert.equal(done.Position, '1/1@0');
+  });
+
+  it('refuses oversized uploads, bad declarations and a log that is not the one announced', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000003' };
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 100 * 1024 });
+    const { log, hash } = await makeLog(key, 64 * 1024);
+    const code = (e: ReplicaError) => e.code;
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: 200 * 1024, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), (e: ReplicaError) => code(e) === 'ERR_INVALID_ARGUMENT' && /limit/.test(e.message));
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: log.length - 10, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), /longer than the declared/);
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: log.length, logHash: 'zz', primaryServerName: 'a.b.c' }, bytes(log)), /64 lower-case hex/);
+    const other = await makeLog(key, 64 * 1024);
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: log.length, logHash: other.hash, primaryServerName: 'a.b.c' }, bytes(log)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
+    assert.deepEqual((await readdir(join(vmDir, 'uploads', key.diskId))), [], 'nothing of a refused log remains');
+    const wrongPlace = { ...key, diskId: '66666666-7777-4888-8999-000000000000' };
+    await assert.rejects(receiver.receive(vmDir, wrongPlace, { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), /does not match where it was uploaded/);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Two hosts on loopback: a CA, a replica and primaries with real certificates, a replica state
+ * directory configured through the same store the CLI uses, and a running replica server.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configureLogging } from '../../src/logging/logger.js';
+import { addEntry, applyServerChanges, makeEntry, ReplicaConfigStore, ReplicaService } from '../../src/replica/index.js';
+import { KeepingConsumer } from './keeping-consumer.js';
+import { createCertificateAuthority, createHostCertificate, credentialFromPem, FileCertificateStore, type HostCredential, type PemPair } from '../../src/security/index.js';
+import { ReplicaHttpServer } from '../../src/transport/index.js';
+
+configureLogging({ quietConsole: true });
+
+export const REPLICA_NAME = 'replica.hvr.test';
+export const PRIMARY_NAME = 'primary.hvr.test';
+
+export interface Pki {
+  ca: PemPair;
+  replica: HostCredential;
+  primary: HostCredential;
+  /** Trusted CA, but a name no entry matches. */
+  stranger: HostCredential;
+  /** Another tenant, authorized under a different trust group. */
+  tenantB: HostCredential;
+  /** A certificate from a CA the replica does not trust, with the authorized name. */
+  rogue: HostCredential;
+}
+
+let pkiPromise: Promise<Pki> | undefined;
+
+export function pki(): Promise<Pki> {
+  pkiPromise ??= (async () => {
+    const ca = await createCertificateAuthority('hvreplica test CA');
+    const otherCa = await createCertificateAuthority('someone else');
+    const host = async (authority: PemPair, names: string[], trusted: PemPair = ca) => {
+      const pair = await createHostCertificate(authority, names);
+      return credentialFromPem(pair.certificatePem, pair.privateKeyPem, [trusted.certificatePem]);
+    };
+    return {
+      ca,
+      replica: await host(ca, [REPLICA_NAME, 'localhost']),
+      primary: await host(ca, [PRIMARY_NAME]),
+      stranger: await host(ca, ['stranger.elsewhere.test']),
+      tenantB: await host(ca, ['hv1.tenant-b.test']),
+      rogue: await host(otherCa, [PRIMARY_NAME]),
+    };
+  })();
+  return pkiPromise;
+}
+
+export interface ReplicaHost {
+  stateDir: string;
+  storageDir: string;
+  server: ReplicaHttpServer;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startReplica(options: { requestsPerSecond?: number; now?: () => number } = {}): Promise<ReplicaHost> {
+  const { replica, ca } = await pki();
+  const root = await mkdtemp(join(tmpdir(), 'hvr-replica-'));
+  const stateDir = join(root, 'state');
+  const storageDir = join(root, 'storage');
+  const certs = new FileCertificateStore(stateDir);
+  await certs.trustRoot(ca.certificatePem);
+  const material = replica.material as { certificatePem: string; privateKeyPem: string };
+  const stored = await certs.importPem(material.certificatePem, material.privateKeyPem);
+  await new ReplicaConfigStore(stateDir).update((config) => {
+    let next = applyServerChanges(config, { ReplicationEnabled: true, AllowedAuthenticationType: 'Certificate', CertificateThumbprint: stored.Thumbprint });
+    next = { ...next, AuthorizationEntries: addEntry(next.AuthorizationEntries, makeEntry(PRIMARY_NAME, join(storageDir, 'a'), 'tenant-a')) };
+    next = { ...next, AuthorizationEntries: addEntry(next.AuthorizationEntries, makeEntry('*.tenant-b.test', join(storageDir, 'b'), 'tenant-b')) };
+    return { config: next, result: undefined };
+  });
+  const credential = await certs.credential(stored.Thumbprint);
+  const handler = new ReplicaService(stateDir, new KeepingConsumer(), { maxLogBytes: 256 * 1024 * 1024 });
+  const server = new ReplicaHttpServer({ credential, handler, requestsPerSecond: options.requestsPerSecond ?? 1000, ...(options.now ? { now: options.now } : {}) });
+  const address = await server.listen(0, '127.0.0.1');
+  return {
+    stateDir,
+    storageDir,
+    server,
+    port: address.port,
+    close: async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { OutgoingLog } from '../../src/engine/log-sink.js';
+import { decodeLog, encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
+import { KeepingConsumer } from './keeping-consumer.js';
+import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportSink } from '../../src/transport/index.js';
+import { pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
+
+const VM = '22222222-3333-4444-8555-666666666666';
+const DISKS = ['33333333-4444-4555-8666-777777777771', '33333333-4444-4555-8666-777777777772'];
+
+function outgoing(diskId: string, sequence: number, data: Buffer): OutgoingLog {
+  const header: LogHeaderInput = {
+    vmId: VM,
+    diskId,
+    generation: 1,
+    sequence,
+    baseReferencePoint: '',
+    newReferencePoint: `point-${sequence}`,
+    virtualSize: 16 * 1024 * 1024,
+    logicalSectorSize: 512,
+    consistency: 'crash',
+  };
+  return { diskId, header, encode: () => encodeLog(header, [{ type: 'data', offset: 4096, data }]) };
+}
+
+describe('TransportSink: the engine delivering cycles over the network', () => {
+  let host: ReplicaHost;
+  let spool: string;
+  before(async () => {
+    host = await startReplica();
+    spool = await mkdtemp(join(tmpdir(), 'hvr-spool-'));
+  });
+  after(async () => {
+    await host.close();
+    await rm(spool, { recursive: true, force: true });
+  });
+
+  it('acknowledges a cycle once the replica accepted every disk log, then clears the spool', async () => {
+    const { primary } = await pki();
+    const uploader = new Http2LogUploader(() => ReplicaClient.connect({ serverName: REPLICA_NAME, port: host.port, address: '127.0.0.1' }, primary));
+    const sink = new TransportSink({ uploader: new RetryingUploader(uploader, { attempts: 2, backoffMs: () => 0 }), spoolDir: spool, parallelStreams: 2 });
+    const data = DISKS.map(() => randomBytes(64 * 1024));
+    try {
+      const ack = await sink.deliver({ vmId: VM, generation: 1, sequence: 1, logs: DISKS.map((d, i) => outgoing(d, 1, data[i]!)) });
+      assert.equal(ack.generation, 1);
+      assert.equal(ack.sequence, 1);
+      assert.ok(ack.logBytes > 2 * 64 * 1024);
+      const again = await sink.deliver({ vmId: VM, generation: 1, sequence: 1, logs: DISKS.map((d, i) => outgoing(d, 1, data[i]!)) });
+      assert.equal(again.logBytes, 0, 'a cycle the replica already holds is acknowledged without sending it again');
+    } finally {
+      await uploader.close();
+    }
+    for (const [i, disk] of DISKS.entries()) {
+      const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), disk, 1, 1));
+      const records = [];
+      for await (const entry of decodeLog([stored])) if (entry.kind === 'record' && entry.record.type === 'data') records.push(entry.record.data);
+      assert.deepEqual(records, [data[i]]);
+    }
+    assert.deepEqual(await readdir(join(spool, VM)), []);
+  });
+});
