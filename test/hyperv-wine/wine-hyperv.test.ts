@@ -4,13 +4,8 @@
 // that the portable workflow behaves the same in the win32 build. Loads the addon from HVR_WIN_ADDON
 // (default: prebuilds/win32-x64/hvreplica.node, made by npm run build:win).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { repoRoot, tempDir } from '../helpers/paths.js';
-
-const addon = process.env.HVR_WIN_ADDON ?? join(repoRoot, 'prebuilds', 'win32-x64', 'hvreplica.node');
+import { runUnderWine } from '../helpers/wine.js';
 
 type Result = { ok?: unknown; error?: { code: string; errno: number; syscall?: string; message: string } | string };
 
@@ -18,27 +13,7 @@ describe('Hyper-V code of the Windows addon under Wine', () => {
   let outcome: Record<string, unknown>;
 
   before(() => {
-    assert.ok(existsSync(addon), `${addon} is missing: build it with npm run build:win`);
-    const prefix = join(repoRoot, '.tmp', 'wine', 'prefix');
-    const setup = JSON.parse(
-      execFileSync(process.execPath, [join(repoRoot, 'scripts', 'setup-wine.mjs')], { encoding: 'utf8', env: { ...process.env, HVR_WINEPREFIX: prefix } }),
-    ) as { prefix: string; nodeExe: string };
-    const out = tempDir('wine-hyperv');
-    try {
-      const result = join(out.path, 'result.json');
-      // Wine's node.exe cannot write to pipes (EBADF): give it files.
-      const child = spawnSync(
-        'sh',
-        ['-c', `wine "$0" "$1" "$2" > "$3/stdout.txt" 2> "$3/stderr.txt"`, setup.nodeExe, join(repoRoot, 'dist', 'test', 'hyperv-wine', 'wine-hyperv.js'), result, out.path],
-        { env: { ...process.env, WINEPREFIX: setup.prefix, WINEDEBUG: '-all', HVR_ADDON_PATH: `Z:${addon.replace(/\//g, '\\')}` }, timeout: 180_000 },
-      );
-      const log = () => `${readFileSync(join(out.path, 'stdout.txt'), 'utf8')}${readFileSync(join(out.path, 'stderr.txt'), 'utf8')}`;
-      assert.equal(child.status, 0, `wine node.exe exited with ${child.status}: ${log()}`);
-      assert.ok(existsSync(result), `no result from node.exe: ${log()}`);
-      outcome = JSON.parse(readFileSync(result, 'utf8')) as Record<string, unknown>;
-    } finally {
-      out.cleanup();
-    }
+    outcome = runUnderWine({ script: 'hyperv-wine/wine-hyperv.js', timeoutMs: 180_000 }).outcome;
     assert.equal(outcome.failure, undefined, String(outcome.failure));
     assert.equal(outcome.platform, 'win32');
   });
