@@ -5,7 +5,7 @@
  * crash between the two leaves a frozen point the next cycle recognises as already delivered.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { EngineError } from './errors.js';
 
 export interface PrimaryDiskState {

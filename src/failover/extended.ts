@@ -11,7 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { diskLogId, vmLogId } from '../engine/ids.js';
 import { LocalSink } from '../engine/log-sink.js';
 import { logger } from '../logging/logger.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { createVhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { imageOf, syncByHash, type HashSyncResult } from './disk-sync.js';
 import { FailoverError } from './errors.js';

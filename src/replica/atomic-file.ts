@@ -1,37 +1,13 @@
 /**
- * State files that never tear: write a temporary file, fsync it, rename it over the old one, fsync
- * the directory. A crash leaves either the old or the new content. A lock file serialises writers
- * (two CLI invocations editing the same settings at once would otherwise lose one update).
+ * JSON state files of the replica side: read with a clear error when damaged, written atomically
+ * (src/util/atomic-file.ts), and a lock file that serialises writers (two CLI invocations editing the
+ * same settings at once would otherwise lose one update).
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ReplicaError } from './errors.js';
 
-export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
-  await syncDirectory(dirname(path));
-}
-
-export async function syncDirectory(path: string): Promise<void> {
-  // Windows cannot open a directory for fsync; there the rename is as durable as NTFS makes it.
-  if (process.platform === 'win32') return;
-  const dir = await open(path, constants.O_RDONLY);
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
+export { writeFileAtomic } from '../util/atomic-file.js';
 
 export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   let text: string;

@@ -4,7 +4,7 @@
  * truth: a file under the storage folder that the state does not name is debris of a crash and goes.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { StorageError } from './errors.js';
 import type { Consistency, RecoveryPoint, ReplicaDiskSpec, ReplicaStorageSettings } from './replica-storage.js';
 

@@ -19,7 +19,7 @@ import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, type VhdxDisk } from '../vhdx/index.js';
-import { fsyncDirectory } from './atomic-file.js';
+import { fsyncDirectory } from '../util/atomic-file.js';
 import { isDiskFull, StorageError } from './errors.js';
 import { acceptLog } from './log-acceptance.js';
 import { loadState, saveState, STATE_FORMAT_VERSION, type LayerState, type PendingCycle, type StoredState } from './replica-state.js';

@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../storage/atomic-file.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { HostError } from '../host-error.js';
 import { parseVmRecord, serializeVmRecord, VM_CONFIG_FILE, type VmRecord } from './vm-config.js';
 

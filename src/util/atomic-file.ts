@@ -4,7 +4,7 @@
  * fsync the directory so that the rename itself is durable (POSIX; Windows has no directory fsync and
  * MoveFileEx with MOVEFILE_WRITE_THROUGH, which node's rename uses, is enough there).
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function fsyncDirectory(dir: string): Promise<void> {
@@ -17,10 +17,12 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** State files may hold names, keys' paths and positions: readable by the owner only unless told otherwise. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   try {
-    const handle = await open(temp, 'wx');
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(data);
       await handle.sync();
