@@ -10,7 +10,10 @@ import { ReplicationScheduler, type ReplicationFrequency, type SchedulerTimer } 
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
 import { replicateVm, type CycleReport } from './replicate-vm.js';
+import { resyncDue } from './resync.js';
 import { afterMissed } from './relationship-updates.js';
+import { PeriodicRefresh } from './periodic-refresh.js';
+import type { AgentMetrics } from './metrics.js';
 
 const log = logger('agent');
 
@@ -23,6 +26,8 @@ export interface AgentOptions {
   timer?: SchedulerTimer;
   clock?: () => Date;
   onCycle?: (vmName: string, outcome: { ok: true; result: CycleReport | undefined } | { ok: false; error: unknown }) => void;
+  /** Counts every cycle for the /metrics listener (metrics.ts). */
+  metrics?: AgentMetrics;
 }
 
 interface Scheduled {
@@ -40,6 +45,11 @@ export function dueForCycle(rel: ReplicationRelationship, now: Date): boolean {
       return true;
     case 'ReadyForInitialReplication':
       return rel.InitialReplicationStartTime !== null && Date.parse(rel.InitialReplicationStartTime) <= now.getTime();
+    case 'WaitingForStartResynchronize':
+    case 'ResynchronizeSuspended':
+    case 'Resynchronizing':
+      // Automatic resync in its window, a scheduled one, or an interrupted one to continue (resync.ts).
+      return resyncDue(rel, now);
     default:
       return false;
   }
@@ -48,8 +58,7 @@ export function dueForCycle(rel: ReplicationRelationship, now: Date): boolean {
 export class Agent {
   private readonly schedulers = new Map<string, Scheduled>();
   private readonly store: RelationshipStore;
-  private refreshTimer: ReturnType<typeof setInterval> | undefined;
-  private refreshing: Promise<void> = Promise.resolve();
+  private readonly refresher = new PeriodicRefresh(() => this.refresh(), 'relationships');
   private readonly clock: () => Date;
 
   constructor(private readonly options: AgentOptions) {
@@ -64,19 +73,12 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.refreshTimer = setInterval(() => {
-      this.refreshing = this.refreshing
-        .then(() => this.refresh())
-        .catch((error: unknown) => {
-          log.error('reading the relationships failed', { error: (error as Error).message });
-        });
-    }, this.options.refreshMs ?? 30_000);
+    this.refresher.start(this.options.refreshMs ?? 30_000);
   }
 
   /** Stops every scheduler; a running cycle is aborted and its reference point discarded (nothing is lost). */
   async stop(): Promise<void> {
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    await this.refreshing;
+    await this.refresher.stop();
     await Promise.all([...this.schedulers.values()].map((s) => s.scheduler.stop()));
     this.schedulers.clear();
   }
@@ -115,6 +117,7 @@ export class Agent {
       ...(this.options.timer ? { timer: this.options.timer } : {}),
       onCycle: (outcome) => {
         if (!outcome.ok) log.warn('replication cycle failed; the next one covers its changes', { vm: rel.VMName, error: (outcome.error as Error).message });
+        this.options.metrics?.record(rel.VMName, outcome);
         this.options.onCycle?.(rel.VMName, outcome);
       },
     });

@@ -1,7 +1,7 @@
 /** Failures of the primary's agent and one-shot commands; codes follow docs/cli-contract.md §1.5. */
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 
-export type AgentErrorCode = 'ERR_INVALID_ARGUMENT' | 'ERR_INVALID_STATE' | 'ERR_REPLICATION_NOT_ENABLED' | 'ERR_BUSY' | 'ERR_NOT_SUPPORTED' | 'ERR_NOT_FOUND';
+export type AgentErrorCode = 'ERR_INVALID_ARGUMENT' | 'ERR_INVALID_STATE' | 'ERR_REPLICATION_NOT_ENABLED' | 'ERR_BUSY' | 'ERR_NOT_SUPPORTED' | 'ERR_NOT_FOUND' | 'ERR_RESYNC_REQUIRED';
 
 const EXIT: Record<AgentErrorCode, ExitCodeValue> = {
   ERR_INVALID_ARGUMENT: ExitCode.Usage,
@@ -10,6 +10,7 @@ const EXIT: Record<AgentErrorCode, ExitCodeValue> = {
   ERR_BUSY: ExitCode.Failure,
   ERR_NOT_SUPPORTED: ExitCode.NotSupported,
   ERR_NOT_FOUND: ExitCode.NotFound,
+  ERR_RESYNC_REQUIRED: ExitCode.ResyncRequired,
 };
 
 export class AgentError extends Error {

@@ -14,10 +14,12 @@ import { RelationshipStore, type ReplicationRelationship } from '../relationship
 import { ReplicaConfigStore } from '../replica/index.js';
 import { FileCertificateStore, type HostCredential } from '../security/index.js';
 import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type DeliveryProgress, type ReplicaEndpoint, type RetryOptions } from '../transport/index.js';
+import { toWire as hostConfigurationToWire } from '../host/hyperv/exported-definition.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
 import { cycleLockFile, primaryStateFile, spoolDir } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
+import { needsResync, RESYNC_STATES, resyncAfterFailure, resyncIfDue } from './resync.js';
 
 const log = logger('agent');
 
@@ -37,13 +39,19 @@ export interface ReplicateOptions {
   sink?: (definition: ReplicaVmDefinition) => LogSink;
   /** Only run when the next cycle is a full copy (initial replication commands). */
   initialOnly?: boolean;
+  /**
+   * The last cycle of a planned failover (Start-VMFailover -Prepare, VM off): once the replica accepted
+   * it, the primary tells it so (the VM definition with PreparedForFailover), and both record Planned.
+   */
+  planned?: boolean;
   clock?: () => Date;
 }
 
 export interface CycleReport {
   VMName: string;
   VMId: string;
-  Kind: 'initial' | 'delta';
+  /** 'resync': a hash comparison sent what differed (resynchronization, src/agent/resync.ts). */
+  Kind: 'initial' | 'delta' | 'resync';
   Generation: number;
   Sequence: number;
   ReferencePoint: string;
@@ -52,6 +60,8 @@ export interface CycleReport {
   LogBytes: number;
   /** Bytes of disk the cycle covered (changed extents; the whole disks for a full copy). */
   ChangedBytes: number;
+  /** Resync only: bytes of disk compared by hash (the disks' sizes). */
+  ComparedBytes?: number;
   StartTime: string;
   EndTime: string;
   LatencySec: number;
@@ -100,6 +110,10 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   const clock = options.clock ?? (() => new Date());
   const vm = await host.getVm(options.vm);
   const rel = await requireRelationship(stateDir, vm.id, vm.name);
+  // A resync waiting, due or interrupted: continue it (or say why not) instead of a delta.
+  if (RESYNC_STATES.has(rel.ReplicationState) && !options.sink && !options.initialOnly && !options.planned) {
+    return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, () => resyncIfDue(options, rel));
+  }
   if (!SENDING_STATES.has(rel.ReplicationState)) {
     const hint = rel.ReplicationState === 'Suspended' ? '; resume it with "hvreplica replication resume"' : '';
     throw new AgentError('ERR_INVALID_STATE', `replication of '${vm.name}' is ${rel.ReplicationState}: no cycle is sent${hint}`);
@@ -112,6 +126,9 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       throw new AgentError('ERR_INVALID_STATE', `the initial replication of '${vm.name}' is already done; delta cycles follow with "hvreplica replicate" or the agent`);
     }
     const definition = definitionOf(vm, rel);
+    // Sent only with a full copy (or an export): a Hyper-V replica realises the VM from these files.
+    const exported = fullCopy || options.sink ? await host.exportDefinition(vm.id) : undefined;
+    if (exported) definition.HostConfiguration = hostConfigurationToWire(exported);
     let uploader: Http2LogUploader | undefined;
     let sink: LogSink;
     if (options.sink) {
@@ -150,16 +167,26 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
     } catch (error) {
       const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
       await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
+      // Tracking lost its place, or the replica is out of step: resynchronize (now, or when its rules allow).
+      if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return resyncAfterFailure(options, vm.id, error);
       throw error;
     } finally {
       await uploader?.close();
     }
+    if (options.planned && !options.sink) {
+      const client = await ReplicaClient.connect(endpointOf(rel), await credentialOf(stateDir, rel));
+      try {
+        await client.defineVm({ ...definition, PreparedForFailover: { Generation: result.generation, Sequence: result.sequence } });
+      } finally {
+        await client.close();
+      }
+    }
     const end = clock();
     const latencySec = (end.getTime() - start.getTime()) / 1000;
-    await store.update(vm.id, (current) => ({
-      next: current && afterSuccess(current, { kind: result.kind, consistency: result.consistency, logBytes: result.logBytes, latencySec }, end, monitoring),
-      result: undefined,
-    }));
+    await store.update(vm.id, (current) => {
+      const next = current && afterSuccess(current, { kind: result.kind, consistency: result.consistency, logBytes: result.logBytes, latencySec }, end, monitoring);
+      return { next: next && options.planned ? { ...next, LastReplicationType: 'Planned' } : next, result: undefined };
+    });
     return {
       VMName: vm.name,
       VMId: vm.id,

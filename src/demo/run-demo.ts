@@ -2,8 +2,10 @@
  * `hvreplica demo`: the whole product on one machine, in a temporary folder, with nothing faked. Two
  * state directories paired with generated certificates; a replica server as a child process
  * (`hvreplica server run`); a file-host VM with real VHDX disks; initial replication over TLS 1.3 with
- * progress; a guest workload writing while delta cycles run; then proof: the replica at every recovery
- * point equals the primary at that reference point (SHA-256 per disk), after the server stopped.
+ * progress; a guest workload writing while delta cycles run; a planned failover (the primary VM shut
+ * down, its last changes sent, the VM brought up on the replica host from them); then proof: the failed-over
+ * VM equals the primary as it shut down, and the replica at every recovery point equals the primary at that
+ * reference point (SHA-256 per disk), after the server stopped.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,8 +13,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { replicateVm, type CycleReport } from '../agent/replicate-vm.js';
 import { vmLogId } from '../engine/index.js';
+import { FailoverSite } from '../failover/site.js';
+import { prepareOverNetwork } from '../failover/network.js';
+import { startFailover } from '../failover/failover.js';
 import { FileHost } from '../host/file/file-host.js';
 import { runWorkload } from '../host/file/workload.js';
+import { VhdxImage } from '../host/vhdx-image.js';
 import { enableRelationship, RelationshipStore, vmForReplication } from '../relationship/index.js';
 import { openVhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import type { DeliveryProgress } from '../transport/index.js';
@@ -51,6 +57,17 @@ export interface DemoPointProof {
   Equal: boolean;
 }
 
+export interface DemoFailoverProof {
+  /** The replica's state after Start-VMFailover: FailedOverWaitingCompletion. */
+  ReplicaState: string;
+  /** Planned: the prepared last cycle, so nothing was lost. */
+  FailedOverReplicationType: string;
+  /** The VM registered on the replica host, and whether its disks equal the primary's at shutdown. */
+  VMState: string;
+  Equal: boolean;
+  Hashes: DemoDiskProof[];
+}
+
 export interface DemoSummary {
   Verified: boolean;
   Folder: string | null;
@@ -65,6 +82,7 @@ export interface DemoSummary {
   RecoveryPoints: DemoPointProof[];
   LastReferencePoint: string;
   Hashes: DemoDiskProof[];
+  Failover: DemoFailoverProof;
   ReplicationState: string;
   SuccessfulReplicationCount: number;
   DurationSec: number;
@@ -100,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const description = await host.getVm(vm.id);
     const rel = enableRelationship(
       vmForReplication(description),
-      { ReplicaServerName: pairing.replicaServerName, ReplicaServerPort: port, AuthenticationType: 'Certificate', CertificateThumbprint: pairing.primaryThumbprint, RecoveryHistory: options.deltaCycles + 1, ReplicationFrequencySec: 30 },
+      { ReplicaServerName: pairing.replicaServerName, ReplicaServerPort: port, AuthenticationType: 'Certificate', CertificateThumbprint: pairing.primaryThumbprint, RecoveryHistory: options.deltaCycles + 2, ReplicationFrequencySec: 30 },
       { primaryServerName: PRIMARY_NAME, now: new Date() },
     );
     await store.update(vm.id, () => ({ next: rel, result: undefined }));
@@ -136,8 +154,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       written += (await workload).bytes;
     }
 
+    say('7. Planned failover: the guest shuts down, its last changes go to the replica, the VM comes up there');
+    await host.stopVm(vm.id);
+    const primarySite = new FailoverSite({ name: PRIMARY_NAME, stateDir: primaryState });
+    const prepared = await prepareOverNetwork(primarySite, host, vm.id);
+    reports.push(prepared.cycle);
+    await primaryHashes(prepared.cycle.ReferencePoint);
+    say(`   prepared: the last cycle sent ${fmt(prepared.cycle.LogBytes)}; primary ${prepared.record.state}`);
+    const replicaSite = new FailoverSite({ name: REPLICA_NAME, stateDir: replicaState });
+    const failedOver = await startFailover(replicaSite, vm.id, { primary: primarySite });
+    const atShutdown = expected.get(prepared.cycle.ReferencePoint)!;
+    const failoverHashes: DemoDiskProof[] = [];
+    for (const [i, disk] of (await replicaSite.host.getVm(vm.id)).disks.entries()) {
+      const got = await hashDisk(await VhdxImage.open(disk.currentPath), disk.virtualSize);
+      failoverHashes.push({ DiskId: disk.id, PrimarySha256: atShutdown[i]!, ReplicaSha256: got, Equal: got === atShutdown[i] });
+    }
+    const failover: DemoFailoverProof = {
+      ReplicaState: failedOver.record.state,
+      FailedOverReplicationType: failedOver.record.failedOverReplicationType,
+      VMState: failedOver.vm.state,
+      Equal: failoverHashes.every((h) => h.Equal),
+      Hashes: failoverHashes,
+    };
+    say(`   ${REPLICA_NAME}: VM "${failedOver.vm.name}" registered from recovery point ${failedOver.point.id}, ${failover.ReplicaState} (${failover.FailedOverReplicationType})`);
+
     const final = await store.get(vm.id);
-    say('7. Stopping the replica server, then comparing the replica with the primary');
+    say('8. Stopping the replica server, then comparing the replica with the primary');
     await server.stop();
     const replica = await openVhdxReplicaStorage(join(storage, 'hvreplica', vmLogId(vm.id)));
     const status = await replica.status();
@@ -155,7 +197,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const replicaHash = await hashDisk(await replica.openLatest(disk.diskId), disk.virtualSize);
       hashes.push({ DiskId: disk.diskId, PrimarySha256: lastHashes[i]!, ReplicaSha256: replicaHash, Equal: replicaHash === lastHashes[i] });
     }
-    const verified = status.referencePoint === last.ReferencePoint && hashes.every((h) => h.Equal) && points.length === reports.length && points.every((p) => p.Equal);
+    const verified =
+      status.referencePoint === last.ReferencePoint &&
+      hashes.every((h) => h.Equal) &&
+      // The planned last cycle is applied at once but sealed as a point of its own only when the server's
+      // sweep gets to it before the failover: the latest state and the failed-over VM cover it either way.
+      points.length >= reports.length - 1 &&
+      points.every((p) => p.Equal) &&
+      failover.Equal &&
+      failover.FailedOverReplicationType === 'Planned';
     return {
       Verified: verified,
       Folder: options.keep ? folder : null,
@@ -170,6 +220,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       RecoveryPoints: points,
       LastReferencePoint: last.ReferencePoint,
       Hashes: hashes,
+      Failover: failover,
       ReplicationState: final?.ReplicationState ?? 'Disabled',
       SuccessfulReplicationCount: final?.Statistics.SuccessfulReplicationCount ?? 0,
       DurationSec: (performance.now() - started) / 1000,

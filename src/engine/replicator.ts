@@ -154,11 +154,7 @@ export class Replicator {
    * (discard them: their changes are covered by the next cycle).
    */
   private async settleLeftoverPoints(description: VmDescription, state: PrimaryState | undefined): Promise<void> {
-    for (const point of description.referencePoints) {
-      if (point.state !== 'frozen') continue;
-      if (state && point.id === state.referencePoint) await this.options.host.commitReferencePoint(this.options.vm, point.id);
-      else await this.options.host.discardReferencePoint(this.options.vm, point.id);
-    }
+    await settleLeftoverPoints(this.options.host, this.options.vm, description, state);
   }
 
   private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): () => AsyncIterable<LogRecordInput> {
@@ -201,6 +197,19 @@ export class Replicator {
         await tracker.close();
       }
     };
+  }
+}
+
+/**
+ * Commits the frozen point of the last acknowledged cycle (a crash came between saving the state and the
+ * commit) and discards every other frozen point (never acknowledged). Anything that sends cycles for the
+ * relationship (the Replicator, a hash comparison) does this before taking a new point.
+ */
+export async function settleLeftoverPoints(host: HostAdapter, vm: string, description: VmDescription, state: PrimaryState | undefined): Promise<void> {
+  for (const point of description.referencePoints) {
+    if (point.state !== 'frozen') continue;
+    if (state && point.id === state.referencePoint) await host.commitReferencePoint(vm, point.id);
+    else await host.discardReferencePoint(vm, point.id);
   }
 }
 

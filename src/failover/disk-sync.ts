@@ -1,7 +1,8 @@
 /**
  * Moving disk content between a VM's disks and replica storage when the two sides already hold (mostly)
- * the same data: reverse replication and failback. Each side's content is named by a hash manifest;
- * only the blocks whose digests differ are framed into a log, so only they travel.
+ * the same data: reverse replication and failback in one process, and the shared pieces of the network
+ * comparison (src/agent/hash-sync.ts, src/replica/replica-content.ts). Each side's content is named by a
+ * hash manifest; only the blocks whose digests differ are framed into a log, so only they travel.
  */
 import type { DiskImage } from '../host/disk-image.js';
 import type { VmConfiguration } from '../host/host-adapter.js';
@@ -10,7 +11,7 @@ import type { LogSink, OutgoingLog } from '../engine/log-sink.js';
 import { encodeLog, type LogRecordInput } from '../protocol/log-encoder.js';
 import type { LogHeaderInput } from '../protocol/log-format.js';
 import type { ReplicaStorage } from '../storage/replica-storage.js';
-import { diffManifests, hashImage, manifestId, type HashManifest } from '../tracking/index.js';
+import { diffManifests, hashImage, manifestId, type HashImageOptions, type HashManifest } from '../tracking/index.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
 import type { VhdxDisk } from '../vhdx/index.js';
 
@@ -27,8 +28,8 @@ export function imageOf(disk: VhdxDisk): DiskImage {
   };
 }
 
-export function manifestOf(image: DiskImage, blockSize: number): Promise<HashManifest> {
-  return hashImage(image, { blockSize });
+export function manifestOf(image: DiskImage, blockSize: number, options: Omit<HashImageOptions, 'blockSize'> = {}): Promise<HashManifest> {
+  return hashImage(image, { ...options, blockSize });
 }
 
 /** A name for the whole content of an image: equal names, equal bytes (up to SHA-256). */
@@ -53,7 +54,11 @@ export async function* fullCopyRecords(image: DiskImage): AsyncGenerator<LogReco
   }
 }
 
-async function* differenceRecords(image: DiskImage, extents: Iterable<ChangedExtent>, count: (n: number) => void): AsyncGenerator<LogRecordInput> {
+/**
+ * The records that bring a copy to `image`'s content where the two differ: data read from `image`, or a
+ * zero record where its block is all zeros. `count` sees the bytes of every extent (changed bytes).
+ */
+export async function* differenceRecords(image: DiskImage, extents: Iterable<ChangedExtent>, count: (n: number) => void = () => undefined): AsyncGenerator<LogRecordInput> {
   for (const extent of extents) {
     count(extent.length);
     if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
@@ -68,18 +73,30 @@ export interface CyclePosition {
   newReferencePoint: string;
 }
 
-function header(config: VmConfiguration, disk: VmConfiguration['disks'][number], position: CyclePosition): LogHeaderInput {
+/** A disk as a log names it: the GUID its logs carry and its geometry. */
+export interface LogDisk {
+  logDiskId: string;
+  virtualSize: number;
+  logicalSectorSize: 512 | 4096;
+}
+
+/** The log header of one disk's log of a cycle (`logVmId`: the GUID the logs carry, vmLogId). */
+export function cycleHeader(logVmId: string, disk: LogDisk, position: CyclePosition, consistency: LogHeaderInput['consistency'] = 'crash'): LogHeaderInput {
   return {
-    vmId: vmLogId(config.id),
-    diskId: diskLogId(config.id, disk.id),
+    vmId: logVmId,
+    diskId: disk.logDiskId,
     generation: position.generation,
     sequence: position.sequence,
     baseReferencePoint: position.baseReferencePoint,
     newReferencePoint: position.newReferencePoint,
     virtualSize: disk.virtualSize,
     logicalSectorSize: disk.logicalSectorSize,
-    consistency: 'crash',
+    consistency,
   };
+}
+
+function header(config: VmConfiguration, disk: VmConfiguration['disks'][number], position: CyclePosition): LogHeaderInput {
+  return cycleHeader(vmLogId(config.id), { logDiskId: diskLogId(config.id, disk.id), virtualSize: disk.virtualSize, logicalSectorSize: disk.logicalSectorSize }, position);
 }
 
 /**
@@ -93,10 +110,16 @@ export async function seedStorage(
   images: (hostDiskId: string) => Promise<DiskImage>,
   referencePoint: string,
 ): Promise<void> {
-  for (const disk of config.disks) {
-    const image = await images(disk.id);
+  const disks = config.disks.map((d) => ({ logDiskId: diskLogId(config.id, d.id), virtualSize: d.virtualSize, logicalSectorSize: d.logicalSectorSize, open: () => images(d.id) }));
+  await seedStorageFrom(storage, vmLogId(config.id), disks, referencePoint);
+}
+
+/** seedStorage for disks named by their log ids (the replica server seeding from a copy of the disks). */
+export async function seedStorageFrom(storage: ReplicaStorage, logVmId: string, disks: Array<LogDisk & { open(): Promise<DiskImage> }>, referencePoint: string): Promise<void> {
+  for (const disk of disks) {
+    const image = await disk.open();
     try {
-      await storage.receive(encodeLog(header(config, disk, { generation: 1, sequence: 0, baseReferencePoint: '', newReferencePoint: referencePoint }), fullCopyRecords(image)));
+      await storage.receive(encodeLog(cycleHeader(logVmId, disk, { generation: 1, sequence: 0, baseReferencePoint: '', newReferencePoint: referencePoint }), fullCopyRecords(image)));
     } finally {
       await image.close();
     }

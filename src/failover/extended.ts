@@ -71,13 +71,20 @@ export async function enableExtendedReplication(
   return { source, extended: target };
 }
 
-interface ExtendedPosition {
+/** The last extended cycle C acknowledged, as B keeps it (FailoverSite.extendedStateFile). */
+export interface ExtendedPosition {
   generation: number;
   sequence: number;
+  /** B's applied content C holds: `<generation>/<sequence>@<A's reference point>` of B's storage. */
   referencePoint: string;
 }
 
-async function loadPosition(path: string): Promise<ExtendedPosition | undefined> {
+/** Written after C acknowledged a cycle (in process or over the network). */
+export async function saveExtendedPosition(path: string, position: ExtendedPosition): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(position satisfies ExtendedPosition));
+}
+
+export async function loadExtendedPosition(path: string): Promise<ExtendedPosition | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as ExtendedPosition;
   } catch (error) {
@@ -109,7 +116,7 @@ export async function replicateExtended(replica: FailoverSite, extended: Failove
   if (!status.position) throw new FailoverError('ERR_INVALID_STATE', `${replica.name} holds no replicated content of VM '${simple.vmName}' yet`);
   const name = `${status.position.generation}/${status.position.sequence}@${status.referencePoint}`;
   const stateFile = replica.extendedStateFile(vmId);
-  const last = await loadPosition(stateFile);
+  const last = await loadExtendedPosition(stateFile);
   if (last?.referencePoint === name) return undefined;
   if (source.state === 'ReadyForInitialReplication') await replica.store.modify(vmId, (r) => transition(r, 'startInitialReplication', 'extended initial replication started', replica.clock()), 'Extended');
   const position = last
@@ -125,7 +132,7 @@ export async function replicateExtended(replica: FailoverSite, extended: Failove
     blockSize: replica.hashBlockSize,
   });
   await replica.ensureStateFolder();
-  await writeFileAtomic(stateFile, JSON.stringify({ generation: position.generation, sequence: position.sequence, referencePoint: name } satisfies ExtendedPosition));
+  await saveExtendedPosition(stateFile, { generation: position.generation, sequence: position.sequence, referencePoint: name });
   const at = replica.clock().toISOString();
   const stamp = (r: FailoverRecord): FailoverRecord => {
     const next = r.state === 'InitialReplicationInProgress' || r.state === 'WaitingForInitialReplication' ? transition(r, 'completeInitialReplication', `extended cycle ${position.generation}/${position.sequence} applied`, replica.clock()) : r;
@@ -135,6 +142,16 @@ export async function replicateExtended(replica: FailoverSite, extended: Failove
   await extended.store.modify(vmId, stamp);
   log.verbose('extended cycle done', { vm: simple.vmName, from: replica.name, to: extended.name, changedBytes: sync.changedBytes });
   return sync;
+}
+
+/**
+ * Reversing A→B towards A halts B→C (hyperv-replica.md §5.7: one VM has one replica): the Extended
+ * relationship of `vmId` on `site` and its position go. Safe to repeat.
+ */
+export async function haltExtended(site: FailoverSite, vmId: string, reason: string): Promise<void> {
+  const halted = await site.store.update(vmId, (current) => ({ next: undefined, result: current }), 'Extended');
+  await rm(site.extendedStateFile(vmId), { force: true });
+  if (halted) log.info('extended replication halted', { vm: halted.vmName, from: site.name, to: halted.peerServer, reason });
 }
 
 /**

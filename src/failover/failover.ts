@@ -14,6 +14,7 @@ import type { CycleResult } from '../engine/replicator.js';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
+import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
 import { FailoverError } from './errors.js';
 import { isHostErrorCode } from './host-errors.js';
@@ -64,7 +65,14 @@ export interface StartFailoverResult {
 
 /** Start-VMFailover on the replica (planned after a prepare, or unplanned). */
 export async function startFailover(site: FailoverSite, vmId: string, options: StartFailoverOptions = {}): Promise<StartFailoverResult> {
-  const record = await site.store.require(vmId);
+  // Under the storage lock: a replica server on this host applies nothing meanwhile, and once the record
+  // leaves Replicating inside the lock, it refuses every further log (split brain).
+  // Checked before the lock too: a refusal must not depend on storage that a primary does not have.
+  checkFailover(await site.store.require(vmId));
+  return site.withStorage(vmId, 'failover start', (storage) => startFailoverLocked(site, vmId, storage, options));
+}
+
+function checkFailover(record: FailoverRecord): void {
   if (!canTransition(record, 'startFailover')) throw refusal(record, 'startFailover');
   if (record.lastReplicationTime === null) {
     throw new FailoverError('ERR_INVALID_STATE', `VM '${record.vmName}' has not completed a replication to this replica yet; there is nothing to fail over to`);
@@ -72,6 +80,11 @@ export async function startFailover(site: FailoverSite, vmId: string, options: S
   if (record.testFailover) {
     throw new FailoverError('ERR_INVALID_STATE', `a test failover of VM '${record.vmName}' is running (test VM '${record.testFailover.vmName}'); stop it with Stop-HvrVMFailover first`);
   }
+}
+
+async function startFailoverLocked(site: FailoverSite, vmId: string, storage: VhdxReplicaStorage, options: StartFailoverOptions): Promise<StartFailoverResult> {
+  const record = await site.store.require(vmId);
+  checkFailover(record);
   if (options.primary) {
     const primaryRecord = await options.primary.store.get(vmId);
     const primaryVm = primaryRecord?.mode === 'Primary' ? await options.primary.host.getVm(vmId).catch(() => undefined) : undefined;
@@ -85,7 +98,6 @@ export async function startFailover(site: FailoverSite, vmId: string, options: S
   const vmFolder = site.failedOverVmFolder(vmId);
   let registered = false;
   try {
-    const storage = await site.openStorage(vmId);
     await storage.applyPending();
     const point = await choosePoint(storage, options.point ?? 'latest', record.vmName);
     const bases = await pointFiles(storage, config, point.id);
@@ -105,8 +117,10 @@ export async function startFailover(site: FailoverSite, vmId: string, options: S
     if (options.start) vm = await site.host.startVm(vmId);
     // Planned only when the point is the prepared last cycle itself; any older point loses changes.
     const position = (await storage.status()).position;
-    const last = position !== undefined && point.generation === position.generation && point.sequence === position.sequence;
-    const type = record.lastReplicationType === 'Planned' && last ? 'Planned' : point.consistency === 'application' ? 'ApplicationConsistent' : 'Regular';
+    // The prepared cycle's position when the primary said which it was (over the network), else the last one.
+    const planned = record.plannedPosition ?? (record.lastReplicationType === 'Planned' ? position : undefined);
+    const last = planned !== undefined && point.generation === planned.generation && point.sequence === planned.sequence;
+    const type = last ? 'Planned' : point.consistency === 'application' ? 'ApplicationConsistent' : 'Regular';
     const next = await site.store.modify(vmId, (r) => ({
       ...transition(r, 'failoverReady', `VM brought up from recovery point ${point.id} (${point.createdAt})`, site.clock()),
       failover: { pointId: point.id, type, layers, vmFolder },
@@ -165,15 +179,16 @@ export async function completeFailover(site: FailoverSite, vmId: string): Promis
   if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
   const failover = record.failover;
   if (!failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
-  const storage = await site.openStorage(vmId);
-  const bases = await pointFiles(storage, record.configuration, failover.pointId);
-  await rebaseVmDisks(site.host, vmId, bases, site.failedOverDiskFolder(vmId));
-  const next = await site.store.modify(vmId, (r) => {
-    const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());
-    delete done.failover;
-    return done;
+  return site.withStorage(vmId, 'failover complete', async (storage, root) => {
+    const bases = await pointFiles(storage, record.configuration, failover.pointId);
+    await rebaseVmDisks(site.host, vmId, bases, site.failedOverDiskFolder(vmId));
+    const next = await site.store.modify(vmId, (r) => {
+      const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());
+      delete done.failover;
+      return done;
+    });
+    // Only after the record says FailedOver: a crash before this leaves a completable failover.
+    await rm(root, { recursive: true, force: true });
+    return next;
   });
-  // Only after the record says FailedOver: a crash before this leaves a completable failover.
-  await rm(site.storageRoot(vmId), { recursive: true, force: true });
-  return next;
 }

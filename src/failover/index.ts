@@ -1,9 +1,9 @@
 /** Public API of failover: the state machine, the record store, and the operations (in-process library). */
 export * from './errors.js';
 export * from './state.js';
-export { FailoverStore, FAILOVER_RECORD_FORMAT, type ActiveFailover, type FailoverRecord, type TestFailover } from './record.js';
+export { FailoverStore, FAILOVER_RECORD_FORMAT, recordOfRelationship, type ActiveFailover, type FailoverRecord, type TestFailover } from './record.js';
 export { FailoverSite, type FailoverSiteOptions } from './site.js';
-export { enableReplication, replicateOnce, checkFrequency, type EnableOptions, type ReplicateOptions } from './replication.js';
+export { acceptsChanges, enableReplication, replicateOnce, checkFrequency, refusesChangesBecause, type EnableOptions, type ReplicateOptions } from './replication.js';
 export { choosePoint, type PointChoice } from './recovery-points.js';
 export { startTestFailover, stopTestFailover } from './test-failover.js';
 export {

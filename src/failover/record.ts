@@ -54,6 +54,11 @@ export interface FailoverRecord extends StateCarrier {
   lastTestFailoverInitiatedTime: string | null;
   failover?: ActiveFailover;
   testFailover?: TestFailover;
+  /**
+   * The cycle a planned failover's prepare shipped (Start-VMFailover -Prepare on the primary): a failover
+   * to exactly this position is Planned, i.e. loses nothing. Set on the replica when the primary says so.
+   */
+  plannedPosition?: { generation: number; sequence: number };
 }
 
 /** The fields a relationship file already has under Hyper-V's names; the rest is embedded. */
@@ -190,6 +195,30 @@ export class FailoverStore {
     });
   }
 
+  /**
+   * Like modify, for a VM whose relationship `replication enable` made and no failover operation touched
+   * yet: its record is `adopt(relationship)` (built from the relationship) the first time, then embedded.
+   */
+  async modifyAdopting(vmId: string, adopt: (rel: ReplicationRelationship) => FailoverRecord, change: (current: FailoverRecord) => FailoverRecord): Promise<FailoverRecord> {
+    if (!(await this.relationship(vmId))) return this.modify(vmId, change);
+    return this.relationships.update(vmId, (rel) => {
+      if (!rel) throw new FailoverError('ERR_REPLICATION_NOT_ENABLED', `the relationship of VM ${vmId} was removed meanwhile`);
+      const next = change(fromRelationship(rel) ?? adopt(rel));
+      return { next: intoRelationship(rel, next), result: next };
+    });
+  }
+
+  /**
+   * Moves a VM's record into the relationship `rel` (which `replication set --reverse` just built for a
+   * replica that becomes a primary): relationship and record are then one file, as on any primary. The
+   * relationship is written first, so a crash in between leaves the embedded record the one read.
+   */
+  async embed(vmId: string, rel: ReplicationRelationship, record: FailoverRecord): Promise<FailoverRecord> {
+    await this.relationships.update(vmId, () => ({ next: intoRelationship(rel, record), result: undefined }));
+    await rm(this.path(vmId), { force: true });
+    return record;
+  }
+
   /** Applies `change` to an existing record and returns the saved result. */
   async modify(vmId: string, change: (current: FailoverRecord) => FailoverRecord, type: ReplicationRelationshipType = 'Simple'): Promise<FailoverRecord> {
     return this.update(
@@ -216,4 +245,31 @@ function check(value: FailoverRecord, path: string): FailoverRecord {
     throw new FailoverError('ERR_CORRUPT_STATE', `${path} is not a failover record of format ${FAILOVER_RECORD_FORMAT}; restore it from a backup`);
   }
   return value;
+}
+
+/**
+ * The failover record of a relationship that `replication enable` made and no failover operation touched
+ * yet (replicated over the network by the agent): its state is the relationship's, the configuration the
+ * host's VM's. Not stored until an operation changes it (FailoverStore.modifyAdopting).
+ */
+export function recordOfRelationship(rel: ReplicationRelationship, configuration: VmConfiguration): FailoverRecord {
+  const primary = rel.ReplicationMode === 'Primary';
+  return {
+    formatVersion: FAILOVER_RECORD_FORMAT,
+    vmId: rel.VMId,
+    vmName: rel.VMName,
+    mode: rel.ReplicationMode,
+    state: rel.ReplicationState,
+    history: [],
+    relationshipType: rel.ReplicationRelationshipType,
+    localServer: primary ? rel.PrimaryServerName : rel.ReplicaServerName,
+    peerServer: primary ? rel.ReplicaServerName : rel.PrimaryServerName,
+    replicationFrequencySec: rel.ReplicationFrequencySec,
+    recoveryHistory: rel.RecoveryHistory,
+    configuration,
+    lastReplicationTime: rel.LastReplicationTime,
+    lastReplicationType: rel.LastReplicationType,
+    failedOverReplicationType: rel.FailedOverReplicationType,
+    lastTestFailoverInitiatedTime: rel.LastTestFailoverInitiatedTime,
+  };
 }

@@ -113,6 +113,36 @@ export async function enableReplication(primary: FailoverSite, replica: Failover
 
 /** A replica receives in these states only: after a failover, a log from the old primary would be split brain. */
 const RECEIVING = new Set<FailoverRecord['state']>(['WaitingForInitialReplication', 'InitialReplicationInProgress', 'Replicating', 'Resynchronizing']);
+
+/** Whether this end of a relationship takes changes from its primary now (a test failover does not stop it). */
+export function acceptsChanges(record: Pick<FailoverRecord, 'mode' | 'state'>): boolean {
+  return record.mode !== 'Primary' && RECEIVING.has(record.state);
+}
+
+/**
+ * Why a replica refuses changes: after a failover they would overwrite what the failed-over VM became
+ * (split brain), so the message says what to do on which host.
+ */
+export function refusesChangesBecause(record: Pick<FailoverRecord, 'vmName' | 'mode' | 'state' | 'localServer' | 'peerServer'>, sender: string): FailoverError {
+  const here = record.localServer;
+  if (record.mode === 'Primary') {
+    return new FailoverError(
+      'ERR_INVALID_STATE',
+      `VM '${record.vmName}' is the primary on ${here} (replication was reversed), so ${here} takes no changes of it from ${sender}; make ${sender} a replica (hvreplica replication set --as-replica) and reverse from ${here}`,
+    );
+  }
+  if (['RecoveryInProgress', 'FailedOverWaitingCompletion', 'FailedOver'].includes(record.state)) {
+    return new FailoverError(
+      'ERR_INVALID_STATE',
+      `VM '${record.vmName}' has failed over on replica ${here} (state ${record.state}); ${here} accepts no more changes from ${sender}, they would overwrite the failed-over VM (split brain). ` +
+        `On ${here}: cancel the failover (hvreplica failover stop --vm-name ${record.vmName}) to resume replication, or reverse it (hvreplica replication set --reverse)`,
+    );
+  }
+  return new FailoverError(
+    'ERR_INVALID_STATE',
+    `replica ${here} does not accept changes of VM '${record.vmName}' in state ${record.state} (${record.mode}); it needs Replicating or WaitingForInitialReplication`,
+  );
+}
 // Resynchronizing is left out: a resync is a hash comparison, not a delta cycle.
 const SENDING = new Set<FailoverRecord['state']>(['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Replicating']);
 
@@ -137,7 +167,7 @@ export async function replicateOnce(primary: FailoverSite, replica: FailoverSite
   if (!SENDING.has(sender.state)) {
     throw new FailoverError('ERR_INVALID_STATE', `VM '${sender.vmName}' does not replicate in state ${sender.state} on ${primary.name}; it needs Replicating or ReadyForInitialReplication (resume or start replication)`);
   }
-  if (receiver.mode === 'Primary' || !RECEIVING.has(receiver.state)) {
+  if (!acceptsChanges(receiver)) {
     throw new FailoverError(
       'ERR_INVALID_STATE',
       `replica ${replica.name} does not accept changes of VM '${receiver.vmName}' in state ${receiver.state} (${receiver.mode}); it needs Replicating or WaitingForInitialReplication`,
@@ -146,11 +176,13 @@ export async function replicateOnce(primary: FailoverSite, replica: FailoverSite
   if (sender.state === 'ReadyForInitialReplication') {
     await primary.store.modify(vmId, (r) => transition(r, 'startInitialReplication', 'initial replication started', primary.clock()));
   }
-  const storage = await replica.openStorage(vmId);
   await primary.ensureStateFolder();
-  const replicator = new Replicator({ host: primary.host, vm: vmId, sink: new LocalSink(storage, { applyOnReceive: false }), stateFile: primary.primaryStateFile(vmId) });
-  const result = await replicator.syncOnce(options.signal);
-  await applyAndMaybeSeal(storage, receiver);
+  const result = await replica.withStorage(vmId, 'replication cycle', async (storage) => {
+    const replicator = new Replicator({ host: primary.host, vm: vmId, sink: new LocalSink(storage, { applyOnReceive: false }), stateFile: primary.primaryStateFile(vmId) });
+    const cycle = await replicator.syncOnce(options.signal);
+    await applyAndMaybeSeal(storage, receiver);
+    return cycle;
+  });
   const at = primary.clock().toISOString();
   const type = options.planned ? 'Planned' : result.consistency === 'application' ? 'ApplicationConsistent' : 'Regular';
   const stamp = (r: FailoverRecord): FailoverRecord => {

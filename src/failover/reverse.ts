@@ -45,21 +45,23 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
   if (vm.state !== 'off') {
     throw new FailoverError('ERR_INVALID_STATE', `VM '${vm.name}' is ${vm.state} on ${site.name}; turn it off before making this host its replica`);
   }
-  const root = site.storageRoot(vmId);
-  await rm(root, { recursive: true, force: true });
-  const storage = await createVhdxReplicaStorage(root, {
-    ...replicaDisksOf(vm),
-    ...(site.options.storageBlockSize ? { blockSize: site.options.storageBlockSize } : {}),
-    settings: { recoveryHistory: record.recoveryHistory },
-    clock: site.clock,
-  });
   const current = (diskId: string) => VhdxImage.open(vm.disks.find((d) => d.id === diskId)!.currentPath);
-  await seedStorage(storage, vm.configuration, current, `seed-${randomUUID()}`);
-  // The old VM goes below, so its content must be in the storage first, byte for byte.
-  for (const disk of vm.disks) {
-    const [had, has] = [await contentOf(await current(disk.id), site.hashBlockSize), await contentOf(imageOf(await storage.openLatest(diskLogId(vm.id, disk.id))), site.hashBlockSize)];
-    if (had !== has) throw new FailoverError('ERR_DATA_MISMATCH', `the replica copy of disk '${disk.id}' of VM '${vm.name}' differs from the VM's disk; the VM was left as it was`);
-  }
+  // Where a replica server registered the VM (a reversal over the network), else the library's place.
+  await site.lockStorage(vmId, 'set as replica', async (root) => {
+    await rm(root, { recursive: true, force: true });
+    const storage = await createVhdxReplicaStorage(root, {
+      ...replicaDisksOf(vm),
+      ...(site.options.storageBlockSize ? { blockSize: site.options.storageBlockSize } : {}),
+      settings: { recoveryHistory: record.recoveryHistory },
+      clock: site.clock,
+    });
+    await seedStorage(storage, vm.configuration, current, `seed-${randomUUID()}`);
+    // The old VM goes below, so its content must be in the storage first, byte for byte.
+    for (const disk of vm.disks) {
+      const [had, has] = [await contentOf(await current(disk.id), site.hashBlockSize), await contentOf(imageOf(await storage.openLatest(diskLogId(vm.id, disk.id))), site.hashBlockSize)];
+      if (had !== has) throw new FailoverError('ERR_DATA_MISMATCH', `the replica copy of disk '${disk.id}' of VM '${vm.name}' differs from the VM's disk; the VM was left as it was`);
+    }
+  });
   const failedOverFolder = dirname(site.failedOverVmFolder(vmId));
   await site.host.removeVm(vmId);
   await rm(failedOverFolder, { recursive: true, force: true });
@@ -68,7 +70,7 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
 
 async function seededStorage(site: FailoverSite, vmId: string): Promise<boolean> {
   try {
-    return (await (await site.openStorage(vmId)).status()).position !== undefined;
+    return await site.withStorage(vmId, 'set as replica', async (storage) => (await storage.status()).position !== undefined);
   } catch {
     return false;
   }
@@ -117,8 +119,7 @@ export async function reverseReplication(site: FailoverSite, newReplica: Failove
   await site.store.update(vmId, () => ({ next: undefined, result: undefined }), 'Extended');
   await rm(site.extendedStateFile(vmId), { force: true });
   if (!resuming) await site.store.modify(vmId, (r) => ({ ...transition(r, 'reverse', `replication reversed towards ${newReplica.name}`, site.clock()), peerServer: newReplica.name }));
-  const storage = await newReplica.openStorage(vmId);
-  const sync = await handOver(site, vmId, storage, site.hashBlockSize);
+  const sync = await newReplica.withStorage(vmId, 'reverse replication', (storage) => handOver(site, vmId, storage, site.hashBlockSize));
   const at = site.clock().toISOString();
   const primary = await site.store.modify(vmId, (r) => ({ ...transition(r, 'completeInitialReplication', `reverse replication in step: ${sync.changedBytes} differing bytes sent`, site.clock()), lastReplicationTime: at, lastReplicationType: 'Regular' as const }));
   const replica = await newReplica.store.modify(vmId, (r) => ({

@@ -5,7 +5,9 @@
  *
  *   <state>/vms/                        the file host's VMs
  *   <state>/failover/<VMId>.json        failover record (record.ts); <VMId>.primary.json the Replicator's state
- *   <state>/replica/<VMId>/             replica storage (recovery points)
+ *   <state>/replica/<VMId>/             replica storage (recovery points) of the in-process library;
+ *                                       a VM the replica server registered (src/replica/vm-registry.ts)
+ *                                       keeps it at <ReplicaStorageLocation>/hvreplica/<VMId> instead
  *   <state>/replica-vms/<VMId>/vm/      configuration of a failed-over VM; .../disks/ its own layers
  *   <state>/test-vms/<VMId>/            the test VM of a test failover and its layers
  */
@@ -13,6 +15,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileHost } from '../host/file/file-host.js';
 import { normalizeGuid } from '../protocol/guid.js';
+import { withStorageLock } from '../replica/storage-lock.js';
+import { VmRegistry } from '../replica/vm-registry.js';
 import { openVhdxReplicaStorage, type VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { FailoverStore } from './record.js';
 
@@ -47,8 +51,22 @@ export class FailoverSite {
     return this.options.hashBlockSize ?? 1024 * 1024;
   }
 
+  /** The in-process library's place for a VM's replica storage (see storagePath for where it really is). */
   storageRoot(vmId: string): string {
     return join(this.options.stateDir, 'replica', normalizeGuid(vmId, 'VM id'));
+  }
+
+  /** The replica server's registry of this state directory: which VMs it receives, and where it stores them. */
+  get registry(): VmRegistry {
+    return new VmRegistry(this.options.stateDir);
+  }
+
+  /**
+   * Where the VM's replica storage is: the folder the replica server registered for it (under its
+   * authorization entry's storage location), or the library's own place when no server registered it.
+   */
+  async storagePath(vmId: string): Promise<string> {
+    return (await this.registry.get(vmId))?.Path ?? this.storageRoot(vmId);
   }
 
   primaryStateFile(vmId: string): string {
@@ -76,7 +94,27 @@ export class FailoverSite {
     await mkdir(this.store.dir, { recursive: true });
   }
 
-  openStorage(vmId: string): Promise<VhdxReplicaStorage> {
-    return openVhdxReplicaStorage(this.storageRoot(vmId), { clock: this.clock });
+  /**
+   * Opens the storage without the cross-process lock: for reading in tests and single-process setups.
+   * Operations that may meet the replica server use withStorage.
+   */
+  async openStorage(vmId: string): Promise<VhdxReplicaStorage> {
+    return openVhdxReplicaStorage(await this.storagePath(vmId), { clock: this.clock });
+  }
+
+  /**
+   * Runs `body` on the VM's storage while holding its cross-process lock (src/replica/storage-lock.ts),
+   * so the replica server never applies logs to it meanwhile. The storage is opened inside the lock and
+   * must not be used after `body` returns.
+   */
+  async withStorage<T>(vmId: string, purpose: string, body: (storage: VhdxReplicaStorage, path: string) => Promise<T>): Promise<T> {
+    const path = await this.storagePath(vmId);
+    return withStorageLock(path, purpose, async () => body(await openVhdxReplicaStorage(path, { clock: this.clock }), path));
+  }
+
+  /** Holds the storage lock of a VM without opening the storage (it may not exist yet, or be deleted inside). */
+  async lockStorage<T>(vmId: string, purpose: string, body: (path: string) => Promise<T>): Promise<T> {
+    const path = await this.storagePath(vmId);
+    return withStorageLock(path, purpose, () => body(path));
   }
 }

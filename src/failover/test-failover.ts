@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
+import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { isHostErrorCode } from './host-errors.js';
 import { FailoverError } from './errors.js';
 import type { FailoverRecord } from './record.js';
@@ -20,7 +21,14 @@ const log = logger('failover');
 const TESTABLE = new Set<FailoverRecord['state']>(['Replicating', 'Suspended']);
 
 export async function startTestFailover(site: FailoverSite, vmId: string, options: { point?: PointChoice } = {}): Promise<{ record: FailoverRecord; vm: VmSummary; point: RecoveryPoint }> {
-  const record = await site.store.require(vmId);
+  // Under the storage lock: the point is sealed and the test VM's layers put on it before the replica
+  // server (which holds back applying while the record names a test failover) may touch the storage again.
+  // Checked before the lock too: a refusal must not depend on storage that a primary does not have.
+  checkTestable(site, await site.store.require(vmId));
+  return site.withStorage(vmId, 'test failover start', (storage) => startLocked(site, vmId, storage, options));
+}
+
+function checkTestable(site: FailoverSite, record: FailoverRecord): void {
   if (record.mode !== 'Replica' && record.mode !== 'ExtendedReplica') {
     throw new FailoverError('ERR_INVALID_STATE', `Start-HvrVMFailover -AsTest is only valid on a replica; VM '${record.vmName}' is a ${record.mode} on ${site.name}`);
   }
@@ -33,7 +41,11 @@ export async function startTestFailover(site: FailoverSite, vmId: string, option
   if (record.testFailover) {
     throw new FailoverError('ERR_ALREADY_EXISTS', `a test failover of VM '${record.vmName}' is already running (test VM '${record.testFailover.vmName}'); stop it first with Stop-HvrVMFailover`);
   }
-  const storage = await site.openStorage(vmId);
+}
+
+async function startLocked(site: FailoverSite, vmId: string, storage: VhdxReplicaStorage, options: { point?: PointChoice }): Promise<{ record: FailoverRecord; vm: VmSummary; point: RecoveryPoint }> {
+  const record = await site.store.require(vmId);
+  checkTestable(site, record);
   await storage.applyPending();
   const point = await choosePoint(storage, options.point ?? 'latest', record.vmName);
   const files = await pointFiles(storage, record.configuration, point.id);

@@ -71,6 +71,31 @@ export interface VmConfiguration {
   /** Disks in controller order; paths on the source host, informative on another host. */
   disks: Array<Pick<VmDisk, 'id' | 'virtualSize' | 'logicalSectorSize' | 'location'>>;
   notes?: string;
+  /**
+   * The hypervisor's own definition of the VM, exported on the primary (`exportDefinition`) and shipped
+   * with the replica VM definition; a Hyper-V replica realises the VM from it with its own disks.
+   */
+  exportedDefinition?: ExportedVmDefinition;
+}
+
+/** One file of an exported definition, compressed so that a mostly empty guest-state file stays small. */
+export interface ExportedDefinitionFile {
+  /** Relative to the export folder, '/'-separated, e.g. "Virtual Machines/<VMID>.vmcx". */
+  path: string;
+  /** Bytes once decompressed. */
+  size: number;
+  /** SHA-256 (hex) of the decompressed bytes. */
+  sha256: string;
+  /** gzip of the file, base64. */
+  gzipBase64: string;
+}
+
+export interface ExportedVmDefinition {
+  /** 'hyperv-export': the files of Msvm_VirtualSystemManagementService.ExportSystemDefinition, no disks. */
+  format: 'hyperv-export';
+  /** The VM id the files describe (the .vmcx is named after it). */
+  vmId: string;
+  files: ExportedDefinitionFile[];
 }
 
 export interface VmSummary {
@@ -133,6 +158,11 @@ export interface ReplicaDiskSource {
   path: string;
 }
 
+export interface UnregisterVmOptions {
+  /** Turn a running VM off first instead of refusing. */
+  force?: boolean;
+}
+
 export interface CreateTestVmOptions {
   /** Default "<source name> - Test" (as Hyper-V names test VMs). */
   name?: string;
@@ -168,6 +198,12 @@ export interface HostAdapter {
    */
   changeTracker(nameOrId: string, pointId: string, diskId: string): Promise<ChangeTracker>;
 
+  /**
+   * The hypervisor's definition of the VM for its replica (Hyper-V: ExportSystemDefinition without disks
+   * or checkpoints); undefined for hosts whose VmConfiguration is the whole definition (the file host).
+   */
+  exportDefinition(nameOrId: string): Promise<ExportedVmDefinition | undefined>;
+
   /** Creates (off) a replica VM from a configuration and its replicated disks. */
   registerReplicaVm(configuration: VmConfiguration, disks: ReplicaDiskSource[], options: RegisterReplicaOptions): Promise<VmSummary>;
   /** A VM over fresh differencing layers on the given disks; the disks themselves are never written. */
@@ -175,4 +211,16 @@ export interface HostAdapter {
   /** Removes a test VM and its own layers (ERR_INVALID_STATE for a VM that is not a test VM). */
   removeTestVm(nameOrId: string): Promise<void>;
   setFailoverNetwork(nameOrId: string, settings: FailoverNetworkSettings[]): Promise<VmSummary>;
+  /**
+   * Removes the VM from the host but keeps every disk file it uses (Hyper-V: Remove-VM). A running VM is
+   * refused (ERR_INVALID_STATE) unless `force` turns it off first; ERR_NOT_FOUND when there is none.
+   */
+  unregisterVm(nameOrId: string, options?: UnregisterVmOptions): Promise<void>;
+  /**
+   * Points the VM's drives at other disk files, by disk id (Complete-VMFailover moving a VM off the
+   * replica's chain). The VM must be off and have no reference points (ERR_INVALID_STATE); every file
+   * must exist and have the disk's virtual size (ERR_NOT_FOUND / ERR_INVALID_ARGUMENT); disks not named
+   * keep their files; the files used before are left in place. Returns the VM as it is now.
+   */
+  replaceVmDisks(nameOrId: string, disks: ReplicaDiskSource[]): Promise<VmDescription>;
 }

@@ -50,8 +50,11 @@ export function assessHealth(rel: ReplicationRelationship, now: Date): HealthAss
       find('Warning', `Virtual machine ${vm} has failed over and reverse replication is not set up.`);
       break;
     case 'Resynchronizing':
-    case 'ResynchronizeSuspended':
       find('Warning', `Virtual machine ${vm} is being resynchronized.`);
+      break;
+    case 'ResynchronizeSuspended':
+      // Still out of step with its replica, as "Resynchronization required" is: Hyper-V reports Critical.
+      find('Critical', `Virtual machine ${vm} needs resynchronization; it waits for its automatic resynchronization window (or resume it with --resynchronize).`);
       break;
     default:
       break;

@@ -14,6 +14,7 @@ export function emptyStatistics(now: Date): ReplicationStatistics {
     NetworkFailureCount: 0,
     ApplicationConsistentSnapshotFailureCount: 0,
     ReplicationSizeTotal: 0,
+    ResynchronizedBytes: 0,
     MaximumReplicationSize: 0,
     ReplicationLatencyTotal: 0,
     MaximumReplicationLatency: null,
@@ -31,6 +32,8 @@ export function monitoringIntervalStart(now: Date, intervalSec: number, startTim
 
 export type CycleOutcome =
   | { kind: 'success'; bytes: number; latencySec: number }
+  /** A finished resynchronization: a successful cycle whose differing blocks also count as resynchronized. */
+  | { kind: 'resync'; bytes: number; latencySec: number; resynchronizedBytes: number }
   | { kind: 'missed' }
   | { kind: 'network-failure' }
   | { kind: 'replication-failure' }
@@ -46,7 +49,10 @@ export function rollStatistics(stats: ReplicationStatistics, now: Date, interval
 export function recordCycle(stats: ReplicationStatistics, outcome: CycleOutcome): ReplicationStatistics {
   const next = { ...stats };
   switch (outcome.kind) {
+    case 'resync':
     case 'success':
+      // Hyper-V's "Resynchronized Bytes" counter: what a resync's block comparison found different and sent.
+      if (outcome.kind === 'resync') next.ResynchronizedBytes = (next.ResynchronizedBytes ?? 0) + outcome.resynchronizedBytes;
       next.SuccessfulReplicationCount += 1;
       next.ReplicationSizeTotal += outcome.bytes;
       next.MaximumReplicationSize = Math.max(next.MaximumReplicationSize, outcome.bytes);

@@ -53,6 +53,8 @@ export interface ReplicationStatistics {
   ApplicationConsistentSnapshotFailureCount: number;
   /** Sum of bytes of successful cycles. */
   ReplicationSizeTotal: number;
+  /** Bytes the resynchronizations of the interval found different and sent (absent in older records). */
+  ResynchronizedBytes?: number;
   MaximumReplicationSize: number;
   /** Sum of seconds of successful cycles. */
   ReplicationLatencyTotal: number;

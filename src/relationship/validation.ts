@@ -117,7 +117,14 @@ export function enableRelationship(vm: VmForReplication, p: EnableParameters, co
   if (context.existing && context.existing.ReplicationState !== 'Disabled') {
     throw new RelationshipError('ERR_ALREADY_EXISTS', `VM '${vm.name}' is already enabled for replication`);
   }
-  if (vm.isReplica) throw new RelationshipError('ERR_NOT_SUPPORTED', `VM '${vm.name}' is a replica; extended replication is not available yet`);
+  if (vm.isReplica) {
+    // A replica the replica server holds takes the extended path before this (validateExtendedEnable); a VM
+    // of this host that is a replica is a failed-over replica or a test VM, which Hyper-V refuses too.
+    throw new RelationshipError(
+      'ERR_INVALID_STATE',
+      `VM '${vm.name}' is a failed-over replica or a test VM on this host: a test VM is never replicated, and a failed-over replica goes on with "replication set --reverse" (back to its primary) or "replication resume --continue" (to its extended replica)`,
+    );
+  }
   const { thumbprint, replicated, excluded } = validateEnableParameters(vm, p);
   const server = p.ReplicaServerName.trim().toLowerCase();
   return {
@@ -164,7 +171,10 @@ export function setRelationship(vm: VmForReplication, current: ReplicationRelati
   const given = Object.entries(p).filter(([, v]) => v !== undefined).map(([k]) => k);
   if (given.length === 0) invalid('no settings changed: give at least one setting');
   if (p.Reverse !== undefined || p.AsReplica !== undefined || p.AllowedPrimaryServer !== undefined) {
-    throw new RelationshipError('ERR_NOT_SUPPORTED', '-Reverse, -AsReplica and -AllowedPrimaryServer belong to failover, which is not available yet');
+    // They change the direction after a failover: `replication set` runs them through src/failover/network.ts.
+    if (p.Reverse && p.ReplicatedDiskPaths !== undefined) invalid('-Reverse cannot be combined with -ReplicatedDiskPaths');
+    if (p.AsReplica && given.some((k) => k !== 'AsReplica' && k !== 'AllowedPrimaryServer')) invalid('-AsReplica cannot be combined with any other setting except -AllowedPrimaryServer');
+    throw new RelationshipError('ERR_INVALID_STATE', '-Reverse and -AsReplica change the replication direction after a failover; run them through "hvreplica replication set", which hands them to the failover steps');
   }
   if (current.ReplicationMode !== 'Primary') {
     throw new RelationshipError('ERR_INVALID_STATE', `cannot modify replication settings on the replica of VM '${vm.name}'; change them on the primary`);
@@ -217,4 +227,49 @@ export function setRelationship(vm: VmForReplication, current: ReplicationRelati
     next.InitialReplicationStartTime = new Date(at).toISOString();
   }
   return next;
+}
+
+/** Extended replication (hyperv-replica.md §5.7): what the replica VM is on this host when it is extended. */
+export interface ExtendedSource {
+  vmName: string;
+  /** Its mode and state on this host (a Replica, Replicating). */
+  mode: string;
+  state: string;
+  /** The primary → replica frequency: the extended one may not be more frequent. */
+  replicationFrequencySec: number;
+}
+
+export const EXTENDED_REPLICATION_FREQUENCIES = [300, 900] as const;
+
+/**
+ * Enable-VMReplication run on the replica server for a replica VM: Hyper-V's extended replication rules.
+ * Only from a replica that replicates (A→B→C, never A→B and A→C), 300 or 900 s and not more frequent than
+ * A→B, the same disks as B (no VHD selection) and no application-consistent points. Returns the frequency
+ * (default: 300, or A→B's when that is 900) and the certificate thumbprint.
+ */
+export function validateExtendedEnable(source: ExtendedSource, p: EnableParameters): { frequency: number; thumbprint: string } {
+  if (source.mode !== 'Replica') {
+    throw new RelationshipError('ERR_INVALID_STATE', `extended replication starts from a replica; VM '${source.vmName}' is a ${source.mode} here (A→B→C only, never A→B and A→C)`);
+  }
+  if (source.state !== 'Replicating') {
+    throw new RelationshipError(
+      'ERR_INVALID_STATE',
+      `VM '${source.vmName}' is ${source.state} on this replica; extend its replication once it is Replicating (the initial replication from its primary has to complete first)`,
+    );
+  }
+  checkCommon(p);
+  if (p.ExcludedVhdPath !== undefined && p.ExcludedVhdPath.length > 0) {
+    invalid('extended replication replicates the same disks as the replica; --excluded-vhd-path is not accepted');
+  }
+  if (p.VSSSnapshotFrequencyHour !== undefined && p.VSSSnapshotFrequencyHour > 0) {
+    invalid('extended replication keeps no application-consistent recovery points; --vss-snapshot-frequency-hour is not accepted');
+  }
+  const frequency = p.ReplicationFrequencySec ?? Math.max(300, source.replicationFrequencySec);
+  if (!(EXTENDED_REPLICATION_FREQUENCIES as readonly number[]).includes(frequency)) {
+    invalid(`extended replication runs every 300 or 900 seconds, got ${frequency}`);
+  }
+  if (frequency < source.replicationFrequencySec) {
+    invalid(`the extended replication frequency (${frequency} s) cannot be more frequent than the primary's (${source.replicationFrequencySec} s); use ${source.replicationFrequencySec >= 900 ? 900 : '300 or 900'}`);
+  }
+  return { frequency, thumbprint: authentication(p.AuthenticationType, p.CertificateThumbprint) };
 }

@@ -13,7 +13,11 @@ export interface LogKey {
 }
 
 export interface VerifiedLog extends LogKey {
-  /** The complete, verified log file; the consumer copies what it keeps, the receiver then deletes it. */
+  /**
+   * The complete, verified, durable log file. The consumer keeps what it needs by copying or hard-linking
+   * it (never by moving or changing it: the receiver may need it again after a crash); the receiver then
+   * deletes its own name.
+   */
   path: string;
   summary: LogSummary;
   /** DNS name of the primary that sent it. */

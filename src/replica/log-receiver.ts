@@ -3,7 +3,10 @@
  * before the receiver says how many it holds, so a primary that lost its connection continues from
  * there. When the last byte arrives the whole log is decoded from disk (every record checksum, the
  * whole-log hash, the header against the URL's ids) and only then handed to the LogConsumer; once that
- * holds it, the receiver records the log as accepted (by its hash) and drops its own copy. A log that
+ * holds it, the receiver records the log as accepted (by its hash) and drops its own name for it. The
+ * replica server's consumer hard-links this very file into its incoming/ folder (same volume), so the
+ * fsync below is the only time the log's bytes are written on the replica before apply; the receiver
+ * therefore never writes into a partial file that has a second link (see receive). A log that
  * fails verification or that the consumer refuses is deleted, never accepted; one the consumer could
  * not take for a passing reason (a full disk) stays complete, and the next attempt hands it over again.
  */
@@ -95,6 +98,13 @@ export class LogReceiver {
         await rm(partial, { force: true });
         size = 0;
         await writeFileAtomic(meta, JSON.stringify({ totalLength: request.totalLength, logHash: request.logHash } satisfies PartialMeta));
+      }
+      if (size > 0 && request.offset < request.totalLength && (await linkCount(partial)) > 1) {
+        // The complete file is already the replica storage's incoming log too (the consumer links it, it
+        // does not copy it; a crash came before we dropped our name). Writing into it would change that
+        // log under the storage: drop our name and let the upload start over in a file of its own.
+        await rm(partial, { force: true });
+        size = 0;
       }
       if (request.offset > size) {
         throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
@@ -211,6 +221,10 @@ export class OffsetMismatchError extends ReplicaError {
   ) {
     super('ERR_INVALID_STATE', message);
   }
+}
+
+async function linkCount(path: string): Promise<number> {
+  return (await stat(path)).nlink;
 }
 
 async function fileSize(path: string): Promise<number> {

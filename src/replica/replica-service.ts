@@ -9,6 +9,7 @@ import { ReplicaError } from './errors.js';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { LogConsumer, LogKey } from './log-consumer.js';
 import { LogReceiver, type UploadRequest, type UploadStatus } from './log-receiver.js';
+import type { ReplicaRecords } from './replica-records.js';
 import type { DefineResult } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
 
@@ -39,17 +40,20 @@ export class ReplicaService implements ReplicaHandler {
   /** `replicas` is the LogConsumer that keeps what arrives; `define` creates a VM's replica. */
   constructor(
     stateDir: string,
-    private readonly replicas: LogConsumer & { define(vmDir: string, definition: ReplicaVmDefinition): Promise<DefineResult> },
-    options: { maxLogBytes: number },
+    private readonly replicas: LogConsumer & { define(vmDir: string, definition: ReplicaVmDefinition, primaryServerName?: string): Promise<DefineResult> },
+    options: { maxLogBytes: number; records?: ReplicaRecords },
   ) {
     this.config = new ReplicaConfigStore(stateDir);
     this.vms = new VmRegistry(stateDir);
     this.receiver = new LogReceiver(replicas, options);
+    this.records = options.records;
   }
+
+  private readonly records: ReplicaRecords | undefined;
 
   async defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult> {
     const vm = await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName);
-    return this.replicas.define(vm.Path, definition);
+    return this.replicas.define(vm.Path, definition, auth.primaryServerName);
   }
 
   async authorize(identity: PrimaryIdentity): Promise<PrimaryAuthorization> {
@@ -76,6 +80,9 @@ export class ReplicaService implements ReplicaHandler {
 
   async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
+    // Refused before a byte is stored when the replica has failed over (checked again, under the storage
+    // lock, when the log is handed to the storage).
+    await this.records?.receiving(key.vmId, auth.primaryServerName);
     return this.receiver.receive(vm.Path, key, { ...request, primaryServerName: auth.primaryServerName }, body);
   }
 }

@@ -5,11 +5,16 @@
  * complete cycle is applied and a recovery point sealed when due (hourly; application-consistent cycles
  * at once). A failed apply leaves the logs in incoming/ and is retried by the next log or `applyAll()`.
  *
+ * Every use of a VM's storage happens under its cross-process lock (storage-lock.ts) on a storage opened
+ * for that use: the CLI on this host (failover, test failover) works on the same folders, and the
+ * storage keeps its state in memory, so an instance kept open here would overwrite what the CLI did.
+ * With failover records (replica-records.ts), a log of a VM that failed over is refused, applying waits
+ * while a test failover runs, and each applied cycle is stamped on the record.
+ *
  *   <vmDir>/replica-vm.json   the definition (ReplicaVmDefinition) as last received
  *   <vmDir>/state.json, disks/, incoming/   the replica storage
  *   <vmDir>/uploads/          partial uploads (LogReceiver)
  */
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
@@ -20,6 +25,8 @@ import { createVhdxReplicaStorage, openVhdxReplicaStorage, type VhdxReplicaStora
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import type { LogConsumer, VerifiedLog } from './log-consumer.js';
+import type { ReplicaRecords } from './replica-records.js';
+import { withStorageLock } from './storage-lock.js';
 
 const log = logger('replica-vms');
 
@@ -39,6 +46,8 @@ export interface ReplicaVmsOptions {
   clock?: () => Date;
   /** Called for every recovery point sealed (metrics, tests). */
   onSealed?: (vmId: string, point: RecoveryPoint) => void;
+  /** The server's failover records; without them (tools, tests) logs are taken regardless of failover. */
+  records?: ReplicaRecords;
 }
 
 export interface DefineResult {
@@ -56,97 +65,138 @@ function sameDisks(a: ReplicaVmDefinition['Disks'], b: Array<{ diskId: string; v
 }
 
 export class ReplicaVms implements LogConsumer {
-  private readonly storages = new Map<string, Promise<VhdxReplicaStorage>>();
+  /** Folders of the replicas this server has seen, for the periodic apply. */
+  private readonly known = new Set<string>();
 
   constructor(private readonly options: ReplicaVmsOptions = {}) {}
 
-  /** Creates the replica of a VM from its definition, or confirms the existing one matches it. */
-  async define(vmDir: string, definition: ReplicaVmDefinition): Promise<DefineResult> {
-    let created = false;
-    if (!(await exists(join(vmDir, 'state.json')))) {
-      const settings = { recoveryHistory: definition.RecoveryHistory, ...(this.options.sealIntervalMs === undefined ? {} : { sealIntervalMs: this.options.sealIntervalMs }) };
-      const storage = await createVhdxReplicaStorage(vmDir, {
-        vmId: definition.VMId,
-        disks: definition.Disks.map((d) => ({ diskId: d.DiskId, virtualSize: d.VirtualSize, logicalSectorSize: d.LogicalSectorSize })),
-        settings,
-        blockSize: this.options.blockSize ?? DEFAULT_BLOCK_SIZE,
-        ...(this.options.clock ? { clock: this.options.clock } : {}),
-      }).catch((error: unknown) => {
-        if (isStorageError(error, 'ERR_DISK_FULL')) throw new ReplicaError('ERR_DISK_FULL', (error as Error).message);
-        throw error;
-      });
-      this.storages.set(vmDir, Promise.resolve(storage));
-      created = true;
-      log.info('replica created', { vmId: definition.VMId, name: definition.VMName, disks: definition.Disks.length, path: vmDir });
-    }
-    const storage = await this.storage(vmDir);
-    const status = await storage.status();
-    if (!sameDisks(definition.Disks, status.disks)) {
-      throw new ReplicaError(
-        'ERR_INVALID_STATE',
-        `the replica of ${definition.VMName} has other disks than the primary now sends (disks were added, removed or resized); remove the replica on this server and start the initial replication again`,
-      );
-    }
-    await writeFileAtomic(join(vmDir, DEFINITION_FILE), `${JSON.stringify(definition, null, 2)}\n`);
-    return { VMId: definition.VMId, Created: created, Position: status.position?.toString() ?? null, ReferencePoint: status.referencePoint };
+  get records(): ReplicaRecords | undefined {
+    return this.options.records;
+  }
+
+  /**
+   * Creates the replica of a VM from its definition, or confirms the existing one matches it. With
+   * `primaryServerName` and records, the VM's failover record is created or refreshed too (refused once
+   * the replica has failed over).
+   */
+  async define(vmDir: string, definition: ReplicaVmDefinition, primaryServerName?: string): Promise<DefineResult> {
+    return withStorageLock(vmDir, 'replica server: define', async () => {
+      const records = this.options.records;
+      const existing = records ? await records.get(definition.VMId) : undefined;
+      // A failed-over replica's record refuses first: its storage may be gone (Complete-VMFailover).
+      if (records && existing && primaryServerName !== undefined) await records.define(definition, primaryServerName);
+      let created = false;
+      let storage: VhdxReplicaStorage;
+      if (!(await exists(join(vmDir, 'state.json')))) {
+        const settings = { recoveryHistory: definition.RecoveryHistory, ...(this.options.sealIntervalMs === undefined ? {} : { sealIntervalMs: this.options.sealIntervalMs }) };
+        storage = await createVhdxReplicaStorage(vmDir, {
+          vmId: definition.VMId,
+          disks: definition.Disks.map((d) => ({ diskId: d.DiskId, virtualSize: d.VirtualSize, logicalSectorSize: d.LogicalSectorSize })),
+          settings,
+          blockSize: this.options.blockSize ?? DEFAULT_BLOCK_SIZE,
+          ...(this.options.clock ? { clock: this.options.clock } : {}),
+        }).catch((error: unknown) => {
+          if (isStorageError(error, 'ERR_DISK_FULL')) throw new ReplicaError('ERR_DISK_FULL', (error as Error).message);
+          throw error;
+        });
+        created = true;
+        log.info('replica created', { vmId: definition.VMId, name: definition.VMName, disks: definition.Disks.length, path: vmDir });
+      } else {
+        storage = await this.open(vmDir);
+      }
+      this.known.add(vmDir);
+      const status = await storage.status();
+      if (!sameDisks(definition.Disks, status.disks)) {
+        throw new ReplicaError(
+          'ERR_INVALID_STATE',
+          `the replica of ${definition.VMName} has other disks than the primary now sends (disks were added, removed or resized); remove the replica on this server and start the initial replication again`,
+        );
+      }
+      // The planned-failover marker belongs to this request, not to the VM's lasting definition.
+      const { PreparedForFailover: prepared, ...lasting } = definition;
+      await writeFileAtomic(join(vmDir, DEFINITION_FILE), `${JSON.stringify(lasting, null, 2)}\n`);
+      if (records && !existing && primaryServerName !== undefined) await records.define(definition, primaryServerName);
+      if (prepared) {
+        if (!records) throw new ReplicaError('ERR_NOT_SUPPORTED', 'this replica keeps no failover records, so it cannot take part in a planned failover');
+        // The cycle is held when applied, or stored complete and waiting (a test failover holds applying back).
+        const complete = status.pending.filter((c) => c.disks.length === status.disks.length).at(-1);
+        const held = complete ?? (status.position ? { generation: status.position.generation, sequence: status.position.sequence } : undefined);
+        await records.prepared(definition.VMId, { generation: prepared.Generation, sequence: prepared.Sequence }, held);
+        log.info('planned failover prepared by the primary', { vm: definition.VMName, generation: prepared.Generation, sequence: prepared.Sequence });
+      }
+      return { VMId: definition.VMId, Created: created, Position: status.position?.toString() ?? null, ReferencePoint: status.referencePoint };
+    });
   }
 
   async definition(vmDir: string): Promise<ReplicaVmDefinition | undefined> {
     return readJsonFile<ReplicaVmDefinition>(join(vmDir, DEFINITION_FILE));
   }
 
-  /** The open storage of a VM; ERR_NOT_FOUND until the primary sent the VM's definition. */
-  storage(vmDir: string): Promise<VhdxReplicaStorage> {
-    let opening = this.storages.get(vmDir);
-    if (!opening) {
-      opening = (async () => {
-        if (!(await exists(join(vmDir, 'state.json')))) {
-          throw new ReplicaError('ERR_NOT_FOUND', 'this replica server holds no replica of the VM yet; the primary must start the initial replication (which sends the VM definition) first');
-        }
-        return openVhdxReplicaStorage(vmDir, this.options.clock ? { clock: this.options.clock } : {});
-      })();
-      this.storages.set(vmDir, opening);
-      opening.catch(() => this.storages.delete(vmDir));
+  /**
+   * A freshly opened storage of a VM, for a caller that holds its lock (withStorage) or works alone (an
+   * import before any server knows the VM); ERR_NOT_FOUND until the primary sent the VM's definition.
+   */
+  async storage(vmDir: string): Promise<VhdxReplicaStorage> {
+    return this.open(vmDir);
+  }
+
+  /** Runs `body` on the VM's storage under its cross-process lock. */
+  withStorage<T>(vmDir: string, purpose: string, body: (storage: VhdxReplicaStorage) => Promise<T>): Promise<T> {
+    return withStorageLock(vmDir, purpose, async () => body(await this.open(vmDir)));
+  }
+
+  private async open(vmDir: string): Promise<VhdxReplicaStorage> {
+    if (!(await exists(join(vmDir, 'state.json')))) {
+      throw new ReplicaError('ERR_NOT_FOUND', 'this replica server holds no replica of the VM yet; the primary must start the initial replication (which sends the VM definition) first');
     }
-    return opening;
+    this.known.add(vmDir);
+    return openVhdxReplicaStorage(vmDir, this.options.clock ? { clock: this.options.clock } : {});
   }
 
   async consume(vmDir: string, verified: VerifiedLog): Promise<void> {
-    const storage = await this.storage(vmDir);
-    let complete: boolean;
-    try {
-      complete = (await storage.receive(createReadStream(verified.path, { highWaterMark: 1024 * 1024 }))).cycleComplete;
-    } catch (error) {
-      // Already applied: the primary missed our acknowledgement and sent it again; it is held.
-      if (isStorageError(error, 'ERR_LOG_DUPLICATE')) return;
-      throw error;
-    }
-    if (complete) await this.apply(vmDir, storage);
+    await withStorageLock(vmDir, 'replica server: receive', async () => {
+      // Checked under the lock: a failover started on this host in the meantime is seen here.
+      await this.options.records?.receiving(verified.vmId, verified.primaryServerName, () => this.definition(vmDir));
+      const storage = await this.open(vmDir);
+      let complete: boolean;
+      try {
+        // Linked, not copied: the received file becomes the incoming log (its bytes were verified by the receiver).
+        complete = (await storage.receiveFile(verified.path, verified.summary.header)).cycleComplete;
+      } catch (error) {
+        // Already applied: the primary missed our acknowledgement and sent it again; it is held.
+        if (isStorageError(error, 'ERR_LOG_DUPLICATE')) return;
+        throw error;
+      }
+      if (complete) await this.apply(vmDir, storage);
+    });
   }
 
-  /** Applies and seals what is due in every open replica (a periodic timer calls this). */
+  /** Applies and seals what is due in every replica this server knows (a periodic timer calls this). */
   async applyAll(): Promise<void> {
-    for (const vmDir of [...this.storages.keys()]) {
-      const storage = await this.storages.get(vmDir)?.catch(() => undefined);
-      if (storage) await this.apply(vmDir, storage);
+    for (const vmDir of [...this.known]) {
+      // Deleted by Complete-VMFailover, or not created yet: nothing to apply.
+      if (!(await exists(join(vmDir, 'state.json')))) continue;
+      try {
+        await withStorageLock(vmDir, 'replica server: apply', async () => {
+          if (await exists(join(vmDir, 'state.json'))) await this.apply(vmDir, await this.open(vmDir));
+        });
+      } catch (error) {
+        log.warn('a replica could not be opened for applying; retried later', { path: vmDir, error: (error as Error).message });
+      }
     }
   }
 
   /** Opens replicas found on disk (after a restart) so that what they received is applied. */
   async openExisting(vmDirs: readonly string[]): Promise<void> {
-    for (const vmDir of vmDirs) {
-      if (!(await exists(join(vmDir, 'state.json')))) continue;
-      try {
-        await this.storage(vmDir);
-      } catch (error) {
-        log.error('a replica could not be opened; it receives nothing until this is fixed', { path: vmDir, error: (error as Error).message });
-      }
-    }
+    for (const vmDir of vmDirs) this.known.add(vmDir);
     await this.applyAll();
   }
 
   private async apply(vmDir: string, storage: VhdxReplicaStorage): Promise<void> {
+    const records = this.options.records;
     try {
+      // A failed-over replica's storage belongs to the failover now; a test failover holds applying back.
+      if (records && !(await records.mayApply(storage.vmId))) return;
       const pending = (await storage.status()).pending.length;
       if (pending > 0) log.info('applying received cycles', { vmId: storage.vmId, pending });
       const result = await storage.applyPending();
@@ -154,6 +204,7 @@ export class ReplicaVms implements LogConsumer {
       const due = await storage.sealIfDue();
       if (due) sealed.push(due);
       for (const point of sealed) this.options.onSealed?.(storage.vmId, point);
+      await records?.applied(storage.vmId, result.applied);
     } catch (error) {
       log.warn('applying received logs failed; they stay in incoming/ and are applied later', { path: vmDir, error: (error as Error).message });
     }

@@ -4,8 +4,8 @@
  * the same on every platform.
  *
  * The seam: `CertificateStore`. `FileCertificateStore` (every platform) keeps PEM and PKCS#12 files in
- * the state directory. A Windows implementation over the system store (CertOpenStore /
- * CertFindCertificateInStore / NCrypt keys) needs the native addon and is not written yet.
+ * the state directory; on Windows a thumbprint it does not hold is looked up in the system store
+ * (LocalMachine\My, system-certificate-store.ts), where Hyper-V administrators put host certificates.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { normalizeThumbprint } from '../replica/server-settings.js';
 import { describeCertificate, parseCertificate, type CertificateInfo } from './certificate-info.js';
 import { credentialFromPem, credentialFromPfx, type HostCredential } from './credential.js';
 import { SecurityError } from './errors.js';
+import { SystemCertificateStore } from './system-certificate-store.js';
 
 export type StoreName = 'My' | 'Root';
 
@@ -41,7 +42,11 @@ export class FileCertificateStore implements CertificateStore {
   readonly myDir: string;
   readonly rootDir: string;
 
-  constructor(stateDir: string) {
+  /** `system`: the Windows store consulted after the files (default LocalMachine\My on Windows, none elsewhere). */
+  constructor(
+    stateDir: string,
+    readonly system: SystemCertificateStore | undefined = process.platform === 'win32' ? new SystemCertificateStore() : undefined,
+  ) {
     this.myDir = join(stateDir, 'certs', 'my');
     this.rootDir = join(stateDir, 'certs', 'root');
   }
@@ -51,6 +56,10 @@ export class FileCertificateStore implements CertificateStore {
     for (const thumbprint of await this.thumbprints(this.myDir)) {
       const credential = await this.credential(thumbprint).catch(() => undefined);
       if (credential) out.push({ ...describeCertificate(credential.certificate), Store: 'My', HasPrivateKey: true });
+    }
+    if (this.system) {
+      const have = new Set(out.map((c) => c.Thumbprint));
+      out.push(...(await this.system.list()).filter((c) => !have.has(c.Thumbprint)));
     }
     for (const file of await listFiles(this.rootDir)) {
       if (!file.endsWith('.pem')) continue;
@@ -77,7 +86,16 @@ export class FileCertificateStore implements CertificateStore {
       const parsed = JSON.parse(record) as PfxRecord;
       return credentialFromPfx(Buffer.from(parsed.pfx, 'base64'), parsed.passphrase, roots, pfxPath);
     }
-    throw new SecurityError('ERR_NOT_FOUND', `no certificate with thumbprint ${thumb} on this host; "cert list" shows them, "cert import" or "cert new --import" adds one`);
+    if (this.system) {
+      try {
+        return await this.system.credential(thumb, roots);
+      } catch (error) {
+        // Only "not there" falls through; a key that cannot be exported must reach the administrator.
+        if ((error as { code?: string }).code !== 'ERR_NOT_FOUND') throw error;
+      }
+    }
+    const where = this.system ? ` (neither in ${this.myDir} nor in ${this.system.name})` : '';
+    throw new SecurityError('ERR_NOT_FOUND', `no certificate with thumbprint ${thumb} on this host${where}; "cert list" shows them, "cert import" or "cert new --import" adds one`);
   }
 
   async importPem(certificatePem: string, privateKeyPem: string): Promise<StoredCertificate> {

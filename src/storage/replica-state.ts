@@ -18,8 +18,9 @@ export interface LayerState {
   /** The recovery point this layer's chain shows, if any. */
   point?: RecoveryPoint;
   /**
-   * A layer merged into its parent: it only repeats what lies below, and stays because the layer above
-   * still names it as parent (the VHDX API has no re-parent operation yet).
+   * Written by earlier versions, which kept a layer merged into its parent because the layer above
+   * still named it as parent. Retention now re-parents the layer above and deletes such layers (after
+   * the VHDX engine proved they repeat their parent); the flag only marks candidates.
    */
   merged?: boolean;
 }
@@ -51,8 +52,13 @@ export interface StoredState {
   pending: PendingCycle[];
   /** Bottom (base) first, top (receiving applied logs, never a point) last. */
   layers: LayerState[];
-  /** A retention merge in progress: finished on the next open. */
-  merging?: { layerId: string };
+  /**
+   * A retention merge in progress, finished on the next open: `layerId` is merged into the layer below,
+   * then the layer above it is re-parented onto that one and the layer is deleted. `reparenting` is set
+   * once every disk's merge is done: from then on a merge must not run again, since it would change the
+   * DataWriteGuid of a parent that children were already re-parented onto.
+   */
+  merging?: { layerId: string; reparenting?: boolean };
 }
 
 export async function loadState(path: string): Promise<StoredState> {

@@ -7,18 +7,21 @@
  *   <root>/incoming/<gen>-<seq>/<disk>.hvrlog  logs received and not yet applied
  *
  * Every layer is a standard differencing VHDX whose parent locator names the layer below, so any VHDX
- * reader can open a point's chain. Ordering makes every step crash-safe: files are created before the
+ * reader can open a point's chain. Retention merges the oldest point's successor into it, re-parents the
+ * layer above onto the merged file and deletes the merged layer: files and bytes stay bounded by
+ * recoveryHistory, not by how many points were ever sealed. Ordering makes every step crash-safe: files are created before the
  * state names them and deleted after it stops naming them; open() removes what the state does not name.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { normalizeGuid } from '../protocol/guid.js';
+import type { LogHeader } from '../protocol/log-format.js';
 import { ReplicationPosition } from '../protocol/position.js';
-import { createDisk, mergeDisk, openDisk, type VhdxDisk } from '../vhdx/index.js';
+import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
 import { fsyncDirectory } from '../util/atomic-file.js';
 import { isDiskFull, StorageError } from './errors.js';
 import { acceptLog } from './log-acceptance.js';
@@ -50,6 +53,12 @@ export interface CreateReplicaStorageOptions extends VhdxReplicaStorageOptions {
 }
 
 const STATE_FILE = 'state.json';
+
+/**
+ * Read size for logs (verify, apply). Records are up to 4 MiB (MAX_RECORD_BYTES); node's default 64 KiB
+ * reads cut each into 64 pieces, each a syscall and a buffer for the decoder to join again.
+ */
+const IO_BYTES = 4 * 1024 * 1024;
 
 function checkSettings(settings: ReplicaStorageSettings): ReplicaStorageSettings {
   if (!Number.isSafeInteger(settings.recoveryHistory) || settings.recoveryHistory < 0) {
@@ -207,55 +216,102 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 
   receive(source: AsyncIterable<Uint8Array>): Promise<ReceiveResult> {
     return this.exclusive(async () => {
-      const incoming = join(this.root, 'incoming');
-      const temp = join(incoming, `.receive-${randomUUID()}.tmp`);
+      const temp = this.receiveTemp();
       try {
         await writeDurably(temp, source);
         // The whole log is checked before anything refers to it: a corrupt log is refused, not stored.
-        const { header } = await verifyLog(createReadStream(temp));
-        const acceptance = acceptLog(this.state, header);
-        const next = this.clone();
-        let cycle: PendingCycle;
-        let abandoned: PendingCycle[] = [];
-        if (acceptance.kind === 'join') {
-          cycle = next.pending.find((c) => c.generation === header.generation && c.sequence === header.sequence)!;
-        } else {
-          // A cycle that can no longer complete (the primary moved on, or replaces it) goes.
-          abandoned = next.pending.filter((c) => c.generation === header.generation && c.sequence === header.sequence);
-          if (acceptance.kind === 'next') abandoned.push(...next.pending.filter((c) => !this.isComplete(c)));
-          next.pending = next.pending.filter((c) => !abandoned.includes(c));
-          cycle = {
-            generation: header.generation,
-            sequence: header.sequence,
-            consistency: header.consistency,
-            baseReferencePoint: header.baseReferencePoint,
-            newReferencePoint: header.newReferencePoint,
-            logs: {},
-          };
-          next.pending.push(cycle);
-        }
-        const dir = join(incoming, cycleDir(header.generation, header.sequence));
-        await mkdir(dir, { recursive: true });
-        // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
-        const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
-        await rename(temp, join(dir, name));
-        await fsyncDirectory(dir);
-        const replaced = cycle.logs[header.diskId];
-        cycle.logs[header.diskId] = name;
-        await this.commit(next);
-        if (replaced !== undefined) await rm(join(dir, replaced), { force: true });
-        for (const c of abandoned) {
-          const dir = join(incoming, cycleDir(c.generation, c.sequence));
-          for (const file of Object.values(c.logs)) await rm(join(dir, file), { force: true });
-        }
-        log.debug('log stored', { vmId: this.vmId, diskId: header.diskId, generation: header.generation, sequence: header.sequence });
-        return { header, cycleComplete: this.isComplete(cycle) };
+        const { header } = await verifyLog(createReadStream(temp, { highWaterMark: IO_BYTES }));
+        return await this.store(temp, header);
       } catch (error) {
         throw diskFull('storing a received log', error);
       } finally {
         await rm(temp, { force: true });
       }
     });
+  }
+
+  /**
+   * Stores a complete log that is already a file on this volume (the replica server's received upload)
+   * without copying its bytes: the file is hard-linked into incoming/, so the log is written to the disk
+   * once on its way to the replica instead of twice (the copy through `receive` doubled the written bytes
+   * of an initial replication, see bench/replication/README.md). The caller's file is left in place; it
+   * drops its own name when it likes, the data stays under incoming/ until applied. `verified` is the
+   * header of a verification the caller has just run over this very file (LogReceiver does, before it
+   * hands the file over); without it the log is verified here. Where hard links are impossible (another
+   * volume, a file system without them) the bytes are copied as `receive` does.
+   * Refuses exactly what `receive` refuses.
+   */
+  receiveFile(path: string, verified?: LogHeader): Promise<ReceiveResult> {
+    return this.exclusive(async () => {
+      const temp = this.receiveTemp();
+      try {
+        if (await linkOrFalse(path, temp)) {
+          // The caller normally synced the data already (then this costs nothing); durability of what we
+          // acknowledge must not depend on that. The new names are made durable below (fsyncDirectory).
+          const handle = await open(temp, 'r+');
+          try {
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+        } else {
+          await writeDurably(temp, createReadStream(path, { highWaterMark: IO_BYTES }));
+        }
+        const header = verified ?? (await verifyLog(createReadStream(temp, { highWaterMark: IO_BYTES }))).header;
+        return await this.store(temp, header);
+      } catch (error) {
+        throw diskFull('storing a received log', error);
+      } finally {
+        // Only this name goes: when it was linked, the caller's file keeps its own.
+        await rm(temp, { force: true });
+      }
+    });
+  }
+
+  private receiveTemp(): string {
+    return join(this.root, 'incoming', `.receive-${randomUUID()}.tmp`);
+  }
+
+  /** Files the durable, verified log at `temp` under its cycle and commits the state that names it. */
+  private async store(temp: string, header: LogHeader): Promise<ReceiveResult> {
+    const incoming = join(this.root, 'incoming');
+    const acceptance = acceptLog(this.state, header);
+    const next = this.clone();
+    let cycle: PendingCycle;
+    let abandoned: PendingCycle[] = [];
+    if (acceptance.kind === 'join') {
+      cycle = next.pending.find((c) => c.generation === header.generation && c.sequence === header.sequence)!;
+    } else {
+      // A cycle that can no longer complete (the primary moved on, or replaces it) goes.
+      abandoned = next.pending.filter((c) => c.generation === header.generation && c.sequence === header.sequence);
+      if (acceptance.kind === 'next') abandoned.push(...next.pending.filter((c) => !this.isComplete(c)));
+      next.pending = next.pending.filter((c) => !abandoned.includes(c));
+      cycle = {
+        generation: header.generation,
+        sequence: header.sequence,
+        consistency: header.consistency,
+        baseReferencePoint: header.baseReferencePoint,
+        newReferencePoint: header.newReferencePoint,
+        logs: {},
+      };
+      next.pending.push(cycle);
+    }
+    const dir = join(incoming, cycleDir(header.generation, header.sequence));
+    await mkdir(dir, { recursive: true });
+    // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
+    const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
+    await rename(temp, join(dir, name));
+    await fsyncDirectory(dir);
+    const replaced = cycle.logs[header.diskId];
+    cycle.logs[header.diskId] = name;
+    await this.commit(next);
+    if (replaced !== undefined) await rm(join(dir, replaced), { force: true });
+    for (const c of abandoned) {
+      const dir = join(incoming, cycleDir(c.generation, c.sequence));
+      for (const file of Object.values(c.logs)) await rm(join(dir, file), { force: true });
+    }
+    log.debug('log stored', { vmId: this.vmId, diskId: header.diskId, generation: header.generation, sequence: header.sequence });
+    return { header, cycleComplete: this.isComplete(cycle) };
   }
 
   private isComplete(cycle: PendingCycle): boolean {
@@ -299,7 +355,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       throw diskFull('opening a replica disk', error);
     }
     try {
-      for await (const entry of decodeLog(createReadStream(logPath))) {
+      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }))) {
         if (entry.kind !== 'record') continue;
         const record = entry.record;
         if (record.type === 'data') await disk.write(record.offset, record.data);
@@ -368,6 +424,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 
   /** Drops the oldest points beyond recoveryHistory; the latest applied state always stays. */
   private async enforceRetention(): Promise<void> {
+    await this.dropLegacyMergedLayers();
     while (this.points().length > Math.max(1, this.state.settings.recoveryHistory)) {
       const layers = this.state.layers;
       const oldest = layers.findIndex((l) => l.point);
@@ -382,26 +439,77 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     }
   }
 
+  /**
+   * Layers an earlier version merged and kept (flag `merged`, no point) go the same way as a finished
+   * merge: re-parent the layer above, delete the file. The engine compares content first, so a layer
+   * that does not merely repeat its parent is refused and kept (its flag is dropped so it is not retried).
+   */
+  private async dropLegacyMergedLayers(): Promise<void> {
+    for (;;) {
+      const layers = this.state.layers;
+      const index = layers.findIndex((l, i) => l.merged === true && !l.point && i > 0 && i < layers.length - 1);
+      if (index < 0) return;
+      const next = this.clone();
+      next.merging = { layerId: layers[index]!.id, reparenting: true };
+      await this.commit(next);
+      await this.finishMerge(this.clone());
+    }
+  }
+
   private async finishMerge(next: StoredState): Promise<void> {
-    const index = next.layers.findIndex((l) => l.id === next.merging?.layerId);
-    if (index <= 0) {
+    const merging = next.merging!;
+    const index = next.layers.findIndex((l) => l.id === merging.layerId);
+    // The top layer receives logs and has no layer above to re-parent; it is never merged.
+    if (index <= 0 || index >= next.layers.length - 1) {
       delete next.merging;
       await this.commit(next);
       return;
     }
     const layer = next.layers[index]!;
-    try {
-      for (const file of Object.values(layer.files)) await mergeDisk(this.diskPath(file));
-    } catch (error) {
-      throw diskFull('merging an old recovery point', error);
-    }
     const parent = next.layers[index - 1]!;
-    for (const l of next.layers.slice(0, index)) delete l.point;
-    if (layer.point) parent.point = layer.point;
-    delete layer.point;
-    layer.merged = true;
+    const child = next.layers[index + 1]!;
+    if (!merging.reparenting) {
+      try {
+        for (const file of Object.values(layer.files)) await mergeDisk(this.diskPath(file));
+      } catch (error) {
+        throw diskFull('merging an old recovery point', error);
+      }
+      merging.reparenting = true;
+      await this.commit(next);
+      next = this.clone();
+    }
+    // The merged file now shows what the layer showed; the layer above moves onto it (the engine checks
+    // that the content is the same before it rewrites a locator). Running this again is harmless.
+    try {
+      for (const disk of this.state.disks) {
+        await reparentDisk(this.diskPath(child.files[disk.diskId]!), this.diskPath(parent.files[disk.diskId]!));
+      }
+    } catch (error) {
+      // Only an old-format layer can legitimately differ from its parent (see dropLegacyMergedLayers).
+      if ((error as { code?: string }).code !== 'ERR_VHDX_PARENT_MISMATCH' || !layer.merged || layer.point) throw error;
+      log.warn('an old merged layer holds more than its parent; it stays in the chain', { vmId: this.vmId, layer: layer.id, error });
+      const kept = this.clone();
+      delete kept.layers.find((l) => l.id === layer.id)!.merged;
+      delete kept.merging;
+      await this.commit(kept);
+      return;
+    }
+    const at = next.layers.findIndex((l) => l.id === layer.id);
+    const below = next.layers[at - 1]!;
+    if (layer.point) {
+      for (const l of next.layers.slice(0, at)) delete l.point;
+      below.point = layer.point;
+    }
+    next.layers.splice(at, 1);
     delete next.merging;
     await this.commit(next);
+    // Files go after the state stops naming them; one that cannot go now (a reader still has it open
+    // on Windows) is debris that the next open removes.
+    for (const file of Object.values(layer.files)) {
+      await rm(this.diskPath(file), { force: true }).catch((error: unknown) =>
+        log.warn('could not delete a merged layer yet; it goes when the storage is next opened', { vmId: this.vmId, file, error }),
+      );
+    }
     log.info('old recovery point merged', { vmId: this.vmId, layer: layer.id });
   }
 
@@ -430,6 +538,18 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 
 function cycleDir(generation: number, sequence: number): string {
   return `${generation}-${sequence}`;
+}
+
+/** Hard-links `from` as `to`; false where the volume or file system cannot (then the caller copies). */
+async function linkOrFalse(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') return false;
+    throw error;
+  }
 }
 
 async function writeDurably(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {

@@ -3,13 +3,14 @@
  * this host's certificate and verifying the server's against the trusted roots and the replica
  * server name. Many requests (several log uploads at once) share the session as parallel streams.
  */
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as tlsConnect, checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { DefineResult, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
+import { backupPath, contentPath, HEADER_POSITION, HEADER_REFERENCE_POINT, manifestPath, MAX_MANIFEST_BYTES, type BackupSeedResult, type ReplicaContentStatus } from './manifest-wire.js';
 import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
 
 export interface ReplicaEndpoint {
@@ -140,8 +141,31 @@ export class ReplicaClient {
     return JSON.parse((await this.request(headers, body)).toString('utf8')) as UploadStatus;
   }
 
-  private request(headers: OutgoingHttpHeaders, body?: Readable): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
+  /** What the replica holds of a VM: position, reference point and disks of its latest applied content. */
+  async content(vmId: string): Promise<ReplicaContentStatus> {
+    return JSON.parse((await this.request({ ':method': 'GET', ':path': contentPath(vmId) })).toString('utf8')) as ReplicaContentStatus;
+  }
+
+  /** The encoded hash manifest of one replica disk's latest content, and the position it describes. */
+  async manifest(vmId: string, diskId: string, blockSize: number): Promise<{ manifest: Buffer; position: string | null; referencePoint: string }> {
+    const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize) }, undefined, MAX_MANIFEST_BYTES);
+    const header = (name: string) => decodeURIComponent(String(answer.headers[name] ?? ''));
+    return { manifest: answer.body, position: header(HEADER_POSITION) || null, referencePoint: header(HEADER_REFERENCE_POINT) };
+  }
+
+  /** Asks the replica to create the VM's replica from the copy of its disks registered there. */
+  async seedFromBackup(definition: ReplicaVmDefinition): Promise<BackupSeedResult> {
+    const body = Readable.from([Buffer.from(JSON.stringify(definition))]);
+    const headers: OutgoingHttpHeaders = { ':method': 'PUT', ':path': backupPath(definition.VMId), 'content-type': 'application/json' };
+    return JSON.parse((await this.request(headers, body)).toString('utf8')) as BackupSeedResult;
+  }
+
+  private async request(headers: OutgoingHttpHeaders, body?: Readable): Promise<Buffer> {
+    return (await this.exchange(headers, body, MAX_RESPONSE_BYTES)).body;
+  }
+
+  private exchange(headers: OutgoingHttpHeaders, body: Readable | undefined, maxBytes: number): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+    return new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
         stream = this.session.request(headers, { endStream: body === undefined });
@@ -149,6 +173,7 @@ export class ReplicaClient {
         return reject(describeNetworkError(error, this.endpoint));
       }
       let status = 0;
+      let answered: IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
       let size = 0;
       let settled = false;
@@ -159,12 +184,15 @@ export class ReplicaClient {
         if (error) {
           body?.destroy();
           reject(error);
-        } else resolve(value!);
+        } else resolve({ headers: answered, body: value! });
       };
-      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        answered = h;
+      });
       stream.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
+        if (size > maxBytes) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
           return finish(new TransportError('ERR_CONNECTION', 'the replica server sent an oversized response', false));
         }

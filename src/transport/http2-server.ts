@@ -9,8 +9,9 @@ import http2, { type Http2SecureServer, type Http2Session, type IncomingHttpHead
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../logging/logger.js';
-import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES } from '../protocol/index.js';
+import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, type ReplicaVmDefinition } from '../protocol/index.js';
 import { OffsetMismatchError, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
+import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
@@ -30,6 +31,7 @@ import {
   type HelloResponse,
   type WireError,
 } from './wire.js';
+import { HEADER_POSITION, HEADER_REFERENCE_POINT, MANIFEST_CONTENT_TYPE, parseContentPath, type ContentRoute } from './manifest-wire.js';
 
 const log = logger('replica-server');
 
@@ -45,6 +47,8 @@ export interface ReplicaServerOptions {
   /** Concurrent streams per HTTP/2 session (default 32). */
   maxConcurrentStreams?: number;
   metrics?: MetricsRegistry;
+  /** Serves what replicas hold (content, hash manifests, seeding from a copy); without it those routes are 404. */
+  content?: ReplicaContentHandler;
 }
 
 class HttpError extends Error {
@@ -151,6 +155,8 @@ export class ReplicaHttpServer {
       };
       return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
     }
+    const contentRoute = parseContentPath(path);
+    if (contentRoute) return this.serveContent(stream, method, contentRoute, auth);
     const vmId = parseVmPath(path);
     if (vmId !== undefined) return this.defineVm(stream, method, vmId, auth);
     const key = parseLogPath(path);
@@ -169,6 +175,9 @@ export class ReplicaHttpServer {
       };
       this.metrics.inc('hvr_active_uploads', {}, 1);
       stream.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      // The idle limit guards the receiving only: storing and applying a large log may take minutes, and
+      // cancelling then would make the primary send the whole log again.
+      stream.once('end', () => stream.setTimeout(0));
       try {
         const status = await this.options.handler.upload(auth, key, request, this.countBytes(stream));
         if (status.Accepted) this.metrics.inc('hvr_logs_accepted_total');
@@ -190,17 +199,39 @@ export class ReplicaHttpServer {
   private async defineVm(stream: ServerHttp2Stream, method: string, vmId: string, auth: PrimaryAuthorization): Promise<void> {
     if (method !== 'PUT') return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
     try {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_REPLICA_VM_BYTES) throw new HttpError('ERR_TOO_LARGE', `a VM definition is at most ${MAX_REPLICA_VM_BYTES} bytes`);
-        chunks.push(chunk);
-      }
-      const definition = decodeReplicaVmDefinition(Buffer.concat(chunks));
-      if (definition.VMId !== vmId) throw new HttpError('ERR_INVALID_ARGUMENT', `the definition is for VM ${definition.VMId}, not ${vmId} named in the path`);
+      const definition = await readVmDefinition(stream, vmId);
       const result = await this.options.handler.defineVm(auth, definition);
       return this.reply(stream, 'vm-define', 200, JSON.stringify(result), 'application/json');
+    } catch (error) {
+      return this.failWith(stream, error);
+    }
+  }
+
+  /** The replica-content routes (manifest-wire.ts); authorized like log uploads by the time they get here. */
+  private async serveContent(stream: ServerHttp2Stream, method: string, route: ContentRoute, auth: PrimaryAuthorization): Promise<void> {
+    const content = this.options.content;
+    if (!content) return this.fail(stream, 'ERR_NOT_FOUND', 'this replica server does not serve replica content');
+    const expected = route.kind === 'backup' ? 'PUT' : 'GET';
+    if (method !== expected) return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
+    try {
+      if (route.kind === 'backup') {
+        const definition = await readVmDefinition(stream, route.vmId);
+        return this.reply(stream, 'vm-backup', 200, JSON.stringify(await content.seedFromBackup(auth, definition)), 'application/json');
+      }
+      if (route.kind === 'content') return this.reply(stream, 'vm-content', 200, JSON.stringify(await content.content(auth, route.vmId)), 'application/json');
+      const { status, manifest } = await content.manifest(auth, route.vmId, route.diskId, route.blockSize);
+      this.metrics.inc('hvr_requests_total', { route: 'manifest', status: '200' });
+      if (stream.destroyed || stream.closed) return;
+      stream.respond({
+        ':status': 200,
+        'content-type': MANIFEST_CONTENT_TYPE,
+        'content-length': manifest.length,
+        [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
+        // Encoded: a reference point name is the primary's to choose and must not break the header.
+        [HEADER_POSITION]: encodeURIComponent(status.Position ?? ''),
+        [HEADER_REFERENCE_POINT]: encodeURIComponent(status.ReferencePoint),
+      });
+      stream.end(manifest);
     } catch (error) {
       return this.failWith(stream, error);
     }
@@ -233,6 +264,23 @@ export class ReplicaHttpServer {
     const body: WireError = { error: { code, message }, ...extra };
     this.reply(stream, 'error', statusForCode(code), JSON.stringify(body), 'application/json');
   }
+}
+
+/**
+ * Reads a VM definition body (the define and backup routes both take one), bounded so a client cannot make
+ * the server buffer without limit, and checks it names the VM of the path.
+ */
+async function readVmDefinition(stream: ServerHttp2Stream, vmId: string): Promise<ReplicaVmDefinition> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REPLICA_VM_BYTES) throw new HttpError('ERR_TOO_LARGE', `a VM definition is at most ${MAX_REPLICA_VM_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const definition = decodeReplicaVmDefinition(Buffer.concat(chunks));
+  if (definition.VMId !== vmId) throw new HttpError('ERR_INVALID_ARGUMENT', `the definition is for VM ${definition.VMId}, not ${vmId} named in the path`);
+  return definition;
 }
 
 function headerInteger(headers: IncomingHttpHeaders, name: string): number {

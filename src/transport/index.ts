@@ -11,3 +11,4 @@ export * from './bandwidth-schedule.js';
 export * from './throttle.js';
 export * from './connection-test.js';
 export * from './transport-sink.js';
+export * from './manifest-wire.js';

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { LogKey } from '../replica/index.js';
 import { LogFormatError } from '../protocol/index.js';
 
@@ -47,4 +47,22 @@ export function bufferLogSource(log: Buffer, key: LogKey): LogSource {
 
 function* chunks(buf: Buffer, size = 64 * 1024): Generator<Buffer> {
   for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
+}
+
+/** A pass-through that reports the bytes flowing through it. */
+export function byteCounter(add: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      add(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+/** `source` piped through a byte counter, failing and closing together (an uploader destroys what it reads). */
+export function counted(source: Readable, add: (n: number) => void): Readable {
+  const out = byteCounter(add);
+  source.on('error', (error) => out.destroy(error));
+  out.on('close', () => source.destroy());
+  return source.pipe(out);
 }

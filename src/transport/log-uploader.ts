@@ -8,7 +8,7 @@ import { logger } from '../logging/logger.js';
 import type { UploadStatus } from '../replica/index.js';
 import type { ReplicaClient } from './http2-client.js';
 import { TransportError } from './errors.js';
-import type { LogSource } from './log-source.js';
+import { counted, type LogSource } from './log-source.js';
 
 const log = logger('uploader');
 
@@ -21,6 +21,12 @@ export interface UploadResult extends UploadStatus {
 export interface LogUploader {
   upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult>;
 }
+
+/**
+ * What a failed attempt had put on the wire: those bytes were sent (and count in LogBytes and the
+ * statistics) even though a retry finishes the log.
+ */
+const bytesSentBy = new WeakMap<Error, number>();
 
 /** One session, reopened when it breaks. */
 export class Http2LogUploader implements LogUploader {
@@ -37,12 +43,16 @@ export class Http2LogUploader implements LogUploader {
       if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
       let offset = before.ReceivedBytes;
       if (offset > source.length) offset = 0;
-      const body = source.open(offset);
+      let read = 0;
+      const body = counted(source.open(offset), (n) => (read += n));
       const onAbort = () => body.destroy(new Error('upload aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const after = await client.put(source.key, offset, source.length, source.hash, body);
         return { ...after, SentBytes: source.length - offset, Attempts: 1 };
+      } catch (error) {
+        if (error instanceof Error) bytesSentBy.set(error, read);
+        throw error;
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
@@ -105,6 +115,7 @@ export class RetryingUploader implements LogUploader {
         const result = await this.inner.upload(source, signal);
         return { ...result, SentBytes: sent + result.SentBytes, Attempts: attempt };
       } catch (error) {
+        if (error instanceof Error) sent += bytesSentBy.get(error) ?? 0;
         const retryable = error instanceof TransportError && error.retryable;
         if (!retryable || attempt >= attempts || signal?.aborted) throw error;
         log.warn('upload failed, will resume', { attempt, log: `${source.key.generation}/${source.key.sequence}`, error: (error as Error).message });

@@ -7,13 +7,12 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DeliveryAck, LogSink, OutgoingCycle } from '../engine/log-sink.js';
 import { normalizeGuid } from '../protocol/index.js';
 import { TransportError } from './errors.js';
-import { fileLogSource, type LogSource } from './log-source.js';
-import { uploadAll, type LogUploader } from './log-uploader.js';
+import { byteCounter, counted, fileLogSource, type LogSource } from './log-source.js';
+import type { LogUploader, UploadResult } from './log-uploader.js';
 
 export interface TransportSinkOptions {
   uploader: LogUploader;
@@ -33,23 +32,6 @@ export interface DeliveryProgress {
   total: number | undefined;
 }
 
-function counter(add: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      add(chunk.length);
-      done(null, chunk);
-    },
-  });
-}
-
-/** `source` piped through a counter, failing and closing together (the uploader destroys what it reads). */
-function counted(source: Readable, add: (n: number) => void): Readable {
-  const out = counter(add);
-  source.on('error', (error) => out.destroy(error));
-  out.on('close', () => source.destroy());
-  return source.pipe(out);
-}
-
 export class TransportSink implements LogSink {
   constructor(private readonly options: TransportSinkOptions) {}
 
@@ -57,27 +39,69 @@ export class TransportSink implements LogSink {
     const vmId = normalizeGuid(cycle.vmId, 'VM id');
     const dir = join(this.options.spoolDir, vmId, `${cycle.generation}-${cycle.sequence}`);
     await mkdir(dir, { recursive: true });
-    const sources: LogSource[] = [];
     const report = this.options.onProgress;
+    const parallel = this.options.parallelStreams ?? 4;
+    if (!Number.isInteger(parallel) || parallel < 1) throw new TransportError('ERR_INVALID_ARGUMENT', 'parallel streams must be at least 1', false);
     let spooled = 0;
-    for (const log of cycle.logs) {
-      signal?.throwIfAborted();
-      const diskId = normalizeGuid(log.diskId, 'disk id');
-      const path = join(dir, `${diskId}.hvrlog`);
-      const count = counter((n) => report?.({ phase: 'spool', bytes: (spooled += n), total: undefined }));
-      // Spooled anew for every delivery attempt: the engine's encoder is the source of truth.
-      await pipeline(log.encode(), count, createWriteStream(path), ...(signal ? [{ signal }] : []));
-      sources.push(await fileLogSource(path, { vmId, diskId, generation: cycle.generation, sequence: cycle.sequence }));
-    }
-    const total = sources.reduce((sum, s) => sum + s.length, 0);
     let uploaded = 0;
-    const countedSources = report
-      ? sources.map((source): LogSource => ({ ...source, open: (offset) => counted(source.open(offset), (n) => report({ phase: 'upload', bytes: (uploaded += n), total })) }))
-      : sources;
-    const results = await uploadAll(this.options.uploader, countedSources, this.options.parallelStreams ?? 4, signal);
+    let total: number | undefined;
+    // Each log is uploaded as soon as it is spooled, while the next disk's log is being encoded: the
+    // encoder (CPU) and the upload (socket, the replica's disk) overlap instead of taking turns. A failed
+    // upload stops the spooling of the rest (the cycle fails as a whole and is delivered again).
+    const uploads: Promise<UploadResult>[] = [];
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    let slots = parallel;
+    const waiting: (() => void)[] = [];
+    const upload = async (source: LogSource): Promise<UploadResult> => {
+      while (slots === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+      slots -= 1;
+      try {
+        return await this.options.uploader.upload(source, both);
+      } catch (error) {
+        // The first failure is the cause of the cycle's failure; later ones are its consequence.
+        if (!stop.signal.aborted) stop.abort(error);
+        throw error;
+      } finally {
+        slots += 1;
+        waiting.shift()?.();
+      }
+    };
+    try {
+      for (const log of cycle.logs) {
+        both.throwIfAborted();
+        const diskId = normalizeGuid(log.diskId, 'disk id');
+        const path = join(dir, `${diskId}.hvrlog`);
+        const count = byteCounter((n) => report?.({ phase: 'spool', bytes: (spooled += n), total: undefined }));
+        // Spooled anew for every delivery attempt: the engine's encoder is the source of truth. Not
+        // fsynced, on purpose: the spool only lets an upload resume at a byte offset within this process's
+        // attempt; after a crash the cycle is delivered again from the frozen reference point and the log
+        // is re-encoded (the spool folder of an unacknowledged cycle is rewritten, never trusted). An fsync
+        // here would write every byte of an initial replication to the primary's disk for nothing.
+        await pipeline(log.encode(), count, createWriteStream(path, { highWaterMark: 1024 * 1024 }), { signal: both });
+        const source = await fileLogSource(path, { vmId, diskId, generation: cycle.generation, sequence: cycle.sequence });
+        const countedSource: LogSource = report
+          ? { ...source, open: (offset) => counted(source.open(offset), (n) => report({ phase: 'upload', bytes: (uploaded += n), total })) }
+          : source;
+        const pending = upload(countedSource);
+        // Observed at once, so a failure while later logs are still spooling is not an unhandled rejection.
+        pending.catch(() => undefined);
+        uploads.push(pending);
+      }
+      total = spooled;
+    } catch (error) {
+      // Uploads already started stop at `stop`; wait for them so nothing runs on after the cycle failed.
+      if (!stop.signal.aborted) stop.abort(error);
+      await Promise.allSettled(uploads);
+      throw stop.signal.reason;
+    }
+    const settled = await Promise.allSettled(uploads);
+    if (settled.some((r) => r.status === 'rejected')) throw stop.signal.reason;
+    const results = settled.map((r) => (r as PromiseFulfilledResult<UploadResult>).value);
     const refused = results.find((r) => !r.Accepted);
     if (refused) throw new TransportError('ERR_CONNECTION', `the replica did not accept every log of cycle ${cycle.generation}/${cycle.sequence}`, true);
     await rm(dir, { recursive: true, force: true });
     return { generation: cycle.generation, sequence: cycle.sequence, logBytes: results.reduce((sum, r) => sum + r.SentBytes, 0) };
   }
 }
+

@@ -62,6 +62,7 @@ export interface VhdxBinding extends NativeBinding {
   vhdxMap(handle: RawVhdxHandle, layerOnly: boolean, offset: number, length: number): Promise<Float64Array>;
   vhdxCreate(path: string, options: RawCreateOptions): Promise<void>;
   vhdxMerge(childPath: string): Promise<void>;
+  vhdxReparent(childPath: string, newParentPath: string): Promise<void>;
   vhdxCheck(path: string): Promise<RawCheckReport>;
 }
 

@@ -268,6 +268,23 @@ export async function mergeDisk(childPath: string): Promise<void> {
   await vhdxBinding().vhdxMerge(resolve(childPath));
 }
 
+/**
+ * Points the differencing disk `childPath` at `newParentPath`, a file that shows the same content as its
+ * current parent: typically, after `mergeDisk(parent)`, the file the parent was merged into, so the merged
+ * file can be deleted (what Hyper-V does when it removes a checkpoint). Runs off the main thread.
+ *
+ * The new parent is accepted when its DataWriteGuid is the child's parent_linkage (the same content), or
+ * when both chains read identically wherever the layers above their common base hold anything (only
+ * those ranges are read). Otherwise it fails with ERR_VHDX_PARENT_MISMATCH and changes nothing;
+ * ERR_VHDX_PARENT_LOOP when the new chain contains the child. The locator (parent_linkage, relative
+ * and absolute path) changes in one VHDX log entry, so a crash leaves the old or the new parent, both
+ * valid; the child's DataWriteGuid stays, so layers above it stay linked. Idempotent.
+ * Keep writers off both chains meanwhile.
+ */
+export async function reparentDisk(childPath: string, newParentPath: string): Promise<void> {
+  await vhdxBinding().vhdxReparent(resolve(childPath), resolve(newParentPath));
+}
+
 /** Structural check of one file (no parent needed): headers, regions, metadata, BAT entries, log. */
 export async function checkDisk(path: string): Promise<CheckReport> {
   const raw = await vhdxBinding().vhdxCheck(resolve(path));

@@ -11,10 +11,14 @@ import { join } from 'node:path';
 import { hashDisk } from '../../src/demo/content-hash.js';
 import { pairHosts, type Pairing } from '../../src/demo/pairing.js';
 import { CLI_PATH, freePort, ServerProcess } from '../../src/demo/server-process.js';
+import { spoolDir } from '../../src/agent/paths.js';
+import type { ReplicaConnection } from '../../src/agent/hash-sync.js';
 import { vmLogId } from '../../src/engine/index.js';
+import { FileCertificateStore } from '../../src/security/index.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { configureLogging } from '../../src/logging/logger.js';
 import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { withStorageLock } from '../../src/replica/storage-lock.js';
 
 configureLogging({ quietConsole: true });
 
@@ -46,7 +50,7 @@ export function cli(args: string[]): Promise<CliResult> {
 }
 
 export interface CycleJson {
-  Kind: 'initial' | 'delta';
+  Kind: 'initial' | 'delta' | 'resync';
   Sequence: number;
   ReferencePoint: string;
   LogBytes: number;
@@ -78,7 +82,7 @@ export class TwoHosts {
   }
 
   /** Pairs two state folders, creates VM "vm1" with the given disks and enables replication through the CLI. */
-  static async create(options: { disks: number[]; storageLocation?: string; recoveryHistory?: number }): Promise<TwoHosts> {
+  static async create(options: { disks: number[]; storageLocation?: string; recoveryHistory?: number; frequencySec?: number }): Promise<TwoHosts> {
     const root = await mkdtemp(join(tmpdir(), 'hvr-e2e-'));
     const storageLocation = options.storageLocation ?? join(root, 'storage');
     const port = await freePort();
@@ -90,7 +94,7 @@ export class TwoHosts {
     const enabled = await cli([
       'replication', 'enable', '--vm-name=vm1', `--replica-server-name=${pairing.replicaServerName}`, `--replica-server-port=${port}`,
       '--authentication-type=Certificate', `--certificate-thumbprint=${pairing.primaryThumbprint}`, `--recovery-history=${options.recoveryHistory ?? 24}`,
-      '--replication-frequency-sec=30', `--state-dir=${hosts.primaryState}`,
+      `--replication-frequency-sec=${options.frequencySec ?? 30}`, `--state-dir=${hosts.primaryState}`,
     ]);
     assert.equal(enabled.code, 0, JSON.stringify(enabled.json));
     return hosts;
@@ -109,6 +113,22 @@ export class TwoHosts {
     const cycle = run.json.result as CycleJson;
     await this.rememberPrimary(cycle.ReferencePoint);
     return { ...run, cycle };
+  }
+
+  /** `hvreplica workload` writing into the primary's VM (e.g. `--seed=3`, `--bytes=1MiB`). */
+  async workload(args: string[]): Promise<void> {
+    const run = await cli(['workload', '--vm=vm1', ...args, `--state-dir=${this.primaryState}`]);
+    assert.equal(run.code, 0, `hvreplica workload ${args.join(' ')}: ${JSON.stringify(run.json)}`);
+  }
+
+  /** How the primary reaches the replica server, as its agent does (for in-process primitives). */
+  async connection(): Promise<ReplicaConnection> {
+    return {
+      endpoint: { serverName: this.pairing.replicaServerName, port: this.port },
+      credential: await new FileCertificateStore(this.primaryState).credential(this.pairing.primaryThumbprint),
+      spoolDir: spoolDir(this.primaryState),
+      retry: { attempts: 2, backoffMs: () => 100 },
+    };
   }
 
   async rememberPrimary(point: string): Promise<void> {
@@ -144,5 +164,107 @@ export class TwoHosts {
   async dispose(): Promise<void> {
     await this.server?.kill();
     await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export const EXTENDED_NAME = 'extended.e2e.test';
+
+/** SHA-256 of each disk of a replica's latest applied content, read under its storage lock (servers may run). */
+export async function latestContent(storagePath: string): Promise<{ position: string | null; referencePoint: string; hashes: string[] }> {
+  return withStorageLock(storagePath, 'test: read latest', async () => {
+    const storage = await openVhdxReplicaStorage(storagePath);
+    const status = await storage.status();
+    const hashes: string[] = [];
+    for (const disk of status.disks) hashes.push(await hashDisk(await storage.openLatest(disk.diskId), disk.virtualSize));
+    // `<generation>/<sequence>`: how extended replication names a replica's content (with `@<reference point>`).
+    return { position: status.position ? `${status.position.generation}/${status.position.sequence}` : null, referencePoint: status.referencePoint, hashes };
+  });
+}
+
+/**
+ * A→B→C on loopback: the TwoHosts pair (A primary, B its replica server) plus a third state directory C,
+ * paired with B the same way (B's second certificate is its identity as C's primary), with its own
+ * `hvreplica server run`. Extended replication is enabled and run on B through the CLI.
+ */
+export class ThreeHosts {
+  serverC: ServerProcess | undefined;
+
+  private constructor(
+    readonly ab: TwoHosts,
+    readonly portC: number,
+    readonly pairingBC: Pairing,
+    readonly storageC: string,
+  ) {}
+
+  static async create(options: { disks: number[]; frequencySec?: number; recoveryHistory?: number }): Promise<ThreeHosts> {
+    const ab = await TwoHosts.create(options);
+    const portC = await freePort();
+    const storageC = join(ab.root, 'storage-c');
+    const pairingBC = await pairHosts({
+      primaryStateDir: ab.replicaState,
+      replicaStateDir: join(ab.root, 'extended'),
+      storageLocation: storageC,
+      port: portC,
+      primaryName: 'replica.e2e.test',
+      replicaName: EXTENDED_NAME,
+      trustGroup: 'e2e-extended',
+    });
+    return new ThreeHosts(ab, portC, pairingBC, storageC);
+  }
+
+  get primaryState(): string {
+    return this.ab.primaryState;
+  }
+
+  /** B: the replica server of A, and the sender of the extended replication. */
+  get replicaState(): string {
+    return this.ab.replicaState;
+  }
+
+  /** C: the extended replica server. */
+  get extendedState(): string {
+    return join(this.ab.root, 'extended');
+  }
+
+  get extendedDir(): string {
+    return join(this.storageC, 'hvreplica', vmLogId(this.ab.vmId));
+  }
+
+  /** Starts B's and C's replica servers (a recovery point per cycle on both). */
+  async startServers(): Promise<void> {
+    await this.ab.startServer();
+    await this.startServerC();
+  }
+
+  async startServerC(): Promise<ServerProcess> {
+    this.serverC = await ServerProcess.start({ stateDir: this.extendedState, args: ['--recovery-point-interval-sec=0.001'] });
+    return this.serverC;
+  }
+
+  /** `replication enable` on B for its replica vm1 towards C; `extra` adds or overrides options. */
+  enableExtended(extra: string[] = []): Promise<CliResult> {
+    return cli([
+      'replication', 'enable', '--vm-name=vm1', `--replica-server-name=${this.pairingBC.replicaServerName}`, `--replica-server-port=${this.portC}`,
+      '--authentication-type=Certificate', `--certificate-thumbprint=${this.pairingBC.primaryThumbprint}`, `--state-dir=${this.replicaState}`, ...extra,
+    ]);
+  }
+
+  /** One extended cycle through `hvreplica replicate --extended` on B. */
+  replicateExtended(): Promise<CliResult> {
+    return cli(['replicate', '--vm=vm1', '--extended', `--state-dir=${this.replicaState}`]);
+  }
+
+  /** C's latest content equals B's, disk for disk by SHA-256, and names B's position. */
+  async verifyExtended(): Promise<{ b: Awaited<ReturnType<typeof latestContent>>; c: Awaited<ReturnType<typeof latestContent>> }> {
+    const b = await latestContent(this.ab.replicaDir);
+    const c = await latestContent(this.extendedDir);
+    assert.deepEqual(c.hashes, b.hashes, 'the extended replica holds B\'s latest applied content');
+    assert.equal(c.referencePoint, `${b.position}@${b.referencePoint}`, 'C names the content by B\'s position and A\'s reference point');
+    return { b, c };
+  }
+
+  async dispose(): Promise<void> {
+    await this.serverC?.kill();
+    await this.ab.dispose();
   }
 }

@@ -183,4 +183,17 @@ export class MemoryHost implements HostAdapter {
   async setFailoverNetwork(): Promise<VmSummary> {
     throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
   }
+
+  /** Like the file host: the configuration is the whole definition. */
+  async exportDefinition(): Promise<undefined> {
+    return undefined;
+  }
+
+  async unregisterVm(): Promise<void> {
+    throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
+  }
+
+  async replaceVmDisks(): Promise<VmDescription> {
+    throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * A primary enabled with the CLI's own `replication enable`: before the failover library adopts the
- * relationship the failover commands refuse it (ERR_NOT_SUPPORTED, no record); once adopted, the failover
+ * relationship the failover commands see a record built from it (not stored); once adopted, the failover
  * state lives in the relationship file, so `replication get` shows PreparedForFailover and its cancel.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,8 @@ it('failover start --prepare and stop on a relationship made by replication enab
     const thumb = (await new FileCertificateStore(a.options.stateDir).importPem(cert.certificatePem, cert.privateKeyPem)).Thumbprint;
     const [enabled] = ok(a, 'replication', 'enable', '--vm-name=web01', `--replica-server-name=${b.name}`, '--replica-server-port=443', '--authentication-type=Certificate', `--certificate-thumbprint=${thumb}`);
     assert.equal(enabled!.ReplicationState, 'ReadyForInitialReplication');
-    assert.match(refused(a, 7, 'ERR_NOT_SUPPORTED', 'failover', 'start', '--vm-name=web01', '--prepare'), /no failover record/);
+    // Its record is built from the relationship (not stored yet): the state machine refuses a prepare before any cycle.
+    assert.match(refused(a, 4, 'ERR_INVALID_STATE', 'failover', 'start', '--vm-name=web01', '--prepare'), /ReadyForInitialReplication/);
 
     await enableReplication(a, b, vm);
     await guestWrites(a, vm, 71);

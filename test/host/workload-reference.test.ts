@@ -4,14 +4,17 @@
  * journal) and the checkpoint tracker must list exactly the ranges written between two points.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReferencePoint } from '../../src/host/host-adapter.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { runWorkload, workloadData, type JournalEntry, type WorkloadReport } from '../../src/host/file/workload.js';
 import { collectChanges } from '../../src/tracking/change-tracker.js';
+import { openDisk } from '../../src/vhdx/index.js';
 import { tempDir } from '../helpers/paths.js';
 import { ContentModel } from '../tracking/content-model.js';
 import { normalize, type Interval } from '../tracking/intervals.js';
@@ -55,6 +58,33 @@ async function assertImageEquals(host: FileHost, point: ReferencePoint, disk: st
       const actual = await image.read(at, length);
       assert.ok(actual.equals(expected.read(at, length)), `disk ${disk} at point ${point.id}: content differs in [${at}, ${at + length})`);
     }
+  } finally {
+    await image.close();
+  }
+}
+
+/** SHA-256 of a whole image, read 4 MiB at a time. */
+async function sha256Of(image: { read(offset: number, length: number): Promise<Buffer> }, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < size; at += 4 * MiB) hash.update(await image.read(at, Math.min(4 * MiB, size - at)));
+  return hash.digest('hex');
+}
+
+/** SHA-256 of the virtual content of the VHDX chain topped by `path` (the live disk: no point names it). */
+async function chainSha256(path: string): Promise<string> {
+  const disk = await openDisk(path, { writable: false });
+  try {
+    return await sha256Of(disk, disk.info.virtualSize);
+  } finally {
+    await disk.close();
+  }
+}
+
+/** SHA-256 of a point's image of `disk`, read through the host. */
+async function pointSha256(host: FileHost, point: ReferencePoint, disk: string): Promise<string> {
+  const image = await host.openDiskAt('web01', point.id, disk);
+  try {
+    return await sha256Of(image, image.virtualSize);
   } finally {
     await image.close();
   }
@@ -156,7 +186,7 @@ describe('file host: workload and reference points', () => {
     await assert.rejects(host.discardReferencePoint('web01', first.id), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_STATE');
   });
 
-  it('commits a later point by merging its layers down and rebuilding the newer layers over the base', async () => {
+  it('commits a later point by merging its layers into the base and re-parenting the newer layer onto it', async () => {
     const [, second] = points as [ReferencePoint, ReferencePoint];
     await runWorkload(host, { vm: 'web01', seed: 7, batch: 4, minSize: 512, maxSize: 64 * 1024, trimShare: 0.1, maxWrites: 40, journal });
     points.push(await takePoint());
@@ -165,19 +195,36 @@ describe('file host: workload and reference points', () => {
     const third = points[2]!;
     const listing = async (disk: string): Promise<unknown> => collectChanges((await host.changeTracker('web01', third.id, disk)).changesSince(second.id));
     const before = await Promise.all(disks.map(listing));
-    const layersBefore = (await host.getVm('web01')).disks.map((d) => d.currentPath);
+    const described = await host.getVm('web01');
+    const layersBefore = described.disks.map((d) => d.currentPath);
+    const folder = dirname(described.disks[0]!.basePath);
+    // Hashes taken before the commit: merging and re-parenting must change no image, live or frozen.
+    const hashesBefore = await Promise.all(disks.map(async (disk) => ({
+      second: await pointSha256(host, second, disk),
+      third: await pointSha256(host, third, disk),
+      live: await chainSha256(layersBefore[disks.indexOf(disk)]!),
+    })));
 
     const committed = await host.commitReferencePoint('web01', second.id);
     const description = await host.getVm('web01');
+    // The older committed point is gone; the committed one is now the oldest.
     assert.deepEqual(description.referencePoints.map((p) => [p.id, p.state]), [[second.id, 'committed'], [third.id, 'frozen']]);
     for (const [i, d] of description.disks.entries()) {
-      assert.notEqual(d.currentPath, layersBefore[i], `${d.id}: the live layer was rebuilt`);
+      // Layers above the committed point keep their files (the lowest is re-parented, not rebuilt), so the writer's path stays valid.
+      assert.equal(d.currentPath, layersBefore[i], `${d.id}: the live layer keeps its file`);
       assert.equal(committed.disks.find((x) => x.diskId === d.id)!.frozenPath, d.basePath, `${d.id}: the committed image is the base`);
     }
-    for (const disk of disks) {
+    for (const [i, disk] of disks.entries()) {
+      assert.equal(await pointSha256(host, committed, disk), hashesBefore[i]!.second, `${disk}: the committed image is unchanged`);
+      assert.equal(await pointSha256(host, description.referencePoints[1]!, disk), hashesBefore[i]!.third, `${disk}: the newer point's image is unchanged`);
+      assert.equal(await chainSha256(description.disks[i]!.currentPath), hashesBefore[i]!.live, `${disk}: the live disk is unchanged`);
       await assertImageEquals(host, committed, disk, model(writesBefore(1, disk), disk, sizes[disk]!));
       await assertImageEquals(host, description.referencePoints[1]!, disk, model(writesBefore(2, disk), disk, sizes[disk]!));
     }
+    // The merged layer (created by the first point, frozen by the second) is deleted; nothing else is left.
+    const diskFiles = (await readdir(folder)).filter((f) => /\.a?vhdx$/i.test(f)).sort();
+    const expected = disks.flatMap((disk) => [`${disk}.vhdx`, newLayers[1]![disk]!, newLayers[2]![disk]!]).sort();
+    assert.deepEqual(diskFiles, expected, 'only the base and the layers still in a chain remain');
     assert.deepEqual(await Promise.all(disks.map(listing)), before, 'tracking is unchanged by the commit');
   });
 

@@ -8,7 +8,12 @@
  * ResilientChangeTrackingIdentifiers[i]; planned VMs come from ImportSystemDefinition and become real
  * with RealizePlannedSystem. Faults are injected per method. Every call is recorded for order checks.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClockFake, WmiFake, WmiObjectData, WmiValue } from '../../src/host/hyperv/native.js';
+
+/** Bytes of the guest-state file Hyper-V exports beside a generation 2 VM's .vmcx (mostly zero). */
+export const FAKE_VMGS_BYTES = 4 * 1024 * 1024;
 
 export interface Fault {
   /** Method answers this ReturnValue instead of 0/4096. */
@@ -96,6 +101,8 @@ export class FakeHyperV implements WmiFake {
   private rctSequence = new Map<string, number>();
   private exports = new Map<string, { vmId: string; name: WmiValue; components: WmiObjectData[] }>();
   unavailable = false;
+  /** Real .vmcx files ImportSystemDefinition read, in order. */
+  readonly importedFiles: string[] = [];
   /** Gives the RCT id a disk file gets when its checkpoint becomes a reference point (e.g. FakeVirtDisk.seal). */
   rctSeal?: (diskPath: string) => string;
 
@@ -475,8 +482,29 @@ export class FakeHyperV implements WmiFake {
         if (!this.objects.has(rpPath)) throw Object.assign(new Error('gone'), { hresult: 0x80041002 });
         return { ...none, apply: () => void this.objects.delete(rpPath) };
       }
-      case 'ExportSystemDefinition':
-        return none;
+      case 'ExportSystemDefinition': {
+        // Writes what Hyper-V writes with CreateVmExportSubdirectory=false: Virtual Machines\<ID>.vmcx
+        // (here: the settings as JSON, which ImportSystemDefinition reads back) and, for generation 2,
+        // the guest state .vmgs; never a disk (CopyVmStorage=false).
+        const vm = this.objects.get(String(params.ComputerSystem))!;
+        const vmId = String(vm.properties.Name);
+        const settings = this.embeddedProps(params.ExportSettingData!);
+        const dir = String(params.ExportDirectory);
+        const apply = () => {
+          const vssd = this.definingSettings(this.vmPath(vmId));
+          const components = [...this.objects.values()].filter((o) => o.properties.componentOf === vssd.path);
+          const folder = join(dir, 'Virtual Machines');
+          mkdirSync(folder, { recursive: true });
+          const body = { vmId, name: vm.properties.ElementName, settings: vssd.properties, components, exportSettings: settings };
+          writeFileSync(join(folder, `${vmId.toUpperCase()}.vmcx`), JSON.stringify(body));
+          if (String(vssd.properties.VirtualSystemSubType).endsWith(':2')) {
+            const vmgs = Buffer.alloc(FAKE_VMGS_BYTES);
+            vmgs.write(`guest state of ${vmId}`, 0);
+            writeFileSync(join(folder, `${vmId.toUpperCase()}.vmgs`), vmgs);
+          }
+        };
+        return { ...none, apply };
+      }
       case 'GetVirtualHardDiskSettingData': {
         const path = String(params.Path);
         const size = this.diskSizes.get(path) ?? 1 << 30;
@@ -491,7 +519,13 @@ export class FakeHyperV implements WmiFake {
       }
       case 'ImportSystemDefinition': {
         const file = String(params.SystemDefinitionFile);
-        const exported = this.exports.get(file);
+        let exported = this.exports.get(file);
+        if (!exported && existsSync(file)) {
+          // A .vmcx that ExportSystemDefinition wrote (possibly shipped to another folder meanwhile).
+          const body = JSON.parse(readFileSync(file, 'utf8')) as { vmId: string; name: WmiValue; components: WmiObjectData[] };
+          exported = { vmId: body.vmId, name: body.name, components: body.components };
+          this.importedFiles.push(file);
+        }
         if (!exported) throw Object.assign(new Error('no such file'), { hresult: 0x80070002 });
         const id = params.GenerateNewSystemIdentifier ? fakeGuid().toLowerCase() : exported.vmId;
         // A VM with that id exists already: Hyper-V refuses the import.

@@ -1,14 +1,27 @@
 /** The Hyper-V HostAdapter over the WMI and virtdisk fakes: the engine's view of one cycle and of failover. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fromWire, toWire } from '../../src/host/hyperv/exported-definition.js';
 import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
-import { FakeClock, FakeHyperV } from './fake-hyperv.js';
+import { parseReplicaVmDefinition } from '../../src/protocol/replica-vm.js';
+import { FAKE_VMGS_BYTES, FakeClock, FakeHyperV } from './fake-hyperv.js';
 import { FakeRawDisk } from './fake-virtdisk.js';
 
 const VM = '0d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a';
+/** A replica VM definition around the shipped configuration, as the primary sends it. */
+const DEFINITION = {
+  FormatVersion: 1,
+  VMId: VM,
+  VMName: 'web01',
+  Disks: [{ DiskId: 'aaaaaaaa-1111-4222-8333-444455556666', VirtualSize: 1 << 20, LogicalSectorSize: 512 }],
+  RecoveryHistory: 0,
+  VSSSnapshotFrequencyHour: 0,
+  ReplicationFrequencySec: 300,
+  Configuration: {},
+};
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -94,22 +107,41 @@ test('names resolve to ids; unknown and ambiguous names are refused', async () =
   assert.equal((await host.getVm(VM.toUpperCase())).id, VM);
 });
 
-test('failover: replica VM, test VM with its own layers, failover addresses, removal', async () => {
-  const { hv, host } = setup();
+test('failover: replica VM from the shipped configuration, test VM with its own layers, failover addresses, removal', async () => {
+  const { hv, host, stateDir } = setup();
   const source = await host.getVm('web01');
-  hv.exportedDefinition(HyperVHost.definitionFile('E:\\Replica\\web01', VM), VM);
+  // The primary exports the definition only (no checkpoints, no disks) and ships it with the VM definition.
+  const exported = await host.exportDefinition('web01');
+  const exportCall = hv.calls.find((c) => c.method === 'ExportSystemDefinition')!;
+  const exportSettings = hv.embedded.get(String(exportCall.params.ExportSettingData))!.properties;
+  assert.deepEqual([exportSettings.CopySnapshotConfiguration, exportSettings.CopyVmStorage, exportSettings.SnapshotVirtualSystem], [1, false, undefined]);
+  assert.deepEqual(exported.files.map((f) => f.path).sort(), [`Virtual Machines/${VM.toUpperCase()}.vmcx`, `Virtual Machines/${VM.toUpperCase()}.vmgs`]);
+  assert.ok(exported.files.every((f) => f.gzipBase64.length < 64 * 1024), 'the mostly empty guest state compresses');
+  assert.deepEqual(readdirSync(join(stateDir, 'hyperv', 'export')), [], 'the export folder is gone once read');
+  // Over the wire and back, as the replica server receives it.
+  const wire = parseReplicaVmDefinition(JSON.parse(JSON.stringify({ ...DEFINITION, VMId: VM, HostConfiguration: toWire(exported) })));
+  const configuration = { ...source.configuration, exportedDefinition: fromWire(wire.HostConfiguration!) };
+
   const replicaDisks = source.disks.map((d, i) => ({ diskId: d.id, path: `E:\\Replica\\web01\\disk${i}.vhdx` }));
   for (const d of replicaDisks) hv.diskSizes.set(d.path, 1 << 20);
   // Primary and replica share this fake host, and a replica keeps the primary's id: remove the
   // primary first, as if the replica were another host.
   await host.stopVm(VM, { force: true });
   hv.removeVm(VM);
-  const replica = await host.registerReplicaVm(source.configuration, replicaDisks, { location: 'E:\\Replica\\web01' });
+  const location = join(stateDir, 'replica', 'web01');
+  const replica = await host.registerReplicaVm(configuration, replicaDisks, { location });
   assert.equal(replica.isReplica, true);
   assert.equal(replica.id, VM);
+  assert.deepEqual(hv.importedFiles, [join(location, 'Virtual Machines', `${VM.toUpperCase()}.vmcx`)], 'imported from the shipped file');
+  assert.equal(readFileSync(join(location, 'Virtual Machines', `${VM.toUpperCase()}.vmgs`)).length, FAKE_VMGS_BYTES);
   assert.equal(hv.calls.find((c) => c.method === 'ImportSystemDefinition')!.params.GenerateNewSystemIdentifier, false);
+  assert.deepEqual(
+    hv.vmDisks(VM).map((d) => (d.properties.HostResource as string[])[0]),
+    replicaDisks.map((d) => d.path),
+    'the replica VM uses the replica disks, not the primary\'s',
+  );
 
-  const testVm = await host.createTestVm(source.configuration, replicaDisks);
+  const testVm = await host.createTestVm(configuration, replicaDisks, { location: join(stateDir, 'test') });
   assert.equal(testVm.isTestVm, true);
   assert.equal(testVm.name, 'web01 - Test');
   const layers = hv.calls.filter((c) => c.method === 'CreateVirtualHardDisk').map((c) => hv.embedded.get(String(c.params.VirtualDiskSettingData))!.properties);
@@ -129,13 +161,103 @@ test('failover: replica VM, test VM with its own layers, failover addresses, rem
   // Replication to the same host: the primary is still here, so the replica needs a new id.
   hv.addVm({ id: '22222222-3333-4444-5555-666666666666', name: 'local', disks: [{ path: 'D:\\local.vhdx' }] });
   const local = await host.getVm('local');
-  hv.exportedDefinition(HyperVHost.definitionFile('E:\\Replica\\local', local.id), local.id);
+  const localConfig = { ...local.configuration, exportedDefinition: await host.exportDefinition('local') };
   hv.diskSizes.set('E:\\Replica\\local\\0.vhdx', 1 << 20);
-  const localReplica = await host.registerReplicaVm(local.configuration, [{ diskId: local.disks[0]!.id, path: 'E:\\Replica\\local\\0.vhdx' }], { location: 'E:\\Replica\\local', name: 'local - Replica' });
+  const localReplica = await host.registerReplicaVm(localConfig, [{ diskId: local.disks[0]!.id, path: 'E:\\Replica\\local\\0.vhdx' }], {
+    location: join(stateDir, 'replica', 'local'),
+    name: 'local - Replica',
+  });
   assert.notEqual(localReplica.id, local.id);
   assert.equal(localReplica.name, 'local - Replica');
   await host.removeTestVm(testVm.id);
   assert.equal(hv.objects.has(hv.vmPath(testVm.id)), false);
+});
+
+test('a replica is never realised from a configuration without, or with a damaged, shipped definition', async () => {
+  const { hv, host, stateDir } = setup();
+  const source = await host.getVm('web01');
+  const disks = source.disks.map((d, i) => ({ diskId: d.id, path: `E:\\R\\${i}.vhdx` }));
+  await assert.rejects(host.registerReplicaVm(source.configuration, disks, { location: join(stateDir, 'r0') }), (e: any) => {
+    assert.equal(e.code, 'ERR_VM_CONFIG_INVALID');
+    assert.match(e.message, /carries no Hyper-V definition.*initial start/);
+    return true;
+  });
+  const exported = await host.exportDefinition('web01');
+  const damaged = { ...exported, files: exported.files.map((f) => (f.path.endsWith('.vmgs') ? { ...f, sha256: '0'.repeat(64) } : f)) };
+  await assert.rejects(host.createTestVm({ ...source.configuration, exportedDefinition: damaged }, disks, { location: join(stateDir, 't0') }), (e: any) => {
+    assert.equal(e.code, 'ERR_VM_CONFIG_INVALID');
+    assert.match(e.message, /\.vmgs of 'web01' is damaged/);
+    return true;
+  });
+  const escaping = { ...exported, files: [{ ...exported.files[0]!, path: '../outside.vmcx' }] };
+  await assert.rejects(host.createTestVm({ ...source.configuration, exportedDefinition: escaping }, disks, { location: join(stateDir, 't1') }), (e: any) => e.code === 'ERR_INVALID_ARGUMENT');
+  assert.equal(existsSync(join(stateDir, 'outside.vmcx')), false);
+  assert.ok(!hv.calls.some((c) => c.method === 'ImportSystemDefinition'), 'nothing was imported');
+  // The wire format refuses the same before it is stored.
+  assert.throws(
+    () => parseReplicaVmDefinition({ ...DEFINITION, HostConfiguration: { ...toWire(exported), Files: [{ ...toWire(exported).Files[0], Path: 'C:/x.vmcx' }] } }),
+    /must be '\/'-separated names/,
+  );
+  assert.throws(() => parseReplicaVmDefinition({ ...DEFINITION, HostConfiguration: { ...toWire(exported), Format: 'vmware' } }), /Format "vmware" is not supported/);
+});
+
+test('failover TCP/IP: IPv6 and dual stack as Set-VMNetworkAdapterFailoverConfiguration takes them, validated first', async () => {
+  const { hv, host } = setup();
+  const nic = (await host.getVm(VM)).configuration.networkAdapters[0]!.id;
+  const sent = () => {
+    const call = hv.calls.filter((c) => c.method === 'SetGuestNetworkAdapterConfiguration').at(-1)!;
+    return hv.embedded.get((call.params.NetworkConfiguration as string[])[0]!)!.properties;
+  };
+  await host.setFailoverNetwork(VM, [
+    { adapterId: nic, ipv6Address: '2001:db8:10::5', ipv6SubnetPrefixLength: 64, ipv6DefaultGateway: '2001:db8:10::1', ipv6PreferredDns: '2001:db8:10::53', ipv6AlternateDns: '2001:db8:20::53' },
+  ]);
+  let cfg = sent();
+  assert.deepEqual(
+    [cfg.ProtocolIFType, cfg.DHCPEnabled, cfg.IPAddresses, cfg.Subnets, cfg.DefaultGateways, cfg.DNSServers],
+    [4097, false, ['2001:db8:10::5'], ['64'], ['2001:db8:10::1'], ['2001:db8:10::53', '2001:db8:20::53']],
+  );
+  await host.setFailoverNetwork(VM, [
+    {
+      adapterId: nic,
+      ipv4Address: '10.9.0.5',
+      ipv4SubnetMask: '255.255.255.0',
+      ipv4DefaultGateway: '10.9.0.1',
+      ipv4PreferredDns: '10.9.0.53',
+      ipv6Address: 'fd00::5',
+      ipv6SubnetPrefixLength: 48,
+      ipv6PreferredDns: 'fd00::53',
+    },
+  ]);
+  cfg = sent();
+  assert.deepEqual(
+    [cfg.ProtocolIFType, cfg.IPAddresses, cfg.Subnets, cfg.DefaultGateways, cfg.DNSServers],
+    [4098, ['10.9.0.5', 'fd00::5'], ['255.255.255.0', '48'], ['10.9.0.1'], ['10.9.0.53', 'fd00::53']],
+  );
+  await host.setFailoverNetwork(VM, [{ adapterId: nic }]);
+  assert.deepEqual([sent().DHCPEnabled, sent().IPAddresses], [true, []], 'no address: the guest uses DHCP');
+
+  const setCalls = () => hv.calls.filter((c) => c.method === 'SetGuestNetworkAdapterConfiguration').length;
+  const calls = setCalls();
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{ ipv6Address: 'fd00::5' }, /needs its subnet prefix length \(-IPv6SubnetPrefixLength\)/],
+    [{ ipv6Address: 'fd00::5', ipv6SubnetPrefixLength: 129 }, /from 1 to 128/],
+    [{ ipv6Address: 'fd00::5', ipv6SubnetPrefixLength: 64.5 }, /from 1 to 128/],
+    [{ ipv6Address: '10.0.0.1', ipv6SubnetPrefixLength: 64 }, /'10.0.0.1' is not an IPv6 address/],
+    [{ ipv6Address: 'fd00::5', ipv6SubnetPrefixLength: 64, ipv6DefaultGateway: '10.0.0.1' }, /IPv6 default gateway '10.0.0.1'/],
+    [{ ipv6PreferredDns: 'fd00::53' }, /needs an IPv6 address \(-IPv6Address\)/],
+    [{ ipv4Address: '10.0.0.5', ipv4SubnetMask: '255.0.255.0' }, /not an IPv4 subnet mask/],
+    [{ ipv4Address: 'fd00::5', ipv4SubnetMask: '255.255.255.0' }, /is not an IPv4 address/],
+    [{ ipv4Address: '10.0.0.5' }, /needs its subnet mask/],
+  ];
+  for (const [extra, message] of refused) {
+    await assert.rejects(host.setFailoverNetwork(VM, [{ adapterId: nic, ...extra }]), (e: any) => {
+      assert.equal(e.code, 'ERR_INVALID_ARGUMENT', e.message);
+      assert.match(e.message, /adapter 'LAN'/);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  assert.equal(setCalls(), calls, 'nothing invalid reaches the guest');
 });
 
 test('RCT through the adapter: the committed point\'s RCT id lists exactly the guest writes since', async () => {

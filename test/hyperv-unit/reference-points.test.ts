@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hypervBinding, type HyperVFakes } from '../../src/host/hyperv/native.js';
+import { tempDir } from '../helpers/paths.js';
 import { FakeClock, FakeHyperV } from './fake-hyperv.js';
 
 const VM = '0d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a';
@@ -216,9 +217,15 @@ test('a VM below configuration version 6.2 gets the checkpoint tracker and stand
 test('exporting the configuration asks for the checkpoint only, without disks', async () => {
   const { hv, fakes } = setup();
   const cp = await api().createRecoveryCheckpoint({ vmId: VM, consistency: 'crash', ...timeouts }, fakes);
-  await api().exportConfiguration({ vmId: VM, snapshotPath: cp.snapshotPath, directory: 'E:\\export', ...timeouts }, fakes);
+  // The fake writes the exported files for real, so the folder is a scratch one.
+  const scratch = tempDir('hyperv-export');
+  try {
+    await api().exportConfiguration({ vmId: VM, snapshotPath: cp.snapshotPath, directory: scratch.path, ...timeouts }, fakes);
+  } finally {
+    scratch.cleanup();
+  }
   const call = hv.calls.find((c) => c.method === 'ExportSystemDefinition')!;
-  assert.equal(call.params.ExportDirectory, 'E:\\export');
+  assert.equal(call.params.ExportDirectory, scratch.path);
   const s = hv.embedded.get(String(call.params.ExportSettingData))!.properties;
   assert.equal(s.CopySnapshotConfiguration, 3);
   assert.equal(s.SnapshotVirtualSystem, cp.snapshotPath);

@@ -142,3 +142,41 @@ test('differencing disks for a test VM are created by Hyper-V over the replica d
   const s = hv.embedded.get(String(call.params.VirtualDiskSettingData))!.properties;
   assert.deepEqual([s.Type, s.Format, s.Path, s.ParentPath], [4, 3, 'E:\\Test\\os.avhdx', 'E:\\Replica\\web01\\os.vhdx']);
 });
+
+test('IPv6 and dual-stack failover settings name their protocol; an IPv6 subnet is its prefix length', async () => {
+  const { hv, fakes } = setup();
+  const set = async (ipAddresses: string[], subnets: string[]) => {
+    await api().setGuestNetwork({ vmId: SRC, adapters: [{ macAddress: '00155d010203', dhcp: false, ipAddresses, subnets, gateways: [], dnsServers: [] }], ...timeouts }, fakes);
+    const call = hv.calls.filter((c) => c.method === 'SetGuestNetworkAdapterConfiguration').at(-1)!;
+    return hv.embedded.get((call.params.NetworkConfiguration as string[])[0]!)!.properties;
+  };
+  const v6 = await set(['2001:db8::20'], ['64']);
+  assert.deepEqual([v6.ProtocolIFType, v6.IPAddresses, v6.Subnets], [4097, ['2001:db8::20'], ['64']]);
+  const both = await set(['10.1.0.20', '2001:db8::20'], ['255.255.255.0', '64']);
+  assert.deepEqual([both.ProtocolIFType, both.Subnets], [4098, ['255.255.255.0', '64']]);
+  assert.equal((await set(['10.1.0.20'], ['255.255.255.0'])).ProtocolIFType, 4096);
+});
+
+test('a VM\'s drives are pointed at other files of the same size, only while it is off and without checkpoints', async () => {
+  const { hv, fakes } = setup();
+  hv.diskSizes.set('F:\\moved\\os.vhdx', 1 << 30);
+  hv.diskSizes.set('F:\\moved\\small.vhdx', 1 << 20);
+  const key = `${DEV}\\0\\0\\L`;
+  await api().setVmDisks({ vmId: SRC, disks: [{ deviceKey: key, path: 'F:\\moved\\os.vhdx' }], ...timeouts }, fakes);
+  const modify = hv.calls.find((c) => c.method === 'ModifyResourceSettings')!;
+  const changes = (modify.params.ResourceSettings as string[]).map((t) => hv.embedded.get(t)!);
+  assert.equal(changes.length, 1, 'only the named drive changes');
+  assert.match(changes[0]!.classOrPath, /Msvm_StorageAllocationSettingData\.InstanceID=".*\\0\\0\\L"/);
+  assert.deepEqual(changes[0]!.properties.HostResource, ['F:\\moved\\os.vhdx']);
+  assert.deepEqual(hv.vmDisks(SRC).map((d) => (d.properties.HostResource as string[])[0]), ['F:\\moved\\os.vhdx', 'D:\\primary\\data.vhdx']);
+  await assert.rejects(api().setVmDisks({ vmId: SRC, disks: [{ deviceKey: key, path: 'F:\\moved\\small.vhdx' }], ...timeouts }, fakes), (e: any) => {
+    assert.equal(e.code, 'ERR_INVALID_ARGUMENT');
+    assert.match(e.message, /F:\\moved\\small\.vhdx' is 1048576 bytes .* is 1073741824 bytes/);
+    return true;
+  });
+  await assert.rejects(api().setVmDisks({ vmId: SRC, disks: [{ deviceKey: `${DEV}\\1\\7\\L`, path: 'F:\\moved\\os.vhdx' }], ...timeouts }, fakes), (e: any) => e.code === 'ERR_NOT_FOUND' && /Get-VMHardDiskDrive/.test(e.message));
+  await api().createRecoveryCheckpoint({ vmId: SRC, consistency: 'crash', ...timeouts }, fakes);
+  await assert.rejects(api().setVmDisks({ vmId: SRC, disks: [{ deviceKey: key, path: 'F:\\moved\\os.vhdx' }], ...timeouts }, fakes), (e: any) => e.code === 'ERR_INVALID_STATE' && /has checkpoints/.test(e.message));
+  await api().setVmState({ vmId: SRC, state: 'running', ...timeouts }, fakes);
+  await assert.rejects(api().setVmDisks({ vmId: SRC, disks: [{ deviceKey: key, path: 'F:\\moved\\os.vhdx' }], ...timeouts }, fakes), (e: any) => e.code === 'ERR_INVALID_STATE' && /turn it off/.test(e.message));
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { installService, uninstallService } from '../../src/cli/commands/service/impl.js';
 import { EVENT_MESSAGE_FILE, installPlan, uninstallPlan, windowsCommandLine } from '../../src/cli/commands/service/plan.js';
-import type { StepRunner } from '../../src/cli/commands/service/runner.js';
+import { runPlan, type StepRunner } from '../../src/cli/commands/service/runner.js';
 import { registerTask, unregisterTask } from '../../src/cli/commands/task/impl.js';
 import { registerPlan, unregisterPlan } from '../../src/cli/commands/task/plan.js';
 import { runCli } from '../helpers/cli.js';
@@ -86,7 +86,7 @@ test('Windows error codes from sc.exe become actionable errors', async () => {
   assert.equal(calls, 3);
 });
 
-test('task register on Windows: schtasks every 5 or 15 minutes as SYSTEM; 30 s needs the agent', () => {
+test('task register on Windows: schtasks every 5 or 15 minutes as SYSTEM', () => {
   const plan = registerPlan('web 01', 300, 'hvreplica-replicate-web_01', win);
   assert.equal(plan.scheduler, 'TaskScheduler');
   assert.equal(plan.command, windowsCommandLine([win.nodePath, win.cliPath, 'replicate', '--vm=web 01', `--state-dir=${win.stateDir}`]));
@@ -94,8 +94,34 @@ test('task register on Windows: schtasks every 5 or 15 minutes as SYSTEM; 30 s n
     '/Create', '/F', '/TN', '\\hvreplica\\hvreplica-replicate-web_01', '/TR', plan.command, '/SC', 'MINUTE', '/MO', '5', '/RU', 'SYSTEM', '/RL', 'HIGHEST',
   ]);
   assert.equal(registerPlan('db', 900, 't', win).steps[0]!.args[9], '15');
-  assert.throws(() => registerPlan('db', 30, 't', win), (e: any) => e.code === 'ERR_NOT_SUPPORTED' && /service install --role agent/.test(e.message));
   assert.deepEqual(unregisterPlan('t', win).steps[0]!.args, ['/Delete', '/F', '/TN', '\\hvreplica\\t']);
+});
+
+test('task register on Windows every 30 s: one task, two triggers 30 s apart repeating every minute, from UTF-16 XML', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'hvr-task30-'));
+  dirs.push(stateDir);
+  const ctx = { ...win, stateDir };
+  const plan = registerPlan('web & <01>', 30, 'hvreplica-replicate-web01', ctx);
+  const xmlPath = join(stateDir, 'tasks', 'hvreplica-replicate-web01.xml');
+  assert.deepEqual(plan.steps.map((s) => [s.file, ...s.args]), [['schtasks.exe', '/Create', '/F', '/TN', '\\hvreplica\\hvreplica-replicate-web01', '/XML', xmlPath]]);
+  assert.equal(plan.command, windowsCommandLine([win.nodePath, win.cliPath, 'replicate', '--vm=web & <01>', `--state-dir=${stateDir}`]));
+  const seen: string[][] = [];
+  await runPlan(plan, async (s) => (seen.push(s.args), { code: 0, output: '' }));
+  const raw = readFileSync(xmlPath);
+  assert.deepEqual([...raw.subarray(0, 2)], [0xff, 0xfe], 'UTF-16LE with its byte-order mark');
+  const xml = raw.subarray(2).toString('utf16le');
+  assert.match(xml, /^<\?xml version="1.0" encoding="UTF-16"\?>/);
+  const triggers = [...xml.matchAll(/<TimeTrigger>[\s\S]*?<Interval>(PT\w+)<\/Interval>[\s\S]*?<StartBoundary>([^<]+)<\/StartBoundary>/g)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(triggers, [['PT1M', '2000-01-01T00:00:00'], ['PT1M', '2000-01-01T00:00:30']]);
+  assert.match(xml, /<UserId>S-1-5-18<\/UserId><RunLevel>HighestAvailable<\/RunLevel>/);
+  assert.match(xml, /<MultipleInstancesPolicy>IgnoreNew<\/MultipleInstancesPolicy>/);
+  assert.match(xml, /<Command>C:\\Program Files\\nodejs\\node.exe<\/Command>/);
+  assert.match(xml, /--vm=web &amp; &lt;01&gt;/, 'the VM name is escaped in the XML');
+  // Unregistering removes the task and the XML it was imported from.
+  const unreg = unregisterPlan('hvreplica-replicate-web01', ctx);
+  assert.deepEqual(unreg.removeFiles, [xmlPath]);
+  await runPlan(unreg, async () => ({ code: 0, output: '' }));
+  assert.equal(existsSync(xmlPath), false);
 });
 
 test('task register on Linux writes a oneshot service and a timer at the interval', async () => {

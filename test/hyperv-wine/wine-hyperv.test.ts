@@ -57,4 +57,25 @@ describe('Hyper-V code of the Windows addon under Wine', () => {
     const disks = (outcome.fakeCheckpoint as Result).ok as Array<{ path: string }>;
     assert.deepEqual(disks.map((d) => d.path), ['D:\\os.vhdx']);
   });
+
+  it('refuses the gated real-host suite under Wine, saying why, instead of skipping it', () => {
+    const gate = outcome.gate as { run: boolean; refuse?: string; skip?: string };
+    assert.equal(gate.run, false);
+    assert.equal(gate.skip, undefined, 'never a skip under Wine');
+    assert.match(gate.refuse ?? '', /cannot run under Wine: Wine has no Hyper-V.*real Hyper-V host/);
+  });
+
+  it('sends IPv6 and dual-stack failover settings with their protocol type in the win32 build', () => {
+    const r = outcome.fakeIpv6 as { ok?: Record<string, unknown>; error?: unknown };
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.deepEqual([r.ok!.ProtocolIFType, r.ok!.IPAddresses, r.ok!.Subnets, r.ok!.DNSServers], [4098, ['10.0.0.5', 'fd00::5'], ['255.255.255.0', '64'], ['fd00::53']]);
+  });
+
+  it('writes the shipped configuration under a Windows path and imports the .vmcx from there', () => {
+    const r = outcome.shipping as { ok?: { files: string[]; imported: string[]; replicaId: string; location: string }; error?: unknown };
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.deepEqual(r.ok!.files.sort(), ['Virtual Machines/2D2C4A5E-1B7F-4C3D-9E8A-6F5B4C3D2E1A.vmcx', 'Virtual Machines/2D2C4A5E-1B7F-4C3D-9E8A-6F5B4C3D2E1A.vmgs']);
+    assert.deepEqual(r.ok!.imported, [`${r.ok!.location}\\Virtual Machines\\2D2C4A5E-1B7F-4C3D-9E8A-6F5B4C3D2E1A.vmcx`]);
+    assert.equal(r.ok!.replicaId, '2d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a');
+  });
 });

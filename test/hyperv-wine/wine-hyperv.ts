@@ -3,7 +3,10 @@
 // resolved at run time, the event log, the service dispatcher outside the SCM, and the portable workflow
 // against the WMI fake — and records each outcome as JSON in the file named by argv[2].
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
 import { hypervBinding } from '../../src/host/hyperv/native.js';
+import { hypervSuiteGate } from '../hyperv/gate.js';
 import { NativeError } from '../../src/native/native-error.js';
 import { FakeClock, FakeHyperV } from '../hyperv-unit/fake-hyperv.js';
 
@@ -31,6 +34,33 @@ try {
   );
   outcome.fakeSnapshotsLeft = fake.snapshotsOf('0d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a').length;
   await capture('fakeCheckpoint', async () => (await hv.createRecoveryCheckpoint({ vmId: '0d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a', consistency: 'application' }, { wmi: fake, clock: new FakeClock() })).frozenDisks);
+  // The gated real-host suite must refuse to run here, saying why (test/hyperv/gate.ts).
+  outcome.gate = hypervSuiteGate();
+  // IPv6 failover settings and drive re-pointing through the win32 build of the workflow.
+  await capture('fakeIpv6', async () => {
+    const v6 = new FakeHyperV();
+    v6.addVm({ id: '1d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a', name: 'v6', state: 3, disks: [{ path: 'D:\\v6.vhdx' }], nics: [{ name: 'LAN', mac: '00155D0A0B0C' }] });
+    await hv.setGuestNetwork(
+      { vmId: '1d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a', adapters: [{ macAddress: '00155d0a0b0c', dhcp: false, ipAddresses: ['10.0.0.5', 'fd00::5'], subnets: ['255.255.255.0', '64'], gateways: [], dnsServers: ['fd00::53'] }] },
+      { wmi: v6, clock: new FakeClock() },
+    );
+    const call = v6.calls.find((c) => c.method === 'SetGuestNetworkAdapterConfiguration')!;
+    return v6.embedded.get((call.params.NetworkConfiguration as string[])[0]!)!.properties;
+  });
+  // The configuration shipped from primary to replica, written and imported with Windows paths.
+  await capture('shipping', async () => {
+    const ship = new FakeHyperV();
+    const id = '2d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a';
+    ship.addVm({ id, name: 'ship', state: 3, disks: [{ path: 'D:\\ship.vhdx', virtualSize: 1 << 20 }] });
+    const scratch = process.argv[3] ?? '.';
+    const host = new HyperVHost({ stateDir: join(scratch, 'state'), fakes: { wmi: ship, clock: new FakeClock() } });
+    const vm = await host.getVm(id);
+    const exportedDefinition = await host.exportDefinition(id);
+    ship.removeVm(id);
+    ship.diskSizes.set('E:\\replica\\ship.vhdx', 1 << 20);
+    const replica = await host.registerReplicaVm({ ...vm.configuration, exportedDefinition }, [{ diskId: vm.disks[0]!.id, path: 'E:\\replica\\ship.vhdx' }], { location: join(scratch, 'replica') });
+    return { files: exportedDefinition.files.map((f) => f.path), imported: ship.importedFiles, replicaId: replica.id, location: join(scratch, 'replica') };
+  });
 } catch (error) {
   outcome.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -79,7 +79,10 @@ describe('Set-VMReplication rules', () => {
   it('needs something to change and validates like enable', () => {
     assert.match(refused(() => setRelationship(VM, enabled(), {}, NOW)).message, /no settings changed/);
     assert.equal(refused(() => setRelationship(VM, enabled(), { ReplicationFrequencySec: 45 }, NOW)).code, 'ERR_INVALID_ARGUMENT');
-    assert.equal(refused(() => setRelationship(VM, enabled(), { Reverse: true }, NOW)).code, 'ERR_NOT_SUPPORTED');
+    // Reverse/AsReplica are failover steps (src/failover/network.ts); the parameter sets are still checked here.
+    assert.equal(refused(() => setRelationship(VM, enabled(), { Reverse: true }, NOW)).code, 'ERR_INVALID_STATE');
+    assert.equal(refused(() => setRelationship(VM, enabled(), { Reverse: true, ReplicatedDiskPaths: ['/x'] }, NOW)).code, 'ERR_INVALID_ARGUMENT');
+    assert.equal(refused(() => setRelationship(VM, enabled(), { AsReplica: true, RecoveryHistory: 2 }, NOW)).code, 'ERR_INVALID_ARGUMENT');
   });
 
   it('ties VSS points to recovery history', () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
 import { encodeLog } from '../../src/protocol/index.js';
-import { LogReceiver, OffsetMismatchError, ReplicaError, type LogKey } from '../../src/replica/index.js';
+import { LogReceiver, OffsetMismatchError, ReplicaError, type LogConsumer, type LogKey, type VerifiedLog } from '../../src/replica/index.js';
 import { KeepingConsumer } from '../transport/keeping-consumer.js';
 
 configureLogging({ quietConsole: true });
@@ -81,5 +81,38 @@ describe('log receiver: durable, resumable, verified', () => {
     assert.deepEqual((await readdir(join(vmDir, 'uploads', key.diskId))), [], 'nothing of a refused log remains');
     const wrongPlace = { ...key, diskId: '66666666-7777-4888-8999-000000000000' };
     await assert.rejects(receiver.receive(vmDir, wrongPlace, { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), /does not match where it was uploaded/);
+  });
+  it('never writes into a complete upload the consumer has linked: a resend goes to a file of its own', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000009' };
+    const { log, hash } = await makeLog(key, 128 * 1024);
+    const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'hv-a.lab.test' };
+    const held = join(dir, 'held-by-storage.hvrlog');
+    // A consumer like the VHDX replica storage: it links the received file instead of copying it. The
+    // first time it fails for a passing reason after the link (a crash or a full disk before its state
+    // was saved), so the receiver still holds its complete file with a second name on it.
+    let calls = 0;
+    const linking = {
+      async consume(_vmDir: string, verified: VerifiedLog): Promise<void> {
+        calls += 1;
+        if (calls === 1) {
+          await link(verified.path, held);
+          throw Object.assign(new Error('no space left on device'), { code: 'ERR_DISK_FULL' });
+        }
+      },
+    } satisfies LogConsumer;
+    const receiver = new LogReceiver(linking, { maxLogBytes: 1 << 30 });
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(log)), /no space/);
+    assert.equal((await receiver.status(vmDir, key, hash)).ReceivedBytes, log.length, 'the complete log stays with the receiver');
+
+    // The primary sends the log again from the start (its own choice); the bytes must not go through the
+    // linked inode, or the consumer's copy would be truncated and rewritten under it.
+    const corrupted = Buffer.from(log);
+    corrupted[100] ^= 0xff;
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(corrupted)));
+    assert.ok((await readFile(held)).equals(log), 'the linked file is unchanged');
+    assert.equal((await stat(held)).nlink, 1, 'the receiver dropped its name rather than writing into it');
+    const done = await receiver.receive(vmDir, key, request, bytes(log));
+    assert.equal(done.Accepted, true);
+    assert.equal(calls, 2);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeReplicaVmDefinition, parseReplicaVmDefinition } from '../../src/protocol/index.js';
+import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, parseReplicaVmDefinition } from '../../src/protocol/index.js';
 import { dueForCycle } from '../../src/agent/agent.js';
 import { afterFailure, afterMissed, afterSuccess } from '../../src/agent/relationship-updates.js';
 import { describeProgress } from '../../src/cli/progress.js';
@@ -40,7 +40,7 @@ describe('replica VM definition (the initial replication message)', () => {
     ];
     for (const [value, message] of bad) assert.throws(() => parseReplicaVmDefinition(value), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ARGUMENT' && message.test(e.message), message.source);
     assert.throws(() => decodeReplicaVmDefinition(Buffer.from('{')), /not JSON/);
-    assert.throws(() => decodeReplicaVmDefinition(Buffer.alloc(300 * 1024, 32)), /more than the/);
+    assert.throws(() => decodeReplicaVmDefinition(Buffer.alloc(MAX_REPLICA_VM_BYTES + 1, 32)), /more than the/);
   });
 });
 

@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
 import type { ReplicaStorage, ReplicaStorageSettings } from '../../src/storage/replica-storage.js';
 import { DISKS, DiskModel, encode, ManualClock, randomRecords, readAll, sha, stream, type CycleSpec } from './fixtures.js';
+import { fixtureTest } from '../helpers/fixture.js';
 
 export interface StorageFixture {
   clock: ManualClock;
@@ -48,15 +49,7 @@ const delta = (s: number, consistency: 'crash' | 'application' = 'crash'): Cycle
 
 export function replicaStorageContract(name: string, makeFixture: () => Promise<StorageFixture>): void {
   describe(`ReplicaStorage contract: ${name}`, () => {
-    const withFixture = (title: string, body: (f: StorageFixture) => Promise<void>) =>
-      it(title, async () => {
-        const fixture = await makeFixture();
-        try {
-          await body(fixture);
-        } finally {
-          await fixture.cleanup();
-        }
-      });
+    const withFixture = fixtureTest(makeFixture);
 
     withFixture('applies an initial copy and deltas; every recovery point reads as the primary did then', async (f) => {
       const storage = await f.create({ recoveryHistory: 10, sealIntervalMs: HOUR });

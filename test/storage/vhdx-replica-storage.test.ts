@@ -1,17 +1,40 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeLog } from '../../src/protocol/log-decoder.js';
 import { createVhdxReplicaStorage, openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
-import { openDisk } from '../../src/vhdx/index.js';
+import type { ReplicaStorage } from '../../src/storage/replica-storage.js';
+import { mergeDisk, openDisk } from '../../src/vhdx/index.js';
 import { tempDir } from '../helpers/paths.js';
 import { replicaStorageContract, type StorageFixture } from './contract.js';
-import { DISKS, DiskModel, encode, ManualClock, randomRecords, readAll, sha, stream } from './fixtures.js';
+import { DISKS, DiskModel, encode, ManualClock, MiB, randomRecords, readAll, sha, stream } from './fixtures.js';
 import { VM_ID } from './fixtures.js';
 
 const BLOCK = 1024 * 1024;
+
+/** Files and apparent bytes under disks/: what retention has to keep bounded. */
+async function diskUsage(root: string): Promise<{ layers: number; bases: number; bytes: number; names: string[] }> {
+  const names = await readdir(join(root, 'disks'));
+  let bytes = 0;
+  for (const name of names) bytes += (await stat(join(root, 'disks', name))).size;
+  return { layers: names.filter((n) => n.endsWith('.avhdx')).length, bases: names.filter((n) => n.endsWith('.vhdx')).length, bytes, names };
+}
+
+/** Every point still reads as it did when it was sealed. */
+async function checkPoints(storage: ReplicaStorage, expected: Map<string, Record<string, string>>, when: string): Promise<void> {
+  for (const point of await storage.listRecoveryPoints()) {
+    for (const d of DISKS) {
+      const disk = await storage.openRecoveryPoint(point.id, d.diskId);
+      try {
+        assert.equal(sha(await readAll(disk)), expected.get(point.id)![d.diskId], `${when}: point ${point.sequence}, disk ${d.diskId}`);
+      } finally {
+        await disk.close();
+      }
+    }
+  }
+}
 
 async function makeFixture(): Promise<StorageFixture & { root: string }> {
   const dir = tempDir('replica-storage');
@@ -137,6 +160,142 @@ describe('VhdxReplicaStorage', () => {
         }
       }
       assert.equal((JSON.parse(await readFile(statePath, 'utf8')) as StoredState).merging, undefined);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('keeps layer files and bytes bounded by recoveryHistory over many cycles; every point keeps its content', async () => {
+    const f = await makeFixture();
+    try {
+      const history = 2;
+      const storage = await f.create({ recoveryHistory: history });
+      const model = new DiskModel();
+      const expected = new Map<string, Record<string, string>>();
+      // Per disk at most history + 1 files (the points' layers, the oldest in the base, and the top),
+      // each at most its data plus 4 MiB of header/log/metadata/BAT and a 1 MiB sector bitmap.
+      const bound = DISKS.reduce((sum, d) => sum + (d.virtualSize + 5 * MiB) * (history + 1), 0);
+      let base = '';
+      for (let s = 0; s < 14; s += 1) {
+        const spec = { generation: 1, sequence: s, base, next: `rp-${s}` };
+        for (const d of DISKS) {
+          const recs = randomRecords(d.virtualSize, 12);
+          await storage.receive(stream(await encode(d.diskId, spec, recs)));
+          model.apply(d.diskId, recs);
+        }
+        await storage.applyPending();
+        const point = await storage.seal();
+        expected.set(point!.id, model.hashes());
+        base = spec.next;
+        const usage = await diskUsage(f.root);
+        assert.equal(usage.bases, DISKS.length, `cycle ${s}: ${usage.names.join(', ')}`);
+        assert.equal(usage.layers, DISKS.length * Math.min(s + 1, history), `cycle ${s}: merged layers must be deleted (${usage.names.join(', ')})`);
+        assert.ok(usage.bytes <= bound, `cycle ${s}: ${usage.bytes} bytes on disk, more than the ${bound} that ${history} points can need`);
+        await checkPoints(storage, expected, `cycle ${s}`);
+      }
+      assert.deepEqual((await storage.listRecoveryPoints()).map((p) => p.sequence), [12, 13]);
+      const state = JSON.parse(await readFile(join(f.root, 'state.json'), 'utf8')) as StoredState;
+      assert.equal(state.layers.length, history + 1);
+      assert.equal(state.merging, undefined);
+      const latest = await storage.openLatest(DISKS[0]!.diskId);
+      assert.equal(latest.info.chain.length, history + 1, 'the chain is as short as the history');
+      await latest.close();
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('finishes a merge interrupted between re-parenting disks without merging again', async () => {
+    const f = await makeFixture();
+    try {
+      const storage = await f.create({ recoveryHistory: 5 });
+      const model = new DiskModel();
+      const expected = new Map<string, Record<string, string>>();
+      let base = '';
+      for (let s = 0; s <= 2; s += 1) {
+        const spec = { generation: 1, sequence: s, base, next: `rp-${s}` };
+        for (const d of DISKS) {
+          const recs = randomRecords(d.virtualSize, 8);
+          await storage.receive(stream(await encode(d.diskId, spec, recs)));
+          model.apply(d.diskId, recs);
+        }
+        await storage.applyPending();
+        expected.set((await storage.seal())!.id, model.hashes());
+        base = spec.next;
+      }
+      // The crash: every disk's merge of layer 1 into the base finished, the state says so, and the
+      // first disk's layer 2 was already re-parented onto the base.
+      const statePath = join(f.root, 'state.json');
+      const state = JSON.parse(await readFile(statePath, 'utf8')) as StoredState;
+      for (const file of Object.values(state.layers[1]!.files)) await mergeDisk(join(f.root, 'disks', file));
+      const { reparentDisk } = await import('../../src/vhdx/index.js');
+      const first = DISKS[0]!.diskId;
+      await reparentDisk(join(f.root, 'disks', state.layers[2]!.files[first]!), join(f.root, 'disks', state.layers[0]!.files[first]!));
+      const dropped = Object.values(state.layers[1]!.files);
+      state.merging = { layerId: state.layers[1]!.id, reparenting: true };
+      await writeFile(statePath, JSON.stringify(state));
+      const reopened = await f.reopen();
+      assert.deepEqual((await reopened.listRecoveryPoints()).map((p) => p.sequence), [1, 2]);
+      await checkPoints(reopened, expected, 'after recovery');
+      const names = await readdir(join(f.root, 'disks'));
+      for (const file of dropped) assert.ok(!names.includes(file), `${file} was merged and must be gone`);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('deletes layers an earlier version merged and kept, once the engine proves they repeat their parent', async () => {
+    const f = await makeFixture();
+    try {
+      const storage = await f.create({ recoveryHistory: 5 });
+      const model = new DiskModel();
+      const expected = new Map<string, Record<string, string>>();
+      let base = '';
+      const cycle = async (s: number): Promise<void> => {
+        const spec = { generation: 1, sequence: s, base, next: `rp-${s}` };
+        for (const d of DISKS) {
+          const recs = randomRecords(d.virtualSize, 8);
+          await storage.receive(stream(await encode(d.diskId, spec, recs)));
+          model.apply(d.diskId, recs);
+        }
+        base = spec.next;
+      };
+      for (let s = 0; s <= 2; s += 1) {
+        await cycle(s);
+        await storage.applyPending();
+        expected.set((await storage.seal())!.id, model.hashes());
+      }
+      // What the old retention left: layer 1 merged into the base, its point moved there, the file kept.
+      const statePath = join(f.root, 'state.json');
+      const state = JSON.parse(await readFile(statePath, 'utf8')) as StoredState;
+      for (const file of Object.values(state.layers[1]!.files)) await mergeDisk(join(f.root, 'disks', file));
+      state.layers[0]!.point = state.layers[1]!.point!;
+      delete state.layers[1]!.point;
+      state.layers[1]!.merged = true;
+      const legacy = Object.values(state.layers[1]!.files);
+      await writeFile(statePath, JSON.stringify(state));
+      const reopened = await f.reopen();
+      const sealed = (async () => {
+        await cycle(3);
+        await reopened.applyPending();
+        expected.set((await reopened.seal())!.id, model.hashes());
+      });
+      // The reopened storage receives the next cycle; its seal runs retention.
+      Object.assign(storage, {});
+      const again = reopened;
+      const spec = { generation: 1, sequence: 3, base, next: 'rp-3' };
+      for (const d of DISKS) {
+        const recs = randomRecords(d.virtualSize, 8);
+        await again.receive(stream(await encode(d.diskId, spec, recs)));
+        model.apply(d.diskId, recs);
+      }
+      await again.applyPending();
+      expected.set((await again.seal())!.id, model.hashes());
+      void sealed;
+      const names = await readdir(join(f.root, 'disks'));
+      for (const file of legacy) assert.ok(!names.includes(file), `${file} only repeated its parent and must be gone`);
+      assert.deepEqual((await again.listRecoveryPoints()).map((p) => p.sequence), [1, 2, 3]);
+      await checkPoints(again, expected, 'after dropping the old merged layer');
     } finally {
       await f.cleanup();
     }

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { configureLogging } from '../../src/logging/logger.js';
 import { addEntry, applyServerChanges, makeEntry, ReplicaConfigStore, ReplicaService } from '../../src/replica/index.js';
 import { KeepingConsumer } from './keeping-consumer.js';
@@ -58,7 +59,16 @@ export interface ReplicaHost {
   close(): Promise<void>;
 }
 
-export async function startReplica(options: { requestsPerSecond?: number; now?: () => number } = {}): Promise<ReplicaHost> {
+export interface StartReplicaOptions {
+  requestsPerSecond?: number;
+  now?: () => number;
+  /** The server's idle limit per stream and session. */
+  idleTimeoutMs?: number;
+  /** Added before each log is stored, as a slow disk or a long apply would. */
+  consumeDelayMs?: number;
+}
+
+export async function startReplica(options: StartReplicaOptions = {}): Promise<ReplicaHost> {
   const { replica, ca } = await pki();
   const root = await mkdtemp(join(tmpdir(), 'hvr-replica-'));
   const stateDir = join(root, 'state');
@@ -74,8 +84,23 @@ export async function startReplica(options: { requestsPerSecond?: number; now?: 
     return { config: next, result: undefined };
   });
   const credential = await certs.credential(stored.Thumbprint);
-  const handler = new ReplicaService(stateDir, new KeepingConsumer(), { maxLogBytes: 256 * 1024 * 1024 });
-  const server = new ReplicaHttpServer({ credential, handler, requestsPerSecond: options.requestsPerSecond ?? 1000, ...(options.now ? { now: options.now } : {}) });
+  const consumer = new KeepingConsumer();
+  const delay = options.consumeDelayMs;
+  if (delay !== undefined) {
+    const keep = consumer.consume.bind(consumer);
+    consumer.consume = async (vmDir, log) => {
+      await sleep(delay);
+      return keep(vmDir, log);
+    };
+  }
+  const handler = new ReplicaService(stateDir, consumer, { maxLogBytes: 256 * 1024 * 1024 });
+  const server = new ReplicaHttpServer({
+    credential,
+    handler,
+    requestsPerSecond: options.requestsPerSecond ?? 1000,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+  });
   const address = await server.listen(0, '127.0.0.1');
   return {
     stateDir,

@@ -174,12 +174,31 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
       assert.equal(offsets[0], 0);
       assert.ok(offsets[1]! > 0 && offsets[1]! < log.length, `resumed at ${offsets[1]}`);
       assert.ok(result.SentBytes < 2 * log.length);
+      // The cut attempt's bytes went over the wire too: they count, so the total is at least the log.
+      assert.ok(result.SentBytes >= log.length, `${result.SentBytes} bytes counted for a ${log.length}-byte log`);
     } finally {
       await uploader.close();
       await proxy.close();
     }
     const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), DISK(2), 1, 1));
     assert.ok(stored.equals(log), 'the resumed log is byte-identical');
+  });
+
+  it('keeps an upload open while the server stores and applies it for longer than the idle limit', async () => {
+    const { primary } = await pki();
+    const slow = await startReplica({ idleTimeoutMs: 300, consumeDelayMs: 1500 });
+    const key = { vmId: VM, diskId: DISK(9), generation: 1, sequence: 1 };
+    const log = await makeLog(key, randomBytes(256 * 1024));
+    const uploader = new Http2LogUploader(() => ReplicaClient.connect(endpoint(slow.port), primary));
+    try {
+      // No retry layer: a stream cancelled during the apply would fail this upload.
+      const result = await uploader.upload(bufferLogSource(log, key));
+      assert.equal(result.Accepted, true);
+      assert.equal(result.SentBytes, log.length);
+    } finally {
+      await uploader.close();
+      await slow.close();
+    }
   });
 
   it('detects a flipped bit, rejects the log and never accepts it', async () => {

@@ -494,9 +494,9 @@ Napi::Value JsDestroyReferencePoint(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JsExportConfiguration(const Napi::CallbackInfo& info) {
-  Napi::Object args = ArgsOf(info, "Usage: exportConfiguration({ vmId, snapshotPath, directory }, fakes?)");
+  Napi::Object args = ArgsOf(info, "Usage: exportConfiguration({ vmId, snapshotPath?, directory }, fakes?)");
   std::string vm_id = Str(args, "vmId");
-  std::string snapshot = Str(args, "snapshotPath");
+  std::string snapshot = Str(args, "snapshotPath", false);
   std::string directory = Str(args, "directory");
   return RunHost<Nothing>(
       info, 1, "hvr.hyperv.exportConfiguration", TimeoutsOf(args),
@@ -589,6 +589,27 @@ Napi::Value JsSetGuestNetwork(const Napi::CallbackInfo& info) {
       info, 1, "hvr.hyperv.setGuestNetwork", TimeoutsOf(args),
       [vm_id, adapters](HyperVHost& h) {
         h.SetGuestNetwork(vm_id, adapters);
+        return Nothing{};
+      },
+      UndefinedResult);
+}
+
+Napi::Value JsSetVmDisks(const Napi::CallbackInfo& info) {
+  Napi::Object args = ArgsOf(info, "Usage: setVmDisks({ vmId, disks: [{ deviceKey, path }] }, fakes?)");
+  std::string vm_id = Str(args, "vmId");
+  Napi::Value list = args.Get("disks");
+  if (!list.IsArray()) ThrowUsage(info.Env(), "disks: [{ deviceKey, path }]");
+  std::vector<ReplicaDisk> disks;
+  Napi::Array a = list.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    if (!a.Get(i).IsObject()) ThrowUsage(info.Env(), "disks: [{ deviceKey, path }]");
+    Napi::Object d = a.Get(i).As<Napi::Object>();
+    disks.push_back({Str(d, "deviceKey"), Str(d, "path")});
+  }
+  return RunHost<Nothing>(
+      info, 1, "hvr.hyperv.setVmDisks", TimeoutsOf(args),
+      [vm_id, disks](HyperVHost& h) {
+        h.SetVmDisks(vm_id, disks);
         return Nothing{};
       },
       UndefinedResult);
@@ -823,6 +844,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   hv.Set("setVmState", Napi::Function::New(env, JsSetVmState, "setVmState"));
   hv.Set("destroyVm", Napi::Function::New(env, JsDestroyVm, "destroyVm"));
   hv.Set("setGuestNetwork", Napi::Function::New(env, JsSetGuestNetwork, "setGuestNetwork"));
+  hv.Set("setVmDisks", Napi::Function::New(env, JsSetVmDisks, "setVmDisks"));
   hv.Set("createDifferencingDisk", Napi::Function::New(env, JsCreateDifferencingDisk, "createDifferencingDisk"));
   hv.Set("matchRctIds", Napi::Function::New(env, JsMatchRctIds, "matchRctIds"));
   hv.Set("openDisk", Napi::Function::New(env, JsOpenDisk, "openDisk"));

@@ -16,6 +16,7 @@
 #include "vhdx/disk.h"
 #include "vhdx/errors.h"
 #include "vhdx/merge.h"
+#include "vhdx/reparent.h"
 
 namespace hvr::binding {
 namespace {
@@ -254,6 +255,18 @@ Napi::Value JsMerge(const Napi::CallbackInfo& info) {
       Undefined);
 }
 
+Napi::Value JsReparent(const Napi::CallbackInfo& info) {
+  std::string child = GetString(info, 0, "Usage: vhdxReparent(childPath, newParentPath)");
+  std::string parent = GetString(info, 1, "Usage: vhdxReparent(childPath, newParentPath)");
+  return PromiseWorker<bool>::Run(
+      info.Env(), "hvr.vhdxReparent",
+      [child, parent] {
+        vhdx::ReparentDisk(child, parent);
+        return true;
+      },
+      Undefined);
+}
+
 Napi::Value JsCheck(const Napi::CallbackInfo& info) {
   std::string path = GetString(info, 0, "Usage: vhdxCheck(path)");
   return PromiseWorker<vhdx::CheckFindings>::Run(
@@ -283,6 +296,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("vhdxMap", Napi::Function::New(env, JsMap, "vhdxMap"));
   exports.Set("vhdxCreate", Napi::Function::New(env, JsCreate, "vhdxCreate"));
   exports.Set("vhdxMerge", Napi::Function::New(env, JsMerge, "vhdxMerge"));
+  exports.Set("vhdxReparent", Napi::Function::New(env, JsReparent, "vhdxReparent"));
   exports.Set("vhdxCheck", Napi::Function::New(env, JsCheck, "vhdxCheck"));
 }
 BindingRegistrar registrar(Register);

@@ -31,6 +31,8 @@ struct RealizeOptions {
 struct GuestNetworkSettings {
   std::string mac_address;  // which adapter (12 hex digits, separators ignored)
   bool dhcp = false;
+  // IPv4 and IPv6 addresses may be mixed (Set-VMNetworkAdapterFailoverConfiguration sets both); an IPv4
+  // address takes a dotted subnet mask, an IPv6 address its prefix length in decimal ("64").
   std::vector<std::string> ip_addresses;
   std::vector<std::string> subnets;
   std::vector<std::string> gateways;
@@ -58,7 +60,8 @@ class HyperVHost {
   void DiscardCheckpoint(const std::string& snapshot_path);
   std::vector<ReferencePoint> ListReferencePoints(const std::string& vm_id);
   void DestroyReferencePoint(const std::string& path);
-  // Writes the VM configuration of the checkpoint (no disk data) into `directory` for the replica.
+  // Writes the VM configuration (no disk data) into `directory` for the replica: of the checkpoint at
+  // `snapshot_path`, or of the VM itself without its checkpoints when `snapshot_path` is empty.
   void ExportConfiguration(const std::string& vm_id, const std::string& snapshot_path, const std::string& directory);
 
   // Replica side (replica.cc).
@@ -66,6 +69,9 @@ class HyperVHost {
   void SetVmState(const std::string& vm_id, VmStateRequest request);
   void DestroyVm(const std::string& vm_id);
   void SetGuestNetwork(const std::string& vm_id, const std::vector<GuestNetworkSettings>& adapters);
+  // Points the VM's virtual hard disk drives (matched by device key) at other files. The VM must be off
+  // and without checkpoints; the files it used before are left where they are.
+  void SetVmDisks(const std::string& vm_id, const std::vector<ReplicaDisk>& disks);
   // A new VHDX differencing disk over `parent_path` (Msvm_ImageManagementService.CreateVirtualHardDisk),
   // so that a test VM writes into its own layer and never into the replica's chain.
   void CreateDifferencingDisk(const std::string& path, const std::string& parent_path);

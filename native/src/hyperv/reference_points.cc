@@ -253,8 +253,14 @@ void HyperVHost::ExportConfiguration(const std::string& vm_id, const std::string
   WmiObject vm = FindVm(vm_id);
   WmiObject service = Service("Msvm_VirtualSystemManagementService");
   WmiParams settings;
-  settings["CopySnapshotConfiguration"] = WmiValue::Int(3);  // ExportOneSnapshotForBackup
-  settings["SnapshotVirtualSystem"] = WmiValue::Str(snapshot_path);
+  if (snapshot_path.empty()) {
+    // The definition only: the replica has no use for the primary's checkpoints, and the running VM's
+    // configuration is what the replica must look like.
+    settings["CopySnapshotConfiguration"] = WmiValue::Int(1);  // ExportNoSnapshots
+  } else {
+    settings["CopySnapshotConfiguration"] = WmiValue::Int(3);  // ExportOneSnapshotForBackup
+    settings["SnapshotVirtualSystem"] = WmiValue::Str(snapshot_path);
+  }
   settings["CopyVmStorage"] = WmiValue::Bool(false);          // disks travel as replication logs
   settings["CopyVmRuntimeInformation"] = WmiValue::Bool(false);
   settings["CaptureLiveState"] = WmiValue::Int(0);

@@ -22,6 +22,22 @@ NativeError WithNote(const NativeError& error, const std::string& note) {
   return NativeError(error.code(), std::string(error.what()) + note, error.os_errno(), error.syscall());
 }
 
+// Msvm_GuestNetworkAdapterConfiguration.ProtocolIFType: 4096 IPv4, 4097 IPv6, 4098 both. The guest's
+// KVP daemon configures only the families this names.
+int64_t ProtocolIfType(const std::vector<std::string>& addresses) {
+  bool v4 = false;
+  bool v6 = false;
+  for (const std::string& a : addresses) {
+    if (a.find(':') != std::string::npos) {
+      v6 = true;
+    } else {
+      v4 = true;
+    }
+  }
+  if (v4 && v6) return 4098;
+  return v6 ? 4097 : 4096;
+}
+
 }  // namespace
 
 VmSummary HyperVHost::RealizeReplicaVm(const RealizeOptions& options) {
@@ -187,7 +203,7 @@ void HyperVHost::SetGuestNetwork(const std::string& vm_id, const std::vector<Gue
     }
     WmiParams props;
     props["DHCPEnabled"] = WmiValue::Bool(want.dhcp);
-    props["ProtocolIFType"] = WmiValue::Int(4096);  // IPv4
+    props["ProtocolIFType"] = WmiValue::Int(want.dhcp ? 4096 : ProtocolIfType(want.ip_addresses));
     props["IPAddresses"] = WmiValue::Strs(want.dhcp ? std::vector<std::string>{} : want.ip_addresses);
     props["Subnets"] = WmiValue::Strs(want.dhcp ? std::vector<std::string>{} : want.subnets);
     props["DefaultGateways"] = WmiValue::Strs(want.dhcp ? std::vector<std::string>{} : want.gateways);
@@ -200,6 +216,66 @@ void HyperVHost::SetGuestNetwork(const std::string& vm_id, const std::vector<Gue
   in["ComputerSystem"] = WmiValue::Str(vm.path);
   in["NetworkConfiguration"] = WmiValue::Strs(configs);
   Invoke(service.path, "SetGuestNetworkAdapterConfiguration", std::move(in), "set the failover TCP/IP settings", name);
+}
+
+void HyperVHost::SetVmDisks(const std::string& vm_id, const std::vector<ReplicaDisk>& disks) {
+  WmiObject vm = FindVm(vm_id);
+  const std::string name = vm.String("ElementName", vm_id);
+  if (vm.Int("EnabledState") != 3) {
+    throw NativeError(hvcodes::kInvalidState, "virtual machine '" + name + "' is " + VmStateName(vm.Int("EnabledState")) +
+                                                  "; turn it off before replacing its disks");
+  }
+  // A checkpoint's differencing disks have the old files as parents; re-pointing the drives under them
+  // would leave checkpoints that no longer apply to the VM.
+  if (!RecoverySnapshotIds(vm).empty()) {
+    throw NativeError(hvcodes::kInvalidState, "virtual machine '" + name +
+                                                  "' has checkpoints; remove them (Get-VMSnapshot -VMName '" + name +
+                                                  "' | Remove-VMSnapshot) before replacing its disks");
+  }
+  WmiObject settings = SettingsOf(vm);
+  std::vector<WmiObject> drives;
+  for (const WmiObject& rasd : Components(settings, "Msvm_StorageAllocationSettingData")) {
+    if (rasd.Int("ResourceType") == 31 && rasd.String("ResourceSubType") == "Microsoft:Hyper-V:Virtual Hard Disk") {
+      drives.push_back(rasd);
+    }
+  }
+  std::vector<std::string> changed;
+  for (const ReplicaDisk& want : disks) {
+    const std::string key = DeviceKey(want.device_key);
+    auto drive = std::find_if(drives.begin(), drives.end(),
+                              [&](const WmiObject& rasd) { return DeviceKey(rasd.String("InstanceID")) == key; });
+    if (drive == drives.end()) {
+      throw NativeError(codes::kNotFound, "virtual machine '" + name + "' has no virtual hard disk at " + key +
+                                              " (Get-VMHardDiskDrive -VMName '" + name + "' lists its drives)");
+    }
+    if (want.path.empty()) {
+      throw NativeError(codes::kInvalidArgument, "no file given for the disk at " + key + " of '" + name + "'");
+    }
+    // The guest must find the same disk size behind the drive; Hyper-V reads both files' headers.
+    DiskInfo now;
+    now.path = drive->Strings("HostResource").empty() ? std::string() : drive->Strings("HostResource").front();
+    DiskInfo next;
+    next.path = want.path;
+    ReadDiskGeometry(next);
+    if (!now.path.empty()) {
+      ReadDiskGeometry(now);
+      if (now.virtual_size != next.virtual_size || now.logical_sector_size != next.logical_sector_size) {
+        throw NativeError(codes::kInvalidArgument,
+                          "disk file '" + want.path + "' is " + std::to_string(next.virtual_size) + " bytes with " +
+                              std::to_string(next.logical_sector_size) + "-byte sectors, but the disk at " + key +
+                              " of '" + name + "' is " + std::to_string(now.virtual_size) + " bytes with " +
+                              std::to_string(now.logical_sector_size) + "-byte sectors");
+      }
+    }
+    WmiParams props;
+    props["HostResource"] = WmiValue::Strs({want.path});
+    changed.push_back(wmi_.EmbedInstance(drive->path, props));
+  }
+  if (changed.empty()) return;
+  WmiObject service = Service("Msvm_VirtualSystemManagementService");
+  WmiParams modify;
+  modify["ResourceSettings"] = WmiValue::Strs(changed);
+  Invoke(service.path, "ModifyResourceSettings", std::move(modify), "point the VM's drives at other disk files", name);
 }
 
 }  // namespace hvr::hyperv

@@ -129,6 +129,12 @@ void Disk::Read(uint64_t offset, void* buffer, uint64_t length) {
   ReadLevel(0, offset, static_cast<uint8_t*>(buffer), length);
 }
 
+void Disk::ReadFromLevel(size_t level, uint64_t offset, void* buffer, uint64_t length) {
+  CheckRange("read", offset, length);
+  if (level >= layers_.size()) ThrowInvalid("read: the chain has no level " + std::to_string(level));
+  ReadLevel(level, offset, static_cast<uint8_t*>(buffer), length);
+}
+
 void Disk::ReadLevel(size_t level, uint64_t offset, uint8_t* out, uint64_t length) {
   Layer& layer = *layers_[level];
   uint64_t pending_file = 0, pending_len = 0;

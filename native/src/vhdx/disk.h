@@ -35,6 +35,9 @@ class Disk {
   bool closed() const { return layers_.empty(); }
 
   void Read(uint64_t offset, void* buffer, uint64_t length);
+  // Reads what the chain shows from layer `level` down (level 0 is Read); for comparing a child's
+  // parent chain with another without opening it twice.
+  void ReadFromLevel(size_t level, uint64_t offset, void* buffer, uint64_t length);
   void Write(uint64_t offset, const void* buffer, uint64_t length);
   // Makes the range read as zeros; `trim` lets whole blocks give their space back.
   void Zero(uint64_t offset, uint64_t length, bool trim);

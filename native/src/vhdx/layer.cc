@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "vhdx/crc32c.h"
 #include "vhdx/errors.h"
@@ -14,7 +15,10 @@ namespace {
 // Sanity limits that keep a hostile file from making us allocate or loop without bound.
 constexpr uint64_t kMaxLogLength = 256 * kMiB;
 constexpr uint64_t kMaxFileSize = 2 * kMaxVirtualSize;
-constexpr size_t kMaxCachedBitmaps = 64;
+// Sector-bitmap pages kept in memory (4 KiB each, 16 MiB of virtual disk per page at 512-byte sectors).
+constexpr size_t kMaxCachedBitmapPages = 1024;
+constexpr uint64_t kBitmapPageSize = 4096;
+constexpr uint64_t kSectorsPerBitmapPage = kBitmapPageSize * 8;
 constexpr size_t kCommitMargin = 40;
 
 uint64_t AlignDown(uint64_t v, uint64_t a) { return v / a * a; }
@@ -441,26 +445,27 @@ uint8_t Layer::BlockState(uint64_t block) const {
   return uint8_t(Le64(bat_.data() + index * 8) & kBatStateMask);
 }
 
-std::vector<uint8_t>& Layer::SectorBitmap(uint64_t chunk) {
-  auto it = bitmaps_.find(chunk);
-  if (it != bitmaps_.end()) return it->second;
-  if (bitmaps_.size() >= kMaxCachedBitmaps) {
-    for (auto victim = bitmaps_.begin(); victim != bitmaps_.end(); ++victim) {
-      auto dirty = dirty_bitmap_pages_.lower_bound({victim->first, 0});
-      if (dirty == dirty_bitmap_pages_.end() || dirty->first != victim->first) {
-        bitmaps_.erase(victim);
-        break;
-      }
+// One 4 KiB page of a chunk's sector bitmap. Only the page a lookup or write touches is read: a 2 MiB
+// block needs 512 bytes of its chunk's 1 MiB bitmap, so reading the whole block per chunk made listing
+// changes spread over a large disk cost a 1 MiB read per 4 GiB touched.
+uint8_t* Layer::BitmapPage(uint64_t chunk, uint64_t page) {
+  const std::pair<uint64_t, uint64_t> key{chunk, page};
+  auto it = bitmap_pages_.find(key);
+  if (it != bitmap_pages_.end()) return it->second.data();
+  if (bitmap_pages_.size() >= kMaxCachedBitmapPages) {
+    // Dirty pages must stay until their commit; clean ones can be read again.
+    for (auto victim = bitmap_pages_.begin(); victim != bitmap_pages_.end();) {
+      victim = dirty_bitmap_pages_.count(victim->first) ? std::next(victim) : bitmap_pages_.erase(victim);
     }
   }
-  std::vector<uint8_t>& bits = bitmaps_[chunk];
-  bits.assign(kSectorBitmapBlockSize, 0);
+  std::vector<uint8_t>& bits = bitmap_pages_[key];
+  bits.assign(kBitmapPageSize, 0);
   uint64_t index = chunk * (chunk_ratio_ + 1) + chunk_ratio_;
   if (index < bat_entries_) {
     uint64_t entry = Le64(bat_.data() + index * 8);
-    if ((entry & kBatStateMask) == kSbPresent) ReadMeta((entry >> 20) * kMiB, bits.data(), bits.size());
+    if ((entry & kBatStateMask) == kSbPresent) ReadMeta((entry >> 20) * kMiB + page * kBitmapPageSize, bits.data(), bits.size());
   }
-  return bits;
+  return bits.data();
 }
 
 Layer::Run Layer::Lookup(uint64_t offset, uint64_t max_length) {
@@ -478,17 +483,27 @@ Layer::Run Layer::Lookup(uint64_t offset, uint64_t max_length) {
       const uint64_t lss = logical_sector_size_;
       uint64_t sector = offset / lss;
       uint64_t last_sector = (offset + length - 1) / lss;
-      const std::vector<uint8_t>& bits = SectorBitmap(sector / kSectorsPerChunk);
+      const uint64_t chunk = sector / kSectorsPerChunk;  // a block never spans chunks
+      const uint8_t* page = nullptr;
+      uint64_t page_index = ~uint64_t(0);
+      auto byte = [&](uint64_t i) {  // i: sector index within the chunk
+        uint64_t p = i / kSectorsPerBitmapPage;
+        if (p != page_index) {
+          page = BitmapPage(chunk, p);
+          page_index = p;
+        }
+        return page[(i % kSectorsPerBitmapPage) >> 3];
+      };
       auto bit = [&](uint64_t s) {
         uint64_t i = s % kSectorsPerChunk;
-        return (bits[i >> 3] >> (i & 7)) & 1;
+        return (byte(i) >> (i & 7)) & 1;
       };
       int value = bit(sector);
       uint64_t s = sector + 1;
       // Whole bytes at a time once aligned: bitmaps of mostly-written blocks are long runs.
       while (s <= last_sector) {
         uint64_t i = s % kSectorsPerChunk;
-        if ((i & 7) == 0 && s + 7 <= last_sector && bits[i >> 3] == (value ? 0xFF : 0x00)) {
+        if ((i & 7) == 0 && s + 7 <= last_sector && byte(i) == (value ? 0xFF : 0x00)) {
           s += 8;
           continue;
         }
@@ -562,19 +577,25 @@ void Layer::MarkBitmap(uint64_t offset, uint64_t length) {
   const uint64_t lss = logical_sector_size_;
   uint64_t first = offset / lss, end = (offset + length) / lss;
   uint64_t chunk = first / kSectorsPerChunk;  // a block never spans chunks
-  std::vector<uint8_t>& bits = SectorBitmap(chunk);
+  uint8_t* page = nullptr;
+  uint64_t page_index = ~uint64_t(0);
   for (uint64_t s = first; s < end; ++s) {
     uint64_t i = s % kSectorsPerChunk;
+    uint64_t p = i / kSectorsPerBitmapPage;
+    if (p != page_index) {
+      page = BitmapPage(chunk, p);
+      page_index = p;
+      // Marked dirty at once, so a page load for the next page can never evict this one.
+      dirty_bitmap_pages_.insert({chunk, p});
+    }
+    uint8_t& b = page[(i % kSectorsPerBitmapPage) >> 3];
     if ((i & 7) == 0 && s + 8 <= end) {
-      bits[i >> 3] = 0xFF;
+      b = 0xFF;
       s += 7;
     } else {
-      bits[i >> 3] = uint8_t(bits[i >> 3] | (1u << (i & 7)));
+      b = uint8_t(b | (1u << (i & 7)));
     }
   }
-  uint64_t first_page = (first % kSectorsPerChunk) / 8 / 4096;
-  uint64_t last_page = ((end - 1) % kSectorsPerChunk) / 8 / 4096;
-  for (uint64_t p = first_page; p <= last_page; ++p) dirty_bitmap_pages_.insert({chunk, p});
 }
 
 void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) {
@@ -596,7 +617,7 @@ void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) 
     uint64_t chunk = block / chunk_ratio_;
     uint64_t sb_index = chunk * (chunk_ratio_ + 1) + chunk_ratio_;
     if ((Le64(bat_.data() + sb_index * 8) & kBatStateMask) != kSbPresent) {
-      bitmaps_.erase(chunk);
+      // Cached pages of a chunk without a bitmap are zeros, which is what the new (zeroed) space holds.
       uint64_t sb = AllocateSpace(kSectorBitmapBlockSize);
       SetBatEntry(sb_index, (sb / kMiB) << 20 | kSbPresent);
     }
@@ -628,7 +649,7 @@ void Layer::ZeroBlock(uint64_t block, bool trim) {
 void Layer::CommitIfLarge() {
   size_t pages = dirty_bat_pages_.size() + dirty_bitmap_pages_.size() + dirty_raw_pages_.size();
   size_t capacity = size_t(header_.log_length / kLogSector) - 8;
-  if (pages + kCommitMargin >= capacity || bitmaps_.size() >= kMaxCachedBitmaps - 2) Commit();
+  if (pages + kCommitMargin >= capacity) Commit();
 }
 
 void Layer::Commit() {
@@ -644,7 +665,7 @@ void Layer::Commit() {
   for (const auto& cp : dirty_bitmap_pages_) {
     uint64_t sb_index = cp.first * (chunk_ratio_ + 1) + chunk_ratio_;
     uint64_t sb = (Le64(bat_.data() + sb_index * 8) >> 20) * kMiB;
-    pages.push_back({sb + cp.second * 4096, bitmaps_[cp.first].data() + cp.second * 4096});
+    pages.push_back({sb + cp.second * kBitmapPageSize, bitmap_pages_[cp].data()});
   }
   for (const auto& raw : dirty_raw_pages_) pages.push_back({raw.first, raw.second.data()});
   uint64_t size = LogEntrySize(pages.size());
@@ -677,42 +698,72 @@ void Layer::CloseSession() {
 
 void Layer::SetParentLinkage(const Guid& linkage, bool primary) {
   if (!has_parent_) ThrowInvalid("'" + path_ + "' is not a differencing disk");
-  BeginSession(false);
+  ParentLocator next = locator_;
   std::string text = linkage.ToString();
-  auto set = [this](const std::string& key, const std::string& value) {
-    for (auto& kv : locator_.entries) {
-      if (kv.first == key) {
-        kv.second = value;
-        return;
-      }
-    }
-    locator_.entries.emplace_back(key, value);
-  };
   if (primary) {
-    set("parent_linkage", text);
-    if (locator_.Find("parent_linkage2")) set("parent_linkage2", Guid().ToString());
+    SetLocatorValue(&next, "parent_linkage", text);
+    if (next.Find("parent_linkage2")) SetLocatorValue(&next, "parent_linkage2", Guid().ToString());
   } else {
-    set("parent_linkage2", text);
+    SetLocatorValue(&next, "parent_linkage2", text);
   }
-  std::vector<uint8_t> item = SerializeLocator(locator_);
-  MetadataEntry* entry = nullptr;
-  size_t entry_index = 0;
-  uint64_t used_end = kMetadataTableSize;
-  for (size_t i = 0; i < metadata_entries_.size(); ++i) {
-    MetadataEntry& m = metadata_entries_[i];
-    used_end = std::max<uint64_t>(used_end, uint64_t(m.offset) + m.length);
-    if (m.id == ParentLocatorGuid() && !(m.flags & kMetaIsUser)) {
-      entry = &m;
-      entry_index = i;
+  StoreLocator(next);
+}
+
+void Layer::SetParentLocation(const Guid& linkage, const std::string& relative_path, const std::string& absolute_path) {
+  if (!has_parent_) ThrowInvalid("'" + path_ + "' is not a differencing disk");
+  ParentLocator next;
+  next.type = locator_.type;
+  // Keys are rewritten in their stored order; unknown keys are kept (MS-VHDX: preserve what you do not
+  // understand). A volume path names the old parent's volume and cannot be derived here, so it goes.
+  for (const auto& kv : locator_.entries) {
+    if (kv.first == "volume_path" || kv.first == "relative_path" || kv.first == "absolute_win32_path") continue;
+    next.entries.push_back(kv);
+  }
+  SetLocatorValue(&next, "parent_linkage", linkage.ToString());
+  if (next.Find("parent_linkage2")) SetLocatorValue(&next, "parent_linkage2", Guid().ToString());
+  if (!relative_path.empty()) next.entries.emplace_back("relative_path", relative_path);
+  next.entries.emplace_back("absolute_win32_path", absolute_path);
+  StoreLocator(next);
+}
+
+void Layer::SetLocatorValue(ParentLocator* locator, const std::string& key, const std::string& value) {
+  for (auto& kv : locator->entries) {
+    if (kv.first == key) {
+      kv.second = value;
+      return;
     }
   }
-  if (!entry) ThrowCorrupt(path_, "the parent locator item vanished");
-  if (item.size() > entry->length) {
-    uint64_t at = AlignUp(used_end, 8);
-    if (at + item.size() > metadata_region_.length) ThrowUnsupported(path_, "a metadata region too full to grow the parent locator");
-    entry->offset = uint32_t(at);
+  locator->entries.emplace_back(key, value);
+}
+
+void Layer::StoreLocator(const ParentLocator& next) {
+  BeginSession(false);
+  std::vector<uint8_t> item = SerializeLocator(next);
+  if (item.size() > kMiB) ThrowInvalid("the parent locator of '" + path_ + "' would exceed the 1 MiB item limit");
+  size_t entry_index = metadata_entries_.size();
+  std::vector<std::pair<uint64_t, uint64_t>> used;  // every other item's span in the region
+  for (size_t i = 0; i < metadata_entries_.size(); ++i) {
+    const MetadataEntry& m = metadata_entries_[i];
+    if (m.id == ParentLocatorGuid() && !(m.flags & kMetaIsUser)) {
+      entry_index = i;
+    } else if (m.length != 0) {
+      used.emplace_back(m.offset, uint64_t(m.offset) + m.length);
+    }
   }
-  entry->length = uint32_t(item.size());
+  if (entry_index == metadata_entries_.size()) ThrowCorrupt(path_, "the parent locator item vanished");
+  MetadataEntry& entry = metadata_entries_[entry_index];
+  // First fit in the region, counting the item's own old span as free: the table entry and the item
+  // travel in one log entry, so overwriting the old item in place is as atomic as moving it, and
+  // repeated re-parenting never walks the item off the end of the region.
+  std::sort(used.begin(), used.end());
+  uint64_t at = kMetadataTableSize;
+  for (const auto& span : used) {
+    if (at + item.size() <= span.first) break;
+    at = std::max(at, AlignUp(span.second, 8));
+  }
+  if (at + item.size() > metadata_region_.length) ThrowUnsupported(path_, "a metadata region too full to grow the parent locator");
+  entry.offset = uint32_t(at);
+  entry.length = uint32_t(item.size());
   // Stage every touched metadata page (table entry and item) as a logged raw page.
   auto stage = [this](uint64_t region_offset, const uint8_t* bytes, size_t length) {
     uint64_t file_offset = metadata_region_.offset + region_offset;
@@ -728,12 +779,13 @@ void Layer::SetParentLinkage(const Guid& linkage, bool primary) {
     }
   };
   uint8_t table_entry[12];
-  Put32(table_entry, entry->offset);
-  Put32(table_entry + 4, entry->length);
-  Put32(table_entry + 8, entry->flags);
+  Put32(table_entry, entry.offset);
+  Put32(table_entry + 4, entry.length);
+  Put32(table_entry + 8, entry.flags);
   stage(32 + entry_index * 32 + 16, table_entry, sizeof table_entry);
-  stage(entry->offset, item.data(), item.size());
+  stage(entry.offset, item.data(), item.size());
   Commit();
+  locator_ = next;
 }
 
 }  // namespace hvr::vhdx

@@ -106,6 +106,10 @@ class Layer {
   void CloseSession();
   // Metadata-only change for merges: sets parent_linkage2 (or parent_linkage when `primary`).
   void SetParentLinkage(const Guid& linkage, bool primary);
+  // Metadata-only change for re-parenting: parent_linkage = `linkage` (linkage2 cleared), relative path
+  // (omitted when empty) and absolute path replaced, the stale volume path dropped, other keys kept.
+  // One log entry, so a crash leaves the old or the new locator, never a mix.
+  void SetParentLocation(const Guid& linkage, const std::string& relative_path, const std::string& absolute_path);
   // Fixes the DataWriteGuid the session start will write (merges announce it to the child first).
   void ForceNextDataWriteGuid(const Guid& guid) { forced_data_write_guid_ = guid; has_forced_guid_ = true; }
 
@@ -120,12 +124,14 @@ class Layer {
   void WriteHeaders(const Header& header);
   void BeginSession(bool data_change);
   void StartLogSession();
-  std::vector<uint8_t>& SectorBitmap(uint64_t chunk);
+  uint8_t* BitmapPage(uint64_t chunk, uint64_t page);
   uint64_t AllocateSpace(uint64_t size);
   void SetBatEntry(uint64_t index, uint64_t value);
   void MarkBitmap(uint64_t offset, uint64_t length);
   void CommitIfLarge();
   void LoadLocator(const std::vector<uint8_t>& item);
+  static void SetLocatorValue(ParentLocator* locator, const std::string& key, const std::string& value);
+  void StoreLocator(const ParentLocator& next);
 
   std::string path_;
   std::unique_ptr<File> file_;
@@ -153,7 +159,7 @@ class Layer {
   uint64_t payload_blocks_ = 0;
   uint64_t bat_entries_ = 0;
   std::vector<uint8_t> bat_;  // the BAT pages, as in the file
-  std::map<uint64_t, std::vector<uint8_t>> bitmaps_;  // chunk -> 1 MiB sector bitmap
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<uint8_t>> bitmap_pages_;  // (chunk, page) -> 4 KiB
 
   // In-memory log replay for read-only opens: ordered updates laid over every read.
   std::vector<LogWrite> overlay_;

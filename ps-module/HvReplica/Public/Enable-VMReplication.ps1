@@ -226,43 +226,56 @@ function Enable-VMReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        if ($PSBoundParameters.ContainsKey('EnableWriteOrderPreservationAcrossDisks'))
+        try
         {
-            Write-Warning -Message 'EnableWriteOrderPreservationAcrossDisks is not required: write order is always preserved across disks.'
-        }
-        # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
-        $problems = @()
-        if (-not $AsReplica)
-        {
-            $problems += @(Get-HvrThumbprintError -AuthenticationType $AuthenticationType -CertificateThumbprint $CertificateThumbprint)
-        }
-        if ($PSBoundParameters.ContainsKey('VSSSnapshotFrequencyHour') -and $RecoveryHistory -lt 1)
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrVssNeedsRecoveryHistory' -Category InvalidArgument -TargetObject $VSSSnapshotFrequencyHour `
-                    -Message '-VSSSnapshotFrequencyHour needs -RecoveryHistory greater than 0: application-consistent points are kept among the recovery points.')
-        }
-        if ($problems.Count -gt 0)
-        {
-            $PSCmdlet.ThrowTerminatingError($problems[0])
-        }
+            if ($PSBoundParameters.ContainsKey('EnableWriteOrderPreservationAcrossDisks'))
+            {
+                Write-Warning -Message 'EnableWriteOrderPreservationAcrossDisks is not required: write order is always preserved across disks.'
+            }
+            # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
+            $problems = @()
+            if (-not $AsReplica)
+            {
+                $problems += @(Get-HvrThumbprintError -AuthenticationType $AuthenticationType -CertificateThumbprint $CertificateThumbprint)
+            }
+            if ($PSBoundParameters.ContainsKey('VSSSnapshotFrequencyHour') -and $RecoveryHistory -lt 1)
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrVssNeedsRecoveryHistory' -Category InvalidArgument -TargetObject $VSSSnapshotFrequencyHour `
+                        -Message '-VSSSnapshotFrequencyHour needs -RecoveryHistory greater than 0: application-consistent points are kept among the recovery points.')
+            }
+            if ($problems.Count -gt 0)
+            {
+                $PSCmdlet.ThrowTerminatingError($problems[0])
+            }
 
-        $bound = @{} + $PSBoundParameters
-        if ($PSBoundParameters.ContainsKey('ExcludedVhd'))
-        {
-            $bound['ExcludedVhdPath'] = Join-HvrDiskPath -Path $ExcludedVhdPath -Disk $ExcludedVhd
+            $bound = @{} + $PSBoundParameters
+            if ($PSBoundParameters.ContainsKey('ExcludedVhd'))
+            {
+                $bound['ExcludedVhdPath'] = Join-HvrDiskPath -Path $ExcludedVhdPath -Disk $ExcludedVhd
+            }
+            $option = ConvertTo-HvrCliArgument -BoundParameters $bound -Name @(
+                'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint',
+                'CompressionEnabled', 'ReplicateHostKvpItems', 'BypassProxyServer', 'VSSSnapshotFrequencyHour',
+                'RecoveryHistory', 'ReplicationFrequencySec', 'ExcludedVhdPath', 'AutoResynchronizeEnabled',
+                'AutoResynchronizeIntervalStart', 'AutoResynchronizeIntervalEnd', 'AsReplica', 'AllowedPrimaryServer'
+            )
+            $jobCommand = if ($AsJob) { 'Enable-VMReplication' } else { $null }
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -Command 'replication', 'enable' -Option $option -TypeName 'HvReplica.VMReplication' `
+                -Action 'Enable replication' -Output:$Passthru -Credential $Credential -JobCommand $jobCommand `
+                -BoundParameters $PSBoundParameters
         }
-        $option = ConvertTo-HvrCliArgument -BoundParameters $bound -Name @(
-            'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint',
-            'CompressionEnabled', 'ReplicateHostKvpItems', 'BypassProxyServer', 'VSSSnapshotFrequencyHour',
-            'RecoveryHistory', 'ReplicationFrequencySec', 'ExcludedVhdPath', 'AutoResynchronizeEnabled',
-            'AutoResynchronizeIntervalStart', 'AutoResynchronizeIntervalEnd', 'AsReplica', 'AllowedPrimaryServer'
-        )
-        $jobCommand = if ($AsJob) { 'Enable-VMReplication' } else { $null }
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -Command 'replication', 'enable' -Option $option -TypeName 'HvReplica.VMReplication' `
-            -Action 'Enable replication' -Output:$Passthru -Credential $Credential -JobCommand $jobCommand `
-            -BoundParameters $PSBoundParameters
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

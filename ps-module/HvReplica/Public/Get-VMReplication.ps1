@@ -115,9 +115,22 @@ function Get-VMReplication
         $TrustGroup
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'get' -TypeName 'HvReplica.VMReplication' `
-            -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
+        try
+        {
+            Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'get' -TypeName 'HvReplica.VMReplication' `
+                -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

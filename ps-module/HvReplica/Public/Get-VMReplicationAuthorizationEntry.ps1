@@ -63,11 +63,24 @@ function Get-VMReplicationAuthorizationEntry
         $Credential = [System.Management.Automation.PSCredential]::Empty
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
-        Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'list' -Option $option -ComputerName $ComputerName `
-            -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
-            -Target 'authorization entries' -Output:$true
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
+            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'list' -Option $option -ComputerName $ComputerName `
+                -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
+                -Target 'authorization entries' -Output:$true
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

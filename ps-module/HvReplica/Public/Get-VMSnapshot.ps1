@@ -56,11 +56,24 @@ function Get-VMSnapshot
         $SnapshotType
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('SnapshotType')
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
-            -Command 'recovery-point', 'list' -Option $option -TypeName 'HvReplica.VMSnapshot' -Output `
-            -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('SnapshotType')
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
+                -Command 'recovery-point', 'list' -Option $option -TypeName 'HvReplica.VMSnapshot' -Output `
+                -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

@@ -81,12 +81,25 @@ function Import-VMInitialReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('Path')
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'initial', 'import' -Option $option `
-            -TypeName 'HvReplica.VirtualMachine' -Action 'Import initial replication' -Output:$Passthru `
-            -PassRelationship -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('Path')
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'initial', 'import' -Option $option `
+                -TypeName 'HvReplica.VirtualMachine' -Action 'Import initial replication' -Output:$Passthru `
+                -PassRelationship -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

@@ -54,9 +54,22 @@ function Install-ReplicationService
         $Credential = [System.Management.Automation.PSCredential]::Empty
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'install' -Role $Role `
-            -ComputerName $ComputerName -Credential $Credential -Action 'Install service' -Output:$true
+        try
+        {
+            Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'install' -Role $Role `
+                -ComputerName $ComputerName -Credential $Credential -Action 'Install service' -Output:$true
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

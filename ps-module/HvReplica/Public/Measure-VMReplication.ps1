@@ -114,9 +114,22 @@ function Measure-VMReplication
         $TrustGroup
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'measure' -TypeName 'HvReplica.VMReplicationHealth' `
-            -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
+        try
+        {
+            Invoke-HvrReplicationQuery -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'measure' -TypeName 'HvReplica.VMReplicationHealth' `
+                -VMName $VMName -VM $VM -ComputerName $ComputerName -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

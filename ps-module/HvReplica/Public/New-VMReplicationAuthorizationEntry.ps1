@@ -65,16 +65,29 @@ function New-VMReplicationAuthorizationEntry
         $Credential = [System.Management.Automation.PSCredential]::Empty
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        if ($AllowedPrimaryServer -ne '*' -and $AllowedPrimaryServer -notmatch '^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$')
+        try
         {
-            $PSCmdlet.ThrowTerminatingError((New-HvrErrorRecord -ErrorId 'HvrInvalidAllowedPrimaryServer' -Category InvalidArgument -TargetObject $AllowedPrimaryServer `
-                        -Message ("'{0}' is not an FQDN, '*.domain' or '*': a wildcard may only be the first label." -f $AllowedPrimaryServer)))
+            if ($AllowedPrimaryServer -ne '*' -and $AllowedPrimaryServer -notmatch '^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$')
+            {
+                $PSCmdlet.ThrowTerminatingError((New-HvrErrorRecord -ErrorId 'HvrInvalidAllowedPrimaryServer' -Category InvalidArgument -TargetObject $AllowedPrimaryServer `
+                            -Message ("'{0}' is not an FQDN, '*.domain' or '*': a wildcard may only be the first label." -f $AllowedPrimaryServer)))
+            }
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
+            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'add' -Option $option -ComputerName $ComputerName `
+                -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
+                -Target $AllowedPrimaryServer -Action 'Add replication authorization entry' -Output:$true
         }
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('AllowedPrimaryServer', 'ReplicaStorageLocation', 'TrustGroup')
-        Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'add' -Option $option -ComputerName $ComputerName `
-            -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
-            -Target $AllowedPrimaryServer -Action 'Add replication authorization entry' -Output:$true
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

@@ -64,11 +64,24 @@ function Register-ReplicationTask
         $TaskName
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('IntervalSec', 'TaskName')
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
-            -Command 'task', 'register' -Option $option -TypeName 'HvReplica.ReplicationTask' `
-            -Action 'Register scheduled replication task' -Output -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('IntervalSec', 'TaskName')
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName `
+                -Command 'task', 'register' -Option $option -TypeName 'HvReplica.ReplicationTask' `
+                -Action 'Register scheduled replication task' -Output -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

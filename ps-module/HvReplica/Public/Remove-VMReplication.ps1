@@ -84,12 +84,25 @@ function Remove-VMReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'replication', 'remove' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action 'Remove replication' -Output:$Passthru -PassRelationship `
-            -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'replication', 'remove' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Remove replication' -Output:$Passthru -PassRelationship `
+                -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

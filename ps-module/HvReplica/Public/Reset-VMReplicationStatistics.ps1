@@ -79,12 +79,25 @@ function Reset-VMReplicationStatistics
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'replication', 'reset-statistics' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action 'Reset replication statistics' -Output:$Passthru `
-            -PassRelationship -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType')
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'replication', 'reset-statistics' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Reset replication statistics' -Output:$Passthru `
+                -PassRelationship -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

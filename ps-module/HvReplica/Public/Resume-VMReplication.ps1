@@ -111,28 +111,41 @@ function Resume-VMReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
-        $problems = @()
-        if ($PSBoundParameters.ContainsKey('ResynchronizeStartTime'))
+        try
         {
-            if (-not $Resynchronize)
+            # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
+            $problems = @()
+            if ($PSBoundParameters.ContainsKey('ResynchronizeStartTime'))
             {
-                $problems += (New-HvrErrorRecord -ErrorId 'HvrResyncStartTimeNeedsResynchronize' -Category InvalidArgument -TargetObject $ResynchronizeStartTime `
-                        -Message '-ResynchronizeStartTime needs -Resynchronize.')
+                if (-not $Resynchronize)
+                {
+                    $problems += (New-HvrErrorRecord -ErrorId 'HvrResyncStartTimeNeedsResynchronize' -Category InvalidArgument -TargetObject $ResynchronizeStartTime `
+                            -Message '-ResynchronizeStartTime needs -Resynchronize.')
+                }
+                $problems += @(Get-HvrStartTimeError -StartTime $ResynchronizeStartTime -ParameterName 'ResynchronizeStartTime')
             }
-            $problems += @(Get-HvrStartTimeError -StartTime $ResynchronizeStartTime -ParameterName 'ResynchronizeStartTime')
+            if ($problems.Count -gt 0)
+            {
+                $PSCmdlet.ThrowTerminatingError($problems[0])
+            }
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType', 'Resynchronize', 'ResynchronizeStartTime', 'Continue')
+            $jobCommand = if ($AsJob) { 'Resume-VMReplication' } else { $null }
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'replication', 'resume' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Resume replication' -Output:$Passthru -PassRelationship `
+                -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
         }
-        if ($problems.Count -gt 0)
+        finally
         {
-            $PSCmdlet.ThrowTerminatingError($problems[0])
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
         }
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicationRelationshipType', 'Resynchronize', 'ResynchronizeStartTime', 'Continue')
-        $jobCommand = if ($AsJob) { 'Resume-VMReplication' } else { $null }
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'replication', 'resume' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action 'Resume replication' -Output:$Passthru -PassRelationship `
-            -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
     }
 }

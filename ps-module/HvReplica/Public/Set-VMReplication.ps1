@@ -246,74 +246,87 @@ function Set-VMReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        if ($PSBoundParameters.ContainsKey('EnableWriteOrderPreservationAcrossDisks'))
+        try
         {
-            Write-Warning -Message 'EnableWriteOrderPreservationAcrossDisks is not required: write order is always preserved across disks.'
-        }
-        $bound = @{} + $PSBoundParameters
-        if ($PSBoundParameters.ContainsKey('ReplicatedDisks'))
-        {
-            $bound['ReplicatedDiskPaths'] = Join-HvrDiskPath -Path $ReplicatedDiskPaths -Disk $ReplicatedDisks
-        }
-        $settings = @(
-            'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint', 'CompressionEnabled',
-            'ReplicateHostKvpItems', 'BypassProxyServer', 'InitialReplicationStartTime', 'DisableVSSSnapshotReplication',
-            'VSSSnapshotFrequencyHour', 'RecoveryHistory', 'ReplicationFrequencySec', 'ReplicatedDiskPaths', 'Reverse',
-            'AutoResynchronizeEnabled', 'AutoResynchronizeIntervalStart', 'AutoResynchronizeIntervalEnd', 'AsReplica',
-            'UseBackup', 'AllowedPrimaryServer'
-        )
-        $option = ConvertTo-HvrCliArgument -BoundParameters $bound -Name $settings
-        # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
-        $problems = @()
-        if ($option.Count -eq 0)
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrNothingToChange' -Category InvalidArgument -TargetObject $VMName `
-                    -Message 'No setting was given, so nothing would change.')
-        }
-        if ($PSBoundParameters.ContainsKey('AuthenticationType'))
-        {
-            $problems += @(Get-HvrThumbprintError -AuthenticationType $AuthenticationType -CertificateThumbprint $CertificateThumbprint)
-        }
-        if ($PSBoundParameters.ContainsKey('InitialReplicationStartTime'))
-        {
-            $problems += @(Get-HvrStartTimeError -StartTime $InitialReplicationStartTime -ParameterName 'InitialReplicationStartTime')
-        }
-        elseif ($UseBackup)
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrUseBackupNeedsStartTime' -Category InvalidArgument -TargetObject $VMName `
-                    -Message '-UseBackup needs -InitialReplicationStartTime.')
-        }
-        if ($PSBoundParameters.ContainsKey('VSSSnapshotFrequencyHour') -and
-            ($DisableVSSSnapshotReplication -or ($PSBoundParameters.ContainsKey('RecoveryHistory') -and $RecoveryHistory -eq 0)))
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrVssNeedsRecoveryHistory' -Category InvalidArgument -TargetObject $VSSSnapshotFrequencyHour `
-                    -Message '-VSSSnapshotFrequencyHour needs recovery history above 0 and cannot be combined with -DisableVSSSnapshotReplication.')
-        }
-        if ($Reverse -and $bound.ContainsKey('ReplicatedDiskPaths'))
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrReverseWithDisks' -Category InvalidArgument -TargetObject $VMName `
-                    -Message '-Reverse cannot be combined with -ReplicatedDisks or -ReplicatedDiskPaths.')
-        }
-        $others = @($settings | Where-Object { $bound.ContainsKey($_) -and $_ -notin 'AsReplica', 'AllowedPrimaryServer' })
-        if ($AsReplica -and $others.Count -gt 0)
-        {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrAsReplicaExclusive' -Category InvalidArgument -TargetObject $VMName `
-                    -Message ('-AsReplica can only be combined with -AllowedPrimaryServer, not with -{0}.' -f ($others -join ', -')))
-        }
-        if ($problems.Count -gt 0)
-        {
-            $PSCmdlet.ThrowTerminatingError($problems[0])
-        }
+            if ($PSBoundParameters.ContainsKey('EnableWriteOrderPreservationAcrossDisks'))
+            {
+                Write-Warning -Message 'EnableWriteOrderPreservationAcrossDisks is not required: write order is always preserved across disks.'
+            }
+            $bound = @{} + $PSBoundParameters
+            if ($PSBoundParameters.ContainsKey('ReplicatedDisks'))
+            {
+                $bound['ReplicatedDiskPaths'] = Join-HvrDiskPath -Path $ReplicatedDiskPaths -Disk $ReplicatedDisks
+            }
+            $settings = @(
+                'ReplicaServerName', 'ReplicaServerPort', 'AuthenticationType', 'CertificateThumbprint', 'CompressionEnabled',
+                'ReplicateHostKvpItems', 'BypassProxyServer', 'InitialReplicationStartTime', 'DisableVSSSnapshotReplication',
+                'VSSSnapshotFrequencyHour', 'RecoveryHistory', 'ReplicationFrequencySec', 'ReplicatedDiskPaths', 'Reverse',
+                'AutoResynchronizeEnabled', 'AutoResynchronizeIntervalStart', 'AutoResynchronizeIntervalEnd', 'AsReplica',
+                'UseBackup', 'AllowedPrimaryServer'
+            )
+            $option = ConvertTo-HvrCliArgument -BoundParameters $bound -Name $settings
+            # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
+            $problems = @()
+            if ($option.Count -eq 0)
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrNothingToChange' -Category InvalidArgument -TargetObject $VMName `
+                        -Message 'No setting was given, so nothing would change.')
+            }
+            if ($PSBoundParameters.ContainsKey('AuthenticationType'))
+            {
+                $problems += @(Get-HvrThumbprintError -AuthenticationType $AuthenticationType -CertificateThumbprint $CertificateThumbprint)
+            }
+            if ($PSBoundParameters.ContainsKey('InitialReplicationStartTime'))
+            {
+                $problems += @(Get-HvrStartTimeError -StartTime $InitialReplicationStartTime -ParameterName 'InitialReplicationStartTime')
+            }
+            elseif ($UseBackup)
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrUseBackupNeedsStartTime' -Category InvalidArgument -TargetObject $VMName `
+                        -Message '-UseBackup needs -InitialReplicationStartTime.')
+            }
+            if ($PSBoundParameters.ContainsKey('VSSSnapshotFrequencyHour') -and
+                ($DisableVSSSnapshotReplication -or ($PSBoundParameters.ContainsKey('RecoveryHistory') -and $RecoveryHistory -eq 0)))
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrVssNeedsRecoveryHistory' -Category InvalidArgument -TargetObject $VSSSnapshotFrequencyHour `
+                        -Message '-VSSSnapshotFrequencyHour needs recovery history above 0 and cannot be combined with -DisableVSSSnapshotReplication.')
+            }
+            if ($Reverse -and $bound.ContainsKey('ReplicatedDiskPaths'))
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrReverseWithDisks' -Category InvalidArgument -TargetObject $VMName `
+                        -Message '-Reverse cannot be combined with -ReplicatedDisks or -ReplicatedDiskPaths.')
+            }
+            $others = @($settings | Where-Object { $bound.ContainsKey($_) -and $_ -notin 'AsReplica', 'AllowedPrimaryServer' })
+            if ($AsReplica -and $others.Count -gt 0)
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrAsReplicaExclusive' -Category InvalidArgument -TargetObject $VMName `
+                        -Message ('-AsReplica can only be combined with -AllowedPrimaryServer, not with -{0}.' -f ($others -join ', -')))
+            }
+            if ($problems.Count -gt 0)
+            {
+                $PSCmdlet.ThrowTerminatingError($problems[0])
+            }
 
-        $action = 'Change replication settings'
-        if ($Reverse) { $action = 'Reverse replication' }
-        if ($AsReplica) { $action = 'Make this VM a replica waiting for initial replication' }
-        $jobCommand = if ($AsJob) { 'Set-VMReplication' } else { $null }
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'replication', 'set' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action $action -Output:$Passthru -Credential $Credential `
-            -JobCommand $jobCommand -BoundParameters $PSBoundParameters
+            $action = 'Change replication settings'
+            if ($Reverse) { $action = 'Reverse replication' }
+            if ($AsReplica) { $action = 'Make this VM a replica waiting for initial replication' }
+            $jobCommand = if ($AsJob) { 'Set-VMReplication' } else { $null }
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'replication', 'set' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action $action -Output:$Passthru -Credential $Credential `
+                -JobCommand $jobCommand -BoundParameters $PSBoundParameters
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

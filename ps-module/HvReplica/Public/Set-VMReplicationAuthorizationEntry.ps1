@@ -78,16 +78,29 @@ function Set-VMReplicationAuthorizationEntry
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $targets = Get-HvrAuthorizationEntryTarget -Entry $VMReplicationAuthorizationEntry -AllowedPrimaryServer $AllowedPrimaryServer `
-            -ComputerName $ComputerName
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicaStorageLocation', 'TrustGroup')
-        foreach ($target in $targets)
+        try
         {
-            Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'set' -Option (@($target.Option) + $option) `
-                -ComputerName $target.ComputerName -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
-                -Target $target.Name -Action 'Change replication authorization entry' -Output:$Passthru
+            $targets = Get-HvrAuthorizationEntryTarget -Entry $VMReplicationAuthorizationEntry -AllowedPrimaryServer $AllowedPrimaryServer `
+                -ComputerName $ComputerName
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('ReplicaStorageLocation', 'TrustGroup')
+            foreach ($target in $targets)
+            {
+                Invoke-HvrHostOperation -Cmdlet $PSCmdlet -Command 'auth', 'set' -Option (@($target.Option) + $option) `
+                    -ComputerName $target.ComputerName -Credential $Credential -TypeName 'HvReplica.VMReplicationAuthorizationEntry' `
+                    -Target $target.Name -Action 'Change replication authorization entry' -Output:$Passthru
+            }
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
         }
     }
 }

@@ -102,24 +102,37 @@ function Start-VMFailover
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $targets = @()
-        $option = @()
-        if ($null -ne $VMRecoverySnapshot)
+        try
         {
-            $targets = @([pscustomobject]@{ VMName = [string]$VMRecoverySnapshot.VMName; ComputerName = [string]$VMRecoverySnapshot.ComputerName; RelationshipType = $null })
-            $option += ('--recovery-point={0}' -f $VMRecoverySnapshot.Id)
+            $targets = @()
+            $option = @()
+            if ($null -ne $VMRecoverySnapshot)
+            {
+                $targets = @([pscustomobject]@{ VMName = [string]$VMRecoverySnapshot.VMName; ComputerName = [string]$VMRecoverySnapshot.ComputerName; RelationshipType = $null })
+                $option += ('--recovery-point={0}' -f $VMRecoverySnapshot.Id)
+            }
+            else
+            {
+                $targets = @(Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM)
+            }
+            $option += ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('Prepare', 'AsTest')
+            $action = 'Fail over to the replica'
+            if ($Prepare) { $action = 'Prepare planned failover (send the last changes; the VM stays locked)' }
+            if ($AsTest) { $action = 'Start test failover' }
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $targets -Command 'failover', 'start' -Option $option `
+                -TypeName 'HvReplica.VirtualMachine' -Action $action -Output:($Passthru -or $AsTest) -Credential $Credential
         }
-        else
+        finally
         {
-            $targets = @(Get-HvrVMTarget -VMName $VMName -ComputerName $ComputerName -VM $VM)
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
         }
-        $option += ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('Prepare', 'AsTest')
-        $action = 'Fail over to the replica'
-        if ($Prepare) { $action = 'Prepare planned failover (send the last changes; the VM stays locked)' }
-        if ($AsTest) { $action = 'Start test failover' }
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -Target $targets -Command 'failover', 'start' -Option $option `
-            -TypeName 'HvReplica.VirtualMachine' -Action $action -Output:($Passthru -or $AsTest) -Credential $Credential
     }
 }

@@ -108,28 +108,41 @@ function Start-VMInitialReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
-        $problems = @()
-        if ($PSBoundParameters.ContainsKey('DestinationPath') -and ($UseBackup -or $PSBoundParameters.ContainsKey('InitialReplicationStartTime')))
+        try
         {
-            $problems += (New-HvrErrorRecord -ErrorId 'HvrDestinationPathConflict' -Category InvalidArgument -TargetObject $DestinationPath `
-                    -Message '-DestinationPath exports the initial copy now; it cannot be combined with -UseBackup or -InitialReplicationStartTime.')
+            # Collected, not thrown: a caught throw would also land in the caller's -ErrorVariable.
+            $problems = @()
+            if ($PSBoundParameters.ContainsKey('DestinationPath') -and ($UseBackup -or $PSBoundParameters.ContainsKey('InitialReplicationStartTime')))
+            {
+                $problems += (New-HvrErrorRecord -ErrorId 'HvrDestinationPathConflict' -Category InvalidArgument -TargetObject $DestinationPath `
+                        -Message '-DestinationPath exports the initial copy now; it cannot be combined with -UseBackup or -InitialReplicationStartTime.')
+            }
+            if ($PSBoundParameters.ContainsKey('InitialReplicationStartTime'))
+            {
+                $problems += @(Get-HvrStartTimeError -StartTime $InitialReplicationStartTime -ParameterName 'InitialReplicationStartTime')
+            }
+            if ($problems.Count -gt 0)
+            {
+                $PSCmdlet.ThrowTerminatingError($problems[0])
+            }
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('DestinationPath', 'InitialReplicationStartTime', 'UseBackup')
+            $jobCommand = if ($AsJob) { 'Start-VMInitialReplication' } else { $null }
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'initial', 'start' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Start initial replication' -Output:$Passthru `
+                -PassRelationship -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
         }
-        if ($PSBoundParameters.ContainsKey('InitialReplicationStartTime'))
+        finally
         {
-            $problems += @(Get-HvrStartTimeError -StartTime $InitialReplicationStartTime -ParameterName 'InitialReplicationStartTime')
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
         }
-        if ($problems.Count -gt 0)
-        {
-            $PSCmdlet.ThrowTerminatingError($problems[0])
-        }
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @('DestinationPath', 'InitialReplicationStartTime', 'UseBackup')
-        $jobCommand = if ($AsJob) { 'Start-VMInitialReplication' } else { $null }
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'initial', 'start' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action 'Start initial replication' -Output:$Passthru `
-            -PassRelationship -Credential $Credential -JobCommand $jobCommand -BoundParameters $PSBoundParameters
     }
 }

@@ -71,12 +71,25 @@ function Stop-VMInitialReplication
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @()
-        Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
-            -VMReplication $VMReplication -Command 'initial', 'stop' -Option $option `
-            -TypeName 'HvReplica.VMReplication' -Action 'Stop initial replication' -Output:$Passthru `
-            -PassRelationship -Credential $Credential
+        try
+        {
+            $option = ConvertTo-HvrCliArgument -BoundParameters $PSBoundParameters -Name @()
+            Invoke-HvrVMOperation -Cmdlet $PSCmdlet -VMName $VMName -ComputerName $ComputerName -VM $VM `
+                -VMReplication $VMReplication -Command 'initial', 'stop' -Option $option `
+                -TypeName 'HvReplica.VMReplication' -Action 'Stop initial replication' -Output:$Passthru `
+                -PassRelationship -Credential $Credential
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

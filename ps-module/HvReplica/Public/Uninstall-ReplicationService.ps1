@@ -60,9 +60,22 @@ function Uninstall-ReplicationService
         $Passthru
     )
 
+    begin
+    {
+        # Values bound by property name must not carry over to the next pipeline object (Reset-HvrPipelineParameter).
+        $commandLineParameter = @($PSBoundParameters.Keys)
+    }
+
     process
     {
-        Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'uninstall' -Role $Role `
-            -ComputerName $ComputerName -Credential $Credential -Action 'Uninstall service' -Output:$Passthru
+        try
+        {
+            Invoke-HvrServiceCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Verb 'uninstall' -Role $Role `
+                -ComputerName $ComputerName -Credential $Credential -Action 'Uninstall service' -Output:$Passthru
+        }
+        finally
+        {
+            Reset-HvrPipelineParameter -BoundParameters $PSBoundParameters -CommandLineParameter $commandLineParameter
+        }
     }
 }

@@ -7,13 +7,13 @@
  * takes it, adds a layer on top of every disk and records it in vm.json. No write can land in a frozen
  * layer and none is lost: each batch goes entirely before or entirely after the point.
  *
- * Commit of point P: the layers frozen below P are merged down into the base, then the layers above
- * them are re-created over the base by copying their own sectors (cost: what was written since P; the
- * VHDX engine has no re-parent operation), and the old files go. Discard of the newest point merges its new layer back into the layer below.
+ * Commit of point P: the layers frozen below P are merged down into the base, the lowest layer above
+ * them is re-parented onto the base (the engine checks the base now shows what that layer's parent
+ * showed), and the merged files go. Layers above P keep their files, so change tracking is untouched. Discard of the newest point merges its new layer back into the layer below.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import { logger } from '../../logging/logger.js';
 import { CheckpointTracker, type CheckpointLayer } from '../../tracking/checkpoint/checkpoint-tracker.js';
 import type { ChangeTracker } from '../../tracking/change-tracker.js';
@@ -30,13 +30,14 @@ import type {
   RegisterReplicaOptions,
   ReplicaDiskSource,
   StopOptions,
+  UnregisterVmOptions,
   VmConfiguration,
   VmDescription,
   VmDisk,
   VmSummary,
 } from '../host-adapter.js';
 import { VhdxImage } from '../vhdx-image.js';
-import { copyLayer, createLayer, currentFile, newLayerName, removeFiles, resolveFile } from './layers.js';
+import { createLayer, currentFile, foldIntoBase, newLayerName, removeFiles, resolveFile } from './layers.js';
 import { validateFailoverSettings, validateVmName, VM_CONFIG_SCHEMA, type DiskRecord, type PointRecord, type VmRecord } from './vm-config.js';
 import { allVms, findVm, linkFolder, readVm, unlinkFolder, writeVm } from './vm-folders.js';
 import { withVmLock } from './vm-lock.js';
@@ -251,33 +252,19 @@ export class FileHost implements HostAdapter {
       const target = findPoint(record, pointId);
       if (target.state === 'committed') return point(folder, record, target);
       const obsolete: string[] = [];
-      const renamed = new Map<string, string>();
       for (const frozen of target.disks) {
         const disk = findDisk(record, frozen.diskId);
         const upTo = disk.layers.findIndex((l) => l.file === frozen.frozenFile);
         if (upTo < 0) continue; // the point's image is the base already
-        // Fold the frozen layers into the base, top first: each merge leaves the merged file relinked in
-        // place, so the chain stays readable until the layers above are rebuilt over the base.
-        for (let i = upTo; i >= 0; i--) await mergeDisk(resolveFile(folder, disk.layers[i]!.file));
         const below = disk.layers.slice(0, upTo + 1);
         const above = disk.layers.slice(upTo + 1);
-        let parent = disk.file;
-        const rebuilt = [];
-        for (const layer of above) {
-          const copy = newLayerName(disk.id);
-          await copyLayer(folder, layer.file, copy, parent);
-          renamed.set(layer.file, copy);
-          rebuilt.push({ file: copy, since: layer.since });
-          parent = copy;
-        }
-        obsolete.push(...below.map((l) => l.file), ...above.map((l) => l.file));
-        disk.layers = rebuilt;
+        await foldIntoBase(folder, disk.file, below.map((l) => l.file), above[0]?.file);
+        obsolete.push(...below.map((l) => l.file));
+        disk.layers = above;
       }
       const position = record.referencePoints.indexOf(target);
-      record.referencePoints = record.referencePoints.slice(position).map((p) => ({
-        ...p,
-        disks: p.disks.map((d) => ({ ...d, frozenFile: renamed.get(d.frozenFile) ?? d.frozenFile })),
-      }));
+      // Layers above the point keep their files, so newer points still name the right ones.
+      record.referencePoints = record.referencePoints.slice(position);
       const committed = record.referencePoints[0]!;
       committed.state = 'committed';
       committed.disks = committed.disks.map((d) => ({ ...d, frozenFile: findDisk(record, d.diskId).file }));
@@ -398,6 +385,68 @@ export class FileHost implements HostAdapter {
       });
       await writeVm(folder, record);
       return summary(record);
+    });
+  }
+
+  /** The file host's VmConfiguration is the whole definition: nothing else needs shipping. */
+  async exportDefinition(nameOrId: string): Promise<undefined> {
+    await findVm(this.root, nameOrId);
+    return undefined;
+  }
+
+  /** Forgets the VM (vm.json and its link) and keeps every disk and layer file it used. */
+  async unregisterVm(nameOrId: string, options: UnregisterVmOptions = {}): Promise<void> {
+    const { folder, record } = await findVm(this.root, nameOrId);
+    await withVmLock(folder, 'unregister', async () => {
+      const current = await readVm(folder);
+      if (current.state === 'running' && !options.force) {
+        throw new HostError('ERR_INVALID_STATE', `VM '${current.name}' is running; stop it first or use --force`);
+      }
+      if (current.referencePoints.some((p) => p.state === 'frozen')) {
+        throw new HostError('ERR_INVALID_STATE', `VM '${current.name}' has frozen reference points; commit or discard them before unregistering it`);
+      }
+      await rm(join(folder, 'vm.json'), { force: true });
+    });
+    await unlinkFolder(this.root, record.id);
+    // Only an empty folder goes; one that holds the disks stays with them.
+    await rmdir(folder).catch(() => undefined);
+    log.info('unregistered VM; its disk files are kept', { vm: record.name, id: record.id });
+  }
+
+  async replaceVmDisks(nameOrId: string, disks: ReplicaDiskSource[]): Promise<VmDescription> {
+    const { folder } = await findVm(this.root, nameOrId);
+    return withVmLock(folder, 'replace disks', async () => {
+      const record = await readVm(folder);
+      if (record.state !== 'off') throw new HostError('ERR_INVALID_STATE', `VM '${record.name}' is ${record.state}; stop it before replacing its disks`);
+      if (record.referencePoints.some((p) => p.state === 'frozen') || record.disks.some((d) => d.layers.length > 0)) {
+        throw new HostError('ERR_INVALID_STATE', `VM '${record.name}' has frozen reference points; commit or discard them before replacing its disks`);
+      }
+      for (const source of disks) {
+        const disk = findDisk(record, source.diskId);
+        const path = isAbsolute(source.path) ? source.path : resolve(source.path);
+        let opened: VhdxDisk;
+        try {
+          opened = await openDisk(path);
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          throw new HostError(code === 'ENOENT' || code === 'ERR_NOT_FOUND' ? 'ERR_NOT_FOUND' : 'ERR_INVALID_ARGUMENT', `disk file ${path} for disk '${disk.id}' of VM '${record.name}' cannot be opened: ${(error as Error).message}`);
+        }
+        const { virtualSize, logicalSectorSize } = opened.info;
+        await opened.close();
+        // The guest must find the same disk behind the drive.
+        if (virtualSize !== disk.virtualSize || logicalSectorSize !== disk.logicalSectorSize) {
+          throw new HostError(
+            'ERR_INVALID_ARGUMENT',
+            `disk file ${path} is ${virtualSize} bytes with ${logicalSectorSize}-byte sectors; disk '${disk.id}' of VM '${record.name}' is ${disk.virtualSize} bytes with ${disk.logicalSectorSize}-byte sectors`,
+          );
+        }
+        disk.file = path;
+      }
+      // A committed point names the old files; the next replication cycle starts over from a full copy.
+      record.referencePoints = [];
+      record.layerEpoch += 1;
+      await writeVm(folder, record);
+      return this.describe(folder, record);
     });
   }
 

@@ -4,12 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import { createDisk, openDisk } from '../../vhdx/index.js';
+import { isAbsolute, join, resolve } from 'node:path';
+import { createDisk, mergeDisk, openDisk, reparentDisk } from '../../vhdx/index.js';
 import type { DiskRecord } from './vm-config.js';
-
-/** Largest single read while copying a layer; bounds memory whatever the layer holds. */
-const COPY_CHUNK = 4 * 1024 * 1024;
 
 export function resolveFile(folder: string, file: string): string {
   return isAbsolute(file) ? file : join(folder, file);
@@ -29,32 +26,21 @@ export async function createLayer(folder: string, file: string, parentFile: stri
 }
 
 /**
- * Re-creates what layer `source` holds (its own sectors, data and zero) as a new layer `target` over
- * `parentFile`. The copy's layer map equals the source's, so change tracking carries over exactly.
+ * Merges the frozen layers `below` (base first) down into `baseFile`, top first, and re-parents `next`
+ * (the layer above them, if any) onto the base, whose content the engine checks first. Safe to run
+ * again after a crash: once `next` already sits on the base the merges are done, and running them again
+ * would change the base's DataWriteGuid under `next`, so they are skipped.
  */
-export async function copyLayer(folder: string, source: string, target: string, parentFile: string): Promise<void> {
-  await createLayer(folder, target, parentFile);
-  const from = await openDisk(resolveFile(folder, source), { writable: false });
-  try {
-    const to = await openDisk(resolveFile(folder, target), { writable: true });
-    try {
-      for (const extent of await from.map({ layerOnly: true })) {
-        if (extent.state === 'zero') {
-          await to.zero(extent.offset, extent.length);
-        } else if (extent.state === 'data') {
-          for (let at = extent.offset; at < extent.offset + extent.length; at += COPY_CHUNK) {
-            const length = Math.min(COPY_CHUNK, extent.offset + extent.length - at);
-            await to.write(at, await from.read(at, length));
-          }
-        }
-      }
-      await to.flush();
-    } finally {
-      await to.close();
-    }
-  } finally {
-    await from.close();
+export async function foldIntoBase(folder: string, baseFile: string, below: string[], next: string | undefined): Promise<void> {
+  const base = resolveFile(folder, baseFile);
+  if (next !== undefined) {
+    const top = await openDisk(resolveFile(folder, next));
+    const onBase = top.info.parentPath !== undefined && resolve(top.info.parentPath) === resolve(base);
+    await top.close();
+    if (onBase) return;
   }
+  for (let i = below.length - 1; i >= 0; i--) await mergeDisk(resolveFile(folder, below[i]!));
+  if (next !== undefined) await reparentDisk(resolveFile(folder, next), base);
 }
 
 export async function removeFiles(folder: string, files: string[]): Promise<void> {

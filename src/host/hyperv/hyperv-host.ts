@@ -4,7 +4,9 @@
  * committed, which checkpoints are frozen, which VMs are replicas or test VMs — lives in one JSON file
  * per VM under <stateDir>/hyperv/, written atomically.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { join, win32 } from 'node:path';
 import { logger } from '../../logging/logger.js';
 import type { ChangeTracker } from '../../tracking/change-tracker.js';
@@ -16,18 +18,21 @@ import { HostError } from '../host-error.js';
 import type {
   CreateReferencePointOptions,
   CreateTestVmOptions,
+  ExportedVmDefinition,
   FailoverNetworkSettings,
   HostAdapter,
   ReferencePoint,
   RegisterReplicaOptions,
   ReplicaDiskSource,
   StopOptions,
+  UnregisterVmOptions,
   VmConfiguration,
   VmDescription,
   VmDisk,
   VmState,
   VmSummary,
 } from '../host-adapter.js';
+import { materialiseDefinition, packExportFolder } from './exported-definition.js';
 import { hypervBinding, type HyperVFakes, type JobTimeouts, type RawGuestNetwork, type RawVmInfo, type RawVmSummary } from './native.js';
 
 const log = logger('hyperv');
@@ -69,9 +74,67 @@ interface VmState_ {
   committed?: CommittedPoint;
   frozen: FrozenPoint[];
   isReplica?: boolean;
-  /** Replica VMs: the folder holding the primary's exported configuration (Virtual Machines/<id>.vmcx). */
-  definitionDir?: string;
   testVm?: { sourceId: string; layers: string[] };
+}
+
+/** A dotted IPv4 subnet mask: ones, then zeros. */
+function isSubnetMask(mask: string): boolean {
+  if (!isIPv4(mask)) return false;
+  const bits = mask.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const inverted = ~bits >>> 0;
+  return (inverted & (inverted + 1)) === 0;
+}
+
+/**
+ * Set-VMNetworkAdapterFailoverConfiguration's rules, checked before WMI sees them: each family's address
+ * needs its mask or prefix length, and gateways and DNS servers belong to the family they are given for.
+ * Returns the guest adapter settings: both families on one Msvm_GuestNetworkAdapterConfiguration, IPv4 first.
+ */
+export function guestNetworkOf(s: FailoverNetworkSettings, macAddress: string, adapterName: string): RawGuestNetwork {
+  const bad = (message: string): never => {
+    throw new HostError('ERR_INVALID_ARGUMENT', `failover TCP/IP settings of adapter '${adapterName}': ${message}`);
+  };
+  const family = (value: string | undefined, v6: boolean, what: string): string | undefined => {
+    if (value === undefined || value === '') return undefined;
+    if (v6 ? !isIPv6(value) || value === '::' : !isIPv4(value) || value === '0.0.0.0') bad(`${what} '${value}' is not an ${v6 ? 'IPv6' : 'IPv4'} address`);
+    return value;
+  };
+  const ipv4 = family(s.ipv4Address, false, 'IPv4 address');
+  const ipv6 = family(s.ipv6Address, true, 'IPv6 address');
+  const gateways = [family(s.ipv4DefaultGateway, false, 'IPv4 default gateway'), family(s.ipv6DefaultGateway, true, 'IPv6 default gateway')];
+  const dns = [
+    family(s.ipv4PreferredDns, false, 'IPv4 preferred DNS server'),
+    family(s.ipv4AlternateDns, false, 'IPv4 alternate DNS server'),
+    family(s.ipv6PreferredDns, true, 'IPv6 preferred DNS server'),
+    family(s.ipv6AlternateDns, true, 'IPv6 alternate DNS server'),
+  ];
+  const subnets: string[] = [];
+  if (ipv4) {
+    if (!s.ipv4SubnetMask) bad(`IPv4 address ${ipv4} needs its subnet mask (-IPv4SubnetMask)`);
+    if (!isSubnetMask(s.ipv4SubnetMask!)) bad(`'${s.ipv4SubnetMask}' is not an IPv4 subnet mask like 255.255.255.0`);
+    subnets.push(s.ipv4SubnetMask!);
+  } else if (s.ipv4SubnetMask || gateways[0] || dns[0] || dns[1]) {
+    bad('an IPv4 subnet mask, gateway or DNS server needs an IPv4 address (-IPv4Address)');
+  }
+  if (ipv6) {
+    const prefix = s.ipv6SubnetPrefixLength;
+    if (prefix === undefined) bad(`IPv6 address ${ipv6} needs its subnet prefix length (-IPv6SubnetPrefixLength)`);
+    if (!Number.isInteger(prefix) || prefix! < 1 || prefix! > 128) bad(`IPv6 subnet prefix length ${String(prefix)} must be a whole number from 1 to 128`);
+    // Hyper-V carries an IPv6 subnet as its prefix length in decimal.
+    subnets.push(String(prefix));
+  } else if (s.ipv6SubnetPrefixLength !== undefined || gateways[1] || dns[2] || dns[3]) {
+    bad('an IPv6 prefix length, gateway or DNS server needs an IPv6 address (-IPv6Address)');
+  }
+  const ipAddresses = [ipv4, ipv6].filter((x): x is string => x !== undefined);
+  const dhcp = ipAddresses.length === 0;
+  return {
+    macAddress,
+    dhcp,
+    ipAddresses,
+    subnets,
+    gateways: gateways.filter((x): x is string => x !== undefined),
+    dnsServers: dns.filter((x): x is string => x !== undefined),
+  };
 }
 
 function deviceKey(instanceId: string): string {
@@ -387,9 +450,33 @@ export class HyperVHost implements HostAdapter {
     });
   }
 
-  /** Where ExportSystemDefinition put the configuration of the primary's checkpoint. */
-  static definitionFile(location: string, vmId: string): string {
-    return win32.join(location, 'Virtual Machines', `${vmId.toUpperCase()}.vmcx`);
+  /**
+   * Writes the primary's exported configuration into `folder` and returns its .vmcx; the files stay there
+   * because Hyper-V keeps an imported VM's configuration where it was imported from.
+   */
+  private async definitionFileIn(configuration: VmConfiguration, folder: string): Promise<string> {
+    const definition = configuration.exportedDefinition;
+    if (!definition) {
+      throw new HostError(
+        'ERR_VM_CONFIG_INVALID',
+        `the replica configuration of '${configuration.name}' carries no Hyper-V definition (.vmcx): its primary is not a Hyper-V host, or an hvreplica without configuration shipping sent it; resynchronise it from a Hyper-V primary (hvreplica initial start there) so that the primary exports it`,
+      );
+    }
+    return materialiseDefinition(definition, folder, configuration.name);
+  }
+
+  async exportDefinition(nameOrId: string): Promise<ExportedVmDefinition> {
+    const vm = await this.resolve(nameOrId);
+    // Under the state directory: Hyper-V (vmms, running as SYSTEM) writes the export there, and the
+    // folder is gone again once its files are read.
+    const dir = join(this.dir, 'export', `${vm.id.toLowerCase()}-${randomUUID()}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      await this.api.exportConfiguration({ vmId: vm.id, directory: dir, ...this.t }, this.options.fakes);
+      return await packExportFolder(dir, vm.id, vm.name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   async registerReplicaVm(configuration: VmConfiguration, disks: ReplicaDiskSource[], options: RegisterReplicaOptions): Promise<VmSummary> {
@@ -397,9 +484,10 @@ export class HyperVHost implements HostAdapter {
     // very host (replication to localhost), where Hyper-V cannot hold two VMs with one id.
     const sameHost = (await this.api.listVms(this.options.fakes)).some((vm) => vm.id.toLowerCase() === configuration.id.toLowerCase());
     if (sameHost) log.warn(`'${configuration.name}' (${configuration.id}) is on this host too; its replica gets a new VM id`);
+    const definitionFile = await this.definitionFileIn(configuration, options.location);
     const raw = await this.api.realizeReplicaVm(
       {
-        definitionFile: HyperVHost.definitionFile(options.location, configuration.id),
+        definitionFile,
         snapshotFolder: options.location,
         generateNewId: sameHost,
         ...(options.name ? { newName: options.name } : {}),
@@ -410,28 +498,24 @@ export class HyperVHost implements HostAdapter {
     );
     const state = this.load(raw.id);
     state.isReplica = true;
-    state.definitionDir = options.location;
     this.save(state);
     return this.summary(raw);
   }
 
   async createTestVm(configuration: VmConfiguration, disks: ReplicaDiskSource[], options: CreateTestVmOptions = {}): Promise<VmSummary> {
-    const definitionDir = this.load(configuration.id).definitionDir;
-    if (!definitionDir) {
-      throw new HostError('ERR_INVALID_STATE', `'${configuration.name}' has no replica VM on this host; a test VM is built from the replica's configuration`);
-    }
     // Hyper-V paths are Windows paths whatever platform the tests run on.
-    const location = options.location ?? win32.join(win32.dirname(disks[0]?.path ?? definitionDir), 'Test');
+    const location = options.location ?? win32.join(win32.dirname(disks[0]?.path ?? configuration.name), 'Test');
+    const definitionFile = await this.definitionFileIn(configuration, location);
     const layers: Array<{ diskId: string; path: string }> = [];
     try {
       for (const d of disks) {
-        const layer = win32.join(location, `${deviceKey(d.diskId).replace(/[\\:]/g, '_')}.avhdx`);
+        const layer = join(location, `${deviceKey(d.diskId).replace(/[\\:]/g, '_')}.avhdx`);
         await this.api.createDifferencingDisk({ path: layer, parentPath: d.path, ...this.t }, this.options.fakes);
         layers.push({ diskId: d.diskId, path: layer });
       }
       const raw = await this.api.realizeReplicaVm(
         {
-          definitionFile: HyperVHost.definitionFile(definitionDir, configuration.id),
+          definitionFile,
           snapshotFolder: location,
           generateNewId: true,
           newName: options.name ?? `${configuration.name} - Test`,
@@ -466,23 +550,42 @@ export class HyperVHost implements HostAdapter {
     const adapters: RawGuestNetwork[] = settings.map((s) => {
       const nic = info.networkAdapters.find((n) => n.instanceId === s.adapterId);
       if (!nic) throw new HostError('ERR_NOT_FOUND', `VM '${info.name}' has no network adapter '${s.adapterId}'`);
-      if (s.ipv6Address) {
-        throw new HostError('ERR_NOT_SUPPORTED', `IPv6 failover addresses are not supported by the Hyper-V adapter yet (adapter '${nic.name}')`);
-      }
-      const dhcp = !s.ipv4Address;
-      if (!dhcp && !s.ipv4SubnetMask) {
-        throw new HostError('ERR_INVALID_ARGUMENT', `failover address ${s.ipv4Address} of adapter '${nic.name}' needs its subnet mask`);
-      }
-      return {
-        macAddress: nic.macAddress,
-        dhcp,
-        ipAddresses: dhcp ? [] : [s.ipv4Address!],
-        subnets: dhcp ? [] : [s.ipv4SubnetMask!],
-        gateways: s.ipv4DefaultGateway ? [s.ipv4DefaultGateway] : [],
-        dnsServers: [s.ipv4PreferredDns, s.ipv4AlternateDns].filter((x): x is string => !!x),
-      };
+      return guestNetworkOf(s, nic.macAddress, nic.name);
     });
     await this.api.setGuestNetwork({ vmId: info.id, adapters, ...this.t }, this.options.fakes);
     return this.summary(info);
+  }
+
+  async unregisterVm(nameOrId: string, options: UnregisterVmOptions = {}): Promise<void> {
+    const vm = await this.resolve(nameOrId);
+    if (vm.state !== 'off') {
+      if (!options.force) throw new HostError('ERR_INVALID_STATE', `VM '${vm.name}' is ${vm.state}; stop it first or use --force`);
+      await this.api.setVmState({ vmId: vm.id, state: 'off', ...this.t }, this.options.fakes);
+    }
+    // DestroySystem is Remove-VM: the configuration goes, every virtual hard disk file stays.
+    await this.api.destroyVm({ vmId: vm.id, ...this.t }, this.options.fakes);
+    rmSync(this.statePath(vm.id), { force: true });
+    log.info('unregistered VM; its disk files are kept', { vm: vm.name, id: vm.id });
+  }
+
+  async replaceVmDisks(nameOrId: string, disks: ReplicaDiskSource[]): Promise<VmDescription> {
+    const info = await this.describe(nameOrId);
+    const state = this.load(info.id);
+    if (state.frozen.length > 0) {
+      throw new HostError('ERR_INVALID_STATE', `VM '${info.name}' has ${state.frozen.length} frozen reference point(s); commit or discard them before replacing its disks`);
+    }
+    const wanted = disks.map((d) => {
+      const disk = info.disks.find((x) => x.instanceId === d.diskId);
+      if (!disk) throw new HostError('ERR_NOT_FOUND', `VM '${info.name}' has no disk '${d.diskId}' (it has: ${info.disks.map((x) => x.instanceId).join(', ')})`);
+      return { deviceKey: disk.deviceKey, path: d.path };
+    });
+    await this.api.setVmDisks({ vmId: info.id, disks: wanted, ...this.t }, this.options.fakes);
+    if (state.committed) {
+      // The committed reference point tracked the old files; the next cycle starts over from a full copy.
+      delete state.committed;
+      this.save(state);
+      log.warn(`the disks of '${info.name}' were replaced; its next replication cycle is a full copy`, { vm: info.name });
+    }
+    return this.getVm(info.id);
   }
 }

@@ -165,11 +165,14 @@ export interface HyperVNativeApi {
   discardCheckpoint(args: { snapshotPath: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   listReferencePoints(args: { vmId: string }, fakes?: HyperVFakes): Promise<RawReferencePoint[]>;
   destroyReferencePoint(args: { path: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
-  exportConfiguration(args: { vmId: string; snapshotPath: string; directory: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
+  /** ExportSystemDefinition without disks: of a checkpoint, or (no snapshotPath) of the VM without its checkpoints. */
+  exportConfiguration(args: { vmId: string; snapshotPath?: string; directory: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   realizeReplicaVm(args: RawRealizeOptions, fakes?: HyperVFakes): Promise<RawVmSummary>;
   setVmState(args: { vmId: string; state: 'running' | 'off' | 'shutdown' } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   destroyVm(args: { vmId: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   setGuestNetwork(args: { vmId: string; adapters: RawGuestNetwork[] } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
+  /** Points drives (by device key) at other files of the same size; the VM off and without checkpoints. */
+  setVmDisks(args: { vmId: string; disks: Array<{ deviceKey: string; path: string }> } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   createDifferencingDisk(args: { path: string; parentPath: string } & JobTimeouts, fakes?: HyperVFakes): Promise<void>;
   matchRctIds(
     previous: { instanceId?: string; virtualDiskIds: string[]; rctIds: string[] },

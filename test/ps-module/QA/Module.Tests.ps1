@@ -16,6 +16,14 @@ BeforeDiscovery {
     $script:exported = @((Import-PowerShellDataFile -Path $coreManifestPath).FunctionsToExport |
             ForEach-Object { @{ Name = $_; Exported = ($_ -replace '^([A-Za-z]+)-', '$1-Hvr') } })
     $script:publicFiles = @(Get-ChildItem -Path (Join-Path -Path (Split-Path $manifestPath) -ChildPath 'Public') -Filter '*.ps1' | ForEach-Object { @{ Path = $_.FullName; Name = $_.BaseName } })
+    # Public cmdlets that take pipeline input and read $PSBoundParameters.
+    $script:pipelineReaders = @($publicFiles | Where-Object {
+            $function = [System.Management.Automation.Language.Parser]::ParseFile($_.Path, [ref]$null, [ref]$null).EndBlock.Statements[0]
+            $pipelineInput = @($function.Body.ParamBlock.Parameters | Where-Object {
+                    @($_.Attributes.NamedArguments | Where-Object { $_.ArgumentName -in 'ValueFromPipeline', 'ValueFromPipelineByPropertyName' }).Count -gt 0 })
+            $readsBound = @($function.Body.FindAll({ param ($node) $node -is [System.Management.Automation.Language.VariableExpressionAst] -and $node.VariablePath.UserPath -eq 'PSBoundParameters' }, $true))
+            $pipelineInput.Count -gt 0 -and $readsBound.Count -gt 0
+        })
     $script:privateFiles = @(Get-ChildItem -Path (Join-Path -Path (Split-Path $manifestPath) -ChildPath 'Private') -Filter '*.ps1' | ForEach-Object { @{ Path = $_.FullName; Name = $_.BaseName } })
 }
 
@@ -226,6 +234,23 @@ Describe 'One function per file: <Name>' -ForEach ($publicFiles + $privateFiles)
         $top.Count | Should -Be 1
         $top[0].Name | Should -BeExactly $Name
         @($ast.EndBlock.Statements).Count | Should -Be 1
+    }
+}
+
+# PowerShell leaves a value bound from one pipeline object in $PSBoundParameters while the next object is
+# processed. A cmdlet that takes pipeline input and reads $PSBoundParameters must forget what each object
+# bound once it is done with it (Reset-HvrPipelineParameter in a finally at the end of process), having
+# noted its command-line parameters in begin. Unit/Public/PipelineBinding.Tests.ps1 shows the effect.
+Describe 'Pipeline values of <Name> do not carry over' -ForEach $pipelineReaders {
+    It 'notes its command-line parameters in begin and resets the others after each object' {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($Path, [ref]$null, [ref]$null)
+        $body = $ast.EndBlock.Statements[0].Body
+        $body.BeginBlock | Should -Not -BeNullOrEmpty
+        $body.BeginBlock.Extent.Text | Should -Match '\$commandLineParameter = @\(\$PSBoundParameters\.Keys\)'
+        @($body.ProcessBlock.Statements).Count | Should -Be 1
+        $body.ProcessBlock.Statements[0] | Should -BeOfType [System.Management.Automation.Language.TryStatementAst]
+        $body.ProcessBlock.Statements[0].Finally.Extent.Text |
+            Should -Match 'Reset-HvrPipelineParameter -BoundParameters \$PSBoundParameters -CommandLineParameter \$commandLineParameter'
     }
 }
 

@@ -14,8 +14,11 @@ function checkRange(value: number, name: string, min: number, max: number): void
 function proof(summary: DemoSummary): string {
   const lines = [
     '',
-    summary.Verified ? 'PROVED: the replica equals the primary, byte for byte, at every recovery point.' : 'NOT PROVED: the replica differs from the primary (see the hashes below).',
-    `  ${summary.Cycles} cycles (1 initial + ${summary.Cycles - 1} deltas) over TLS 1.3 with mutual certificates, ${summary.SuccessfulReplicationCount} recorded as successful; state ${summary.ReplicationState}`,
+    summary.Verified
+      ? 'PROVED: the replica equals the primary, byte for byte, at every recovery point, and the VM failed over with nothing lost.'
+      : 'NOT PROVED: the replica differs from the primary (see the hashes below).',
+    `  ${summary.Cycles} cycles (1 initial + ${summary.Cycles - 1} deltas, the last one the planned failover's) over TLS 1.3 with mutual certificates, ${summary.SuccessfulReplicationCount} recorded as successful; primary now ${summary.ReplicationState}`,
+    `  planned failover: the replica is ${summary.Failover.ReplicaState} (${summary.Failover.FailedOverReplicationType}), its VM ${summary.Failover.VMState}; disks ${summary.Failover.Equal ? 'equal' : 'DIFFERENT from'} the primary at shutdown`,
     `  bytes sent: ${formatBytes(summary.BytesSent)} (initial ${formatBytes(summary.InitialReplicationBytes)}, deltas ${formatBytes(summary.DeltaBytes)}) for ${summary.Disks} × ${formatBytes(summary.DiskSizeBytes)} of disks; the guest wrote ${formatBytes(summary.WorkloadBytesWritten)}`,
     `  recovery points checked: ${summary.RecoveryPoints.filter((p) => p.Equal).length} of ${summary.RecoveryPoints.length} equal to the primary at their reference point`,
     `  last reference point ${summary.LastReferencePoint}:`,

@@ -7,7 +7,7 @@ const impl = async (): Promise<Impl> => import('./impl.js');
 /** `hvreplica disk …`: qemu-img-like administration of VHDX files through hvreplica's own engine. */
 export const diskCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'disk <action>',
-  describe: 'VHDX files: info, check, map, create, convert, compare, merge (like qemu-img)',
+  describe: 'VHDX files: info, check, map, create, convert, compare, merge, reparent (like qemu-img)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .command({
@@ -73,6 +73,13 @@ export const diskCommand: CommandModule<GlobalOptions, GlobalOptions> = {
         describe: 'Merge a differencing layer into its parent (crash-safe; run again to resume)',
         builder: (y: Argv<GlobalOptions>) => y.positional('child', { type: 'string', demandOption: true }),
         handler: action('disk merge', async (args: GlobalOptions & { child: string }) => (await impl()).diskMerge(args)),
+      })
+      .command({
+        command: 'reparent <child> <parent>',
+        describe: 'Point a differencing disk at another parent with the same content (e.g. the file its parent was merged into)',
+        builder: (y: Argv<GlobalOptions>) =>
+          y.positional('child', { type: 'string', demandOption: true }).positional('parent', { type: 'string', demandOption: true }),
+        handler: action('disk reparent', async (args: GlobalOptions & { child: string; parent: string }) => (await impl()).diskReparent(args)),
       })
       .demandCommand(1),
   handler: () => undefined,

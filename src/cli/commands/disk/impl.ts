@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { CliError } from '../../cli-error.js';
 import type { GlobalOptions } from '../../command-kit.js';
 import type { CommandResult } from '../../output.js';
-import { checkDisk, createDisk, mergeDisk, openDisk, type Extent, type VhdxDiskType } from '../../../vhdx/index.js';
+import { checkDisk, createDisk, mergeDisk, openDisk, reparentDisk, type Extent, type VhdxDiskType } from '../../../vhdx/index.js';
 import { openSource, type DiskSource } from './sources.js';
 import { parseSize } from './size.js';
 
@@ -170,5 +170,20 @@ export async function diskMerge(args: GlobalOptions & { child: string }): Promis
     return { data: { child: args.child, parent, parentDataWriteGuid: merged.info.dataWriteGuid, parentSize: (await stat(parent)).size } };
   } finally {
     await merged.close();
+  }
+}
+
+export async function diskReparent(args: GlobalOptions & { child: string; parent: string }): Promise<CommandResult> {
+  // The engine proves the new parent shows what the old one showed, then rewrites the locator.
+  await reparentDisk(args.child, args.parent);
+  const after = await openDisk(args.child);
+  try {
+    const info = after.info;
+    return {
+      data: { child: info.path, parent: info.parentPath ?? null, parentLinkage: info.parentLocator?.parentLinkage ?? null, chain: info.chain },
+      human: `${info.path} now has parent ${info.parentPath ?? '(none)'} (linkage ${info.parentLocator?.parentLinkage ?? '-'})`,
+    };
+  } finally {
+    await after.close();
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Start-, Complete- and Stop-HvrVMFailover over this host's state directory, through the failover library
  * (src/failover). The library's refusals (ERR_INVALID_STATE naming the states needed) reach the user as
- * they are. Steps that need the other host run only when its state directory is on this machine
- * (--peer-state-dir); otherwise they are refused with ERR_NOT_SUPPORTED and the way to proceed.
+ * they are. On a replica host the records are the replica server's (same state directory). A prepare on
+ * a primary replicating over the network sends its last cycle to the replica server; one set up by the
+ * in-process library needs the replica's state directory (--peer-state-dir) and is refused without it.
  */
 import {
   canTransition,
   completeFailover,
+  FailoverError,
   FailoverSite,
   prepareFailover,
   refusal,
@@ -16,6 +18,7 @@ import {
   type FailoverRecord,
   type PointChoice,
 } from '../../../failover/index.js';
+import { prepareOverNetwork } from '../../../failover/network.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
 import type { CommandResult } from '../../output.js';
@@ -35,7 +38,7 @@ function peerSite(args: FailoverArgs, record: FailoverRecord): FailoverSite | un
 
 /** The replicated VM as it is now, re-read after the operation so the result shows the new state. */
 async function currentView(site: FailoverSite, selected: Selected): Promise<Record<string, unknown>> {
-  const record = await site.store.require(selected.record.vmId);
+  const record = (await site.store.get(selected.record.vmId)) ?? selected.record;
   const relationship = selected.relationship ? await site.store.relationship(record.vmId) : undefined;
   return replicatedVmView(record, await hostVm(site, record.vmId), recordHealth(record, relationship, new Date()));
 }
@@ -51,6 +54,11 @@ function pointChoice(value: string | undefined): PointChoice {
 async function prepare(args: FailoverArgs, site: FailoverSite, selected: Selected): Promise<void> {
   const { record } = selected;
   const peer = peerSite(args, record);
+  // Replicated over the network (`replication enable`): the last cycle goes to the replica server.
+  if (!peer && selected.relationship) {
+    await prepareOverNetwork(site, site.host, record.vmId);
+    return;
+  }
   if (!peer) {
     // Refuse only what truly needs the replica: a wrong state is reported as such first.
     if (!canTransition(record, 'prepareFailover')) throw refusal(record, 'prepareFailover');
@@ -72,6 +80,23 @@ async function forEachSelected(args: FailoverArgs, act: (site: FailoverSite, sel
   return { data: out };
 }
 
+/**
+ * A record built from a relationship no failover operation touched yet is not stored, so the library
+ * (which reads stored records) would not find it: what it would refuse is refused here, the same way.
+ */
+function refuseUnstored(selected: Selected, command: 'startFailover' | 'completeFailover' | 'stop' | 'test'): void {
+  if (!selected.adopted) return;
+  const { record } = selected;
+  if (command === 'test') throw new FailoverError('ERR_INVALID_STATE', `Start-HvrVMFailover -AsTest is only valid on a replica; VM '${record.vmName}' is a ${record.mode} on this host`);
+  if (command === 'stop') {
+    throw new FailoverError(
+      'ERR_INVALID_STATE',
+      `Stop-HvrVMFailover has nothing to stop for VM '${record.vmName}' in state ${record.state} (${record.mode}): it needs a running test failover, or FailedOverWaitingCompletion/RecoveryInProgress on a replica, or PreparedForFailover on a primary`,
+    );
+  }
+  throw refusal(record, command);
+}
+
 export function failoverStart(args: FailoverArgs): Promise<CommandResult> {
   if (args.prepare && (args['as-test'] || args['recovery-point'] !== undefined)) {
     usage('--prepare runs on the primary and takes no --as-test or --recovery-point (those belong to the replica)');
@@ -79,6 +104,7 @@ export function failoverStart(args: FailoverArgs): Promise<CommandResult> {
   const point = pointChoice(args['recovery-point']);
   return forEachSelected(args, async (site, selected) => {
     const vmId = selected.record.vmId;
+    if (!args.prepare) refuseUnstored(selected, args['as-test'] ? 'test' : 'startFailover');
     if (args['as-test']) return testVmView((await startTestFailover(site, vmId, { point })).vm);
     if (args.prepare) {
       await prepare(args, site, selected);
@@ -92,6 +118,7 @@ export function failoverStart(args: FailoverArgs): Promise<CommandResult> {
 
 export function failoverComplete(args: FailoverArgs): Promise<CommandResult> {
   return forEachSelected(args, async (site, selected) => {
+    refuseUnstored(selected, 'completeFailover');
     await completeFailover(site, selected.record.vmId);
     return currentView(site, selected);
   });
@@ -99,6 +126,7 @@ export function failoverComplete(args: FailoverArgs): Promise<CommandResult> {
 
 export function failoverStop(args: FailoverArgs): Promise<CommandResult> {
   return forEachSelected(args, async (site, selected) => {
+    refuseUnstored(selected, 'stop');
     const { outcome } = await stopFailover(site, selected.record.vmId);
     return { ...(await currentView(site, selected)), StoppedOperation: outcome };
   });

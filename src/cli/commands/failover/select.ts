@@ -6,9 +6,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { FailoverSite, type FailoverRecord } from '../../../failover/index.js';
+import { FailoverSite, recordOfRelationship, type FailoverRecord } from '../../../failover/index.js';
 import { isHostErrorCode } from '../../../failover/host-errors.js';
-import type { VmSummary } from '../../../host/host-adapter.js';
+import type { VmConfiguration, VmSummary } from '../../../host/host-adapter.js';
 import { isWildcard, nameMatches, RelationshipStore, type ReplicationRelationship } from '../../../relationship/index.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
@@ -33,6 +33,20 @@ export interface Selected {
   record: FailoverRecord;
   /** The relationship the CLI's `replication enable` wrote, when the record lives inside it. */
   relationship?: ReplicationRelationship;
+  /**
+   * True when no failover operation has touched the relationship yet (replicated over the network by the
+   * agent): the record is built from it and stored by the first operation that changes it.
+   */
+  adopted?: boolean;
+}
+
+/** The configuration of the VM on this host, for a record built from its relationship. */
+async function configurationOf(site: FailoverSite, rel: ReplicationRelationship): Promise<VmConfiguration> {
+  const vm = await site.host.getVm(rel.VMId).catch((error: unknown) => {
+    if (isHostErrorCode(error, 'ERR_NOT_FOUND')) return undefined;
+    throw error;
+  });
+  return vm?.configuration ?? { id: rel.VMId, name: rel.VMName, generation: 2, processorCount: 1, memoryBytes: 0, networkAdapters: [], disks: [] };
 }
 
 async function recordIds(site: FailoverSite, relationships: readonly ReplicationRelationship[]): Promise<string[]> {
@@ -46,18 +60,7 @@ async function recordIds(site: FailoverSite, relationships: readonly Replication
 }
 
 /** Explains a name that matched no record: unknown VM, or a VM that does not replicate (contract §1.5). */
-async function noRecordFor(site: FailoverSite, name: string, relationships: readonly ReplicationRelationship[]): Promise<never> {
-  const rel = relationships.find((r) => r.VMName.toLowerCase() === name.toLowerCase());
-  if (rel) {
-    // Enabled by `replication enable` and replicated by the agent over the network: the failover records
-    // those commands need are written only by the failover library (same-machine setups) so far.
-    throw new CliError(
-      'ERR_NOT_SUPPORTED',
-      `VM '${rel.VMName}' is enabled for replication to ${rel.ReplicaServerName} (state ${rel.ReplicationState}) but has no failover record on this host; ` +
-        'failover of VMs replicated over the network by the agent is not available yet (the failover commands act on relationships set up by the failover library)',
-      ExitCode.NotSupported,
-    );
-  }
+async function noRecordFor(site: FailoverSite, name: string): Promise<never> {
   const vm = await hostVm(site, name);
   if (vm) throw new CliError('ERR_REPLICATION_NOT_ENABLED', `VM '${vm.name}' is not enabled for replication on this host`, ExitCode.InvalidState);
   throw new CliError('ERR_NOT_FOUND', `no VM named '${name}' replicates to or from this host`, ExitCode.NotFound);
@@ -73,11 +76,29 @@ export async function selectRecords(site: FailoverSite, pattern: string): Promis
   const relationships = await new RelationshipStore(site.options.stateDir).list();
   const out: Selected[] = [];
   for (const id of await recordIds(site, relationships)) {
-    const record = await site.store.get(id);
-    if (!record || !nameMatches(name, record.vmName)) continue;
     const relationship = relationships.find((r) => r.VMId.toLowerCase() === id);
-    out.push(relationship ? { record, relationship } : { record });
+    const stored = await site.store.get(id);
+    if (stored) {
+      if (nameMatches(name, stored.vmName)) out.push(relationship ? { record: stored, relationship } : { record: stored });
+    } else if (relationship && nameMatches(name, relationship.VMName)) {
+      out.push({ record: recordOfRelationship(relationship, await configurationOf(site, relationship)), relationship, adopted: true });
+    }
   }
-  if (out.length === 0 && !isWildcard(name)) return noRecordFor(site, name, relationships);
+  if (out.length === 0 && !isWildcard(name)) return noRecordFor(site, name);
+  return out;
+}
+
+/**
+ * The records of this host that no relationship file holds: the replica server's records of the VMs it
+ * receives (and the in-process library's). `replication get|measure` show them as the replica's view.
+ */
+export async function standaloneRecords(site: FailoverSite, relationships: readonly ReplicationRelationship[]): Promise<FailoverRecord[]> {
+  const inRelationships = new Set(relationships.map((r) => r.VMId.toLowerCase()));
+  const out: FailoverRecord[] = [];
+  for (const id of await recordIds(site, [])) {
+    if (inRelationships.has(id)) continue;
+    const record = await site.store.get(id);
+    if (record) out.push(record);
+  }
   return out;
 }

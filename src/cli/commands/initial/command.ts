@@ -27,15 +27,18 @@ export const initialCommand: CommandModule<GlobalOptions, GlobalOptions> = {
           vmName(y)
             .option('destination-path', { type: 'string', describe: 'Export into <DIR>/<VMName>_<VMId>/ instead of sending' })
             .option('initial-replication-start-time', { type: 'string', describe: 'ISO 8601, at most 7 days ahead: the agent starts it then' })
-            .option('use-backup', { type: 'boolean', describe: 'Start from an existing copy on the replica (not available yet)' })
+            .option('use-backup', { type: 'boolean', describe: 'Start from a copy of the disks registered on the replica (initial import --use-backup): only differences are sent' })
             .option('progress', { type: 'boolean', describe: 'Show transfer progress on stderr (default: on a terminal)' }) as unknown as Argv<InitialArgs>,
         handler: run('start'),
       })
       .command({ command: 'stop', describe: 'Cancel a scheduled or interrupted initial replication', builder: vmName as (y: Argv<GlobalOptions>) => Argv<InitialArgs>, handler: run('stop') })
       .command({
         command: 'import',
-        describe: 'On the replica: load an initial replication exported to removable media',
-        builder: (y: Argv<GlobalOptions>) => vmName(y).option('path', { type: 'string', demandOption: true, describe: 'The export folder (or the folder that holds it)' }) as unknown as Argv<InitialArgs>,
+        describe: 'On the replica: load an initial replication exported to removable media, or register a copy of the disks (--use-backup)',
+        builder: (y: Argv<GlobalOptions>) =>
+          vmName(y)
+            .option('path', { type: 'string', demandOption: true, describe: 'The export folder (or the folder that holds it); with --use-backup, the folder of copied .vhdx files' })
+            .option('use-backup', { type: 'boolean', describe: 'Register a copy of the disks (a restored backup) for "initial start --use-backup" instead of importing an export' }) as unknown as Argv<InitialArgs>,
         handler: run('import'),
       })
       .demandCommand(1),

@@ -1,15 +1,41 @@
 /**
- * The host adapter the replication commands act on: the file host of the vm commands (`--vm-root`,
- * else `<state dir>/vms`). The Hyper-V adapter is not wired into the CLI yet.
+ * The host adapter the replication commands (enable, initial, replicate, agent, …) act on:
+ *   - the Hyper-V adapter on Windows, over root\virtualization\v2 and virtdisk (src/host/hyperv);
+ *   - the file host of the vm commands (`--vm-root`, else `<state dir>/vms`) everywhere else, and on
+ *     Windows when asked for with `--vm-root` or HVR_HOST=file (labs, tests, hosts without Hyper-V).
+ * HVR_HOST=hyperv|file overrides the choice; asking for Hyper-V off Windows is refused here, before any
+ * command starts work, with what to use instead.
  */
-import type { HostAdapter } from '../../../host/host-adapter.js';
+import { HyperVHost } from '../../../host/hyperv/hyperv-host.js';
+import type { HostAdapter, HostKind } from '../../../host/host-adapter.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
 import { fileHost, type VmRootOptions } from '../vm/host.js';
 
-export function openHostAdapter(args: VmRootOptions): HostAdapter {
-  if (process.platform === 'win32') {
-    throw new CliError('ERR_NOT_SUPPORTED', 'the Hyper-V host adapter is not available to the replication commands yet', ExitCode.NotSupported);
+/** Which adapter a command gets; exported for tests, which pass their own platform and environment. */
+export function hostKindFor(args: VmRootOptions, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): HostKind {
+  const wanted = env.HVR_HOST?.trim().toLowerCase();
+  if (wanted !== undefined && wanted !== '' && wanted !== 'file' && wanted !== 'hyperv') {
+    throw new CliError('ERR_USAGE', `HVR_HOST='${env.HVR_HOST}' is not a host kind: use 'hyperv' (Windows with the Hyper-V role) or 'file'`, ExitCode.Usage);
   }
-  return fileHost(args);
+  if (wanted === 'hyperv' && args['vm-root'] !== undefined) {
+    throw new CliError('ERR_USAGE', '--vm-root names a folder of the file host; it cannot be used with HVR_HOST=hyperv', ExitCode.Usage);
+  }
+  const kind: HostKind = wanted === 'file' || wanted === 'hyperv' ? wanted : args['vm-root'] !== undefined ? 'file' : platform === 'win32' ? 'hyperv' : 'file';
+  if (kind === 'hyperv' && platform !== 'win32') {
+    throw new CliError(
+      'ERR_NOT_SUPPORTED',
+      `the Hyper-V host adapter needs Windows with the Hyper-V role, and this host runs ${platform}; unset HVR_HOST (or set HVR_HOST=file) to replicate the file host's VMs`,
+      ExitCode.NotSupported,
+    );
+  }
+  return kind;
 }
+
+export function openHostAdapter(args: VmRootOptions): HostAdapter {
+  if (hostKindFor(args) === 'file') return fileHost(args);
+  // Hyper-V keeps what it does not remember itself (committed reference points, replica and test VMs)
+  // under <state dir>/hyperv; WMI errors surface at the first call, with the Hyper-V role named.
+  return new HyperVHost({ stateDir: args['state-dir'] });
+}
+

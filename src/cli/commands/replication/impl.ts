@@ -26,6 +26,8 @@ import { primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import type { CommandResult } from '../../output.js';
+import { localSite, selectRecords, standaloneRecords } from '../failover/select.js';
+import { testVirtualMachine } from '../failover/test-vm.js';
 import type { ReplicationArgs } from './command.js';
 import { openHostAdapter } from './host.js';
 import { healthView, replicationView } from './view.js';
@@ -80,10 +82,14 @@ export async function enable(args: ReplicationArgs): Promise<CommandResult> {
   for (const required of ['replica-server-name', 'replica-server-port', 'authentication-type'] as const) {
     if (args[required] === undefined) invalid(`--${required} is required`);
   }
+  const now = new Date();
+  // A replica VM this host's replica server holds: enabling it extends its replication (A→B→C, §5.7).
+  const extendedParams = { ...commonParameters(args), ExcludedVhdPath: args['excluded-vhd-path'] } as Parameters<typeof enableRelationship>[1];
+  const extended = await (await import('./extended.js')).enableExtendedReplicas(args, pattern, extendedParams, now);
+  if (extended.exclusive) return { data: extended.records.map((r) => replicationView(r, now)) };
   const host = openHostAdapter(args);
   const store = new RelationshipStore(args['state-dir']);
-  const now = new Date();
-  const out: Record<string, unknown>[] = [];
+  const out: Record<string, unknown>[] = extended.records.map((r) => replicationView(r, now));
   for (const summary of await resolveVms(host, pattern)) {
     const vm = vmForReplication(await host.getVm(summary.id));
     const params = { ...commonParameters(args), ExcludedVhdPath: args['excluded-vhd-path'] } as Parameters<typeof enableRelationship>[1];
@@ -99,8 +105,52 @@ export async function enable(args: ReplicationArgs): Promise<CommandResult> {
   return { data: out };
 }
 
+/** Settings `--reverse` takes with it (Set-VMReplication -Reverse: the new direction's server and certificate). */
+const REVERSE_SETTINGS = new Set(['reverse', 'replica-server-name', 'replica-server-port', 'authentication-type', 'certificate-thumbprint']);
+const SET_SETTINGS = [
+  'replica-server-name', 'replica-server-port', 'authentication-type', 'certificate-thumbprint', 'compression-enabled', 'replicate-host-kvp-items',
+  'bypass-proxy-server', 'vss-snapshot-frequency-hour', 'recovery-history', 'replication-frequency-sec', 'replicated-disk-paths', 'auto-resynchronize-enabled',
+  'auto-resynchronize-interval-start', 'auto-resynchronize-interval-end', 'initial-replication-start-time', 'disable-vss-snapshot-replication', 'use-backup',
+] as const;
+
+/**
+ * Set-VMReplication -Reverse / -AsReplica (hyperv-replica.md §2.2, §5.6): the direction changes after a
+ * failover, through the failover library and this host's replica server (src/failover/network.ts).
+ */
+async function changeDirection(args: ReplicationArgs, pattern: string): Promise<CommandResult> {
+  const given = SET_SETTINGS.filter((k) => args[k] !== undefined);
+  if (args.reverse && args['as-replica']) invalid('--reverse and --as-replica are separate steps on different hosts: --as-replica on the old primary, --reverse on the failed-over replica');
+  if (args.reverse && args['replicated-disk-paths'] !== undefined) invalid('--reverse cannot be combined with --replicated-disk-paths: the reversed relationship replicates the disks of the failed-over VM');
+  if (args.reverse && args['allowed-primary-server'] !== undefined) invalid('--allowed-primary-server goes with --as-replica on the old primary, not with --reverse');
+  if (args.reverse && given.some((k) => !REVERSE_SETTINGS.has(k))) {
+    invalid(`--reverse takes only --replica-server-name, --replica-server-port and --certificate-thumbprint; change ${given.filter((k) => !REVERSE_SETTINGS.has(k)).map((k) => `--${k}`).join(', ')} on the new primary afterwards`);
+  }
+  if (args.reverse && args['authentication-type'] !== undefined && args['authentication-type'] !== 'Certificate') invalid('hvreplica authenticates replication with certificates only (--authentication-type Certificate)');
+  if (args['as-replica'] && given.length > 0) invalid('--as-replica cannot be combined with any other setting except --allowed-primary-server');
+  const { asReplicaOverNetwork, reverseOverNetwork } = await import('../../../failover/network.js');
+  const site = localSite(args['state-dir']);
+  const host = openHostAdapter(args);
+  const now = new Date();
+  const out: Record<string, unknown>[] = [];
+  for (const { record } of await selectRecords(site, pattern)) {
+    if (args['as-replica']) {
+      await asReplicaOverNetwork(site, host, record.vmId, args['allowed-primary-server']);
+    } else {
+      await reverseOverNetwork(site, host, record.vmId, {
+        ...(args['replica-server-name'] !== undefined ? { replicaServerName: args['replica-server-name'] } : {}),
+        ...(args['replica-server-port'] !== undefined ? { replicaServerPort: args['replica-server-port'] } : {}),
+        ...(args['certificate-thumbprint'] !== undefined ? { certificateThumbprint: args['certificate-thumbprint'] } : {}),
+      });
+    }
+    const rel = await new RelationshipStore(args['state-dir']).get(record.vmId);
+    if (rel) out.push(await withTestVm(args['state-dir'], replicationView(rel, now)));
+  }
+  return { data: out };
+}
+
 export async function set(args: ReplicationArgs): Promise<CommandResult> {
   const pattern = requireName(args);
+  if (args.reverse || args['as-replica']) return changeDirection(args, pattern);
   const host = openHostAdapter(args);
   const store = new RelationshipStore(args['state-dir']);
   const now = new Date();
@@ -133,6 +183,65 @@ export async function set(args: ReplicationArgs): Promise<CommandResult> {
   return { data: out };
 }
 
+/**
+ * The replica server's records of the VMs this host receives (mode Replica, or Primary after a reverse
+ * with no relationship file yet), in the relationship's shape so that one view and one health assessment
+ * serve both ends: the replica's settings are the server's (port, certificate) and its authorization
+ * entry's (AllowedPrimaryServer); it keeps no statistics of its own. ExtendedReplica records are
+ * extended.ts's.
+ */
+async function replicaRelationships(stateDir: string, relationships: readonly ReplicationRelationship[]): Promise<ReplicationRelationship[]> {
+  const site = localSite(stateDir);
+  const records = (await standaloneRecords(site, relationships)).filter((r) => r.mode !== 'ExtendedReplica');
+  if (records.length === 0) return [];
+  const server = await new ReplicaConfigStore(stateDir).load();
+  const now = new Date();
+  const out: ReplicationRelationship[] = [];
+  for (const r of records) {
+    const registered = await site.registry.get(r.vmId);
+    const disks = r.configuration.disks.map((d) => ({ Path: d.location ?? d.id, ControllerType: null, ControllerNumber: null, ControllerLocation: null }));
+    const primary = r.mode === 'Primary';
+    out.push({
+      VMName: r.vmName,
+      VMId: r.vmId,
+      ReplicationMode: r.mode,
+      ReplicationRelationshipType: r.relationshipType,
+      ReplicationState: r.state,
+      PrimaryServerName: primary ? r.localServer : r.peerServer,
+      ReplicaServerName: primary ? r.peerServer : r.localServer,
+      CurrentReplicaServerName: primary ? r.peerServer : r.localServer,
+      ReplicaServerPort: server.CertificateAuthenticationPort,
+      AuthenticationType: 'Certificate',
+      CertificateThumbprint: server.CertificateThumbprint,
+      CompressionEnabled: true,
+      BypassProxyServer: false,
+      ReplicateHostKvpItems: true,
+      ReplicationFrequencySec: r.replicationFrequencySec,
+      RecoveryHistory: r.recoveryHistory,
+      VSSSnapshotFrequencyHour: 0,
+      ReplicatedDisks: disks,
+      ExcludedDisks: [],
+      AutoResynchronizeEnabled: false,
+      AutoResynchronizeIntervalStart: 66600,
+      AutoResynchronizeIntervalEnd: 21600,
+      InitialReplicationStartTime: null,
+      ResynchronizeStartTime: null,
+      LastReplicationTime: r.lastReplicationTime,
+      // The server applies each cycle as it completes: the last replication is the last applied log.
+      LastAppliedLogTime: r.lastReplicationTime,
+      LastReplicationType: r.lastReplicationType,
+      FailedOverReplicationType: r.failedOverReplicationType,
+      LastVSSSnapshotTime: null,
+      LastTestFailoverInitiatedTime: r.lastTestFailoverInitiatedTime,
+      AllowedPrimaryServer: registered?.AllowedPrimaryServer ?? null,
+      PendingReplicationSize: 0,
+      InitialReplicationSize: 0,
+      Statistics: emptyStatistics(now),
+    });
+  }
+  return out;
+}
+
 /** Get/Measure selection: exact names must name a VM that replicates; patterns may match nothing. */
 async function selectRelationships(args: ReplicationArgs): Promise<ReplicationRelationship[]> {
   const state = args['replication-state'];
@@ -141,12 +250,21 @@ async function selectRelationships(args: ReplicationArgs): Promise<ReplicationRe
   const store = new RelationshipStore(args['state-dir']);
   let rels = await store.list();
   const pattern = args['vm-name']?.trim();
-  if (pattern && !isWildcard(pattern)) {
+  // Extended relationships (B) and extended replicas (C) have no VM on this host to look up by name.
+  // …and the replica VMs this host's replica server receives (mode Replica): no VM here until they fail over.
+  const extended = [...(await (await import('./extended.js')).extendedRelationships(args, new Date())), ...(await replicaRelationships(args['state-dir'], rels))];
+  // A relationship whose VM is not on this host (an old primary made a replica) is found by its name too.
+  const named = pattern && !isWildcard(pattern) ? [...rels, ...extended].filter((r) => r.VMName.toLowerCase() === pattern.toLowerCase()) : [];
+  if (named.length > 0) {
+    rels = named;
+  } else if (pattern && !isWildcard(pattern)) {
     const vm = await openHostAdapter(args).getVm(pattern);
     rels = rels.filter((r) => r.VMId === vm.id);
     if (rels.length === 0) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `VM '${vm.name}' is not enabled for replication`);
   } else if (pattern) {
-    rels = rels.filter((r) => nameMatches(pattern, r.VMName));
+    rels = [...rels, ...extended].filter((r) => nameMatches(pattern, r.VMName));
+  } else {
+    rels = [...rels, ...extended];
   }
   const now = new Date();
   const eq = (a: string, b: string | undefined) => b === undefined || a.toLowerCase() === b.toLowerCase();
@@ -163,24 +281,35 @@ async function selectRelationships(args: ReplicationArgs): Promise<ReplicationRe
   );
 }
 
+/** The running test failover's VM of a relationship (TestVirtualMachine), null when none runs. */
+async function withTestVm(stateDir: string, view: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return { ...view, TestVirtualMachine: await testVirtualMachine(stateDir, String(view.VMId)) };
+}
+
 export async function get(args: ReplicationArgs): Promise<CommandResult> {
   const now = new Date();
-  return { data: (await selectRelationships(args)).map((r) => replicationView(r, now)) };
+  const out: Record<string, unknown>[] = [];
+  for (const r of await selectRelationships(args)) out.push(await withTestVm(args['state-dir'], replicationView(r, now)));
+  return { data: out };
 }
 
 export async function measure(args: ReplicationArgs): Promise<CommandResult> {
   const now = new Date();
   const server = await new ReplicaConfigStore(args['state-dir']).load();
-  return {
-    data: (await selectRelationships(args)).map((r) =>
-      healthView({ ...r, Statistics: rollStatistics(r.Statistics, now, server.MonitoringInterval, server.MonitoringStartTime) }, now),
-    ),
-  };
+  const out: Record<string, unknown>[] = [];
+  for (const r of await selectRelationships(args)) {
+    out.push(await withTestVm(args['state-dir'], healthView({ ...r, Statistics: rollStatistics(r.Statistics, now, server.MonitoringInterval, server.MonitoringStartTime) }, now)));
+  }
+  return { data: out };
 }
 
 async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined): Promise<CommandResult> {
   if (args['replication-relationship-type'] === 'Extended') {
-    throw new RelationshipError('ERR_INVALID_STATE', 'the Extended relationship exists only on a replica that extends replication, which this host has not');
+    // The Extended relationship of a replica this host extends: its own record (src/agent/extended-relationship.ts).
+    requireName(args);
+    const now = new Date();
+    const views = await (await import('./extended.js')).actOnExtended(args, change);
+    return { data: views.map((r) => replicationView(r, now)) };
   }
   const pattern = requireName(args);
   const host = openHostAdapter(args);
@@ -222,8 +351,15 @@ export function suspend(args: ReplicationArgs): Promise<CommandResult> {
 }
 
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
+  if (args.continue) {
+    // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
+    const { continueExtendedNetwork } = await import('../../../agent/extended-continue.js');
+    const result = await continueExtendedNetwork({ stateDir: args['state-dir'], vm: requireName(args) });
+    return { data: [replicationView(result.relationship, new Date())] };
+  }
   if (args.resynchronize || args['resynchronize-start-time'] !== undefined) {
-    throw new RelationshipError('ERR_NOT_SUPPORTED', 'resynchronization (--resynchronize) is not available yet; resume without it');
+    // Resume-VMReplication -Resynchronize [-ResynchronizeStartTime]: compare by hash, send what differs.
+    return (await import('./resync.js')).resumeResynchronize(args);
   }
   // Whether the initial copy was acknowledged decides where a resumed relationship continues.
   const acknowledged = new Map<string, boolean>();

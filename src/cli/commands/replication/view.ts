@@ -67,6 +67,7 @@ export function healthView(rel: ReplicationRelationship, now: Date): Record<stri
     ReplicationErrors: s.ReplicationFailureCount + s.NetworkFailureCount + s.ApplicationConsistentSnapshotFailureCount,
     SuccessfulReplicationCount: s.SuccessfulReplicationCount,
     MissedReplicationCount: s.MissedReplicationCount,
+    ResynchronizedBytes: s.ResynchronizedBytes ?? 0,
     PendingReplicationSize: rel.PendingReplicationSize,
     InitialReplicationSize: rel.InitialReplicationSize,
     LastReplicationType: rel.LastReplicationType,

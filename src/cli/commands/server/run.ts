@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { logger } from '../../../logging/logger.js';
-import { ReplicaConfigStore, ReplicaError, ReplicaService, ReplicaVms, VmRegistry } from '../../../replica/index.js';
+import { ReplicaConfigStore, ReplicaContentService, ReplicaError, ReplicaRecords, ReplicaService, ReplicaVms, VmRegistry } from '../../../replica/index.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import { ReplicaHttpServer } from '../../../transport/index.js';
 import type { CommandResult } from '../../output.js';
@@ -32,15 +32,18 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   }
   const interval = args['recovery-point-interval-sec'];
   if (!Number.isFinite(interval) || interval <= 0) throw new ReplicaError('ERR_INVALID_ARGUMENT', '--recovery-point-interval-sec must be a positive number of seconds');
-  const replicas = new ReplicaVms({ sealIntervalMs: interval * 1000 });
+  // The failover records of the VMs this server receives live in the same state directory the CLI uses.
+  const records = new ReplicaRecords({ stateDir, serverName: credential.dnsNames[0] ?? hostname() });
+  const replicas = new ReplicaVms({ sealIntervalMs: interval * 1000, records });
   await replicas.openExisting((await new VmRegistry(stateDir).list()).map((vm) => vm.Path));
-  const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: args['max-log-bytes'] });
+  const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: args['max-log-bytes'], records });
   // Listening for a stop before announcing the server: whoever starts it may stop it at once.
   const stopRequested = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const server = new ReplicaHttpServer({ credential, handler });
+  // Content and hash manifests of the same open replicas the logs go to (comparisons by hash).
+  const server = new ReplicaHttpServer({ credential, handler, content: new ReplicaContentService(stateDir, replicas) });
   const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
   const startedAt = new Date().toISOString();
   await writeRuntime(stateDir, { pid: process.pid, port: address.port, startedAt });

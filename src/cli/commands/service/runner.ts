@@ -29,12 +29,13 @@ export const runStep: StepRunner = (step) =>
   });
 
 export async function runPlan(
-  plan: { files: Array<{ path: string; content: string }>; removeFiles: string[]; steps: Step[] },
+  plan: { files: Array<{ path: string; content: string; encoding?: 'utf8' | 'utf16le' }>; removeFiles: string[]; steps: Step[] },
   run: StepRunner = runStep,
 ): Promise<void> {
   for (const file of plan.files) {
     mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, file.content);
+    // UTF-16 with its byte-order mark: what schtasks /XML reads without guessing.
+    writeFileSync(file.path, file.encoding === 'utf16le' ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(file.content, 'utf16le')]) : file.content);
   }
   for (const step of plan.steps) {
     log.verbose(`${step.file} ${step.args.join(' ')}`);

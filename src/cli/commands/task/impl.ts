@@ -1,4 +1,5 @@
 /** `task register|unregister`: scheduled replication cycles for hosts without the agent service. */
+import { logger } from '../../../logging/logger.js';
 import type { GlobalOptions } from '../../command-kit.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
@@ -22,6 +23,8 @@ export interface TaskResult {
   Status: 'Registered' | 'Removed';
 }
 
+const log = logger('task');
+
 /** Hyper-V Replica's default frequency; the CLI contract's relationship default once the engine stores it. */
 const DEFAULT_INTERVAL: TaskInterval = 300;
 
@@ -41,6 +44,11 @@ export async function registerTask(args: TaskArgs, run?: StepRunner): Promise<Co
   try {
     const plan = registerPlan(vmName, interval, taskName, serviceContext(args));
     await runPlan(plan, run);
+    if (plan.scheduler === 'TaskScheduler' && interval < 60) {
+      log.info(
+        `Task Scheduler repeats a trigger at most once a minute, so task ${taskName} has two triggers, at second 0 and 30 of every minute; a cycle still running when the next trigger fires is not started twice. For continuous replication install the agent service instead (hvreplica service install --role agent).`,
+      );
+    }
     return { data: [{ TaskName: taskName, VMName: vmName, IntervalSec: interval, Command: plan.command, Scheduler: plan.scheduler, Status: 'Registered' }] };
   } catch (error) {
     rethrowCoded(error);

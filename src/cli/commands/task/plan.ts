@@ -1,8 +1,14 @@
 /**
  * `task register|unregister` as data: a Task Scheduler task (schtasks.exe) on Windows, a systemd timer
  * elsewhere, that runs `hvreplica replicate --vm NAME` every interval on hosts that run no agent.
+ *
+ * Task Scheduler repeats a trigger at most once a minute. A 30-second task is therefore one task with
+ * two time triggers, at second 0 and second 30 of every minute, each repeating every minute (task XML,
+ * `schtasks /Create /XML`): an administrator sees one task, its history shows one run per cycle, and
+ * IgnoreNew keeps a cycle that outlasts 30 s from being started twice (the VM's cycle lock would refuse
+ * the second anyway).
  */
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { Step } from '../service/plan.js';
 import { windowsCommandLine } from '../service/plan.js';
 
@@ -21,7 +27,8 @@ export interface TaskPlan {
   taskName: string;
   scheduler: 'TaskScheduler' | 'SystemdTimer';
   command: string;
-  files: Array<{ path: string; content: string }>;
+  /** utf16le: written with a byte-order mark, the encoding Task Scheduler's XML import expects. */
+  files: Array<{ path: string; content: string; encoding?: 'utf8' | 'utf16le' }>;
   removeFiles: string[];
   steps: Step[];
 }
@@ -43,17 +50,72 @@ function validateTaskName(name: string): void {
 /** Task Scheduler folder for hvreplica's tasks, so they are easy to find and never collide. */
 export const TASK_FOLDER = '\\hvreplica\\';
 
+/** Where the task XML of a 30-second task is kept (it is what schtasks imported; unregister removes it). */
+export function taskXmlPath(stateDir: string, taskName: string): string {
+  // The platform's join: on Windows that is win32; tests on Linux write the plan into a temporary folder.
+  return join(stateDir, 'tasks', `${taskName}.xml`);
+}
+
+function xmlText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** Task Scheduler 1.2 XML: two triggers 30 s apart, each repeating every minute, run as SYSTEM, elevated. */
+export function thirtySecondTaskXml(vmName: string, taskName: string, program: string, args: string): string {
+  const trigger = (second: string) =>
+    [
+      '    <TimeTrigger>',
+      '      <Repetition><Interval>PT1M</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition>',
+      `      <StartBoundary>2000-01-01T00:00:${second}</StartBoundary>`,
+      '      <Enabled>true</Enabled>',
+      '    </TimeTrigger>',
+    ].join('\r\n');
+  return [
+    '<?xml version="1.0" encoding="UTF-16"?>',
+    '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">',
+    '  <RegistrationInfo>',
+    `    <Description>${xmlText(`hvreplica: replicate VM ${vmName} every 30 s (two triggers, at second 0 and 30 of each minute)`)}</Description>`,
+    `    <URI>${xmlText(`${TASK_FOLDER}${taskName}`)}</URI>`,
+    '  </RegistrationInfo>',
+    '  <Triggers>',
+    trigger('00'),
+    trigger('30'),
+    '  </Triggers>',
+    '  <Principals>',
+    '    <Principal id="Author"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal>',
+    '  </Principals>',
+    '  <Settings>',
+    '    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>',
+    '    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>',
+    '    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>',
+    '    <StartWhenAvailable>true</StartWhenAvailable>',
+    '    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>',
+    '    <Enabled>true</Enabled>',
+    '  </Settings>',
+    '  <Actions Context="Author">',
+    `    <Exec><Command>${xmlText(program)}</Command><Arguments>${xmlText(args)}</Arguments></Exec>`,
+    '  </Actions>',
+    '</Task>',
+    '',
+  ].join('\r\n');
+}
+
 export function registerPlan(vmName: string, interval: TaskInterval, taskName: string, ctx: TaskContext): TaskPlan {
   validateTaskName(taskName);
   if (vmName.length === 0 || /["\r\n]/.test(vmName)) throw codedError('ERR_INVALID_ARGUMENT', `VM name '${vmName}' is not usable in a task`);
   const argv = [ctx.nodePath, ctx.cliPath, 'replicate', `--vm=${vmName}`, `--state-dir=${ctx.stateDir}`];
   if (ctx.platform === 'win32') {
     if (interval < 60) {
-      // Task Scheduler repeats at most once a minute.
-      throw codedError(
-        'ERR_NOT_SUPPORTED',
-        'Task Scheduler cannot repeat a task more often than once a minute; for 30-second replication install the agent service (hvreplica service install --role agent)',
-      );
+      // Task Scheduler repeats a trigger at most once a minute: two triggers 30 s apart (see the top).
+      const xmlPath = taskXmlPath(ctx.stateDir, taskName);
+      return {
+        taskName,
+        scheduler: 'TaskScheduler',
+        command: windowsCommandLine(argv),
+        files: [{ path: xmlPath, content: thirtySecondTaskXml(vmName, taskName, argv[0]!, windowsCommandLine(argv.slice(1))), encoding: 'utf16le' }],
+        removeFiles: [],
+        steps: [{ file: 'schtasks.exe', args: ['/Create', '/F', '/TN', `${TASK_FOLDER}${taskName}`, '/XML', xmlPath] }],
+      };
     }
     const command = windowsCommandLine(argv);
     if (command.length > 261) {
@@ -114,7 +176,8 @@ export function unregisterPlan(taskName: string, ctx: TaskContext): TaskPlan {
       scheduler: 'TaskScheduler',
       command: '',
       files: [],
-      removeFiles: [],
+      // The XML a 30-second task was imported from; absent for the others, which rm ignores.
+      removeFiles: [taskXmlPath(ctx.stateDir, taskName)],
       steps: [{ file: 'schtasks.exe', args: ['/Delete', '/F', '/TN', `${TASK_FOLDER}${taskName}`] }],
     };
   }

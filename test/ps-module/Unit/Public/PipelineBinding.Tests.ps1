@@ -101,3 +101,60 @@ Describe 'Pipeline binding' {
         $log.Argument | Should -Be @('replication enable --vm-name=web1 --replica-server-name=r.contoso.com --replica-server-port=80 --authentication-type=Kerberos --vss-snapshot-frequency-hour=1 --recovery-history=2 --replication-frequency-sec=30 --auto-resynchronize-enabled=true')
     }
 }
+
+# PowerShell leaves a value bound by property name from one pipeline object in $PSBoundParameters while
+# the next object is processed (the variable is reset, the dictionary entry is not). Every cmdlet that
+# builds CLI options from $PSBoundParameters must send each object only what that object carried.
+Describe 'Values bound from one pipeline object do not carry over to the next' {
+    BeforeEach {
+        $script:log = New-Object System.Collections.Generic.List[object]
+        Mock -ModuleName HvReplica.Core -CommandName Invoke-HvrCli -MockWith {
+            $log.Add((@($Argument) -join ' '))
+            Get-HvrCannedResult -Argument $Argument
+        }
+    }
+
+    It '<Command> sends <Property> only with the object that has it' -ForEach @(
+        @{ Command = 'Suspend-HvrVMReplication'; Property = 'ReplicationRelationshipType'; Value = 'Extended'; Parameters = @{}; Expected = @('replication suspend --vm-name=web1 --replication-relationship-type=Extended', 'replication suspend --vm-name=web2') }
+        @{ Command = 'Resume-HvrVMReplication'; Property = 'ReplicationRelationshipType'; Value = 'Extended'; Parameters = @{}; Expected = @('replication resume --vm-name=web1 --replication-relationship-type=Extended', 'replication resume --vm-name=web2') }
+        @{ Command = 'Stop-HvrVMReplication'; Property = 'ReplicationRelationshipType'; Value = 'Extended'; Parameters = @{ Confirm = $false }; Expected = @('replication stop --vm-name=web1 --replication-relationship-type=Extended', 'replication stop --vm-name=web2') }
+        @{ Command = 'Remove-HvrVMReplication'; Property = 'ReplicationRelationshipType'; Value = 'Extended'; Parameters = @{ Confirm = $false }; Expected = @('replication remove --vm-name=web1 --replication-relationship-type=Extended', 'replication remove --vm-name=web2') }
+        @{ Command = 'Reset-HvrVMReplicationStatistics'; Property = 'ReplicationRelationshipType'; Value = 'Extended'; Parameters = @{}; Expected = @('replication reset-statistics --vm-name=web1 --replication-relationship-type=Extended', 'replication reset-statistics --vm-name=web2') }
+        @{ Command = 'Set-HvrVMReplication'; Property = 'CertificateThumbprint'; Value = 'AB12'; Parameters = @{ ReplicationFrequencySec = 30 }; Expected = @('replication set --vm-name=web1 --certificate-thumbprint=AB12 --replication-frequency-sec=30', 'replication set --vm-name=web2 --replication-frequency-sec=30') }
+        @{ Command = 'Set-HvrVMReplication'; Property = 'AllowedPrimaryServer'; Value = 'hv1.contoso.com'; Parameters = @{ AsReplica = $true }; Expected = @('replication set --vm-name=web1 --as-replica --allowed-primary-server=hv1.contoso.com', 'replication set --vm-name=web2 --as-replica') }
+        @{ Command = 'Enable-HvrVMReplication'; Property = 'AllowedPrimaryServer'; Value = 'hv1.contoso.com'; Parameters = @{ AsReplica = $true }; Expected = @('replication enable --vm-name=web1 --as-replica --allowed-primary-server=hv1.contoso.com', 'replication enable --vm-name=web2 --as-replica') }
+    ) {
+        $first = [pscustomobject]@{ VMName = 'web1'; $Property = $Value }
+        $second = [pscustomobject]@{ VMName = 'web2' }
+        $first, $second | & $Command @Parameters
+        $log | Should -Be $Expected
+    }
+
+    It 'Enable-HvrVMReplication does not lend one object''s certificate thumbprint to the next' {
+        $first = [pscustomobject]@{ VMName = 'web1'; CertificateThumbprint = 'AB12' }
+        $second = [pscustomobject]@{ VMName = 'web2' }
+        # The second object has no thumbprint: refused as Hyper-V refuses it, not sent with the first one's.
+        { $first, $second | Enable-HvrVMReplication -ReplicaServerName 'r.contoso.com' -ReplicaServerPort 443 -AuthenticationType Certificate } |
+            Should -Throw -ErrorId 'HvrThumbprintRequired*'
+        $log | Should -Be @('replication enable --vm-name=web1 --replica-server-name=r.contoso.com --replica-server-port=443 --authentication-type=Certificate --certificate-thumbprint=AB12')
+    }
+
+    It 'Install-HvrReplicationService sends the service name only with the object that has it' {
+        [pscustomobject]@{ Role = 'Agent'; ServiceName = 'hvr-agent-2' }, [pscustomobject]@{ Role = 'ReplicaServer' } | Install-HvrReplicationService -Confirm:$false | Out-Null
+        $log | Should -Be @('service install --role=agent --service-name=hvr-agent-2', 'service install --role=replica-server')
+    }
+
+    It 'Uninstall-HvrReplicationService sends the service name only with the object that has it' {
+        [pscustomobject]@{ Role = 'Agent'; ServiceName = 'hvr-agent-2' }, [pscustomobject]@{ Role = 'ReplicaServer' } | Uninstall-HvrReplicationService -Confirm:$false | Out-Null
+        $log | Should -Be @('service uninstall --role=agent --service-name=hvr-agent-2', 'service uninstall --role=replica-server')
+    }
+
+    It 'keeps command-line values for every object' {
+        [pscustomobject]@{ VMName = 'web1'; ReplicationRelationshipType = 'Extended' }, [pscustomobject]@{ VMName = 'web2' } |
+            Resume-HvrVMReplication -Resynchronize
+        $log | Should -Be @(
+            'replication resume --vm-name=web1 --replication-relationship-type=Extended --resynchronize'
+            'replication resume --vm-name=web2 --resynchronize'
+        )
+    }
+}

@@ -1,0 +1,508 @@
+/**
+ * Replication benchmark (issue 6), one run, hvreplica and its peers on the same data (DESIGN §6):
+ *
+ *   initial  a file-host VM whose VHDX disks are full of data, replicated by `hvreplica replicate` to
+ *            `hvreplica server run` over loopback TLS 1.3 with mutual certificates, against `cp` of the
+ *            same VHDX files and `rsync` of them to an rsync daemon on loopback;
+ *   delta    per round, `hvreplica workload` changes ~1% of the disks (seeded), one `hvreplica replicate`
+ *            cycle (checkpoint tracker), against `cp` of a file holding just the changed bytes and
+ *            `rsync --inplace --no-whole-file` of the changed VHDX files to the daemon's copy of them;
+ *   memory   peak RSS of the agent (`hvreplica replicate`), the replica server and the peers.
+ *
+ * Every writer ends durable, as the replica server's own writes are: cp is followed by `sync FILE` and
+ * rsync runs with --fsync. Every source is read once before it is timed, so all read from the page cache.
+ * At the end the replica's latest state must equal the primary at the last reference point (SHA-256 of
+ * each disk's content) and the rsync copy must equal the primary's VHDX files byte for byte.
+ *
+ * Run: node dist/bench/replication/replication.js [--disk-mib=4096] [--disks=1] [--change-percent=1]
+ *        [--rounds=3] [--seed=1] [--work-dir=os.tmpdir()] [--keep]
+ * Needs an addon (HVR_ADDON_PATH or a built one), cp, sync, rsync; GNU time for exact peak memory
+ * (else /proc polling). Prints a table, then one JSON line (the last line of stdout).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hashDisk } from '../../src/demo/content-hash.js';
+import { pairHosts } from '../../src/demo/pairing.js';
+import { CLI_PATH, freePort, ServerProcess } from '../../src/demo/server-process.js';
+import { vmLogId } from '../../src/engine/index.js';
+import { FileHost } from '../../src/host/file/file-host.js';
+import type { JournalEntry } from '../../src/host/file/workload.js';
+import { configureLogging } from '../../src/logging/logger.js';
+import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { Daemon, measure, peakMethod, resetPeak, vmHwmKiB, type Measured } from './measure.js';
+
+configureLogging({ quietConsole: true });
+
+const MiB = 1024 * 1024;
+const VM = 'bench-vm';
+/** DESIGN §6: memory bounded by a window; a 1 TiB disk replicates in under 256 MiB. */
+const MEMORY_LIMIT_KIB = 256 * 1024;
+
+interface Options {
+  diskMiB: number;
+  disks: number;
+  changePercent: number;
+  rounds: number;
+  seed: number;
+  workDir: string;
+  keep: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      'disk-mib': { type: 'string', default: '4096' },
+      disks: { type: 'string', default: '1' },
+      'change-percent': { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '1' },
+      'work-dir': { type: 'string', default: tmpdir() },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const o: Options = {
+    diskMiB: Number(values['disk-mib']),
+    disks: Number(values.disks),
+    changePercent: Number(values['change-percent']),
+    rounds: Number(values.rounds),
+    seed: Number(values.seed),
+    workDir: values['work-dir'],
+    keep: values.keep,
+  };
+  // The smallest disk must hold at least one write of the workload's largest size (256 KiB).
+  if (!Number.isInteger(o.diskMiB) || o.diskMiB < 8) throw new Error(`--disk-mib must be a whole number ≥ 8, got ${values['disk-mib']}`);
+  if (!Number.isInteger(o.disks) || o.disks < 1) throw new Error(`--disks must be a positive whole number, got ${values.disks}`);
+  if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${values['change-percent']}`);
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${values.rounds}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
+  return o;
+}
+
+function check(run: Measured, what: string): Measured {
+  if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  return run;
+}
+
+/** The CLI as a user runs it; --json so that the result can be read. */
+async function hvreplica(args: string[]): Promise<{ run: Measured; result: unknown }> {
+  const run = check(await measure(process.execPath, [CLI_PATH, ...args, '--json'], { ...process.env, HVR_LOG_LEVEL: 'warn' }), `hvreplica ${args[0]}`);
+  return { run, result: (JSON.parse(run.stdout) as { result?: unknown }).result };
+}
+
+async function sh(script: string, ...args: string[]): Promise<Measured> {
+  return check(await measure('sh', ['-c', script, 'sh', ...args]), script);
+}
+
+/** Reads files once so that each timed reader finds them in the page cache (as the vhdx bench does). */
+async function warm(files: string[]): Promise<void> {
+  await sh('cat "$@" > /dev/null', ...files);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Bytes covered by the journal's writes, zero writes and trims, overlaps counted once: "the changed bytes". */
+function changedBytes(entries: JournalEntry[]): number {
+  const byDisk = new Map<string, Array<[number, number]>>();
+  for (const e of entries) {
+    const list = byDisk.get(e.disk) ?? [];
+    list.push([e.offset, e.offset + e.length]);
+    byDisk.set(e.disk, list);
+  }
+  let total = 0;
+  for (const list of byDisk.values()) {
+    list.sort((a, b) => a[0] - b[0]);
+    let [start, end] = list[0]!;
+    for (const [s, e] of list.slice(1)) {
+      if (s > end) {
+        total += end - start;
+        [start, end] = [s, e];
+      } else {
+        end = Math.max(end, e);
+      }
+    }
+    total += end - start;
+  }
+  return total;
+}
+
+/**
+ * The guest's first data: every byte of every disk written, sequentially, through the file host's
+ * writer path (the workload command writes at random places and would leave parts unwritten). The
+ * content is seeded and incompressible, and each 4 KiB differs, so neither compression nor a
+ * repeated-block match flatters any tool.
+ */
+async function fill(host: FileHost, seed: number): Promise<void> {
+  const chunk = 16 * MiB;
+  const pattern = Buffer.alloc(chunk);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i + 4 <= chunk; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    pattern.writeUInt32LE((x | 1) >>> 0, i);
+  }
+  await host.withWritableDisks(VM, async (disks) => {
+    for (const [d, { disk }] of disks.entries()) {
+      const size = disk.info.virtualSize;
+      for (let offset = 0; offset < size; offset += chunk) {
+        for (let i = 0; i < chunk; i += 4096) pattern.writeUInt32LE((d * size + offset + i) / 4096 + 1, i);
+        await disk.write(offset, pattern.subarray(0, Math.min(chunk, size - offset)));
+      }
+    }
+  });
+}
+
+interface RsyncStats {
+  /** Total bytes sent + received by the client: the rsync protocol stream both ways. */
+  wireBytes: number;
+  literalBytes: number;
+  matchedBytes: number;
+}
+
+function rsyncStats(stdout: string): RsyncStats {
+  const figure = (label: string): number => {
+    const match = new RegExp(`^${label}: ([\\d,]+)`, 'm').exec(stdout);
+    if (!match) throw new Error(`rsync --stats printed no "${label}":\n${stdout}`);
+    return Number(match[1]!.replace(/,/g, ''));
+  };
+  return {
+    wireBytes: figure('Total bytes sent') + figure('Total bytes received'),
+    literalBytes: figure('Literal data'),
+    matchedBytes: figure('Matched data'),
+  };
+}
+
+/** An rsync daemon on 127.0.0.1 serving one writable module, started fresh per phase so its peak is that phase's. */
+class RsyncDaemon {
+  private constructor(
+    readonly port: number,
+    private readonly daemon: Daemon,
+    private readonly pidFile: string,
+  ) {}
+
+  static async start(dir: string, modulePath: string): Promise<RsyncDaemon> {
+    const port = await freePort();
+    const pidFile = join(dir, 'rsyncd.pid');
+    await rm(pidFile, { force: true });
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    const conf = join(dir, 'rsyncd.conf');
+    // Run as ourselves (root would drop to "nobody" otherwise) and without chroot (that needs root).
+    await writeFile(conf, [`pid file = ${pidFile}`, 'use chroot = no', `uid = ${uid}`, `gid = ${gid}`, `log file = ${join(dir, 'rsyncd.log')}`,
+      '[bench]', `  path = ${modulePath}`, '  read only = false', ''].join('\n'));
+    const daemon = await Daemon.start('rsync', ['--daemon', '--no-detach', `--config=${conf}`, '--address=127.0.0.1', `--port=${port}`]);
+    for (let i = 0; i < 100; i++) {
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (pid > 0) return new RsyncDaemon(port, daemon, pidFile);
+      if (daemon.exited) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the rsync daemon did not start');
+  }
+
+  /** --inplace --no-whole-file forces the delta algorithm (local transfers default to whole files). */
+  async push(files: string[]): Promise<{ run: Measured; stats: RsyncStats }> {
+    const run = check(await measure('rsync', ['--inplace', '--no-whole-file', '--fsync', '--stats', '--no-human-readable', ...files, `rsync://127.0.0.1:${this.port}/bench/`]), 'rsync');
+    return { run, stats: rsyncStats(run.stdout) };
+  }
+
+  async stop(): Promise<number> {
+    const pid = Number((await readFile(this.pidFile, 'utf8')).trim());
+    return (await this.daemon.stop(pid)).peakKiB;
+  }
+}
+
+interface CycleJson {
+  Kind: 'initial' | 'delta';
+  Sequence: number;
+  ReferencePoint: string;
+  LogBytes: number;
+  ChangedBytes: number;
+  LatencySec: number;
+}
+
+interface VmJson {
+  id: string;
+  disks: Array<{ id: string; basePath: string; currentPath: string; virtualSize: number }>;
+}
+
+interface Target {
+  target: string;
+  value: number;
+  limit: string;
+  met: boolean;
+}
+
+/** What the agent printed on stderr at log level warn: retries and other trouble a reader must know of. */
+function warnings(run: Measured): string[] {
+  return run.stderr.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).map((line) => line.slice(0, 300));
+}
+
+const kib = (k: number): string => (k >= 1024 ? `${(k / 1024).toFixed(1)} MiB` : `${k} KiB`);
+const mib = (bytes: number): string => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 2 : 1)} MiB`;
+const pad = (s: string, n: number): string => s.padEnd(n);
+const lpad = (s: string, n: number): string => s.padStart(n);
+
+async function main(): Promise<void> {
+  const o = options();
+  const load = { start: loadavg().map((l) => Math.round(l * 100) / 100), end: [] as number[] };
+  const root = await mkdtemp(join(o.workDir, 'hvr-bench-repl-'));
+  const primaryState = join(root, 'primary');
+  const replicaState = join(root, 'replica');
+  const storage = join(root, 'storage');
+  const cpDir = join(root, 'peer-cp');
+  const rsyncDir = join(root, 'peer-rsync');
+  const scratch = join(root, 'scratch');
+  for (const dir of [cpDir, rsyncDir, scratch]) await mkdir(dir, { recursive: true });
+  let server: ServerProcess | undefined;
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  try {
+    // --- the two hosts, as the demo pairs them: one CA, a certificate each, an authorization entry
+    const port = await freePort();
+    const pairing = await pairHosts({ primaryStateDir: primaryState, replicaStateDir: replicaState, storageLocation: storage, port, primaryName: 'primary.bench.test', replicaName: 'replica.bench.test', trustGroup: 'bench' });
+    const vm = (await hvreplica(['vm', 'new', `--name=${VM}`, ...Array.from({ length: o.disks }, () => `--disk=${o.diskMiB}MiB`), `--state-dir=${primaryState}`])).result as VmJson;
+    await hvreplica(['vm', 'start', VM, `--state-dir=${primaryState}`]);
+    const host = new FileHost({ root: join(primaryState, 'vms') });
+    say(`filling ${o.disks} × ${o.diskMiB} MiB`);
+    await fill(host, o.seed);
+    await hvreplica(['replication', 'enable', `--vm-name=${VM}`, `--replica-server-name=${pairing.replicaServerName}`, `--replica-server-port=${port}`,
+      '--authentication-type=Certificate', `--certificate-thumbprint=${pairing.primaryThumbprint}`, '--replication-frequency-sec=30', `--state-dir=${primaryState}`]);
+    server = await ServerProcess.start({ stateDir: replicaState, env: { HVR_LOG_LEVEL: 'warn' } });
+    const serverPid = server.child.pid!;
+    const diskFiles = vm.disks.map((d) => d.basePath);
+    const totalBytes = vm.disks.reduce((sum, d) => sum + d.virtualSize, 0);
+    await sh('sync -f "$1"', root); // the fill's write-back must not land in anyone's timing
+
+    // --- initial replication: the same VHDX files three ways
+    say('initial: cp');
+    await warm(diskFiles);
+    const cpInitial = await sh('d=$1; shift; cp "$@" "$d"/ && sync "$d"/*', cpDir, ...diskFiles);
+    say('initial: rsync');
+    await warm(diskFiles);
+    let daemon = await RsyncDaemon.start(scratch, rsyncDir);
+    const rsyncInitial = await daemon.push(diskFiles);
+    const rsyncInitialDaemonKiB = await daemon.stop();
+    say('initial: hvreplica');
+    await warm(diskFiles);
+    const serverPeakPerPhase = resetPeak(serverPid);
+    const initial = await hvreplica(['replicate', `--vm=${VM}`, `--state-dir=${primaryState}`]);
+    const initialCycle = initial.result as CycleJson;
+    const serverInitialKiB = vmHwmKiB(serverPid);
+    if (initialCycle.Kind !== 'initial') throw new Error(`the first cycle was ${initialCycle.Kind}, not initial`);
+
+    // --- delta rounds: the same workload seen by all three
+    interface Round {
+      changedBytes: number;
+      cpSec: number;
+      cpPeakKiB: number;
+      rsyncSec: number;
+      rsyncPeakKiB: number;
+      rsyncDaemonPeakKiB: number;
+      rsyncWireBytes: number;
+      rsyncLiteralBytes: number;
+      hvrProcessSec: number;
+      hvrCycleSec: number;
+      hvrAgentPeakKiB: number;
+      hvrServerPeakKiB: number;
+      hvrLogBytes: number;
+      hvrChangedBytes: number;
+      hvrWarnings: string[];
+    }
+    const rounds: Round[] = [];
+    let lastPoint = initialCycle.ReferencePoint;
+    for (let r = 0; r < o.rounds; r++) {
+      say(`delta round ${r + 1}/${o.rounds}: workload`);
+      const journal = join(scratch, `journal-${r}.jsonl`);
+      await hvreplica(['workload', `--vm=${VM}`, `--seed=${o.seed + 1 + r}`, `--bytes=${Math.round((totalBytes * o.changePercent) / 100)}`, `--journal=${journal}`, `--state-dir=${primaryState}`]);
+      const entries = (await readFile(journal, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as JournalEntry);
+      const changed = changedBytes(entries);
+      await sh('sync -f "$1"', root);
+
+      say(`delta round ${r + 1}/${o.rounds}: hvreplica`);
+      const current = ((await hvreplica(['vm', 'show', VM, `--state-dir=${primaryState}`])).result as VmJson).disks.map((d) => d.currentPath);
+      await warm([...diskFiles, ...current]);
+      resetPeak(serverPid);
+      const delta = await hvreplica(['replicate', `--vm=${VM}`, `--state-dir=${primaryState}`]);
+      const cycle = delta.result as CycleJson;
+      if (cycle.Kind !== 'delta') throw new Error(`round ${r + 1} ran a ${cycle.Kind} cycle, not a delta`);
+      lastPoint = cycle.ReferencePoint;
+      const serverKiB = vmHwmKiB(serverPid);
+
+      // The peer of "copying just the changed bytes": cp of a file of exactly that many bytes.
+      say(`delta round ${r + 1}/${o.rounds}: cp of the changed bytes`);
+      const changedFile = join(scratch, 'changed.bin');
+      await writeFile(changedFile, randomBytes(changed));
+      await warm([changedFile]);
+      const cp = await sh('cp "$1" "$2" && sync "$2"', changedFile, join(cpDir, 'changed.bin'));
+      await rm(changedFile);
+
+      // rsync of the changed disk files: after the cycle the primary's base VHDX holds the new state
+      // (the frozen layer was merged down), and the daemon's copy holds the previous one.
+      say(`delta round ${r + 1}/${o.rounds}: rsync`);
+      await sh('sync -f "$1"', root);
+      await warm([...diskFiles, ...diskFiles.map((f) => join(rsyncDir, basename(f)))]);
+      daemon = await RsyncDaemon.start(scratch, rsyncDir);
+      const rsync = await daemon.push(diskFiles);
+      const rsyncDaemonKiB = await daemon.stop();
+
+      rounds.push({
+        changedBytes: changed,
+        cpSec: cp.sec,
+        cpPeakKiB: cp.peakKiB,
+        rsyncSec: rsync.run.sec,
+        rsyncPeakKiB: rsync.run.peakKiB,
+        rsyncDaemonPeakKiB: rsyncDaemonKiB,
+        rsyncWireBytes: rsync.stats.wireBytes,
+        rsyncLiteralBytes: rsync.stats.literalBytes,
+        hvrProcessSec: delta.run.sec,
+        hvrCycleSec: cycle.LatencySec,
+        hvrAgentPeakKiB: delta.run.peakKiB,
+        hvrServerPeakKiB: serverKiB,
+        hvrLogBytes: cycle.LogBytes,
+        hvrChangedBytes: cycle.ChangedBytes,
+        hvrWarnings: warnings(delta.run),
+      });
+    }
+
+    // --- proof that every tool did the whole job
+    say('verifying');
+    const stopCode = await server.stop();
+    if (stopCode !== 0) throw new Error(`the replica server stopped with exit code ${stopCode}:\n${server.stderr}`);
+    const serverWarnings = server.stderr.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).map((line) => line.slice(0, 300));
+    const replica = await openVhdxReplicaStorage(join(storage, 'hvreplica', vmLogId(vm.id)));
+    const status = await replica.status();
+    const primaryHashes: string[] = [];
+    const replicaHashes: string[] = [];
+    for (const [i, disk] of vm.disks.entries()) {
+      primaryHashes.push(await hashDisk(await host.openDiskAt(vm.id, lastPoint, disk.id), disk.virtualSize));
+      replicaHashes.push(await hashDisk(await replica.openLatest(status.disks[i]!.diskId), disk.virtualSize));
+    }
+    const replicaEqual = status.referencePoint === lastPoint && primaryHashes.every((h, i) => h === replicaHashes[i]);
+    let rsyncEqual = true;
+    for (const file of diskFiles) rsyncEqual &&= (await sha256File(file)) === (await sha256File(join(rsyncDir, basename(file))));
+    load.end = loadavg().map((l) => Math.round(l * 100) / 100);
+
+    // --- figures
+    const hvrInitialSec = initial.run.sec;
+    const initialWarnings = warnings(initial.run);
+    const allWarnings = [...initialWarnings, ...rounds.flatMap((r) => r.hvrWarnings)];
+    const med = (pick: (r: Round) => number): number => median(rounds.map(pick));
+    const sum = (pick: (r: Round) => number): number => rounds.reduce((s, r) => s + pick(r), 0);
+    const d = {
+      changedBytes: med((r) => r.changedBytes),
+      cpSec: med((r) => r.cpSec),
+      rsyncSec: med((r) => r.rsyncSec),
+      hvrProcessSec: med((r) => r.hvrProcessSec),
+      hvrCycleSec: med((r) => r.hvrCycleSec),
+      rsyncWireBytes: sum((r) => r.rsyncWireBytes),
+      hvrLogBytes: sum((r) => r.hvrLogBytes),
+    };
+    const ratios = {
+      initialHvrOverCp: hvrInitialSec / cpInitial.sec,
+      initialHvrOverRsync: hvrInitialSec / rsyncInitial.run.sec,
+      deltaCycleOverCpChanged: d.hvrCycleSec / d.cpSec,
+      deltaProcessOverCpChanged: d.hvrProcessSec / d.cpSec,
+      deltaRsyncOverCycle: d.rsyncSec / d.hvrCycleSec,
+      deltaRsyncOverProcess: d.rsyncSec / d.hvrProcessSec,
+      deltaWireHvrOverRsync: d.hvrLogBytes / d.rsyncWireBytes,
+    };
+    const memory = {
+      method: peakMethod(),
+      serverPeakPerPhase,
+      cpInitialKiB: cpInitial.peakKiB,
+      rsyncInitialClientKiB: rsyncInitial.run.peakKiB,
+      rsyncInitialDaemonKiB,
+      hvrInitialAgentKiB: initial.run.peakKiB,
+      hvrInitialServerKiB: serverInitialKiB,
+      cpDeltaKiB: Math.max(...rounds.map((r) => r.cpPeakKiB)),
+      rsyncDeltaClientKiB: Math.max(...rounds.map((r) => r.rsyncPeakKiB)),
+      rsyncDeltaDaemonKiB: Math.max(...rounds.map((r) => r.rsyncDaemonPeakKiB)),
+      hvrDeltaAgentKiB: Math.max(...rounds.map((r) => r.hvrAgentPeakKiB)),
+      hvrDeltaServerKiB: Math.max(...rounds.map((r) => r.hvrServerPeakKiB)),
+    };
+    const agentPeak = Math.max(memory.hvrInitialAgentKiB, memory.hvrDeltaAgentKiB);
+    const serverPeak = Math.max(memory.hvrInitialServerKiB, memory.hvrDeltaServerKiB);
+    const targets: Target[] = [
+      { target: 'initial: hvreplica time / cp time', value: ratios.initialHvrOverCp, limit: '<= 1.25', met: ratios.initialHvrOverCp <= 1.25 },
+      { target: 'initial: hvreplica time / rsync time', value: ratios.initialHvrOverRsync, limit: '< 1', met: ratios.initialHvrOverRsync < 1 },
+      { target: 'delta: cycle time / cp of changed bytes', value: ratios.deltaCycleOverCpChanged, limit: '<= 2', met: ratios.deltaCycleOverCpChanged <= 2 },
+      { target: 'delta: replicate process time / cp of changed bytes', value: ratios.deltaProcessOverCpChanged, limit: '<= 2', met: ratios.deltaProcessOverCpChanged <= 2 },
+      { target: 'delta: rsync time / cycle time', value: ratios.deltaRsyncOverCycle, limit: '>= 10', met: ratios.deltaRsyncOverCycle >= 10 },
+      { target: 'delta: rsync time / replicate process time', value: ratios.deltaRsyncOverProcess, limit: '>= 10', met: ratios.deltaRsyncOverProcess >= 10 },
+      { target: 'delta: hvreplica wire bytes / rsync wire bytes', value: ratios.deltaWireHvrOverRsync, limit: '< 1', met: ratios.deltaWireHvrOverRsync < 1 },
+      { target: 'memory: agent peak RSS (MiB)', value: agentPeak / 1024, limit: '< 256', met: agentPeak < MEMORY_LIMIT_KIB },
+      { target: 'memory: server peak RSS (MiB)', value: serverPeak / 1024, limit: '< 256', met: serverPeak < MEMORY_LIMIT_KIB },
+    ];
+
+    const rate = (sec: number): string => `${(totalBytes / MiB / sec).toFixed(0)} MiB/s`;
+    const lines = [
+      `hvreplica replication benchmark: ${o.disks} × ${o.diskMiB} MiB VHDX, ${o.rounds} delta round(s) of ${o.changePercent}% changes, seed ${o.seed}`,
+      `node ${process.version}, ${cpus().length} cores, load average ${load.start.join(' ')} at start, ${load.end.join(' ')} at end; peak memory by ${memory.method}`,
+      '',
+      `Initial replication of ${pad(mib(totalBytes), 11)}     time        rate  peak RSS                             bytes sent`,
+      `  ${pad('cp + sync', 32)} ${lpad(cpInitial.sec.toFixed(2), 7)} s  ${lpad(rate(cpInitial.sec), 10)}  ${pad(kib(cpInitial.peakKiB), 36)} ${mib(totalBytes)} (local)`,
+      `  ${pad('rsync → daemon on 127.0.0.1', 32)} ${lpad(rsyncInitial.run.sec.toFixed(2), 7)} s  ${lpad(rate(rsyncInitial.run.sec), 10)}  ${pad(`client ${kib(rsyncInitial.run.peakKiB)}, daemon ${kib(rsyncInitialDaemonKiB)}`, 36)} ${mib(rsyncInitial.stats.wireBytes)}`,
+      `  ${pad('hvreplica replicate (TLS 1.3)', 32)} ${lpad(hvrInitialSec.toFixed(2), 7)} s  ${lpad(rate(hvrInitialSec), 10)}  ${pad(`agent ${kib(initial.run.peakKiB)}, server ${kib(serverInitialKiB)}`, 36)} ${mib(initialCycle.LogBytes)} of log`,
+      `  (cycle inside the process: ${initialCycle.LatencySec.toFixed(2)} s)`,
+      '',
+      `Delta, median of ${o.rounds} round(s); ${mib(d.changedBytes)} changed per round (${((d.changedBytes / totalBytes) * 100).toFixed(2)}%), hvreplica listed ${mib(med((r) => r.hvrChangedBytes))}`,
+      `  ${pad('', 32)}    time  peak RSS                             bytes sent (all rounds)`,
+      `  ${pad('cp + sync of the changed bytes', 32)} ${lpad(d.cpSec.toFixed(3), 7)} s  ${pad(kib(memory.cpDeltaKiB), 36)} ${mib(sum((r) => r.changedBytes))} (local)`,
+      `  ${pad('rsync --inplace --no-whole-file', 32)} ${lpad(d.rsyncSec.toFixed(3), 7)} s  ${pad(`client ${kib(memory.rsyncDeltaClientKiB)}, daemon ${kib(memory.rsyncDeltaDaemonKiB)}`, 36)} ${mib(d.rsyncWireBytes)}`,
+      `  ${pad('hvreplica cycle (agent)', 32)} ${lpad(d.hvrCycleSec.toFixed(3), 7)} s  ${pad(`server ${kib(memory.hvrDeltaServerKiB)}`, 36)} ${mib(d.hvrLogBytes)} of log`,
+      `  ${pad('hvreplica replicate (process)', 32)} ${lpad(d.hvrProcessSec.toFixed(3), 7)} s  ${pad(`agent ${kib(memory.hvrDeltaAgentKiB)}`, 36)}`,
+      '',
+      'Targets (DESIGN §6)                                       ratio      limit     met',
+      ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
+      '',
+      `Agent warnings (stderr of hvreplica replicate): ${allWarnings.length === 0 ? 'none' : `${allWarnings.length}, first: ${allWarnings[0]}`}`,
+      `Server warnings (stderr of hvreplica server run): ${serverWarnings.length === 0 ? 'none' : `${serverWarnings.length}, first: ${serverWarnings[0]}`}`,
+      `Replica equals primary (SHA-256 per disk at the last point): ${replicaEqual ? 'yes' : 'NO'}; rsync copy equals the primary's files: ${rsyncEqual ? 'yes' : 'NO'}`,
+    ];
+    process.stdout.write(`${lines.map((line) => line.trimEnd()).join('\n')}\n`);
+    const report = {
+      bench: 'replication',
+      node: process.version,
+      cores: cpus().length,
+      loadAverage: load,
+      options: { diskMiB: o.diskMiB, disks: o.disks, changePercent: o.changePercent, rounds: o.rounds, seed: o.seed },
+      initial: {
+        bytes: totalBytes,
+        cp: { sec: cpInitial.sec, peakKiB: cpInitial.peakKiB },
+        rsync: { sec: rsyncInitial.run.sec, clientPeakKiB: rsyncInitial.run.peakKiB, daemonPeakKiB: rsyncInitialDaemonKiB, wireBytes: rsyncInitial.stats.wireBytes },
+        hvreplica: { processSec: hvrInitialSec, cycleSec: initialCycle.LatencySec, agentPeakKiB: initial.run.peakKiB, serverPeakKiB: serverInitialKiB, logBytes: initialCycle.LogBytes, warnings: initialWarnings },
+      },
+      delta: { median: d, rounds },
+      serverWarnings,
+      ratios,
+      memory,
+      targets,
+      verified: { replicaEqualsPrimary: replicaEqual, rsyncCopyEqualsPrimary: rsyncEqual, primarySha256: primaryHashes, replicaSha256: replicaHashes },
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (!replicaEqual || !rsyncEqual) process.exitCode = 1;
+  } catch (error) {
+    if (server) say(`replica server log:\n${server.stderr}`);
+    throw error;
+  } finally {
+    await server?.kill();
+    if (o.keep) say(`kept ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

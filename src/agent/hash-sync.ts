@@ -1,0 +1,253 @@
+/**
+ * Comparing by hash over the network: brings a replica server's copy of a VM to the content of a set of
+ * disk images by sending only the blocks whose digests differ. Used wherever change tracking cannot say
+ * what the replica lacks: resynchronisation, initial replication from a copy on the replica (use-backup),
+ * reverse replication after a failover, extended replication (a replica's latest content onward).
+ *
+ *   the replica's content (position, disks) → per disk, the replica's manifest (computed there) and the
+ *   source's (computed here) at the same block size, in parallel → the differing blocks framed as data /
+ *   zero records → one log per disk, the next cycle of the replica's current generation, delivered
+ *   through the normal upload path (spooled, resumable at a byte offset, checksummed).
+ *
+ * `syncToReplica` works on any source of images; `hashSyncVm` is the host-VM case: it freezes a reference
+ * point, syncs from it, and only after the replica's acknowledgement saves the Replicator's state at that
+ * point (so later cycles are ordinary deltas) and commits it. A failure discards the point; the replica
+ * applies a cycle whole or not at all, so nothing is half-applied.
+ */
+import { diskLogId, vmLogId } from '../engine/ids.js';
+import type { OutgoingLog } from '../engine/log-sink.js';
+import { loadPrimaryState, savePrimaryState, type PrimaryState } from '../engine/primary-state.js';
+import { settleLeftoverPoints } from '../engine/replicator.js';
+import { cycleHeader, differenceRecords, manifestOf } from '../failover/disk-sync.js';
+import type { DiskImage } from '../host/disk-image.js';
+import type { Consistency, HostAdapter } from '../host/host-adapter.js';
+import { logger } from '../logging/logger.js';
+import { encodeLog } from '../protocol/log-encoder.js';
+import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
+import type { HostCredential } from '../security/index.js';
+import { decodeManifest, diffManifests, DEFAULT_BLOCK_SIZE } from '../tracking/index.js';
+import {
+  Http2LogUploader,
+  manifestBlockSize,
+  ReplicaClient,
+  RetryingUploader,
+  TransportSink,
+  type DeliveryProgress,
+  type ReplicaContentStatus,
+  type ReplicaEndpoint,
+  type RetryOptions,
+} from '../transport/index.js';
+import { AgentError } from './errors.js';
+
+const log = logger('hash-sync');
+
+/** How to reach the relationship's replica server (as the agent's cycles do). */
+export interface ReplicaConnection {
+  endpoint: ReplicaEndpoint;
+  credential: HostCredential;
+  /** Where logs are spooled before upload (a sub-folder per VM and cycle, removed once acknowledged). */
+  spoolDir: string;
+  /** Retries of each log upload, each resuming at the replica's durable offset (default 5, 1 s doubling). */
+  retry?: RetryOptions;
+  parallelStreams?: number;
+  onProgress?: (progress: DeliveryProgress) => void;
+}
+
+export interface HashSyncDisk {
+  /** The id `open` takes (the host's disk id, or whatever the source names its disks by). */
+  id: string;
+  /** The GUID the disk's logs carry (diskLogId); the replica knows the disk by it. */
+  logDiskId: string;
+  virtualSize: number;
+  logicalSectorSize: 512 | 4096;
+}
+
+/** Disk images in one consistent state (a frozen reference point, a replica's applied content). */
+export interface HashSyncSource {
+  /** The GUID the VM's logs carry (vmLogId). */
+  logVmId: string;
+  disks: HashSyncDisk[];
+  /** Opens one disk read-only; it is closed once the cycle is delivered or failed. */
+  open(id: string): Promise<DiskImage>;
+  /** Names the state the images show: the new reference point of the cycle. */
+  referencePoint: string;
+  consistency?: Consistency;
+}
+
+export interface HashSyncOptions {
+  /** Preferred block size of the comparison (default 1 MiB); raised per disk so one manifest fits an answer. */
+  blockSize?: number;
+  signal?: AbortSignal;
+  /** A fresh codec policy per log (compression); default none. */
+  codecPolicy?: () => CodecPolicy;
+  /** Hash worker threads on this side (default one per core). */
+  hashParallelism?: number;
+}
+
+export interface HashSyncDiskResult {
+  logDiskId: string;
+  virtualSize: number;
+  blockSize: number;
+  /** Bytes of the blocks that differed (what the log carries before compression). */
+  differingBytes: number;
+}
+
+export interface RemoteHashSyncResult {
+  generation: number;
+  sequence: number;
+  /** The replica's reference point before (the cycle's base) and after. */
+  baseReferencePoint: string;
+  newReferencePoint: string;
+  /** Bytes compared (the disks' virtual sizes). */
+  comparedBytes: number;
+  /** Bytes of the blocks that differed. */
+  changedBytes: number;
+  /** Bytes of log uploaded (after compression; a resumed upload counts only what was sent). */
+  logBytes: number;
+  disks: HashSyncDiskResult[];
+}
+
+/** The replica's content must be comparable disk for disk: same disks, same sizes. */
+function checkComparable(content: ReplicaContentStatus, source: HashSyncSource): ReplicationPosition {
+  if (content.Position === null) {
+    throw new AgentError('ERR_INVALID_STATE', `the replica of VM ${source.logVmId} holds no content to compare against; run the initial replication instead`);
+  }
+  for (const disk of source.disks) {
+    const there = content.Disks.find((d) => d.DiskId === disk.logDiskId);
+    if (!there) {
+      throw new AgentError('ERR_INVALID_STATE', `the replica has no disk ${disk.logDiskId} (source disk '${disk.id}'): disks were added; remove the replica and replicate the VM anew`);
+    }
+    if (there.VirtualSize !== disk.virtualSize || there.LogicalSectorSize !== disk.logicalSectorSize) {
+      throw new AgentError(
+        'ERR_INVALID_STATE',
+        `disk '${disk.id}' is ${disk.virtualSize} bytes (${disk.logicalSectorSize}-byte sectors) here but ${there.VirtualSize} bytes (${there.LogicalSectorSize}-byte sectors) on the replica; ` +
+          'disks are compared only at the same size: resize one to match, then try again',
+      );
+    }
+  }
+  const extra = content.Disks.filter((d) => !source.disks.some((s) => s.logDiskId === d.DiskId));
+  if (extra.length > 0) {
+    throw new AgentError('ERR_INVALID_STATE', `the replica has disks the source has not (${extra.map((d) => d.DiskId).join(', ')}): disks were removed; remove the replica and replicate the VM anew`);
+  }
+  return ReplicationPosition.parse(content.Position);
+}
+
+/**
+ * Sends `source`'s content to the replica as the next cycle of the replica's current generation, only the
+ * blocks that differ. Resolves once the replica holds every log durably (its acknowledgement); the caller
+ * then records the position (and commits its reference point, if it has one).
+ */
+export async function syncToReplica(replica: ReplicaConnection, source: HashSyncSource, options: HashSyncOptions = {}): Promise<RemoteHashSyncResult> {
+  const signal = options.signal;
+  const connect = () => ReplicaClient.connect(replica.endpoint, replica.credential);
+  const client = await connect();
+  const opened: DiskImage[] = [];
+  const uploader = new Http2LogUploader(connect);
+  try {
+    const content = await client.content(source.logVmId);
+    const position = checkComparable(content, source);
+    const cycle = { generation: position.generation, sequence: position.sequence + 1, baseReferencePoint: content.ReferencePoint, newReferencePoint: source.referencePoint };
+    const disks: HashSyncDiskResult[] = [];
+    const logs: OutgoingLog[] = [];
+    for (const disk of source.disks) {
+      signal?.throwIfAborted();
+      const image = await source.open(disk.id);
+      opened.push(image);
+      const blockSize = manifestBlockSize(disk.virtualSize, options.blockSize ?? DEFAULT_BLOCK_SIZE);
+      // Both sides hash at once: the replica reads its copy while this side reads the source.
+      const [remote, local] = await Promise.all([
+        client.manifest(source.logVmId, disk.logDiskId, blockSize),
+        manifestOf(image, blockSize, { ...(options.hashParallelism ? { parallelism: options.hashParallelism } : {}), ...(signal ? { signal } : {}) }),
+      ]);
+      if (remote.position !== content.Position || remote.referencePoint !== content.ReferencePoint) {
+        throw new AgentError('ERR_BUSY', `the replica moved from ${content.Position} to ${remote.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
+      }
+      const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
+      const extents = [...diffManifests(theirs, local)];
+      const differingBytes = extents.reduce((sum, e) => sum + e.length, 0);
+      disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, differingBytes });
+      const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
+      const policy = options.codecPolicy;
+      logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image, extents), policy ? { codecPolicy: policy() } : {}) });
+      log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, differingBytes, virtualSize: disk.virtualSize });
+    }
+    await client.close();
+    const sink = new TransportSink({
+      uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),
+      spoolDir: replica.spoolDir,
+      ...(replica.parallelStreams ? { parallelStreams: replica.parallelStreams } : {}),
+      ...(replica.onProgress ? { onProgress: replica.onProgress } : {}),
+    });
+    const ack = await sink.deliver({ vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, logs }, signal);
+    if (ack.generation !== cycle.generation || ack.sequence !== cycle.sequence) {
+      throw new AgentError('ERR_INVALID_STATE', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${cycle.generation}/${cycle.sequence}`);
+    }
+    const changedBytes = disks.reduce((sum, d) => sum + d.differingBytes, 0);
+    const comparedBytes = disks.reduce((sum, d) => sum + d.virtualSize, 0);
+    log.info('hash comparison delivered', { vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, comparedBytes, changedBytes, logBytes: ack.logBytes });
+    return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
+  } finally {
+    client.destroy();
+    await uploader.close().catch(() => undefined);
+    for (const image of opened) await image.close().catch(() => undefined);
+  }
+}
+
+export interface HashSyncVmOptions extends HashSyncOptions {
+  host: HostAdapter;
+  /** The VM's name or id on the host. */
+  vm: string;
+  /** The relationship's Replicator state file (agent/paths.ts primaryStateFile). */
+  stateFile: string;
+  replica: ReplicaConnection;
+  consistency?: Consistency;
+}
+
+export interface HashSyncVmResult extends RemoteHashSyncResult {
+  vmId: string;
+  vmName: string;
+  /** The host reference point now committed: the base of the next delta. */
+  referencePoint: string;
+}
+
+/**
+ * A host VM's frozen state to its replica by hash comparison, then the relationship continues with
+ * ordinary deltas from that point. The point is committed only after the replica acknowledged and the
+ * state was saved; any failure before discards it (the old state file is left as it was).
+ */
+export async function hashSyncVm(options: HashSyncVmOptions): Promise<HashSyncVmResult> {
+  const { host } = options;
+  const description = await host.getVm(options.vm);
+  const vm = description.id;
+  await settleLeftoverPoints(host, vm, description, await loadPrimaryState(options.stateFile));
+  const point = await host.createReferencePoint(vm, { consistency: options.consistency ?? 'crash' });
+  let result: RemoteHashSyncResult;
+  try {
+    result = await syncToReplica(
+      options.replica,
+      {
+        logVmId: vmLogId(vm),
+        disks: description.disks.map((d) => ({ id: d.id, logDiskId: diskLogId(vm, d.id), virtualSize: d.virtualSize, logicalSectorSize: d.logicalSectorSize })),
+        open: (diskId) => host.openDiskAt(vm, point.id, diskId),
+        referencePoint: point.id,
+        consistency: point.consistency,
+      },
+      options,
+    );
+  } catch (error) {
+    await host.discardReferencePoint(vm, point.id).catch((discardError: unknown) => {
+      log.warn('discarding the reference point of a failed comparison failed; the next cycle retries', { vm: description.name, point: point.id, error: discardError });
+    });
+    throw error;
+  }
+  const disks: PrimaryState['disks'] = {};
+  for (const disk of description.disks) {
+    const tracked = point.disks.find((d) => d.diskId === disk.id);
+    if (!tracked) throw new AgentError('ERR_INVALID_STATE', `reference point ${point.id} has no tracking id for disk '${disk.id}'`);
+    disks[disk.id] = { logDiskId: diskLogId(vm, disk.id), trackingId: tracked.trackingId };
+  }
+  // Saved before the commit: a crash in between leaves a frozen point the next cycle recognises and commits.
+  await savePrimaryState(options.stateFile, { formatVersion: 1, vmId: vm, generation: result.generation, sequence: result.sequence, referencePoint: point.id, disks });
+  await host.commitReferencePoint(vm, point.id);
+  return { ...result, vmId: vm, vmName: description.name, referencePoint: point.id };
+}

@@ -1,0 +1,288 @@
+/**
+ * What a replica holds of a VM, for a primary that compares by hash instead of trusting its change
+ * tracking (resynchronisation, initial replication from a copy, reverse and extended replication):
+ *   - the position and disks of the latest applied content;
+ *   - the hash manifest of one disk's latest applied content, at a block size the primary chooses;
+ *   - seeding a new replica from a copy of the disks the administrator put on this host
+ *     (`hvreplica initial import --use-backup`), so that only the blocks that differ cross the network.
+ * Authorization is the log uploads': the server checked the certificate and the authorization entry,
+ * and the VM must belong to the entry's trust group.
+ *
+ * Hashing reads a whole disk, so it is kept off the upload path: the digests are computed by the hash
+ * worker pool, only a few manifests are computed at once server-wide (other VMs' uploads go on), and
+ * finished manifests are kept (bounded) until the content moves on, so a primary that lost its connection
+ * and asks again, or a second request for the same content, gets the finished one. The VM's storage lock
+ * is held while hashing, so the manifest is of exactly the content at the position it names.
+ */
+import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { diskLogId } from '../engine/ids.js';
+import { imageOf, seedStorageFrom } from '../failover/disk-sync.js';
+import { VhdxImage } from '../host/vhdx-image.js';
+import { logger } from '../logging/logger.js';
+import type { ReplicaVmDefinition } from '../protocol/index.js';
+import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
+import { encodeManifest, hashImage } from '../tracking/index.js';
+import { blockCountOf, validateBlockSize } from '../tracking/hash/manifest.js';
+import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
+import { BackupCopies, type BackupCopy } from './backup-copies.js';
+import { ReplicaError } from './errors.js';
+import type { PrimaryAuthorization } from './replica-service.js';
+import type { ReplicaVms } from './replica-vms.js';
+import { VmRegistry } from './vm-registry.js';
+
+const log = logger('replica-content');
+
+/**
+ * Largest manifest one answer carries: 2 Mi digests (64 MiB). With 64 MiB blocks that covers 128 TiB,
+ * twice the VHDX maximum, so every disk has a block size that fits; smaller block sizes are refused.
+ */
+export const MAX_MANIFEST_BLOCKS = 2 * 1024 * 1024;
+/** Block size when the primary names none (the hash tracker's default). */
+export const DEFAULT_MANIFEST_BLOCK_SIZE = 1024 * 1024;
+
+/** A disk as the replica holds it (the geometry the primary's disk must have to be compared). */
+export interface ContentDisk {
+  DiskId: string;
+  VirtualSize: number;
+  LogicalSectorSize: 512 | 4096;
+}
+
+export interface ReplicaContentStatus {
+  VMId: string;
+  /** `generation/sequence` of the latest applied cycle; null before the initial replication. */
+  Position: string | null;
+  /** The primary's reference point the replica is at ('' before the initial replication). */
+  ReferencePoint: string;
+  Disks: ContentDisk[];
+}
+
+export interface DiskManifest {
+  status: ReplicaContentStatus;
+  /** The encoded manifest (HVRHMAN1, self-checksummed). */
+  manifest: Buffer;
+}
+
+export interface BackupSeedResult extends ReplicaContentStatus {
+  /** The folder the copy was read from. */
+  BackupPath: string;
+  /** False when the replica already held content (a retried request): nothing was copied again. */
+  Seeded: boolean;
+}
+
+/** The wire's view of this service (the server calls only this). */
+export interface ReplicaContentHandler {
+  content(auth: PrimaryAuthorization, vmId: string): Promise<ReplicaContentStatus>;
+  manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, blockSize: number | undefined): Promise<DiskManifest>;
+  seedFromBackup(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<BackupSeedResult>;
+}
+
+export interface ReplicaContentOptions {
+  /** Manifests computed at once on this server (default 2). */
+  concurrentManifests?: number;
+  /** Hash worker threads per manifest (default half the cores). */
+  hashParallelism?: number;
+  /** Bytes of finished manifests kept for repeated requests (default 256 MiB). */
+  cacheBytes?: number;
+}
+
+/** A counting semaphore: at most `size` bodies run at once, the others wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(body: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await body();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
+}
+
+function statusOf(vmId: string, status: Awaited<ReturnType<VhdxReplicaStorage['status']>>): ReplicaContentStatus {
+  return {
+    VMId: vmId,
+    Position: status.position?.toString() ?? null,
+    ReferencePoint: status.referencePoint,
+    Disks: status.disks.map((d) => ({ DiskId: d.diskId, VirtualSize: d.virtualSize, LogicalSectorSize: d.logicalSectorSize })),
+  };
+}
+
+export class ReplicaContentService implements ReplicaContentHandler {
+  private readonly vms: VmRegistry;
+  private readonly backups: BackupCopies;
+  private readonly slots: Slots;
+  private readonly hashParallelism: number;
+  private readonly cacheBytes: number;
+  /** Finished manifests by content key; insertion order is the eviction order. */
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(
+    stateDir: string,
+    private readonly replicas: ReplicaVms,
+    options: ReplicaContentOptions = {},
+  ) {
+    this.vms = new VmRegistry(stateDir);
+    this.backups = new BackupCopies(stateDir);
+    this.slots = new Slots(options.concurrentManifests ?? 2);
+    this.hashParallelism = options.hashParallelism ?? Math.max(1, Math.floor(availableParallelism() / 2));
+    this.cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
+  }
+
+  /** The VM's replica folder, for a primary of its trust group; ERR_NOT_FOUND when there is none. */
+  private async vmDir(auth: PrimaryAuthorization, vmId: string): Promise<string> {
+    if (!(await this.vms.get(vmId))) throw new ReplicaError('ERR_NOT_FOUND', `this replica server holds no replica of VM ${vmId}; start its initial replication first`);
+    return (await this.vms.open(vmId, auth.entry, auth.primaryServerName)).Path;
+  }
+
+  /**
+   * Runs `body` on the VM's storage under its storage lock (src/replica/storage-lock.ts): no receive, apply,
+   * seal, merge or failover changes the content meanwhile, so what `body` reads is one consistent state.
+   */
+  private locked<T>(vmDir: string, purpose: string, body: (storage: VhdxReplicaStorage) => Promise<T>): Promise<T> {
+    return this.replicas.withStorage(vmDir, `replica server: ${purpose}`, body);
+  }
+
+  async content(auth: PrimaryAuthorization, vmId: string): Promise<ReplicaContentStatus> {
+    return this.locked(await this.vmDir(auth, vmId), 'content', async (storage) => statusOf(storage.vmId, await storage.status()));
+  }
+
+  async manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, requested: number | undefined): Promise<DiskManifest> {
+    const blockSize = requested ?? DEFAULT_MANIFEST_BLOCK_SIZE;
+    try {
+      validateBlockSize(blockSize);
+    } catch (error) {
+      throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
+    }
+    const vmDir = await this.vmDir(auth, vmId);
+    // A slot first, then the lock: waiting for a slot must not hold the VM's storage.
+    return this.slots.run(() =>
+      this.locked(vmDir, 'hash manifest', async (storage) => {
+        const status = await storage.status();
+        const disk = status.disks.find((d) => d.diskId === diskId);
+        if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+        if (!status.position) throw new ReplicaError('ERR_INVALID_STATE', `replica VM ${vmId} holds no content yet: nothing to compare against; run the initial replication`);
+        const blocks = blockCountOf(disk.virtualSize, blockSize);
+        if (blocks > MAX_MANIFEST_BLOCKS) {
+          throw new ReplicaError('ERR_INVALID_ARGUMENT', `a manifest of disk ${diskId} at ${blockSize}-byte blocks has ${blocks} digests, more than the ${MAX_MANIFEST_BLOCKS} one answer carries; ask for larger blocks`);
+        }
+        // A position names one content, except a superseding cycle (same position, newer reference point).
+        const key = `${vmDir}|${diskId}|${blockSize}|${status.position.toString()}|${status.referencePoint}`;
+        let bytes = this.cache.get(key);
+        if (!bytes) {
+          bytes = await this.compute(storage, diskId, blockSize, status.position.toString());
+          this.remember(key, bytes);
+        }
+        return { status: statusOf(storage.vmId, status), manifest: bytes };
+      }),
+    );
+  }
+
+  private async compute(storage: VhdxReplicaStorage, diskId: string, blockSize: number, position: string): Promise<Buffer> {
+    const image = imageOf(await storage.openLatest(diskId));
+    try {
+      const started = Date.now();
+      const manifest = await hashImage(image, { blockSize, parallelism: this.hashParallelism });
+      log.info('manifest computed', { vmId: storage.vmId, diskId, blockSize, position, ms: Date.now() - started });
+      return encodeManifest(manifest);
+    } finally {
+      await image.close();
+    }
+  }
+
+  /** Keeps a finished manifest; the oldest go once the total passes the bound. */
+  private remember(key: string, bytes: Buffer): void {
+    this.cache.set(key, bytes);
+    let total = [...this.cache.values()].reduce((sum, b) => sum + b.length, 0);
+    for (const [old, value] of this.cache) {
+      if (total <= this.cacheBytes || old === key) break;
+      this.cache.delete(old);
+      total -= value.length;
+    }
+  }
+
+  async seedFromBackup(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<BackupSeedResult> {
+    const copy = await this.backups.find(definition.VMName);
+    if (!copy) {
+      throw new ReplicaError(
+        'ERR_NOT_FOUND',
+        `no copy of VM '${definition.VMName}' is registered on this replica server; put a copy of its disks here and run "hvreplica initial import --vm-name ${definition.VMName} --use-backup --path <folder>" first`,
+      );
+    }
+    const disks = matchDisks(definition, copy);
+    const vmDir = (await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName)).Path;
+    if (await exists(join(vmDir, 'state.json'))) {
+      const status = await this.locked(vmDir, 'content', (storage) => storage.status());
+      if (status.position) return { ...statusOf(status.vmId, status), BackupPath: copy.Path, Seeded: false };
+    }
+    // Creates the storage (and the failover record), or checks that one left by an interrupted attempt has these disks.
+    await this.replicas.define(vmDir, definition, auth.primaryServerName);
+    log.info('seeding a replica from a copy of its disks', { vm: definition.VMName, path: copy.Path, disks: disks.length });
+    const status = await this.locked(vmDir, 'seed from a copy', async (storage) => {
+      await seedStorageFrom(
+        storage,
+        definition.VMId,
+        disks.map((d) => ({ ...d, open: () => VhdxImage.open(d.path) })),
+        `backup-${copy.Id}`,
+      );
+      return storage.status();
+    });
+    if (!status.position) throw new ReplicaError('ERR_INVALID_STATE', `seeding the replica of '${definition.VMName}' from ${copy.Path} did not complete; try again`);
+    return { ...statusOf(status.vmId, status), BackupPath: copy.Path, Seeded: true };
+  }
+}
+
+/**
+ * Which file of the copy holds which disk: the file named after the primary's disk (its id on the host,
+ * as the file host names disks after their files), or the only file when the VM has only one disk. Sizes
+ * must match exactly: a copy of another size is another disk, and comparing it would be meaningless.
+ */
+export function matchDisks(definition: ReplicaVmDefinition, copy: BackupCopy): Array<{ logDiskId: string; virtualSize: number; logicalSectorSize: 512 | 4096; path: string }> {
+  const config = definition.Configuration as { id?: unknown; disks?: unknown };
+  const hostVmId = typeof config.id === 'string' ? config.id : definition.VMId;
+  const hostDisks = Array.isArray(config.disks) ? config.disks : [];
+  const hostId = new Map<string, string>();
+  for (const d of hostDisks) {
+    const id = (d as { id?: unknown }).id;
+    if (typeof id === 'string') hostId.set(diskLogId(hostVmId, id), id);
+  }
+  return definition.Disks.map((disk) => {
+    const name = hostId.get(disk.DiskId);
+    let file = name === undefined ? undefined : copy.Disks.find((f) => f.Name.toLowerCase() === name.toLowerCase());
+    if (!file && definition.Disks.length === 1 && copy.Disks.length === 1) file = copy.Disks[0];
+    if (!file) {
+      throw new ReplicaError(
+        'ERR_INVALID_ARGUMENT',
+        `the copy in ${copy.Path} has no file for disk '${name ?? disk.DiskId}' of VM '${definition.VMName}' (it holds ${copy.Disks.map((f) => f.File).join(', ')}); name each copy after the primary's disk (${name ?? disk.DiskId}.vhdx)`,
+      );
+    }
+    if (file.VirtualSize !== disk.VirtualSize || file.LogicalSectorSize !== disk.LogicalSectorSize) {
+      throw new ReplicaError(
+        'ERR_INVALID_ARGUMENT',
+        `the copy ${file.File} is ${file.VirtualSize} bytes with ${file.LogicalSectorSize}-byte sectors, but disk '${name ?? disk.DiskId}' of VM '${definition.VMName}' on the primary is ${disk.VirtualSize} bytes with ${disk.LogicalSectorSize}-byte sectors; a copy is compared only with a disk of the same size: use a copy of this disk, or replicate over the network`,
+      );
+    }
+    return { logDiskId: disk.DiskId, virtualSize: disk.VirtualSize, logicalSectorSize: disk.LogicalSectorSize, path: join(copy.Path, file.File) };
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Bytes one encoded manifest of `blocks` digests takes (header, digests, trailer). */
+export function manifestBytes(blocks: number): number {
+  return 40 + blocks * DIGEST_SIZE + 32;
+}

@@ -1,0 +1,104 @@
+/**
+ * One user of a replica's storage folder at a time, across processes. The replica server (applying
+ * logs) and the CLI on the same host (failover, test failover, recovery points) both open the VHDX
+ * replica storage, which keeps its state in memory between operations and whose open() removes files
+ * its state does not name (a log the other process is writing, a layer it just sealed). So every opening
+ * of a storage folder happens inside this lock, and the storage object never outlives it.
+ *
+ * The lock is a file beside the folder (`<folder>.lock`, so deleting the folder on Complete-VMFailover
+ * keeps it) naming the holder's process id. A lock whose process is gone was left by a crash and is
+ * taken over; age alone never breaks it, since applying a large cycle or flattening a disk may take long.
+ * Within one process, holders queue on a promise chain, and a holder may take the same lock again
+ * (a failover that completes another on its way) without deadlocking itself.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { processAlive } from '../util/process-alive.js';
+import { ReplicaError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
+const local = new KeyedMutex();
+
+/** Default wait for another process's holder: long enough for a large apply, short enough to report. */
+export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
+/** A lock file without a readable holder (its writer died between create and write) is broken after this. */
+const UNNAMED_GRACE_MS = 5_000;
+
+interface Holder {
+  pid: number;
+  purpose: string;
+  since: string;
+}
+
+export function storageLockFile(folder: string): string {
+  return `${resolve(folder)}.lock`;
+}
+
+async function tryCreate(path: string, holder: Holder): Promise<boolean> {
+  try {
+    const handle = await open(path, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(holder));
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+async function readHolder(path: string): Promise<Holder | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as Holder;
+    return Number.isInteger(value.pid) && value.pid > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function acquire(path: string, purpose: string, waitMs: number): Promise<void> {
+  const me: Holder = { pid: process.pid, purpose, since: new Date().toISOString() };
+  await mkdir(dirname(path), { recursive: true });
+  const start = Date.now();
+  let unnamedSince: number | undefined;
+  for (;;) {
+    if (await tryCreate(path, me)) return;
+    const holder = await readHolder(path);
+    if (holder && (holder.pid === process.pid || !processAlive(holder.pid))) {
+      // Our own pid here is a lock left by an earlier process that had the same id, or by a crash of ours.
+      await rm(path, { force: true });
+      continue;
+    }
+    if (!holder) {
+      unnamedSince ??= Date.now();
+      if (Date.now() - unnamedSince > UNNAMED_GRACE_MS) {
+        await rm(path, { force: true });
+        continue;
+      }
+    } else unnamedSince = undefined;
+    if (Date.now() - start > waitMs) {
+      const who = holder ? `process ${holder.pid} (${holder.purpose}, since ${holder.since})` : 'another process';
+      throw new ReplicaError('ERR_BUSY', `the replica storage ${dirname(path)} is in use by ${who}; try again when it has finished`);
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** Runs `body` while this process holds the storage folder's lock. */
+export async function withStorageLock<T>(folder: string, purpose: string, body: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+  const path = storageLockFile(folder);
+  const mine = held.getStore();
+  if (mine?.has(path)) return body();
+  return local.run(path, async () => {
+    await acquire(path, purpose, options.waitMs ?? STORAGE_LOCK_WAIT_MS);
+    try {
+      return await held.run(new Set([...(mine ?? []), path]), body);
+    } finally {
+      await rm(path, { force: true });
+    }
+  });
+}

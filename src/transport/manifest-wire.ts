@@ -1,0 +1,64 @@
+/**
+ * The replica-content routes as data (docs/replication-protocol.md "Comparing by hash"): what the replica
+ * holds of a VM, the hash manifest of one disk's latest applied content, and seeding a new replica from a
+ * copy the administrator put on the replica host. Server and client both parse and build them from here.
+ *
+ *   GET  /v1/vms/<vmId>/content                                  position, reference point, disks (JSON)
+ *   GET  /v1/vms/<vmId>/disks/<diskId>/manifest?block-size=<n>   HVRHMAN1 manifest of the latest content
+ *   PUT  /v1/vms/<vmId>/backup                                   VM definition: seed the replica from the copy
+ */
+import { isGuid } from '../protocol/index.js';
+import { MAX_MANIFEST_BLOCKS, manifestBytes } from '../replica/replica-content.js';
+import { blockCountOf, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../tracking/hash/manifest.js';
+
+export { MAX_MANIFEST_BLOCKS, type BackupSeedResult, type ContentDisk, type ReplicaContentStatus } from '../replica/replica-content.js';
+
+/** Header of a manifest answer: the replica position (`generation/sequence`) the manifest describes. */
+export const HEADER_POSITION = 'hvr-position';
+/** Header of a manifest answer: the primary's reference point the replica is at. */
+export const HEADER_REFERENCE_POINT = 'hvr-reference-point';
+export const MANIFEST_CONTENT_TYPE = 'application/vnd.hvreplica.manifest';
+/** Encoded size bound of a manifest answer (header, digests, trailer). */
+export const MAX_MANIFEST_BYTES = manifestBytes(MAX_MANIFEST_BLOCKS);
+
+export type ContentRoute =
+  | { kind: 'content'; vmId: string }
+  | { kind: 'manifest'; vmId: string; diskId: string; blockSize: number | undefined }
+  | { kind: 'backup'; vmId: string };
+
+const CONTENT_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/content$/;
+const BACKUP_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/backup$/;
+const MANIFEST_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/manifest(?:\?block-size=(\d{1,10}))?$/;
+
+export function contentPath(vmId: string): string {
+  return `/v1/vms/${vmId}/content`;
+}
+
+export function backupPath(vmId: string): string {
+  return `/v1/vms/${vmId}/backup`;
+}
+
+export function manifestPath(vmId: string, diskId: string, blockSize: number): string {
+  return `/v1/vms/${vmId}/disks/${diskId}/manifest?block-size=${blockSize}`;
+}
+
+/**
+ * Parses a content route; undefined for anything else, so the server falls through to its other routes.
+ * Only exact GUIDs and a decimal block size get through: nothing else from the path reaches the replica.
+ */
+export function parseContentPath(path: string): ContentRoute | undefined {
+  let match = CONTENT_PATH.exec(path);
+  if (match) return isGuid(match[1]!) ? { kind: 'content', vmId: match[1]! } : undefined;
+  match = BACKUP_PATH.exec(path);
+  if (match) return isGuid(match[1]!) ? { kind: 'backup', vmId: match[1]! } : undefined;
+  match = MANIFEST_PATH.exec(path);
+  if (!match || !isGuid(match[1]!) || !isGuid(match[2]!)) return undefined;
+  return { kind: 'manifest', vmId: match[1]!, diskId: match[2]!, blockSize: match[3] === undefined ? undefined : Number(match[3]) };
+}
+
+/** The smallest power-of-two block size from `preferred` up whose manifest of `virtualSize` fits one answer. */
+export function manifestBlockSize(virtualSize: number, preferred: number): number {
+  let size = Math.max(MIN_BLOCK_SIZE, preferred);
+  while (size < MAX_BLOCK_SIZE && blockCountOf(virtualSize, size) > MAX_MANIFEST_BLOCKS) size *= 2;
+  return size;
+}

@@ -1,0 +1,104 @@
+/**
+ * The HostAdapter contract: every host adapter runs this suite (style principle 7) — the file host over
+ * real VHDX files, the Hyper-V adapter over the WMI fake that follows Microsoft's documented behaviour.
+ * It pins what the failover library relies on from any host: inventory by name and id, unregistering a
+ * VM without touching its disk files, pointing a VM's drives at other files, and the exported definition.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe } from 'node:test';
+import type { HostAdapter } from '../../src/host/host-adapter.js';
+import { fixtureTest } from '../helpers/fixture.js';
+
+export interface HostFixture {
+  host: HostAdapter;
+  /** A VM named `name`, off, with disks of these virtual sizes; its id. */
+  createVm(name: string, diskSizes: number[]): Promise<string>;
+  /** A new disk file of this size the host can attach (a real file on disk for both hosts). */
+  diskFile(size: number, sectorSize?: 512 | 4096): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+const code = (c: string) => (error: unknown): boolean => {
+  assert.equal((error as { code?: string }).code, c, (error as Error).message);
+  return true;
+};
+
+export function hostAdapterContract(name: string, makeFixture: () => Promise<HostFixture>): void {
+  describe(`HostAdapter contract: ${name}`, () => {
+    const withFixture = fixtureTest(makeFixture);
+
+    withFixture('finds a VM by name and by id, and refuses names that match none', async ({ host, createVm }) => {
+      const id = await createVm('ct-inv', [4 * MiB]);
+      assert.ok((await host.listVms()).some((v) => v.id === id && v.name === 'ct-inv'));
+      const byName = await host.getVm('ct-inv');
+      assert.equal(byName.id, id);
+      assert.equal((await host.getVm(id)).name, 'ct-inv');
+      assert.equal(byName.disks.length, 1);
+      assert.equal(byName.disks[0]!.virtualSize, 4 * MiB);
+      assert.deepEqual(byName.configuration.disks.map((d) => d.id), byName.disks.map((d) => d.id));
+      await assert.rejects(host.getVm('ct-none'), code('ERR_NOT_FOUND'));
+    });
+
+    withFixture('exports a definition the replica can realise, or none when the configuration is all it needs', async ({ host, createVm }) => {
+      const id = await createVm('ct-export', [4 * MiB]);
+      const exported = await host.exportDefinition('ct-export');
+      if (exported !== undefined) {
+        assert.equal(exported.vmId.toLowerCase(), id.toLowerCase());
+        assert.ok(exported.files.some((f) => /\.vmcx$/i.test(f.path)), 'an exported definition holds the .vmcx');
+        assert.ok(exported.files.every((f) => !/\.a?vhdx$/i.test(f.path)), 'and never a disk');
+      }
+      await assert.rejects(host.exportDefinition('ct-none'), code('ERR_NOT_FOUND'));
+    });
+
+    withFixture('points a stopped VM\'s drives at other files of the same size and leaves the old files alone', async ({ host, createVm, diskFile }) => {
+      await createVm('ct-swap', [4 * MiB, 8 * MiB]);
+      const before = await host.getVm('ct-swap');
+      const [first, second] = before.disks;
+      const replacement = await diskFile(4 * MiB);
+      const after = await host.replaceVmDisks('ct-swap', [{ diskId: first!.id, path: replacement }]);
+      assert.equal(after.disks.find((d) => d.id === first!.id)!.basePath, replacement);
+      assert.equal(after.disks.find((d) => d.id === second!.id)!.basePath, second!.basePath, 'a disk not named keeps its file');
+      assert.equal((await host.getVm('ct-swap')).disks.find((d) => d.id === first!.id)!.currentPath, replacement);
+      assert.ok(existsSync(first!.basePath), 'the file used before is left in place');
+    });
+
+    withFixture('refuses to replace disks of a running VM, with a frozen point, of another size, or not of the VM', async ({ host, createVm, diskFile }) => {
+      await createVm('ct-refuse', [4 * MiB]);
+      const diskId = (await host.getVm('ct-refuse')).disks[0]!.id;
+      const same = await diskFile(4 * MiB);
+      await host.startVm('ct-refuse');
+      await assert.rejects(host.replaceVmDisks('ct-refuse', [{ diskId, path: same }]), code('ERR_INVALID_STATE'));
+      await host.stopVm('ct-refuse', { force: true });
+      const point = await host.createReferencePoint('ct-refuse');
+      await assert.rejects(host.replaceVmDisks('ct-refuse', [{ diskId, path: same }]), code('ERR_INVALID_STATE'));
+      await host.discardReferencePoint('ct-refuse', point.id);
+      await assert.rejects(host.replaceVmDisks('ct-refuse', [{ diskId, path: await diskFile(8 * MiB) }]), code('ERR_INVALID_ARGUMENT'));
+      await assert.rejects(host.replaceVmDisks('ct-refuse', [{ diskId: 'no-such-disk', path: same }]), code('ERR_NOT_FOUND'));
+      assert.notEqual((await host.getVm('ct-refuse')).disks[0]!.basePath, same, 'nothing was replaced');
+    });
+
+    withFixture('unregisters a VM and keeps its disk files; a running VM only with force', async ({ host, createVm }) => {
+      await createVm('ct-gone', [4 * MiB, 4 * MiB]);
+      const vm = await host.getVm('ct-gone');
+      await host.startVm('ct-gone');
+      await assert.rejects(host.unregisterVm('ct-gone'), code('ERR_INVALID_STATE'));
+      assert.equal((await host.getVm('ct-gone')).state, 'running', 'a refused unregister changes nothing');
+      await host.unregisterVm('ct-gone', { force: true });
+      await assert.rejects(host.getVm('ct-gone'), code('ERR_NOT_FOUND'));
+      assert.ok(!(await host.listVms()).some((v) => v.id === vm.id));
+      for (const disk of vm.disks) assert.ok(existsSync(disk.basePath), `${disk.basePath} is kept`);
+      await assert.rejects(host.unregisterVm('ct-gone'), code('ERR_NOT_FOUND'));
+    });
+
+    withFixture('a replaced disk survives an unregister: the failover library\'s complete-then-remove order', async ({ host, createVm, diskFile }) => {
+      await createVm('ct-both', [4 * MiB]);
+      const diskId = (await host.getVm('ct-both')).disks[0]!.id;
+      const replacement = await diskFile(4 * MiB);
+      await host.replaceVmDisks('ct-both', [{ diskId, path: replacement }]);
+      await host.unregisterVm('ct-both');
+      assert.ok(existsSync(replacement));
+    });
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Comparing by hash over the network, with a real `hvreplica server run`: the manifest endpoint (what it
+ * answers, whom it refuses) and the primary-side primitive (only differing blocks cross, the cycle
+ * continues the replica's generation, later cycles are ordinary deltas, the replica equals the primary).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { hashSyncVm } from '../../src/agent/hash-sync.js';
+import { primaryStateFile } from '../../src/agent/paths.js';
+import { loadPrimaryState } from '../../src/engine/primary-state.js';
+import { diskLogId, vmLogId } from '../../src/engine/index.js';
+import { hostCertificate } from '../../src/demo/pairing.js';
+import { addEntry, makeEntry, ReplicaConfigStore } from '../../src/replica/index.js';
+import { FileCertificateStore } from '../../src/security/index.js';
+import { decodeManifest } from '../../src/tracking/index.js';
+import { manifestBlockSize, MAX_MANIFEST_BLOCKS, ReplicaClient, TransportError } from '../../src/transport/index.js';
+import { MiB, TwoHosts } from '../e2e/harness.js';
+import { recoveryPoints, touchedBytes } from './helpers.js';
+
+const BLOCK = 64 * 1024;
+
+async function refused(promise: Promise<unknown>, code: string): Promise<TransportError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof TransportError, `expected a TransportError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}, but the request succeeded`);
+}
+
+describe('hash comparison over the network', () => {
+  it('the replica serves manifests of its latest content, bounded, to its own primary only', async () => {
+    const hosts = await TwoHosts.create({ disks: [8 * MiB, 4 * MiB] });
+    try {
+      await hosts.startServer();
+      await hosts.workload(['--seed=41', '--bytes=2MiB']);
+      const initial = await hosts.replicate();
+      assert.equal(initial.code, 0, JSON.stringify(initial.json));
+      const vm = await hosts.host.getVm(hosts.vmId);
+      const vmId = vmLogId(vm.id);
+      const diskId = diskLogId(vm.id, vm.disks[0]!.id);
+      const conn = await hosts.connection();
+      const client = await ReplicaClient.connect(conn.endpoint, conn.credential);
+      try {
+        const content = await client.content(vmId);
+        assert.equal(content.Position, '1/0@0');
+        assert.equal(content.ReferencePoint, initial.cycle!.ReferencePoint);
+        assert.deepEqual(
+          content.Disks.map((d) => d.VirtualSize).sort((a, b) => a - b),
+          [4 * MiB, 8 * MiB],
+        );
+        const answer = await client.manifest(vmId, diskId, BLOCK);
+        assert.equal(answer.position, '1/0@0');
+        assert.equal(answer.referencePoint, initial.cycle!.ReferencePoint);
+        const manifest = decodeManifest(answer.manifest);
+        assert.deepEqual([manifest.blockSize, manifest.virtualSize, manifest.digests.length], [BLOCK, 8 * MiB, (8 * MiB / BLOCK) * 32]);
+        // Asked again (a primary that lost its connection): the same manifest, from the finished computation.
+        assert.ok((await client.manifest(vmId, diskId, BLOCK)).manifest.equals(answer.manifest));
+        await refused(client.manifest(vmId, diskId, 1000), 'ERR_INVALID_ARGUMENT');
+        await refused(client.manifest(vmId, '00000000-0000-4000-8000-000000000001', BLOCK), 'ERR_NOT_FOUND');
+        await refused(client.content('00000000-0000-4000-8000-000000000002'), 'ERR_NOT_FOUND');
+      } finally {
+        await client.close();
+      }
+      // One answer carries at most MAX_MANIFEST_BLOCKS digests: a 64 TiB disk is compared at 32 MiB blocks.
+      assert.equal(manifestBlockSize(64 * 1024 ** 4, BLOCK), 32 * MiB);
+      assert.ok(Math.ceil((64 * 1024 ** 4) / (32 * MiB)) <= MAX_MANIFEST_BLOCKS);
+
+      // A primary the CA trusts but no authorization entry admits, and one of another trust group.
+      const strangerDir = join(hosts.root, 'stranger');
+      const stranger = await new FileCertificateStore(strangerDir).credential(await hostCertificate(strangerDir, hosts.pairing.ca, ['stranger.elsewhere.test']));
+      const tenantDir = join(hosts.root, 'tenant');
+      const tenant = await new FileCertificateStore(tenantDir).credential(await hostCertificate(tenantDir, hosts.pairing.ca, ['hv1.other-tenant.test']));
+      await new ReplicaConfigStore(hosts.replicaState).update((config) => ({
+        config: { ...config, AuthorizationEntries: addEntry(config.AuthorizationEntries, makeEntry('hv1.other-tenant.test', join(hosts.root, 'other-storage'), 'other-tenant')) },
+        result: undefined,
+      }));
+      for (const [credential, what] of [
+        [stranger, 'no authorization entry matches'],
+        [tenant, 'trust group'],
+      ] as const) {
+        const other = await ReplicaClient.connect(conn.endpoint, credential);
+        try {
+          const error = await refused(other.manifest(vmId, diskId, BLOCK), 'ERR_UNAUTHORIZED');
+          assert.match(error.message, new RegExp(what));
+          await refused(other.content(vmId), 'ERR_UNAUTHORIZED');
+        } finally {
+          await other.close();
+        }
+      }
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('sends only the differing blocks as the next cycle; later cycles are deltas; replica equals primary', async (t) => {
+    const disks = [16 * MiB, 8 * MiB];
+    const hosts = await TwoHosts.create({ disks });
+    try {
+      await hosts.startServer();
+      await hosts.workload(['--seed=51', '--bytes=6MiB']);
+      const initial = await hosts.replicate();
+      assert.equal(initial.code, 0, JSON.stringify(initial.json));
+      assert.equal((await hosts.replicate()).code, 0, 'a delta before the comparison');
+
+      // Writes the replica has not seen, then tracking loses its place (a point committed outside replication).
+      const journal = join(hosts.root, 'journal.jsonl');
+      await hosts.workload(['--seed=52', '--bytes=512KiB', '--max-size=64KiB', `--journal=${journal}`]);
+      const stray = await hosts.host.createReferencePoint(hosts.vmId);
+      await hosts.host.commitReferencePoint(hosts.vmId, stray.id);
+
+      const stateFile = primaryStateFile(hosts.primaryState, hosts.vmId);
+      const result = await hashSyncVm({ host: hosts.host, vm: hosts.vmId, stateFile, replica: await hosts.connection(), blockSize: BLOCK });
+      await hosts.rememberPrimary(result.referencePoint);
+      const vm = await hosts.host.getVm(hosts.vmId);
+      const bound = await touchedBytes(journal, BLOCK, new Map(vm.disks.map((d) => [d.id, d.virtualSize])));
+      const total = disks.reduce((a, b) => a + b, 0);
+      assert.deepEqual([result.generation, result.sequence], [1, 2], 'the next cycle of the replica’s generation, not a new full copy');
+      assert.equal(result.comparedBytes, total);
+      assert.ok(result.changedBytes > 0 && result.changedBytes <= bound, `${result.changedBytes} differing bytes, at most the ${bound} bytes of blocks written`);
+      assert.ok(result.logBytes <= result.changedBytes + 64 * 1024, `log ${result.logBytes} bytes for ${result.changedBytes} differing`);
+      assert.ok(result.logBytes < total / 8, `log ${result.logBytes} bytes for ${total} bytes of disk`);
+      t.diagnostic(`hash sync: ${result.logBytes} bytes sent, ${result.changedBytes} differing (writes touched ${bound}), of ${total} bytes of disk`);
+      const state = await loadPrimaryState(stateFile);
+      assert.deepEqual([state?.generation, state?.sequence, state?.referencePoint, state?.fullCopyRequired], [1, 2, result.referencePoint, undefined]);
+      assert.equal((await hosts.host.getVm(hosts.vmId)).referencePoints.filter((p) => p.state === 'frozen').length, 0, 'the point was committed');
+
+      await hosts.workload(['--seed=53', '--bytes=256KiB']);
+      const after = await hosts.replicate();
+      assert.equal(after.code, 0, JSON.stringify(after.json));
+      assert.deepEqual([after.cycle?.Kind, after.cycle?.Sequence], ['delta', 3]);
+      assert.equal(await hosts.server!.stop(), 0);
+      const points = await recoveryPoints(hosts.replicaDir);
+      assert.ok(points.some((p) => p.referencePoint === initial.cycle!.ReferencePoint), 'the recovery point of the initial replication is kept');
+      assert.ok((await hosts.verifyReplica(after.cycle!.ReferencePoint)) >= 3, 'every recovery point checked against the primary');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+});
