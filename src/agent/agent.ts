@@ -14,6 +14,7 @@ import { resyncDue } from './resync.js';
 import { afterMissed } from './relationship-updates.js';
 import { PeriodicRefresh } from './periodic-refresh.js';
 import type { AgentMetrics } from './metrics.js';
+import { ScheduledVms, type ScheduledVm } from './scheduled-vms.js';
 
 const log = logger('agent');
 
@@ -28,12 +29,6 @@ export interface AgentOptions {
   onCycle?: (vmName: string, outcome: { ok: true; result: CycleReport | undefined } | { ok: false; error: unknown }) => void;
   /** Counts every cycle for the /metrics listener (metrics.ts). */
   metrics?: AgentMetrics;
-}
-
-interface Scheduled {
-  frequency: number;
-  scheduler: ReplicationScheduler<CycleReport | undefined>;
-  missedRecorded: number;
 }
 
 /** Whether the agent sends this relationship's next cycle now (initial replication waits for its start). */
@@ -56,7 +51,7 @@ export function dueForCycle(rel: ReplicationRelationship, now: Date): boolean {
 }
 
 export class Agent {
-  private readonly schedulers = new Map<string, Scheduled>();
+  private readonly vms = new ScheduledVms<CycleReport | undefined>('relationship');
   private readonly store: RelationshipStore;
   private readonly refresher = new PeriodicRefresh(() => this.refresh(), 'relationships');
   private readonly clock: () => Date;
@@ -68,7 +63,7 @@ export class Agent {
 
   /** VM ids currently scheduled, for status output. */
   get scheduled(): string[] {
-    return [...this.schedulers.keys()];
+    return this.vms.ids;
   }
 
   async start(): Promise<void> {
@@ -79,30 +74,19 @@ export class Agent {
   /** Stops every scheduler; a running cycle is aborted and its reference point discarded (nothing is lost). */
   async stop(): Promise<void> {
     await this.refresher.stop();
-    await Promise.all([...this.schedulers.values()].map((s) => s.scheduler.stop()));
-    this.schedulers.clear();
+    await this.vms.stopAll();
   }
 
   async refresh(): Promise<void> {
     const relationships = (await this.store.list()).filter((r) => r.ReplicationMode === 'Primary');
-    const wanted = new Map(relationships.map((r) => [r.VMId, r]));
-    for (const [vmId, scheduled] of this.schedulers) {
-      const rel = wanted.get(vmId);
-      if (!rel || rel.ReplicationFrequencySec !== scheduled.frequency) {
-        await scheduled.scheduler.stop();
-        this.schedulers.delete(vmId);
-        log.info(rel ? 'replication frequency changed; rescheduling' : 'relationship removed; no longer scheduled', { vmId });
-      } else {
-        await this.recordMissed(rel, scheduled);
-      }
-    }
-    for (const rel of relationships) {
-      if (this.schedulers.has(rel.VMId)) continue;
-      this.schedule(rel);
-    }
+    await this.vms.reconcile(
+      relationships.map((rel) => ({ vmId: rel.VMId, vmName: rel.VMName, frequency: rel.ReplicationFrequencySec, rel })),
+      ({ rel }) => this.schedule(rel),
+      ({ rel }, entry) => this.recordMissed(rel, entry),
+    );
   }
 
-  private schedule(rel: ReplicationRelationship): void {
+  private schedule(rel: ReplicationRelationship): ReplicationScheduler<CycleReport | undefined> {
     const vmId = rel.VMId;
     const target = {
       syncOnce: async (signal?: AbortSignal): Promise<CycleReport | undefined> => {
@@ -112,7 +96,7 @@ export class Agent {
         return replicateVm({ stateDir: this.options.stateDir, host: this.options.host, vm: vmId, ...(signal ? { signal } : {}), ...(this.options.clock ? { clock: this.options.clock } : {}) });
       },
     };
-    const scheduler = new ReplicationScheduler(target, {
+    return new ReplicationScheduler(target, {
       frequencySeconds: rel.ReplicationFrequencySec as ReplicationFrequency,
       ...(this.options.timer ? { timer: this.options.timer } : {}),
       onCycle: (outcome) => {
@@ -121,12 +105,9 @@ export class Agent {
         this.options.onCycle?.(rel.VMName, outcome);
       },
     });
-    this.schedulers.set(vmId, { frequency: rel.ReplicationFrequencySec, scheduler, missedRecorded: 0 });
-    scheduler.start();
-    log.info('relationship scheduled', { vm: rel.VMName, frequencySec: rel.ReplicationFrequencySec });
   }
 
-  private async recordMissed(rel: ReplicationRelationship, scheduled: Scheduled): Promise<void> {
+  private async recordMissed(rel: ReplicationRelationship, scheduled: ScheduledVm<CycleReport | undefined>): Promise<void> {
     const missed = scheduled.scheduler.stats.missed - scheduled.missedRecorded;
     if (missed <= 0) return;
     scheduled.missedRecorded += missed;

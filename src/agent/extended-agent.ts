@@ -9,6 +9,7 @@ import { PeriodicRefresh } from './periodic-refresh.js';
 import { ReplicationScheduler, type ReplicationFrequency, type SchedulerTimer } from '../engine/index.js';
 import { extendedRecords, heldReplicas, type ExtendedRecord } from './extended-relationship.js';
 import { replicateExtendedVm, type ExtendedCycleReport } from './extended-replicate.js';
+import { ScheduledVms } from './scheduled-vms.js';
 
 const log = logger('agent');
 
@@ -29,13 +30,13 @@ async function sends(stateDir: string, record: ExtendedRecord): Promise<boolean>
 }
 
 export class ExtendedAgent {
-  private readonly schedulers = new Map<string, { frequency: number; scheduler: ReplicationScheduler<ExtendedCycleReport | undefined> }>();
+  private readonly vms = new ScheduledVms<ExtendedCycleReport | undefined>('extended relationship');
   private readonly refresher = new PeriodicRefresh(() => this.refresh(), 'extended relationships');
 
   constructor(private readonly options: ExtendedAgentOptions) {}
 
   get scheduled(): string[] {
-    return [...this.schedulers.keys()];
+    return this.vms.ids;
   }
 
   async start(): Promise<void> {
@@ -45,25 +46,18 @@ export class ExtendedAgent {
 
   async stop(): Promise<void> {
     await this.refresher.stop();
-    await Promise.all([...this.schedulers.values()].map((s) => s.scheduler.stop()));
-    this.schedulers.clear();
+    await this.vms.stopAll();
   }
 
   async refresh(): Promise<void> {
     const records = await extendedRecords(this.options.stateDir);
-    const wanted = new Map(records.map((r) => [r.vmId.toLowerCase(), r]));
-    for (const [vmId, scheduled] of this.schedulers) {
-      const record = wanted.get(vmId);
-      if (!record || record.replicationFrequencySec !== scheduled.frequency) {
-        await scheduled.scheduler.stop();
-        this.schedulers.delete(vmId);
-        log.info(record ? 'extended frequency changed; rescheduling' : 'extended relationship removed (or halted by a reverse); no longer scheduled', { vmId });
-      }
-    }
-    for (const record of records) if (!this.schedulers.has(record.vmId.toLowerCase())) this.schedule(record);
+    await this.vms.reconcile(
+      records.map((record) => ({ vmId: record.vmId.toLowerCase(), vmName: record.vmName, frequency: record.replicationFrequencySec, record })),
+      ({ record }) => this.schedule(record),
+    );
   }
 
-  private schedule(record: ExtendedRecord): void {
+  private schedule(record: ExtendedRecord): ReplicationScheduler<ExtendedCycleReport | undefined> {
     const vmId = record.vmId.toLowerCase();
     const { stateDir } = this.options;
     const target = {
@@ -74,7 +68,7 @@ export class ExtendedAgent {
         return replicateExtendedVm({ stateDir, vm: vmId, ...(signal ? { signal } : {}), ...(this.options.clock ? { clock: this.options.clock } : {}) });
       },
     };
-    const scheduler = new ReplicationScheduler(target, {
+    return new ReplicationScheduler(target, {
       frequencySeconds: record.replicationFrequencySec as ReplicationFrequency,
       ...(this.options.timer ? { timer: this.options.timer } : {}),
       onCycle: (outcome) => {
@@ -82,8 +76,5 @@ export class ExtendedAgent {
         this.options.onCycle?.(record.vmName, outcome);
       },
     });
-    this.schedulers.set(vmId, { frequency: record.replicationFrequencySec, scheduler });
-    scheduler.start();
-    log.info('extended relationship scheduled', { vm: record.vmName, to: record.peerServer, frequencySec: record.replicationFrequencySec });
   }
 }
