@@ -19,151 +19,35 @@
  * Needs an addon (HVR_ADDON_PATH or a built one), cp, sync, rsync; GNU time for exact peak memory
  * (else /proc polling). Prints a table, then one JSON line (the last line of stdout).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { hashDisk } from '../../src/demo/content-hash.js';
-import { pairHosts } from '../../src/demo/pairing.js';
-import { CLI_PATH, freePort, ServerProcess } from '../../src/demo/server-process.js';
-import { vmLogId } from '../../src/engine/index.js';
-import { FileHost } from '../../src/host/file/file-host.js';
+import { freePort, type ServerProcess } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { benchOptions, changedBytes, loadNow, type CommonOptions, check, compareContent, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
 import { Daemon, measure, peakMethod, resetPeak, vmHwmKiB, type Measured } from './measure.js';
 
 configureLogging({ quietConsole: true });
 
-const MiB = 1024 * 1024;
-const VM = 'bench-vm';
-/** DESIGN §6: memory bounded by a window; a 1 TiB disk replicates in under 256 MiB. */
-const MEMORY_LIMIT_KIB = 256 * 1024;
-
-interface Options {
-  diskMiB: number;
+interface Options extends CommonOptions {
   disks: number;
   changePercent: number;
   rounds: number;
-  seed: number;
-  workDir: string;
-  keep: boolean;
 }
 
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      'disk-mib': { type: 'string', default: '4096' },
-      disks: { type: 'string', default: '1' },
-      'change-percent': { type: 'string', default: '1' },
-      rounds: { type: 'string', default: '3' },
-      seed: { type: 'string', default: '1' },
-      'work-dir': { type: 'string', default: tmpdir() },
-      keep: { type: 'boolean', default: false },
-    },
+  const { common, values } = benchOptions({
+    disks: { type: 'string', default: '1' },
+    'change-percent': { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
   });
-  const o: Options = {
-    diskMiB: Number(values['disk-mib']),
-    disks: Number(values.disks),
-    changePercent: Number(values['change-percent']),
-    rounds: Number(values.rounds),
-    seed: Number(values.seed),
-    workDir: values['work-dir'],
-    keep: values.keep,
-  };
-  // The smallest disk must hold at least one write of the workload's largest size (256 KiB).
-  if (!Number.isInteger(o.diskMiB) || o.diskMiB < 8) throw new Error(`--disk-mib must be a whole number ≥ 8, got ${values['disk-mib']}`);
-  if (!Number.isInteger(o.disks) || o.disks < 1) throw new Error(`--disks must be a positive whole number, got ${values.disks}`);
-  if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${values['change-percent']}`);
-  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${values.rounds}`);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
+  const o: Options = { ...common, disks: Number(values.disks), changePercent: Number(values['change-percent']), rounds: Number(values.rounds) };
+  if (!Number.isInteger(o.disks) || o.disks < 1) throw new Error(`--disks must be a positive whole number, got ${String(values.disks)}`);
+  if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${String(values.rounds)}`);
   return o;
-}
-
-function check(run: Measured, what: string): Measured {
-  if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  return run;
-}
-
-/** The CLI as a user runs it; --json so that the result can be read. */
-async function hvreplica(args: string[]): Promise<{ run: Measured; result: unknown }> {
-  const run = check(await measure(process.execPath, [CLI_PATH, ...args, '--json'], { ...process.env, HVR_LOG_LEVEL: 'warn' }), `hvreplica ${args[0]}`);
-  return { run, result: (JSON.parse(run.stdout) as { result?: unknown }).result };
-}
-
-async function sh(script: string, ...args: string[]): Promise<Measured> {
-  return check(await measure('sh', ['-c', script, 'sh', ...args]), script);
-}
-
-/** Reads files once so that each timed reader finds them in the page cache (as the vhdx bench does). */
-async function warm(files: string[]): Promise<void> {
-  await sh('cat "$@" > /dev/null', ...files);
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Bytes covered by the journal's writes, zero writes and trims, overlaps counted once: "the changed bytes". */
-function changedBytes(entries: JournalEntry[]): number {
-  const byDisk = new Map<string, Array<[number, number]>>();
-  for (const e of entries) {
-    const list = byDisk.get(e.disk) ?? [];
-    list.push([e.offset, e.offset + e.length]);
-    byDisk.set(e.disk, list);
-  }
-  let total = 0;
-  for (const list of byDisk.values()) {
-    list.sort((a, b) => a[0] - b[0]);
-    let [start, end] = list[0]!;
-    for (const [s, e] of list.slice(1)) {
-      if (s > end) {
-        total += end - start;
-        [start, end] = [s, e];
-      } else {
-        end = Math.max(end, e);
-      }
-    }
-    total += end - start;
-  }
-  return total;
-}
-
-/**
- * The guest's first data: every byte of every disk written, sequentially, through the file host's
- * writer path (the workload command writes at random places and would leave parts unwritten). The
- * content is seeded and incompressible, and each 4 KiB differs, so neither compression nor a
- * repeated-block match flatters any tool.
- */
-async function fill(host: FileHost, seed: number): Promise<void> {
-  const chunk = 16 * MiB;
-  const pattern = Buffer.alloc(chunk);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i + 4 <= chunk; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    pattern.writeUInt32LE((x | 1) >>> 0, i);
-  }
-  await host.withWritableDisks(VM, async (disks) => {
-    for (const [d, { disk }] of disks.entries()) {
-      const size = disk.info.virtualSize;
-      for (let offset = 0; offset < size; offset += chunk) {
-        for (let i = 0; i < chunk; i += 4096) pattern.writeUInt32LE((d * size + offset + i) / 4096 + 1, i);
-        await disk.write(offset, pattern.subarray(0, Math.min(chunk, size - offset)));
-      }
-    }
-  });
 }
 
 interface RsyncStats {
@@ -235,11 +119,6 @@ interface CycleJson {
   LatencySec: number;
 }
 
-interface VmJson {
-  id: string;
-  disks: Array<{ id: string; basePath: string; currentPath: string; virtualSize: number }>;
-}
-
 interface Target {
   target: string;
   value: number;
@@ -247,23 +126,10 @@ interface Target {
   met: boolean;
 }
 
-/** What the agent printed on stderr at log level warn: retries and other trouble a reader must know of. */
-function warnings(run: Measured): string[] {
-  return run.stderr.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).map((line) => line.slice(0, 300));
-}
-
-const kib = (k: number): string => (k >= 1024 ? `${(k / 1024).toFixed(1)} MiB` : `${k} KiB`);
-const mib = (bytes: number): string => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 2 : 1)} MiB`;
-const pad = (s: string, n: number): string => s.padEnd(n);
-const lpad = (s: string, n: number): string => s.padStart(n);
-
 async function main(): Promise<void> {
   const o = options();
-  const load = { start: loadavg().map((l) => Math.round(l * 100) / 100), end: [] as number[] };
+  const load = { start: loadNow(), end: [] as number[] };
   const root = await mkdtemp(join(o.workDir, 'hvr-bench-repl-'));
-  const primaryState = join(root, 'primary');
-  const replicaState = join(root, 'replica');
-  const storage = join(root, 'storage');
   const cpDir = join(root, 'peer-cp');
   const rsyncDir = join(root, 'peer-rsync');
   const scratch = join(root, 'scratch');
@@ -272,16 +138,9 @@ async function main(): Promise<void> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   try {
     // --- the two hosts, as the demo pairs them: one CA, a certificate each, an authorization entry
-    const port = await freePort();
-    const pairing = await pairHosts({ primaryStateDir: primaryState, replicaStateDir: replicaState, storageLocation: storage, port, primaryName: 'primary.bench.test', replicaName: 'replica.bench.test', trustGroup: 'bench' });
-    const vm = (await hvreplica(['vm', 'new', `--name=${VM}`, ...Array.from({ length: o.disks }, () => `--disk=${o.diskMiB}MiB`), `--state-dir=${primaryState}`])).result as VmJson;
-    await hvreplica(['vm', 'start', VM, `--state-dir=${primaryState}`]);
-    const host = new FileHost({ root: join(primaryState, 'vms') });
-    say(`filling ${o.disks} × ${o.diskMiB} MiB`);
-    await fill(host, o.seed);
-    await hvreplica(['replication', 'enable', `--vm-name=${VM}`, `--replica-server-name=${pairing.replicaServerName}`, `--replica-server-port=${port}`,
-      '--authentication-type=Certificate', `--certificate-thumbprint=${pairing.primaryThumbprint}`, '--replication-frequency-sec=30', `--state-dir=${primaryState}`]);
-    server = await ServerProcess.start({ stateDir: replicaState, env: { HVR_LOG_LEVEL: 'warn' } });
+    const paired = await pairedVm({ root, disks: o.disks, diskMiB: o.diskMiB, fillSeed: o.seed, frequencySec: 30, say });
+    const { primaryState, vm } = paired;
+    server = paired.server;
     const serverPid = server.child.pid!;
     const diskFiles = vm.disks.map((d) => d.basePath);
     const totalBytes = vm.disks.reduce((sum, d) => sum + d.virtualSize, 0);
@@ -383,18 +242,12 @@ async function main(): Promise<void> {
     const stopCode = await server.stop();
     if (stopCode !== 0) throw new Error(`the replica server stopped with exit code ${stopCode}:\n${server.stderr}`);
     const serverWarnings = server.stderr.split('\n').map((line) => line.trim()).filter((line) => line.length > 0).map((line) => line.slice(0, 300));
-    const replica = await openVhdxReplicaStorage(join(storage, 'hvreplica', vmLogId(vm.id)));
-    const status = await replica.status();
-    const primaryHashes: string[] = [];
-    const replicaHashes: string[] = [];
-    for (const [i, disk] of vm.disks.entries()) {
-      primaryHashes.push(await hashDisk(await host.openDiskAt(vm.id, lastPoint, disk.id), disk.virtualSize));
-      replicaHashes.push(await hashDisk(await replica.openLatest(status.disks[i]!.diskId), disk.virtualSize));
-    }
-    const replicaEqual = status.referencePoint === lastPoint && primaryHashes.every((h, i) => h === replicaHashes[i]);
+    const content = await compareContent(paired, lastPoint);
+    const replicaEqual = content.equal;
+    const { primarySha256: primaryHashes, replicaSha256: replicaHashes } = content;
     let rsyncEqual = true;
     for (const file of diskFiles) rsyncEqual &&= (await sha256File(file)) === (await sha256File(join(rsyncDir, basename(file))));
-    load.end = loadavg().map((l) => Math.round(l * 100) / 100);
+    load.end = loadNow();
 
     // --- figures
     const hvrInitialSec = initial.run.sec;

@@ -10,6 +10,7 @@ import { ReplicationScheduler, type ReplicationFrequency, type SchedulerTimer } 
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
 import { replicateVm, type CycleReport } from './replicate-vm.js';
+import { initialAcknowledged, runInitialReplication } from './initial-run.js';
 import { resyncDue } from './resync.js';
 import { afterMissed } from './relationship-updates.js';
 import { PeriodicRefresh } from './periodic-refresh.js';
@@ -48,6 +49,16 @@ export function dueForCycle(rel: ReplicationRelationship, now: Date): boolean {
     default:
       return false;
   }
+}
+
+const INITIAL_STATES = new Set(['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Error']);
+
+/**
+ * A tick that runs an initial replication: its scheduled start, or a retry of one that failed or was
+ * interrupted (nothing acknowledged yet), recorded like `initial start` so `replication get|measure` show it.
+ */
+async function startsInitialReplication(stateDir: string, rel: ReplicationRelationship): Promise<boolean> {
+  return INITIAL_STATES.has(rel.ReplicationState) && !(await initialAcknowledged(stateDir, rel.VMId));
 }
 
 export class Agent {
@@ -93,6 +104,10 @@ export class Agent {
         // Re-read at each tick: a suspend or a state change since the last refresh counts at once.
         const current = await this.store.get(vmId);
         if (!current || !dueForCycle(current, this.clock())) return undefined;
+        if (await startsInitialReplication(this.options.stateDir, current)) {
+          // Network or from the copy on the replica (-UseBackup), as `initial start` was told.
+          return runInitialReplication({ stateDir: this.options.stateDir, host: this.options.host, vmId, vmName: current.VMName, ...(current.InitialReplicationUseBackup ? { useBackup: true } : {}), ...(signal ? { signal } : {}), ...(this.options.clock ? { clock: this.options.clock } : {}) });
+        }
         return replicateVm({ stateDir: this.options.stateDir, host: this.options.host, vm: vmId, ...(signal ? { signal } : {}), ...(this.options.clock ? { clock: this.options.clock } : {}) });
       },
     };

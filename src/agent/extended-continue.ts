@@ -16,6 +16,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { canTransition, completeFailover, FailoverSite, refusal, transition, type FailoverRecord } from '../failover/index.js';
+import type { HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { AdaptiveCodecPolicy, noneCodec } from '../protocol/index.js';
 import { emptyStatistics, RelationshipStore, vmForReplication, type ReplicationRelationship } from '../relationship/index.js';
@@ -53,12 +54,20 @@ function primaryRelationship(extended: ExtendedRecord, disks: ReplicationRelatio
   };
 }
 
-export async function continueExtendedNetwork(options: { stateDir: string; vm: string; clock?: () => Date }): Promise<ContinueResult> {
+export interface ContinueOptions {
+  stateDir: string;
+  vm: string;
+  /** B's host adapter (the one its failover commands use), where the completed failover left the VM. */
+  host: HostAdapter;
+  clock?: () => Date;
+}
+
+export async function continueExtendedNetwork(options: ContinueOptions): Promise<ContinueResult> {
   const { stateDir } = options;
   const clock = options.clock ?? (() => new Date());
   const held = (await heldReplicas(stateDir, options.vm)).find((r) => r.vmName.toLowerCase() === options.vm.toLowerCase());
   if (!held) throw new AgentError('ERR_NOT_FOUND', `no replica VM named '${options.vm}' is held by this host's replica server; --continue runs on the replica server B of A→B→C`);
-  const site = new FailoverSite({ name: hostname(), stateDir, clock });
+  const site = new FailoverSite({ name: hostname(), stateDir, host: options.host, clock });
   const extended = await site.store.get(held.vmId, 'Extended');
   if (!isExtendedRecord(extended)) {
     throw new AgentError(

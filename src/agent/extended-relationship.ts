@@ -31,6 +31,7 @@ import { DEFINITION_FILE, ReplicaConfigStore, VmRegistry } from '../replica/inde
 import { readJsonFile } from '../replica/atomic-file.js';
 import { loadState } from '../storage/replica-state.js';
 import { emptyStatistics } from '../relationship/statistics.js';
+import { replicaStatistics } from '../replica/replica-statistics.js';
 
 /** A replica VM this host's replica server holds: what extending it needs. */
 export interface HeldReplica {
@@ -210,7 +211,9 @@ export async function extendedReplicaRelationships(stateDir: string, now: Date):
     const record = await store.get(match[1]!);
     if (!record || record.mode !== 'ExtendedReplica') continue;
     const held = await registry.get(record.vmId).catch(() => undefined);
-    out.push(replicaSideRelationship(record, server.CertificateAuthenticationPort, server.CertificateThumbprint, held?.AllowedPrimaryServer ?? null, now));
+    const rel = replicaSideRelationship(record, server.CertificateAuthenticationPort, server.CertificateThumbprint, held?.AllowedPrimaryServer ?? null, now);
+    // What this server received and applied of it (replica-statistics.ts), as Hyper-V's replica side shows.
+    out.push({ ...rel, Statistics: await replicaStatistics(stateDir, record.vmId, now, server) });
   }
   return out;
 }

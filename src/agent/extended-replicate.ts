@@ -46,7 +46,7 @@ export interface ExtendedReplicateOptions {
   signal?: AbortSignal;
   onProgress?: (progress: DeliveryProgress) => void;
   retry?: RetryOptions;
-  /** Block size of the hash comparison (default the primitive's, 1 MiB). */
+  /** Block size of the hash comparison (default the primitive's, 64 KiB). */
   blockSize?: number;
   clock?: () => Date;
 }

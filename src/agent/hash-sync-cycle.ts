@@ -12,7 +12,7 @@ import type { HostCredential } from '../security/index.js';
 import type { ReplicaEndpoint } from '../transport/index.js';
 
 export interface HashSyncCycleOptions extends Pick<ReplicateOptions, 'stateDir' | 'host' | 'signal' | 'onProgress' | 'retry'> {
-  /** Preferred block size of the comparison (default 1 MiB). */
+  /** Preferred block size of the comparison (default 64 KiB, hash-sync.ts HASH_SYNC_BLOCK_SIZE). */
   blockSize?: number;
 }
 

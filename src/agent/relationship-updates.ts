@@ -23,7 +23,7 @@ export function afterSuccess(rel: ReplicationRelationship, cycle: CycleSuccess, 
     LastReplicationTime: now.toISOString(),
     LastReplicationType: cycle.consistency === 'application' ? 'ApplicationConsistent' : 'Regular',
     ...(cycle.consistency === 'application' ? { LastVSSSnapshotTime: now.toISOString() } : {}),
-    ...(cycle.kind === 'initial' ? { InitialReplicationSize: cycle.logBytes, InitialReplicationStartTime: null } : {}),
+    ...(cycle.kind === 'initial' ? { InitialReplicationSize: cycle.logBytes, InitialReplicationStartTime: null, InitialReplicationUseBackup: false } : {}),
     PendingReplicationSize: 0,
     Statistics: recordCycle(stats, { kind: 'success', bytes: cycle.logBytes, latencySec: cycle.latencySec }),
   };

@@ -13,7 +13,7 @@ import { AdaptiveCodecPolicy, noneCodec, REPLICA_VM_FORMAT_VERSION, type Replica
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
 import { FileCertificateStore, type HostCredential } from '../security/index.js';
-import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type DeliveryProgress, type ReplicaEndpoint, type RetryOptions } from '../transport/index.js';
+import { BandwidthLimitedUploader, Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type BandwidthSchedule, type DeliveryProgress, type ReplicaEndpoint, type RetryOptions } from '../transport/index.js';
 import { toWire as hostConfigurationToWire } from '../host/hyperv/exported-definition.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
@@ -22,6 +22,11 @@ import { afterFailure, afterSuccess } from './relationship-updates.js';
 import { needsResync, RESYNC_STATES, resyncAfterFailure, resyncIfDue } from './resync.js';
 
 const log = logger('agent');
+
+/** The caller's signal and the cycle lock's cancel signal as one. */
+export function joinSignals(own: AbortSignal | undefined, cancelled: AbortSignal): AbortSignal {
+  return own ? AbortSignal.any([own, cancelled]) : cancelled;
+}
 
 /** States in which the primary sends cycles; others belong to failover, resync or a pause. */
 const SENDING_STATES = new Set(['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Replicating', 'Error']);
@@ -37,6 +42,8 @@ export interface ReplicateOptions {
   retry?: RetryOptions;
   /** Deliver elsewhere than the relationship's replica server (an export to removable media). */
   sink?: (definition: ReplicaVmDefinition) => LogSink;
+  /** A cap on the upload rate (`initial start --bandwidth-limit`): a large copy leaves the link usable. */
+  bandwidth?: BandwidthSchedule;
   /** Only run when the next cycle is a full copy (initial replication commands). */
   initialOnly?: boolean;
   /**
@@ -112,7 +119,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   const rel = await requireRelationship(stateDir, vm.id, vm.name);
   // A resync waiting, due or interrupted: continue it (or say why not) instead of a delta.
   if (RESYNC_STATES.has(rel.ReplicationState) && !options.sink && !options.initialOnly && !options.planned) {
-    return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, () => resyncIfDue(options, rel));
+    return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, (cancelled) => resyncIfDue({ ...options, signal: joinSignals(options.signal, cancelled) }, rel));
   }
   if (!SENDING_STATES.has(rel.ReplicationState)) {
     const hint = rel.ReplicationState === 'Suspended' ? '; resume it with "hvreplica replication resume"' : '';
@@ -120,7 +127,8 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   }
   const store = new RelationshipStore(stateDir);
   const monitoring = await new ReplicaConfigStore(stateDir).load();
-  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async () => {
+  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async (cancelled) => {
+    const signal = joinSignals(options.signal, cancelled);
     const fullCopy = await needsFullCopy(stateDir, vm);
     if (options.initialOnly && !fullCopy) {
       throw new AgentError('ERR_INVALID_STATE', `the initial replication of '${vm.name}' is already done; delta cycles follow with "hvreplica replicate" or the agent`);
@@ -147,7 +155,10 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       }
       uploader = new Http2LogUploader(() => ReplicaClient.connect(endpoint, credential));
       sink = new TransportSink({
-        uploader: new RetryingUploader(uploader, options.retry ?? { attempts: 3, backoffMs: (n) => 500 * 2 ** (n - 1) }),
+        uploader: new RetryingUploader(
+          options.bandwidth ? new BandwidthLimitedUploader(uploader, options.bandwidth) : uploader,
+          options.retry ?? { attempts: 3, backoffMs: (n) => 500 * 2 ** (n - 1) },
+        ),
         spoolDir: spoolDir(stateDir),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
@@ -163,12 +174,14 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
     const start = clock();
     let result: CycleResult;
     try {
-      result = await replicator.syncOnce(options.signal);
+      result = await replicator.syncOnce(signal);
     } catch (error) {
+      // A cycle stopped on purpose (agent stop, initial stop, suspend) is no failure of the relationship.
+      if (signal.aborted) throw error;
       const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
       await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
       // Tracking lost its place, or the replica is out of step: resynchronize (now, or when its rules allow).
-      if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return resyncAfterFailure(options, vm.id, error);
+      if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return resyncAfterFailure({ ...options, signal }, vm.id, error);
       throw error;
     } finally {
       await uploader?.close();

@@ -9,7 +9,9 @@
  * Unlike Hyper-V, a resync here keeps the recovery points: it is the next cycle of the replica's current
  * generation, sending only the blocks whose hashes differ (src/agent/hash-sync.ts). Resynchronizing →
  * Replicating. An interrupted resync stays Resynchronizing and the next attempt (replicate, the agent,
- * resume) continues it; the replica never holds half of one.
+ * resume) continues it; the replica never holds half of one. Suspend-VMReplication during a resync stops
+ * it (ResynchronizeSuspended, ResynchronizePausedByUser): neither its window nor the agent restarts it
+ * until a resume makes it Resynchronizing again.
  */
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
@@ -17,7 +19,7 @@ import type { HashSyncVmResult } from './hash-sync.js';
 import { hashSyncRelationship, hashSyncReport } from './hash-sync-cycle.js';
 import { cycleLockFile } from './paths.js';
 import { afterFailure } from './relationship-updates.js';
-import { credentialOf, endpointOf, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
+import { credentialOf, endpointOf, joinSignals, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
 import { logger } from '../logging/logger.js';
 import { recordCycle, RelationshipStore, rollStatistics, type ReplicationRelationship, type ReplicationState } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
@@ -51,6 +53,7 @@ export function inAutoResyncWindow(rel: Pick<ReplicationRelationship, 'AutoResyn
 
 /** Whether a resync may start by itself now: automatic and in its window, or scheduled and due. */
 export function resyncDue(rel: ReplicationRelationship, now: Date): boolean {
+  if (rel.ResynchronizePausedByUser) return false;
   if (rel.ResynchronizeStartTime !== null) return Date.parse(rel.ResynchronizeStartTime) <= now.getTime();
   if (rel.ReplicationState === 'Resynchronizing') return true;
   return rel.AutoResynchronizeEnabled && inAutoResyncWindow(rel, now);
@@ -76,7 +79,7 @@ function requiredError(rel: ReplicationRelationship, state: ReplicationState): A
 export interface ResyncOptions extends ReplicateOptions {
   /** Run now whatever the window says (resume --resynchronize). */
   force?: boolean;
-  /** Preferred block size of the comparison (default 1 MiB). */
+  /** Preferred block size of the comparison (default 64 KiB, hash-sync.ts HASH_SYNC_BLOCK_SIZE). */
   blockSize?: number;
 }
 
@@ -105,6 +108,9 @@ export async function resyncAfterFailure(options: ResyncOptions, vmId: string, e
  */
 export async function resyncIfDue(options: ResyncOptions, rel: ReplicationRelationship): Promise<CycleReport> {
   const now = (options.clock ?? (() => new Date()))();
+  if (!options.force && rel.ResynchronizePausedByUser) {
+    throw new AgentError('ERR_INVALID_STATE', `the resynchronization of '${rel.VMName}' is suspended; continue it with "hvreplica replication resume --vm-name ${rel.VMName}"`);
+  }
   if (!options.force && !resyncDue(rel, now)) {
     // Automatic resync configured but outside its window: Hyper-V shows the resync as suspended.
     const state = rel.ReplicationState === 'Resynchronizing' ? rel.ReplicationState : waitingState(rel);
@@ -122,7 +128,7 @@ export async function resynchronizeVm(options: ResyncOptions): Promise<CycleRepo
   if (!allowed.has(rel.ReplicationState)) {
     throw new AgentError('ERR_INVALID_STATE', `replication of '${vm.name}' cannot be resynchronized in state ${rel.ReplicationState}; it needs a completed initial replication`);
   }
-  return withCycleLock(cycleLockFile(options.stateDir, vm.id), vm.name, () => resyncLocked({ ...options, force: true }, vm.id));
+  return withCycleLock(cycleLockFile(options.stateDir, vm.id), vm.name, (cancelled) => resyncLocked({ ...options, force: true, signal: joinSignals(options.signal, cancelled) }, vm.id));
 }
 
 /** The resync itself, under the cycle lock: Resynchronizing → hash comparison → Replicating. */
@@ -132,7 +138,7 @@ async function resyncLocked(options: ResyncOptions, vmId: string): Promise<Cycle
   const store = new RelationshipStore(stateDir);
   const monitoring = await new ReplicaConfigStore(stateDir).load();
   const rel = await store.update(vmId, (current) => {
-    const next = current && { ...current, ReplicationState: 'Resynchronizing' as const, ResynchronizeStartTime: null };
+    const next = current && { ...current, ReplicationState: 'Resynchronizing' as const, ResynchronizeStartTime: null, ResynchronizePausedByUser: false };
     return { next, result: next };
   });
   if (!rel) throw new AgentError('ERR_REPLICATION_NOT_ENABLED', `VM ${vmId} is not enabled for replication`);
@@ -142,7 +148,9 @@ async function resyncLocked(options: ResyncOptions, vmId: string): Promise<Cycle
   try {
     result = await hashSyncRelationship(options, vmId, rel, { endpoint: endpointOf(rel), credential: await credentialOf(stateDir, rel) });
   } catch (error) {
-    // Stays Resynchronizing: the next attempt compares again and sends what still differs.
+    // Stays Resynchronizing (or ResynchronizeSuspended, if a suspend stopped it): the next attempt
+    // compares again and sends what still differs. A stop on purpose is not counted as a failure.
+    if (options.signal?.aborted) throw error;
     const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
     await store.update(vmId, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
     throw error;

@@ -17,12 +17,12 @@ import { AgentError } from './errors.js';
 import { hashSyncRelationship, hashSyncReport } from './hash-sync-cycle.js';
 import { cycleLockFile, primaryStateFile } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
-import { credentialOf, definitionOf, endpointOf, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
+import { credentialOf, definitionOf, endpointOf, joinSignals, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
 
 const log = logger('use-backup');
 
 export interface FromBackupOptions extends Pick<ReplicateOptions, 'stateDir' | 'host' | 'vm' | 'signal' | 'onProgress' | 'retry' | 'clock'> {
-  /** Preferred block size of the comparison (default 1 MiB). */
+  /** Preferred block size of the comparison (default 64 KiB, hash-sync.ts HASH_SYNC_BLOCK_SIZE). */
   blockSize?: number;
 }
 
@@ -34,7 +34,8 @@ export async function initialReplicationFromBackup(options: FromBackupOptions): 
   const stateFile = primaryStateFile(stateDir, vm.id);
   const store = new RelationshipStore(stateDir);
   const monitoring = await new ReplicaConfigStore(stateDir).load();
-  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async () => {
+  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async (cancelled) => {
+    const signal = joinSignals(options.signal, cancelled);
     if (await loadPrimaryState(stateFile)) {
       throw new AgentError('ERR_INVALID_STATE', `the initial replication of '${vm.name}' is already done; delta cycles follow with "hvreplica replicate" or the agent`);
     }
@@ -55,9 +56,10 @@ export async function initialReplicationFromBackup(options: FromBackupOptions): 
       } finally {
         await client.close();
       }
-      const result = await hashSyncRelationship(options, vm.id, rel, { endpoint, credential });
+      const result = await hashSyncRelationship({ ...options, signal }, vm.id, rel, { endpoint, credential });
       report = hashSyncReport('initial', result, start, clock());
     } catch (error) {
+      if (signal.aborted) throw error;
       // Stays InitialReplicationInProgress: running it again seeds nothing twice and compares afresh.
       const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
       await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));

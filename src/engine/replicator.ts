@@ -219,9 +219,27 @@ function trackingIdAt(point: ReferencePoint, diskId: string): string {
   return disk.trackingId;
 }
 
+/**
+ * Reads an extent in records, one read ahead: the next chunk comes off the disk (on the thread pool)
+ * while the encoder hashes and compresses the current one. Memory: two chunks.
+ */
 async function* readChunks(image: DiskImage, offset: number, length: number, chunk: number): AsyncGenerator<LogRecordInput> {
-  for (let at = offset; at < offset + length; at += chunk) {
-    const size = Math.min(chunk, offset + length - at);
-    yield { type: 'data', offset: at, data: await image.read(at, size) };
+  const end = offset + length;
+  const readAt = (at: number) => {
+    const pending = image.read(at, Math.min(chunk, end - at));
+    // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next: Promise<Buffer> | undefined = readAt(offset);
+  try {
+    for (let at = offset; at < end; at += chunk) {
+      const data: Buffer = await next!;
+      next = at + chunk < end ? readAt(at + chunk) : undefined;
+      yield { type: 'data', offset: at, data };
+    }
+  } finally {
+    // The caller closes the image after us; a read still running must be over by then.
+    await next?.catch(() => undefined);
   }
 }

@@ -6,6 +6,8 @@
  *   stopFailover      Stop-VMFailover: ends a test failover, or cancels a failover (→ Replicating, chain
  *                     untouched, another point may be chosen), or cancels a prepare on the primary
  *   completeFailover  keeps the chosen point as a standalone disk, deletes every other point → FailedOver
+ * Every VM operation goes through the site's host adapter (the file host, or Hyper-V on a Windows replica,
+ * which realises the VM from the configuration its primary shipped: record.configuration.exportedDefinition).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,13 +20,12 @@ import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
 import { FailoverError } from './errors.js';
 import { isHostErrorCode } from './host-errors.js';
-import type { FailoverRecord } from './record.js';
+import { vmOnHost, type FailoverRecord } from './record.js';
 import { choosePoint, pointFiles, type PointChoice } from './recovery-points.js';
 import { replicateOnce } from './replication.js';
 import type { FailoverSite } from './site.js';
 import { canTransition, refusal, transition } from './state.js';
 import { stopTestFailover } from './test-failover.js';
-import { rebaseVmDisks } from './vm-disks.js';
 
 const log = logger('failover');
 
@@ -96,7 +97,7 @@ async function startFailoverLocked(site: FailoverSite, vmId: string, storage: Vh
   await site.store.modify(vmId, (r) => transition(r, 'startFailover', `failover to ${options.point ?? 'latest'} point started`, site.clock()));
   const diskFolder = site.failedOverDiskFolder(vmId);
   const vmFolder = site.failedOverVmFolder(vmId);
-  let registered = false;
+  let registered: string | undefined;
   try {
     await storage.applyPending();
     const point = await choosePoint(storage, options.point ?? 'latest', record.vmName);
@@ -113,8 +114,8 @@ async function startFailoverLocked(site: FailoverSite, vmId: string, storage: Vh
       config.disks.map((d) => ({ diskId: d.id, path: layers[d.id]! })),
       { location: vmFolder },
     );
-    registered = true;
-    if (options.start) vm = await site.host.startVm(vmId);
+    registered = vm.id;
+    if (options.start) vm = await site.host.startVm(vm.id);
     // Planned only when the point is the prepared last cycle itself; any older point loses changes.
     const position = (await storage.status()).position;
     // The prepared cycle's position when the primary said which it was (over the network), else the last one.
@@ -124,12 +125,13 @@ async function startFailoverLocked(site: FailoverSite, vmId: string, storage: Vh
     const next = await site.store.modify(vmId, (r) => ({
       ...transition(r, 'failoverReady', `VM brought up from recovery point ${point.id} (${point.createdAt})`, site.clock()),
       failover: { pointId: point.id, type, layers, vmFolder },
+      ...(vm.id.toLowerCase() !== vmId.toLowerCase() ? { hostVmId: vm.id } : {}),
       failedOverReplicationType: type,
     }));
     log.info('failed over', { vm: record.vmName, host: site.name, point: point.id, type });
     return { record: next, vm, point };
   } catch (error) {
-    if (registered) await site.host.removeVm(vmId, { force: true }).catch(() => undefined);
+    if (registered) await site.host.unregisterVm(registered, { force: true }).catch(() => undefined);
     await rm(diskFolder, { recursive: true, force: true });
     await rm(vmFolder, { recursive: true, force: true });
     await site.store.modify(vmId, (r) => transition(r, 'cancelFailover', `failover failed: ${(error as Error).message}`, site.clock()));
@@ -137,21 +139,23 @@ async function startFailoverLocked(site: FailoverSite, vmId: string, storage: Vh
   }
 }
 
-/** Removes the failed-over VM and its layers; the recovery points below them were never written. */
+/**
+ * Unregisters the failed-over VM (Remove-VM: turned off, its configuration gone) and deletes its own
+ * layers; the recovery points below them were never written.
+ */
 async function revertFailover(site: FailoverSite, record: FailoverRecord): Promise<FailoverRecord> {
-  const vm = await site.host.getVm(record.vmId).catch((error: unknown) => {
+  const id = vmOnHost(record);
+  const vm = await site.host.getVm(id).catch((error: unknown) => {
     if (isHostErrorCode(error, 'ERR_NOT_FOUND')) return undefined;
     throw error;
   });
-  if (vm) {
-    if (vm.state !== 'off') await site.host.stopVm(record.vmId, { force: true });
-    await site.host.removeVm(record.vmId, { force: true });
-  }
+  if (vm) await site.host.unregisterVm(id, { force: true });
   await rm(site.failedOverDiskFolder(record.vmId), { recursive: true, force: true });
   await rm(site.failedOverVmFolder(record.vmId), { recursive: true, force: true });
   return site.store.modify(record.vmId, (r) => {
     const next = transition(r, 'cancelFailover', 'failover cancelled (Stop-VMFailover); the recovery points are as before', site.clock());
     delete next.failover;
+    delete next.hostVmId;
     return { ...next, failedOverReplicationType: 'None' };
   });
 }
@@ -181,7 +185,7 @@ export async function completeFailover(site: FailoverSite, vmId: string): Promis
   if (!failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
   return site.withStorage(vmId, 'failover complete', async (storage, root) => {
     const bases = await pointFiles(storage, record.configuration, failover.pointId);
-    await rebaseVmDisks(site.host, vmId, bases, site.failedOverDiskFolder(vmId));
+    await site.host.rebaseVmDisks(vmOnHost(record), Object.entries(bases).map(([diskId, path]) => ({ diskId, path })), site.failedOverDiskFolder(vmId));
     const next = await site.store.modify(vmId, (r) => {
       const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());
       delete done.failover;

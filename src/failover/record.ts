@@ -53,12 +53,22 @@ export interface FailoverRecord extends StateCarrier {
   failedOverReplicationType: ReplicationType;
   lastTestFailoverInitiatedTime: string | null;
   failover?: ActiveFailover;
+  /**
+   * The id of the failed-over VM on this host when it is not `vmId`: Hyper-V gives a replica a new id when
+   * its primary lives on the same host (replication to localhost). Set by a failover, gone with its cancel.
+   */
+  hostVmId?: string;
   testFailover?: TestFailover;
   /**
    * The cycle a planned failover's prepare shipped (Start-VMFailover -Prepare on the primary): a failover
    * to exactly this position is Planned, i.e. loses nothing. Set on the replica when the primary says so.
    */
   plannedPosition?: { generation: number; sequence: number };
+}
+
+/** Where this record's VM is on this host: its own id, or the one Hyper-V gave a same-host replica. */
+export function vmOnHost(record: Pick<FailoverRecord, 'vmId' | 'hostVmId'>): string {
+  return record.hostVmId ?? record.vmId;
 }
 
 /** The fields a relationship file already has under Hyper-V's names; the rest is embedded. */

@@ -63,8 +63,11 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
     }
   });
   const failedOverFolder = dirname(site.failedOverVmFolder(vmId));
-  await site.host.removeVm(vmId);
+  // Remove-VM: the VM leaves the host, its disk files stay (their content is the storage's now). Those of
+  // a VM an earlier failover put here are this library's own and go with its folder.
+  await site.host.unregisterVm(vmId);
   await rm(failedOverFolder, { recursive: true, force: true });
+  log.info('the old VM is unregistered; its disk files are kept', { vm: vm.name, disks: vm.disks.map((d) => d.currentPath) });
   return finishAsReplica(site, vmId, vm.configuration);
 }
 

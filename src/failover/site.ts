@@ -1,9 +1,10 @@
 /**
- * One host's state directory as the in-process failover library sees it: its file host (VMs), its
+ * One host's state directory as the in-process failover library sees it: its host adapter (VMs), its
  * failover records, the replica storage it keeps for VMs it receives, and the primary state of VMs it
- * sends. The CLI and the replica server build one per state directory; tests build three.
+ * sends. The CLI builds one per state directory with the host adapter this host replicates with (the
+ * Hyper-V adapter on Windows); the replica server and tests build theirs, tests three.
  *
- *   <state>/vms/                        the file host's VMs
+ *   <state>/vms/                        the file host's VMs, when the site is given no other host
  *   <state>/failover/<VMId>.json        failover record (record.ts); <VMId>.primary.json the Replicator's state
  *   <state>/replica/<VMId>/             replica storage (recovery points) of the in-process library;
  *                                       a VM the replica server registered (src/replica/vm-registry.ts)
@@ -13,17 +14,23 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileHost } from '../host/file/file-host.js';
+import { createHostAdapter } from '../host/factory.js';
+import type { HostAdapter } from '../host/host-adapter.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import { withStorageLock } from '../replica/storage-lock.js';
 import { VmRegistry } from '../replica/vm-registry.js';
 import { openVhdxReplicaStorage, type VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { FailoverStore } from './record.js';
 
-export interface FailoverSiteOptions {
+export interface FailoverSiteOptions<H extends HostAdapter = HostAdapter> {
   /** This host's DNS name (PrimaryServerName / ReplicaServerName of its relationships). */
   name: string;
   stateDir: string;
+  /**
+   * The host whose VMs fail over here (the CLI: its host adapter for this machine); default the file host
+   * of `<stateDir>/vms`, the in-process library's and the tests'.
+   */
+  host?: H;
   /** Block size of the content hashes that decide what reverse replication sends (default 1 MiB). */
   hashBlockSize?: number;
   /** Block size of new replica base disks (default the VHDX engine's). */
@@ -32,13 +39,14 @@ export interface FailoverSiteOptions {
   clock?: () => Date;
 }
 
-export class FailoverSite {
-  readonly host: FileHost;
+export class FailoverSite<H extends HostAdapter = HostAdapter> {
+  readonly host: H;
   readonly store: FailoverStore;
   readonly clock: () => Date;
 
-  constructor(readonly options: FailoverSiteOptions) {
-    this.host = new FileHost({ root: join(options.stateDir, 'vms') });
+  constructor(readonly options: FailoverSiteOptions<H>) {
+    // Without a host, H is its default (HostAdapter), which the file host is.
+    this.host = options.host ?? (createHostAdapter({ kind: 'file', stateDir: options.stateDir }) as H);
     this.store = new FailoverStore(options.stateDir);
     this.clock = options.clock ?? (() => new Date());
   }

@@ -1,8 +1,8 @@
 /**
  * Test failover (Start-VMFailover -AsTest / Stop-VMFailover): a separate test VM on new differencing
  * layers over the chosen point; the point's chain is never written, replication goes on, and only one
- * test runs per VM. Hyper-V names the test VM "<VM> - Test"; the file host allows no spaces in names and
- * uses "<VM>-Test".
+ * test runs per VM. Both hosts name the test VM as Hyper-V does, "<VM> - Test"; Hyper-V realises it from
+ * the configuration the primary shipped, with its network adapters disconnected.
  */
 import { rm } from 'node:fs/promises';
 import type { VmSummary } from '../host/host-adapter.js';

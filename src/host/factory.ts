@@ -1,8 +1,9 @@
-/** The one place that picks a host adapter implementation. */
+/** The one place that builds a host adapter implementation for a kind of host. */
 import { join } from 'node:path';
 import { FileHost } from './file/file-host.js';
 import type { HostAdapter, HostKind } from './host-adapter.js';
 import { HostError } from './host-error.js';
+import { HyperVHost } from './hyperv/hyperv-host.js';
 
 export interface HostAdapterOptions {
   kind: HostKind;
@@ -11,15 +12,18 @@ export interface HostAdapterOptions {
   vmRoot?: string;
 }
 
-/** The Hyper-V adapter is imported only when asked for, so other hosts never load its bindings. */
-export async function createHostAdapter(options: HostAdapterOptions): Promise<HostAdapter> {
+/**
+ * Constructing the Hyper-V adapter loads nothing Windows-only: its WMI and virtdisk bindings are reached
+ * at its first call, which is where a host without the Hyper-V role gets its error.
+ */
+export function createHostAdapter(options: HostAdapterOptions): HostAdapter {
   switch (options.kind) {
     case 'file':
       return new FileHost({ root: options.vmRoot ?? join(options.stateDir, 'vms') });
-    case 'hyperv': {
-      const { HyperVHost } = await import('./hyperv/hyperv-host.js');
+    case 'hyperv':
+      // Hyper-V keeps what it does not remember itself (committed reference points, replica and test
+      // VMs) under <state dir>/hyperv.
       return new HyperVHost({ stateDir: options.stateDir });
-    }
     default:
       throw new HostError('ERR_INVALID_ARGUMENT', `unknown host kind '${String(options.kind)}': use 'file' or 'hyperv'`);
   }

@@ -7,7 +7,7 @@
  * the base for the next delta, older points go away) or discarded (as if never taken; the next cycle then
  * covers the union of changes). Every failure is an Error with a stable `code` (NativeError or HostError).
  */
-import type { ChangeTracker, TrackerKind } from '../tracking/change-tracker.js';
+import type { ChangeTracker, TrackerKind, TrackingId } from '../tracking/change-tracker.js';
 import type { DiskImage } from './disk-image.js';
 
 export type HostKind = 'file' | 'hyperv';
@@ -197,6 +197,15 @@ export interface HostAdapter {
    * point's tracking id, and changesSince(older) lists what changed between an older point and this one.
    */
   changeTracker(nameOrId: string, pointId: string, diskId: string): Promise<ChangeTracker>;
+  /**
+   * Data at risk of one disk (PendingReplicationSize): bytes changed between the reference point whose
+   * tracking id for this disk is `since` and this very moment — the writes the VM made after a frozen
+   * point included — read from the change tracker without taking a reference point. `since` undefined
+   * (nothing acknowledged yet, or tracking lost): every allocated byte, what a full copy sends. Counts
+   * whole tracker units (its granularity), each once however often it was written. Throws
+   * ResyncRequiredError when the tracker no longer knows `since`.
+   */
+  pendingBytes(nameOrId: string, diskId: string, since: TrackingId | undefined): Promise<number>;
 
   /**
    * The hypervisor's definition of the VM for its replica (Hyper-V: ExportSystemDefinition without disks
@@ -223,4 +232,13 @@ export interface HostAdapter {
    * keep their files; the files used before are left in place. Returns the VM as it is now.
    */
   replaceVmDisks(nameOrId: string, disks: ReplicaDiskSource[]): Promise<VmDescription>;
+  /**
+   * Complete-VMFailover's disk step: moves every disk of the VM off the chain its own layer sits on
+   * (`bases`, by disk id: the recovery point's chain top, about to be deleted) onto standalone files in
+   * `folder` — a copy of that chain plus a layer holding what the VM wrote since — so that it reads
+   * exactly as before. Files in `folder` the VM no longer uses (its previous layers) are deleted. The file
+   * host does this while the VM runs (under the VM lock); Hyper-V needs the VM off (ERR_INVALID_STATE).
+   * ERR_INVALID_STATE with frozen reference points; ERR_INVALID_ARGUMENT when a disk has no base given.
+   */
+  rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription>;
 }

@@ -36,15 +36,20 @@ export type LogEntry =
 export interface DecodeOptions {
   /** A lower per-record limit than MAX_RECORD_BYTES (a server may bound memory further). */
   maxRecordBytes?: number;
+  /**
+   * Check the whole-log hash of the trailer (default true). Only for a log already verified whole
+   * (the replica applying what it stored): record and header checksums are checked either way.
+   */
+  verifyLogHash?: boolean;
 }
 
 export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
   const maxRecord = Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES);
   const reader = new ChunkReader(source);
-  const logHash = createHash('sha256');
+  const logHash = options.verifyLogHash === false ? undefined : createHash('sha256');
   const take = async (n: number, what: string): Promise<Buffer> => {
     const buf = await reader.read(n, what);
-    logHash.update(buf);
+    logHash?.update(buf);
     return buf;
   };
   try {
@@ -98,7 +103,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
 
     const trailerAt = reader.position;
     const counts = await take(24, 'trailer');
-    const expectedHash = logHash.digest();
+    const expectedHash = logHash?.digest();
     const rest = await reader.read(TRAILER_BYTES - 24, 'trailer');
     if (!rest.subarray(HASH_BYTES).equals(LOG_END_MAGIC)) {
       throw new LogFormatError('ERR_LOG_MALFORMED', 'trailer magic missing', trailerAt + 24 + HASH_BYTES);
@@ -109,7 +114,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       logBytes: readU64(counts, 16, 'log bytes', trailerAt),
       hash: rest.subarray(0, HASH_BYTES).toString('hex'),
     };
-    if (!rest.subarray(0, HASH_BYTES).equals(expectedHash)) {
+    if (expectedHash && !rest.subarray(0, HASH_BYTES).equals(expectedHash)) {
       throw new LogFormatError('ERR_LOG_CHECKSUM', 'whole-log hash mismatch: the log is corrupt; send it again', trailerAt + 24);
     }
     if (trailer.recordCount !== recordCount || trailer.dataBytes !== dataBytes || trailer.logBytes !== trailerAt + 24) {

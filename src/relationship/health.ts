@@ -54,6 +54,10 @@ export function assessHealth(rel: ReplicationRelationship, now: Date): HealthAss
       break;
     case 'ResynchronizeSuspended':
       // Still out of step with its replica, as "Resynchronization required" is: Hyper-V reports Critical.
+      if (rel.ResynchronizePausedByUser) {
+        find('Critical', `The resynchronization of virtual machine ${vm} is suspended; resume it to continue.`);
+        break;
+      }
       find('Critical', `Virtual machine ${vm} needs resynchronization; it waits for its automatic resynchronization window (or resume it with --resynchronize).`);
       break;
     default:

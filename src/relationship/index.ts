@@ -5,3 +5,4 @@ export * from './statistics.js';
 export * from './health.js';
 export * from './store.js';
 export * from './vm-selection.js';
+export * from './pending.js';

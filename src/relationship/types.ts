@@ -88,6 +88,10 @@ export interface ReplicationRelationship {
   AutoResynchronizeIntervalStart: number;
   AutoResynchronizeIntervalEnd: number;
   InitialReplicationStartTime: string | null;
+  /** hvreplica: the scheduled initial replication starts from a copy on the replica (-UseBackup). */
+  InitialReplicationUseBackup?: boolean;
+  /** hvreplica: a resync paused by Suspend-VMReplication (ResynchronizeSuspended) waits for a resume, not its window. */
+  ResynchronizePausedByUser?: boolean;
   ResynchronizeStartTime: string | null;
   LastReplicationTime: string | null;
   LastAppliedLogTime: string | null;
@@ -96,7 +100,10 @@ export interface ReplicationRelationship {
   LastVSSSnapshotTime: string | null;
   LastTestFailoverInitiatedTime: string | null;
   AllowedPrimaryServer: string | null;
-  /** Bytes changed on the primary and not yet on the replica (data at risk). */
+  /**
+   * Bytes changed on the primary and not yet on the replica (data at risk). Stored as 0: it changes with
+   * every guest write, so `replication measure` and the agent's /metrics compute it when asked (pending.ts).
+   */
   PendingReplicationSize: number;
   InitialReplicationSize: number;
   Statistics: ReplicationStatistics;

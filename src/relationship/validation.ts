@@ -225,6 +225,8 @@ export function setRelationship(vm: VmForReplication, current: ReplicationRelati
       throw new RelationshipError('ERR_INVALID_STATE', `the initial replication of VM '${vm.name}' can only be scheduled before it starts (state is ${current.ReplicationState})`);
     }
     next.InitialReplicationStartTime = new Date(at).toISOString();
+    // Set-VMReplication -UseBackup: the scheduled start seeds from the copy registered on the replica.
+    next.InitialReplicationUseBackup = p.UseBackup === true;
   }
   return next;
 }

@@ -17,6 +17,7 @@ import { LogFormatError, ReplicationPosition, verifyLog, type LogSummary } from 
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
+import { CoalescingWriter } from './coalescing-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { LogConsumer, LogKey } from './log-consumer.js';
 
@@ -86,57 +87,83 @@ export class LogReceiver {
 
   async receive(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     this.checkRequest(request);
-    return this.mutex.run(this.lockKey(vmDir, key), async () => {
-      const before = await this.statusUnlocked(vmDir, key, request.logHash);
-      if (before.Accepted) return before;
-      const { partial, meta } = this.paths(vmDir, key);
-      await mkdir(uploadsDir(vmDir, key.diskId), { recursive: true });
-      let size = await fileSize(partial);
-      const known = await readJsonFile<PartialMeta>(meta);
-      if (!known || known.logHash !== request.logHash || known.totalLength !== request.totalLength) {
-        // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
-        await rm(partial, { force: true });
-        size = 0;
-        await writeFileAtomic(meta, JSON.stringify({ totalLength: request.totalLength, logHash: request.logHash } satisfies PartialMeta));
+    return this.mutex.run(this.lockKey(vmDir, key), () => this.receiveLocked(vmDir, key, request, body)).catch((error: unknown) => {
+      // A full volume can strike at any write (the upload's metadata as well as its bytes): always a
+      // passing condition the primary retries, never an internal error.
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full (${(error as Error).message}); free space there, the upload resumes where it stopped`);
       }
-      if (size > 0 && request.offset < request.totalLength && (await linkCount(partial)) > 1) {
-        // The complete file is already the replica storage's incoming log too (the consumer links it, it
-        // does not copy it; a crash came before we dropped our name). Writing into it would change that
-        // log under the storage: drop our name and let the upload start over in a file of its own.
-        await rm(partial, { force: true });
-        size = 0;
-      }
-      if (request.offset > size) {
-        throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
-      }
-      const handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
-      let written = request.offset;
-      try {
-        if (request.offset < size) await handle.truncate(request.offset);
-        for await (const chunk of body) {
-          if (written + chunk.length > request.totalLength) {
-            throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared ${request.totalLength} bytes`);
-          }
-          await handle.write(chunk, 0, chunk.length, written);
-          written += chunk.length;
-        }
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-          throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full after ${written} bytes of this log; free space there, the upload resumes where it stopped`);
-        }
-        log.warn('upload interrupted', { log: logFileName(key.generation, key.sequence), vmId: key.vmId, diskId: key.diskId, received: written, error: (error as Error).message });
-        throw error;
-      } finally {
-        // Whatever arrived is made durable before anyone is told it is there.
-        await handle.sync();
-        await handle.close();
-      }
-      if (written < request.totalLength) return { ReceivedBytes: written, Accepted: false, Position: null };
-      return this.finish(vmDir, key, request);
+      throw error;
     });
   }
 
-  private async finish(vmDir: string, key: LogKey, request: UploadRequest): Promise<UploadStatus> {
+  private async receiveLocked(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
+    const before = await this.statusUnlocked(vmDir, key, request.logHash);
+    if (before.Accepted) return before;
+    const { partial, meta } = this.paths(vmDir, key);
+    await mkdir(uploadsDir(vmDir, key.diskId), { recursive: true });
+    let size = await fileSize(partial);
+    const known = await readJsonFile<PartialMeta>(meta);
+    if (!known || known.logHash !== request.logHash || known.totalLength !== request.totalLength) {
+      // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
+      await rm(partial, { force: true });
+      size = 0;
+      await writeFileAtomic(meta, JSON.stringify({ totalLength: request.totalLength, logHash: request.logHash } satisfies PartialMeta));
+    }
+    if (size > 0 && request.offset < request.totalLength && (await linkCount(partial)) > 1) {
+      // The complete file is already the replica storage's incoming log too (the consumer links it, it
+      // does not copy it; a crash came before we dropped our name). Writing into it would change that
+      // log under the storage: drop our name and let the upload start over in a file of its own.
+      await rm(partial, { force: true });
+      size = 0;
+    }
+    if (request.offset > size) {
+      throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
+    }
+    const handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
+    const writer = new CoalescingWriter(handle, request.offset);
+    let summary: LogSummary | undefined;
+    let refusal: LogFormatError | undefined;
+    try {
+      if (request.offset < size) await handle.truncate(request.offset);
+      const arriving = writer.tap(body, request.totalLength);
+      // A log sent whole in one request is verified as its bytes arrive (the decoder pulls them through
+      // the writer), so it is not read back from the disk; a resumed one is verified from the file.
+      if (request.offset === 0) summary = await verifyLog(arriving);
+      else for await (const chunk of arriving) void chunk;
+      await writer.flush();
+    } catch (error) {
+      await writer.flush().catch(() => undefined);
+      if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && writer.position < request.totalLength)) {
+        refusal = error;
+      } else if (!(error instanceof LogFormatError)) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+          throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full after ${writer.position} bytes of this log; free space there, the upload resumes where it stopped`);
+        }
+        log.warn('upload interrupted', { log: logFileName(key.generation, key.sequence), vmId: key.vmId, diskId: key.diskId, received: writer.position, error: (error as Error).message });
+        throw error;
+      }
+      // Otherwise the body ended early (the decoder saw a truncated log): the primary resumes from here.
+    } finally {
+      // Whatever arrived is made durable before anyone is told it is there.
+      await handle.sync();
+      await handle.close();
+    }
+    if (refusal) return this.refuse(vmDir, key, refusal);
+    if (writer.position < request.totalLength) return { ReceivedBytes: writer.position, Accepted: false, Position: null };
+    return this.finish(vmDir, key, request, summary);
+  }
+
+  /** Deletes a log that can never be taken, and says why. */
+  private async refuse(vmDir: string, key: LogKey, error: Error): Promise<never> {
+    const { partial, meta } = this.paths(vmDir, key);
+    await rm(partial, { force: true });
+    await rm(meta, { force: true });
+    log.warn('log refused', { vmId: key.vmId, diskId: key.diskId, log: logFileName(key.generation, key.sequence), error: error.message });
+    throw error;
+  }
+
+  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary): Promise<UploadStatus> {
     const { partial, meta, accepted } = this.paths(vmDir, key);
     const drop = async () => {
       await rm(partial, { force: true });
@@ -144,16 +171,14 @@ export class LogReceiver {
     };
     let summary: LogSummary;
     try {
-      summary = await verifyLog(createReadStream(partial, { highWaterMark: 1024 * 1024 }));
+      summary = verified ?? (await verifyLog(createReadStream(partial, { highWaterMark: 1024 * 1024 })));
       const h = summary.header;
       if (h.vmId !== key.vmId || h.diskId !== key.diskId || h.generation !== key.generation || h.sequence !== key.sequence) {
         throw new LogFormatError('ERR_LOG_MALFORMED', `the log's header (${h.vmId} ${h.diskId} ${h.generation}/${h.sequence}) does not match where it was uploaded`);
       }
       if (summary.trailer.hash !== request.logHash) throw new LogFormatError('ERR_LOG_CHECKSUM', 'the log is not the one announced (its hash differs)');
     } catch (error) {
-      await drop();
-      log.warn('log refused', { vmId: key.vmId, diskId: key.diskId, log: logFileName(key.generation, key.sequence), error: (error as Error).message });
-      throw error;
+      return this.refuse(vmDir, key, error as Error);
     }
     try {
       await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName });

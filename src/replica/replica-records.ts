@@ -6,13 +6,15 @@
  *   define    PUT /v1/vms/<vmId>: creates the record (mode Replica, WaitingForInitialReplication, the
  *             configuration the primary described), or refreshes its configuration and settings
  *   receiving before a log is stored: refuses it unless the record takes changes (not after a failover)
+ *   received  a log arrived: its bytes counted for the cycle (replica-statistics.ts)
  *   applied   after cycles were applied: WaitingForInitialReplication → Replicating, LastReplicationTime
- *             and LastReplicationType stamped
+ *             and LastReplicationType stamped, each cycle counted in the replica's statistics
  *   prepared  the primary's planned failover shipped its last cycle: LastReplicationType Planned
  *   mayApply  no while a test failover runs: its VM's layers sit on a recovery point that a retention merge would
  *             change, so cycles are kept (durably, acknowledged) and applied once the test stops
  */
 import type { VmConfiguration } from '../host/host-adapter.js';
+import { fromWire } from '../host/hyperv/exported-definition.js';
 import { logger } from '../logging/logger.js';
 import { FailoverError } from '../failover/errors.js';
 import type { FailoverRecord } from '../failover/record.js';
@@ -21,7 +23,9 @@ import { FailoverSite } from '../failover/site.js';
 import { transition, type ReplicationMode } from '../failover/state.js';
 import { normalizeGuid, type ReplicaVmDefinition } from '../protocol/index.js';
 import type { Consistency } from '../storage/replica-storage.js';
+import { ReplicaConfigStore } from './config-store.js';
 import { ReplicaError } from './errors.js';
+import { recordApplied, recordReceived } from './replica-statistics.js';
 
 const log = logger('replica-records');
 
@@ -44,7 +48,9 @@ function configurationOf(definition: ReplicaVmDefinition): VmConfiguration {
   if (typeof c.id !== 'string' || typeof c.name !== 'string' || !Array.isArray(c.disks) || c.disks.length !== definition.Disks.length) {
     throw new ReplicaError('ERR_INVALID_ARGUMENT', `the definition of VM '${definition.VMName}' carries no usable VM configuration (id, name and one entry per disk); upgrade the primary's hvreplica`);
   }
-  return definition.Configuration as unknown as VmConfiguration;
+  const configuration = definition.Configuration as unknown as VmConfiguration;
+  // A Hyper-V primary ships its exported definition beside it: what a failover here realises the VM from.
+  return definition.HostConfiguration ? { ...configuration, exportedDefinition: fromWire(definition.HostConfiguration) } : configuration;
 }
 
 function asReplicaError(error: unknown): unknown {
@@ -126,12 +132,21 @@ export class ReplicaRecords {
     return record === undefined || (record.testFailover === undefined && acceptsChanges(record));
   }
 
-  /** Cycles were applied: the first completes the initial replication; each stamps the last replication. */
+  /** A log of a cycle was received (for the replica's statistics: the bytes each cycle brought). */
+  async received(vmId: string, cycle: { generation: number; sequence: number }, bytes: number): Promise<void> {
+    await recordReceived(this.options.stateDir, vmId, cycle, bytes, this.site.clock());
+  }
+
+  /**
+   * Cycles were applied: the first completes the initial replication; each stamps the last replication
+   * and counts in the replica's statistics (Measure-VMReplication on this host).
+   */
   async applied(vmId: string, cycles: ReadonlyArray<{ generation: number; sequence: number; consistency: Consistency }>): Promise<void> {
     const last = cycles.at(-1);
     if (!last) return;
     const id = normalizeGuid(vmId, 'VM id');
     if (!(await this.get(id))) return;
+    await recordApplied(this.options.stateDir, id, cycles, this.site.clock(), await new ReplicaConfigStore(this.options.stateDir).load());
     const at = this.site.clock().toISOString();
     await this.site.store.modify(id, (r) => {
       const initial = r.state === 'WaitingForInitialReplication' || r.state === 'InitialReplicationInProgress';

@@ -15,7 +15,7 @@
  *   <vmDir>/state.json, disks/, incoming/   the replica storage
  *   <vmDir>/uploads/          partial uploads (LogReceiver)
  */
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
@@ -161,7 +161,9 @@ export class ReplicaVms implements LogConsumer {
       let complete: boolean;
       try {
         // Linked, not copied: the received file becomes the incoming log (its bytes were verified by the receiver).
+        const bytes = (await stat(verified.path)).size;
         complete = (await storage.receiveFile(verified.path, verified.summary.header)).cycleComplete;
+        await this.options.records?.received(verified.vmId, verified, bytes);
       } catch (error) {
         // Already applied: the primary missed our acknowledgement and sent it again; it is held.
         if (isStorageError(error, 'ERR_LOG_DUPLICATE')) return;

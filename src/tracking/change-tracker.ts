@@ -78,3 +78,10 @@ export async function collectChanges(changes: AsyncIterable<ChangedExtent>): Pro
   for await (const extent of changes) out.push(extent);
   return out;
 }
+
+/** Bytes a listing covers (extents are disjoint, so this is the size of their union); streamed. */
+export async function changedBytesOf(changes: AsyncIterable<ChangedExtent>): Promise<number> {
+  let total = 0;
+  for await (const extent of changes) total += extent.length;
+  return total;
+}

@@ -44,3 +44,21 @@ export class ExtentCoalescer {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
+
+/** Bytes covered by half-open [start, end) ranges, overlaps counted once (sorts `ranges` in place). */
+export function unionLength(ranges: Array<[number, number]>): number {
+  ranges.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let start = -1;
+  let end = -1;
+  for (const [s, e] of ranges) {
+    if (s > end) {
+      total += end - start;
+      start = s;
+      end = e;
+    } else if (e > end) {
+      end = e;
+    }
+  }
+  return total + (end - start);
+}

@@ -62,6 +62,8 @@ export class ReplicaClient {
     const tls = tlsOptions(credential);
     return new Promise<ReplicaClient>((resolve, reject) => {
       const session = http2.connect(authority, {
+        // Answers are small; what matters is the server's window for our uploads (http2-server.ts).
+        settings: { initialWindowSize: 1024 * 1024 },
         createConnection: () =>
           tlsConnect({
             ...tls,

@@ -35,6 +35,20 @@ import { HEADER_POSITION, HEADER_REFERENCE_POINT, MANIFEST_CONTENT_TYPE, parseCo
 
 const log = logger('replica-server');
 
+/** What one upload stream may have in flight unread (HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE). */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+/** What all uploads of one session together may have in flight unread. */
+export const SESSION_WINDOW_BYTES = 8 * 1024 * 1024;
+
+function setSessionWindow(session: Http2Session): void {
+  if (session.destroyed) return;
+  try {
+    session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+  } catch (error) {
+    log.debug('cannot enlarge the session window', { error: (error as Error).message });
+  }
+}
+
 export interface ReplicaServerOptions {
   credential: HostCredential;
   handler: ReplicaHandler;
@@ -79,10 +93,14 @@ export class ReplicaHttpServer {
       allowHTTP1: false,
       maxSessionMemory: 16,
       maxHeaderListPairs: 64,
-      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 32, maxHeaderListSize: 16 * 1024 },
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 32, maxHeaderListSize: 16 * 1024, initialWindowSize: STREAM_WINDOW_BYTES },
     });
     this.server.on('session', (session: Http2Session) => {
       this.sessions.add(session);
+      // HTTP/2's default windows (64 KiB per stream and per connection) let a primary send 64 KiB per
+      // round trip of WINDOW_UPDATE frames, which capped uploads far below what the link and the disk
+      // can take. What a session may have unread is still bounded: by this connection window.
+      setSessionWindow(session);
       this.metrics.set('hvr_sessions', this.sessions.size);
       // A connection that sends nothing (a probe left open, a stalled peer) must not hold a slot forever.
       session.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => session.close());

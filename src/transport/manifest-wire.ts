@@ -56,9 +56,13 @@ export function parseContentPath(path: string): ContentRoute | undefined {
   return { kind: 'manifest', vmId: match[1]!, diskId: match[2]!, blockSize: match[3] === undefined ? undefined : Number(match[3]) };
 }
 
-/** The smallest power-of-two block size from `preferred` up whose manifest of `virtualSize` fits one answer. */
-export function manifestBlockSize(virtualSize: number, preferred: number): number {
+/**
+ * The smallest power-of-two block size from `preferred` up whose manifest of `virtualSize` has at most
+ * `maxBlocks` digests (default: what one answer carries; a caller may ask for fewer to bound its memory).
+ */
+export function manifestBlockSize(virtualSize: number, preferred: number, maxBlocks = MAX_MANIFEST_BLOCKS): number {
+  const limit = Math.min(maxBlocks, MAX_MANIFEST_BLOCKS);
   let size = Math.max(MIN_BLOCK_SIZE, preferred);
-  while (size < MAX_BLOCK_SIZE && blockCountOf(virtualSize, size) > MAX_MANIFEST_BLOCKS) size *= 2;
+  while (size < MAX_BLOCK_SIZE && blockCountOf(virtualSize, size) > limit) size *= 2;
   return size;
 }

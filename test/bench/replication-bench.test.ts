@@ -4,12 +4,10 @@
  * Behaviour only: a figure is checked for being a measured positive number, never against a time.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { join } from 'node:path';
-import { repoRoot, tempDir } from '../helpers/paths.js';
-
-const BENCH = join(repoRoot, 'dist', 'bench', 'replication', 'replication.js');
+import { tempDir } from '../helpers/paths.js';
+import { lastJson, runBench } from './run-bench.js';
 
 interface Report {
   bench: string;
@@ -22,18 +20,6 @@ interface Report {
   verified: { replicaEqualsPrimary: boolean; rsyncCopyEqualsPrimary: boolean; primarySha256: string[]; replicaSha256: string[] };
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('bench/replication', () => {
   it('runs at a tiny size: replica equal by hash, ratios, targets and peak memory reported', { timeout: 600_000 }, async () => {
     // The peers are part of the measurement: without them the bench cannot run (a failure, not a skip).
@@ -42,10 +28,9 @@ describe('bench/replication', () => {
     }
     const work = tempDir('bench-repl-test');
     try {
-      const { code, stdout, stderr } = await run(['--disk-mib=16', '--rounds=1', '--change-percent=2', `--work-dir=${work.path}`]);
+      const { code, stdout, stderr } = await runBench('replication', ['--disk-mib=16', '--rounds=1', '--change-percent=2', `--work-dir=${work.path}`]);
       assert.equal(code, 0, `the bench failed:\n${stdout}\n${stderr}`);
-      const lines = stdout.trim().split('\n');
-      const report = JSON.parse(lines.at(-1)!) as Report;
+      const report = lastJson<Report>(stdout);
       assert.equal(report.bench, 'replication');
       assert.deepEqual([report.options.diskMiB, report.options.rounds], [16, 1]);
 

@@ -13,7 +13,7 @@ import { pairHosts, type Pairing } from '../../src/demo/pairing.js';
 import { CLI_PATH, freePort, ServerProcess } from '../../src/demo/server-process.js';
 import { spoolDir } from '../../src/agent/paths.js';
 import type { ReplicaConnection } from '../../src/agent/hash-sync.js';
-import { vmLogId } from '../../src/engine/index.js';
+import { vmLogId, type SchedulerTimer } from '../../src/engine/index.js';
 import { FileCertificateStore } from '../../src/security/index.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { configureLogging } from '../../src/logging/logger.js';
@@ -23,6 +23,27 @@ import { withStorageLock } from '../../src/replica/storage-lock.js';
 configureLogging({ quietConsole: true });
 
 export const MiB = 1024 * 1024;
+
+/** Scheduler ticks fired by the test, never by the clock (for an in-process Agent). */
+export class ManualTimer implements SchedulerTimer {
+  private callbacks = new Map<number, () => void>();
+  private next = 0;
+  set(callback: () => void): unknown {
+    this.next += 1;
+    this.callbacks.set(this.next, callback);
+    return this.next;
+  }
+  clear(handle: unknown): void {
+    this.callbacks.delete(handle as number);
+  }
+  fireAll(): void {
+    const pending = [...this.callbacks.entries()];
+    for (const [handle, callback] of pending) {
+      this.callbacks.delete(handle);
+      callback();
+    }
+  }
+}
 export const PRIMARY_NAME = 'primary.e2e.test';
 
 export interface CliResult {

@@ -9,31 +9,9 @@ import { describe, it } from 'node:test';
 import { Agent } from '../../src/agent/agent.js';
 import type { CycleReport } from '../../src/agent/replicate-vm.js';
 import { primaryStateFile } from '../../src/agent/paths.js';
-import type { SchedulerTimer } from '../../src/engine/index.js';
 import { runWorkload } from '../../src/host/file/workload.js';
 import { RelationshipStore } from '../../src/relationship/index.js';
-import { cli, MiB, TwoHosts } from './harness.js';
-
-/** Ticks fired by the test, never by the clock. */
-class ManualTimer implements SchedulerTimer {
-  private callbacks = new Map<number, () => void>();
-  private next = 0;
-  set(callback: () => void): unknown {
-    this.next += 1;
-    this.callbacks.set(this.next, callback);
-    return this.next;
-  }
-  clear(handle: unknown): void {
-    this.callbacks.delete(handle as number);
-  }
-  fireAll(): void {
-    const pending = [...this.callbacks.entries()];
-    for (const [handle, callback] of pending) {
-      this.callbacks.delete(handle);
-      callback();
-    }
-  }
-}
+import { cli, ManualTimer, MiB, TwoHosts } from './harness.js';
 
 describe('initial replication by media, and the agent', () => {
   it('exports the initial copy, imports it on the replica, then delta cycles apply on top', async () => {

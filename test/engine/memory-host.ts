@@ -164,6 +164,16 @@ export class MemoryHost implements HostAdapter {
     };
   }
 
+  async pendingBytes(_vm: string, diskId: string, since: string | undefined): Promise<number> {
+    const disk = this.disks.find((d) => d.id === diskId)!;
+    if (since === undefined) return disk.allocated.size * GRANULE;
+    const from = this.points.findIndex((p) => p.point.id === since);
+    if (from < 0 || this.forgetHistory) throw new ResyncRequiredError(`tracking id ${since} is unknown`, 'unknown-id');
+    const granules = new Set<number>(this.live.get(diskId));
+    for (const p of this.points.slice(from + 1)) for (const g of p.dirty.get(diskId)!) granules.add(g);
+    return granules.size * GRANULE;
+  }
+
   frozenContent(pointId: string, diskIndex: number): Buffer {
     return this.points.find((p) => p.point.id === pointId)!.frozen.get(this.disks[diskIndex]!.id)!.data;
   }
@@ -194,6 +204,10 @@ export class MemoryHost implements HostAdapter {
   }
 
   async replaceVmDisks(): Promise<VmDescription> {
+    throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
+  }
+
+  async rebaseVmDisks(): Promise<VmDescription> {
     throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
   }
 }

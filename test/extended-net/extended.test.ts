@@ -133,7 +133,9 @@ describe('extended replication A→B→C over the network', () => {
       assert.deepEqual(rows(onC).map((r) => [r.ReplicationMode, r.ReplicationRelationshipType, r.ReplicationState, r.PrimaryServerName]), [['ExtendedReplica', 'Extended', 'Replicating', 'replica.e2e.test']]);
       const measuredC = await cli(['replication', 'measure', ...c]);
       ok(measuredC, 'measure on C');
-      assert.deepEqual(rows(measuredC).map((r) => [r.VMName, r.ReplicationMode]), [['vm1', 'ExtendedReplica']]);
+      // C counts what it received and applied: every cycle B sent.
+      assert.deepEqual(rows(measuredC).map((r) => [r.VMName, r.ReplicationMode, r.SuccessfulReplicationCount]), [['vm1', 'ExtendedReplica', measuredB.SuccessfulReplicationCount]]);
+      assert.ok((rows(measuredC)[0]!.AverageReplicationSize as number) > 0, 'sizes received are counted');
       // C cannot extend further: A→B→C only.
       refused(
         await cli([

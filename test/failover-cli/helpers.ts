@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { replicateOnce } from '../../src/failover/replication.js';
 import type { FailoverSite } from '../../src/failover/site.js';
-import { guestWrites, seal, vmContent } from '../failover/helpers.js';
+import { guestWrites, seal, vmContent, type FileSite } from '../failover/helpers.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -45,7 +45,7 @@ export function assertShape(value: Record<string, unknown>, fixture: string): vo
 }
 
 /** Guest writes on the primary, one replication cycle, and a recovery point sealed on the replica. */
-export async function replicatedPoint(primary: FailoverSite, replica: FailoverSite, vm: string, seed: number): Promise<{ content: string[]; point: string }> {
+export async function replicatedPoint(primary: FileSite, replica: FailoverSite, vm: string, seed: number): Promise<{ content: string[]; point: string }> {
   await guestWrites(primary, vm, seed);
   await replicateOnce(primary, replica, vm);
   const content = await vmContent(primary, vm);

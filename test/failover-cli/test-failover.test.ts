@@ -1,5 +1,5 @@
 /**
- * Test failover through the real CLI: `failover start --as-test` creates '<VM>-Test' on the chosen point
+ * Test failover through the real CLI: `failover start --as-test` creates '<VM> - Test' on the chosen point
  * while replication goes on, `failover stop` removes it; refusals while one runs and on the primary.
  */
 import assert from 'node:assert/strict';
@@ -23,7 +23,7 @@ it('failover start --as-test on the latest and on a named point, replication goi
 
     const [testVm] = ok(b, 'failover', 'start', '--vm-name=db01', '--as-test');
     assertShape(testVm!, 'virtual-machine.json');
-    assert.equal(testVm!.Name, 'db01-Test');
+    assert.equal(testVm!.Name, 'db01 - Test');
     assert.notEqual(testVm!.Id, vm);
     assert.equal(testVm!.ReplicationMode, 'TestReplica');
     assert.equal(testVm!.ReplicationState, 'Disabled');
@@ -34,7 +34,7 @@ it('failover start --as-test on the latest and on a named point, replication goi
     // What replication get|measure show as TestVirtualMachine while it runs.
     const shown = await testVirtualMachine(b.options.stateDir, vm);
     assertShape(shown!, 'virtual-machine.json');
-    assert.deepEqual([shown!.Name, shown!.Id, shown!.ReplicationMode], ['db01-Test', testVm!.Id, 'TestReplica']);
+    assert.deepEqual([shown!.Name, shown!.Id, shown!.ReplicationMode], ['db01 - Test', testVm!.Id, 'TestReplica']);
 
     // One test at a time; no failover or complete while it runs; replication goes on.
     refused(b, 4, 'ERR_ALREADY_EXISTS', 'failover', 'start', '--vm-name=db01', '--as-test');

@@ -42,10 +42,10 @@ describe('failover of a VM replicated over the network', () => {
 
       // Test failover from a chosen point; replication continues meanwhile.
       const [testVm] = await ok(hosts, 'replica', 'failover', 'start', '--vm-name=vm1', '--as-test', `--recovery-point=${String(chosen.Id)}`);
-      assert.deepEqual([testVm!.Name, testVm!.ReplicationMode], ['vm1-Test', 'TestReplica']);
+      assert.deepEqual([testVm!.Name, testVm!.ReplicationMode], ['vm1 - Test', 'TestReplica']);
       assert.deepEqual(await vmHashes(hosts.replicaState, String(testVm!.Id)), want, 'the test VM holds the chosen point');
       const [withTest] = await ok(hosts, 'replica', 'replication', 'get', '--vm-name=vm1');
-      assert.equal((withTest!.TestVirtualMachine as Record<string, unknown>).Name, 'vm1-Test');
+      assert.equal((withTest!.TestVirtualMachine as Record<string, unknown>).Name, 'vm1 - Test');
       // Cycles are accepted (and held) during a test failover.
       for (let i = 0; i < 2; i += 1) await cycle(hosts);
       await refused(hosts, 'replica', 4, 'ERR_ALREADY_EXISTS', 'failover', 'start', '--vm-name=vm1', '--as-test');

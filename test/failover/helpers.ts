@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskLogId } from '../../src/engine/ids.js';
+import { FileHost } from '../../src/host/file/file-host.js';
 import { runWorkload } from '../../src/host/file/workload.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { openDisk, type VhdxDisk } from '../../src/vhdx/index.js';
@@ -10,28 +11,34 @@ import { tempDir } from '../helpers/paths.js';
 
 export const MiB = 1024 * 1024;
 
+/** A site over the file host of its state directory, whose VMs the tests create and write into. */
+export type FileSite = FailoverSite<FileHost>;
+
 export interface World {
-  a: FailoverSite;
-  b: FailoverSite;
-  c: FailoverSite;
+  a: FileSite;
+  b: FileSite;
+  c: FileSite;
   cleanup(): void;
 }
 
 export function world(prefix: string): World {
   const dir = tempDir(prefix);
-  const site = (name: string) => new FailoverSite({ name: `${name}.example.test`, stateDir: join(dir.path, name), hashBlockSize: 64 * 1024, storageBlockSize: MiB });
+  const site = (name: string): FileSite => {
+    const stateDir = join(dir.path, name);
+    return new FailoverSite({ name: `${name}.example.test`, stateDir, host: new FileHost({ root: join(stateDir, 'vms') }), hashBlockSize: 64 * 1024, storageBlockSize: MiB });
+  };
   return { a: site('hv-a'), b: site('hv-b'), c: site('hv-c'), cleanup: dir.cleanup };
 }
 
 /** A running VM with two small disks on `site`. */
-export async function newVm(site: FailoverSite, name = 'web01'): Promise<string> {
+export async function newVm(site: FileSite, name = 'web01'): Promise<string> {
   const vm = await site.host.createVm({ name, disks: [4 * MiB, 2 * MiB], blockSize: MiB });
   await site.host.startVm(vm.id);
   return vm.id;
 }
 
 /** Guest writes through the file host (the VM must be running): a seeded workload of small writes, zeros and trims. */
-export async function guestWrites(site: FailoverSite, vm: string, seed: number, writes = 40): Promise<void> {
+export async function guestWrites(site: FileSite, vm: string, seed: number, writes = 40): Promise<void> {
   await runWorkload(site.host, { vm, seed, maxWrites: writes, minSize: 512, maxSize: 64 * 1024, zeroShare: 0.1, trimShare: 0.05, batch: 10 });
 }
 

@@ -37,10 +37,10 @@ it('test failover from an older point: separate VM, chain untouched, replication
     const fingerprint = await pointChainFingerprint(b, vm, point1);
     const { vm: testVm, record, point } = await startTestFailover(b, vm, { point: point1 });
     assert.equal(point.id, point1);
-    assert.equal(testVm.name, 'web01-Test');
+    assert.equal(testVm.name, 'web01 - Test');
     assert.ok(testVm.isTestVm);
     assert.equal(record.state, 'Replicating', 'a test failover does not change the replication state');
-    assert.equal(record.testFailover?.vmName, 'web01-Test');
+    assert.equal(record.testFailover?.vmName, 'web01 - Test');
     assert.ok(record.lastTestFailoverInitiatedTime);
     assert.deepEqual(await vmContent(b, testVm.id), atPoint1, 'the test VM shows the chosen point');
 

@@ -6,14 +6,45 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe } from 'node:test';
 import type { HostAdapter } from '../../src/host/host-adapter.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import { fixtureTest } from '../helpers/fixture.js';
+
+function pattern(seed: number, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) b[i] = (i * 7 + seed) & 0xff;
+  return b;
+}
+
+async function writeVhdx(path: string, offset: number, data: Buffer): Promise<void> {
+  const disk = await openDisk(path, { writable: true });
+  try {
+    await disk.write(offset, data);
+  } finally {
+    await disk.close();
+  }
+}
+
+async function readVhdx(path: string, offset: number, length: number): Promise<Buffer> {
+  const disk = await openDisk(path);
+  try {
+    return await disk.read(offset, length);
+  } finally {
+    await disk.close();
+  }
+}
 
 export interface HostFixture {
   host: HostAdapter;
-  /** A VM named `name`, off, with disks of these virtual sizes; its id. */
-  createVm(name: string, diskSizes: number[]): Promise<string>;
+  /** A scratch folder of the fixture's own. */
+  dir: string;
+  /** A VM named `name`, off, with disks of these virtual sizes and one adapter on `switchName`; its id. */
+  createVm(name: string, diskSizes: number[], switchName?: string): Promise<string>;
+  /** A VM named `name`, off, whose drives use these existing VHDX files (e.g. layers over a chain); its id. */
+  attachVm(name: string, vhdxPaths: string[]): Promise<string>;
   /** A new disk file of this size the host can attach (a real file on disk for both hosts). */
   diskFile(size: number, sectorSize?: 512 | 4096): Promise<string>;
   cleanup(): Promise<void>;
@@ -99,6 +130,55 @@ export function hostAdapterContract(name: string, makeFixture: () => Promise<Hos
       await host.replaceVmDisks('ct-both', [{ diskId, path: replacement }]);
       await host.unregisterVm('ct-both');
       assert.ok(existsSync(replacement));
+    });
+
+    withFixture('a test VM is "<name> - Test" on its own layers over the given disks, network disconnected; removing it keeps them', async ({ host, createVm, diskFile, dir }) => {
+      await createVm('ct-src', [4 * MiB], 'LAN');
+      const source = await host.getVm('ct-src');
+      assert.equal(source.configuration.networkAdapters[0]?.switchName !== undefined, true, 'the source adapter is connected');
+      const exported = await host.exportDefinition('ct-src');
+      const configuration = { ...source.configuration, ...(exported ? { exportedDefinition: exported } : {}) };
+      const replicaDisk = await diskFile(4 * MiB);
+      const test = await host.createTestVm(configuration, [{ diskId: source.disks[0]!.id, path: replicaDisk }], { location: join(dir, 'test-vm') });
+      assert.equal(test.name, 'ct-src - Test');
+      assert.equal(test.isTestVm, true);
+      assert.notEqual(test.id.toLowerCase(), source.id.toLowerCase());
+      const described = await host.getVm('ct-src - Test');
+      assert.equal(described.id, test.id, 'found by its name with spaces');
+      assert.ok(described.configuration.networkAdapters.length > 0 && described.configuration.networkAdapters.every((n) => n.switchName === undefined), 'every adapter is disconnected');
+      assert.notEqual(described.disks[0]!.currentPath, replicaDisk, 'the test VM writes into a layer of its own');
+      await assert.rejects(host.removeTestVm('ct-src'), code('ERR_INVALID_STATE'));
+      await host.removeTestVm(test.id);
+      await assert.rejects(host.getVm(test.id), code('ERR_NOT_FOUND'));
+      assert.ok(existsSync(replicaDisk), 'the disk under the test VM is kept');
+    });
+
+    withFixture('re-bases a VM off the chain below its layer: it reads the same once that chain is deleted', async ({ host, attachVm, dir }) => {
+      const chain = join(dir, 'storage');
+      const folder = join(dir, 'failed-over');
+      await mkdir(chain, { recursive: true });
+      await mkdir(folder, { recursive: true });
+      const base = join(chain, 'point.vhdx');
+      await createDisk(base, { type: 'dynamic', virtualSize: 4 * MiB, blockSize: MiB });
+      await writeVhdx(base, 0, pattern(1, MiB));
+      const layer = join(folder, 'failover.avhdx');
+      await createDisk(layer, { type: 'differencing', parentPath: base });
+      await writeVhdx(layer, 2 * MiB, pattern(2, 64 * 1024));
+      await attachVm('ct-rebase', [layer]);
+      const diskId = (await host.getVm('ct-rebase')).disks[0]!.id;
+      await assert.rejects(host.rebaseVmDisks('ct-rebase', [], folder), code('ERR_INVALID_ARGUMENT'));
+      await assert.rejects(host.rebaseVmDisks('ct-rebase', [{ diskId: 'no-such-disk', path: base }], folder), code('ERR_NOT_FOUND'));
+
+      const after = await host.rebaseVmDisks('ct-rebase', [{ diskId, path: base }], folder);
+      const current = after.disks[0]!.currentPath;
+      assert.equal((await host.getVm('ct-rebase')).disks[0]!.currentPath, current);
+      assert.ok(current.startsWith(folder), `${current} is in ${folder}`);
+      assert.ok(!existsSync(layer), 'the VM\'s previous layer in the folder is gone');
+      // Complete-VMFailover deletes the recovery points next: nothing of the old chain may be needed.
+      await rm(chain, { recursive: true, force: true });
+      assert.ok((await readVhdx(current, 0, MiB)).equals(pattern(1, MiB)), 'what the chain held');
+      assert.ok((await readVhdx(current, 2 * MiB, 64 * 1024)).equals(pattern(2, 64 * 1024)), 'what the VM wrote since');
+      assert.ok((await readVhdx(current, 3 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'and nothing else');
     });
   });
 }

@@ -24,7 +24,7 @@ describe('file host', () => {
   after(() => dir.cleanup());
 
   it('is what the factory gives for kind "file"', async () => {
-    const adapter = await createHostAdapter({ kind: 'file', stateDir: dir.path });
+    const adapter = createHostAdapter({ kind: 'file', stateDir: dir.path });
     assert.ok(adapter instanceof FileHost);
     assert.equal((adapter as FileHost).root, join(dir.path, 'vms'));
   });
@@ -36,6 +36,16 @@ describe('file host', () => {
     await host.createVm({ name: 'app01', disks: [16 * MiB], blockSize: MiB });
     await assert.rejects(host.createVm({ name: 'app01', disks: [16 * MiB] }), code('ERR_ALREADY_EXISTS'));
     await assert.rejects(host.getVm('nope'), code('ERR_NOT_FOUND'));
+  });
+
+  it('takes Hyper-V\'s test VM names with single inner spaces, and no name a folder could not carry', async () => {
+    for (const name of ['two  spaces', ' lead', 'trail ', 'dot.', 'tab\tname', `${'x'.repeat(60)} - Test`]) {
+      await assert.rejects(host.createVm({ name, disks: [MiB] }), code('ERR_INVALID_ARGUMENT'), name);
+    }
+    const vm = await host.createVm({ name: 'web 01 - Test', disks: [MiB], blockSize: MiB });
+    assert.equal((await host.getVm('web 01 - Test')).id, vm.id);
+    assert.equal(vm.disks[0]!.basePath, join(dir.path, 'vms', 'web 01 - Test', 'disk0.vhdx'));
+    await host.removeVm('web 01 - Test');
   });
 
   it('refuses application-consistent points and discards of anything but the newest frozen point', async () => {

@@ -4,12 +4,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
-import { createDisk } from '../../src/vhdx/index.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import { tempDir } from '../helpers/paths.js';
 import { FakeClock, FakeHyperV } from '../hyperv-unit/fake-hyperv.js';
 import { hostAdapterContract, type HostFixture } from './contract.js';
 
 const MiB = 1024 * 1024;
+
+async function vhdxInfo(path: string): Promise<{ virtualSize: number; logicalSectorSize: 512 | 4096 }> {
+  const disk = await openDisk(path);
+  try {
+    return { virtualSize: disk.info.virtualSize, logicalSectorSize: disk.info.logicalSectorSize };
+  } finally {
+    await disk.close();
+  }
+}
 
 hostAdapterContract('file host', async (): Promise<HostFixture> => {
   const dir = tempDir('host-contract-file');
@@ -17,7 +26,14 @@ hostAdapterContract('file host', async (): Promise<HostFixture> => {
   let files = 0;
   return {
     host,
-    createVm: async (name, diskSizes) => (await host.createVm({ name, disks: diskSizes, blockSize: MiB })).id,
+    dir: dir.path,
+    createVm: async (name, diskSizes, switchName) =>
+      (await host.createVm({ name, disks: diskSizes, blockSize: MiB, networkAdapters: [{ id: 'nic0', name: 'Network Adapter', ...(switchName ? { switchName } : {}) }] })).id,
+    attachVm: async (name, paths) => {
+      const disks = await Promise.all(paths.map(async (path, i) => ({ id: `disk${i}`, ...(await vhdxInfo(path)) })));
+      const configuration = { id: randomUUID(), name, generation: 2 as const, processorCount: 1, memoryBytes: 512 * MiB, networkAdapters: [], disks };
+      return (await host.registerReplicaVm(configuration, paths.map((path, i) => ({ diskId: `disk${i}`, path })), { location: join(dir.path, name) })).id;
+    },
     diskFile: async (size, sectorSize = 512) => {
       const path = join(dir.path, `extra-${(files += 1)}.vhdx`);
       await createDisk(path, { type: 'dynamic', virtualSize: size, blockSize: MiB, logicalSectorSize: sectorSize });
@@ -46,9 +62,21 @@ hostAdapterContract('Hyper-V adapter (WMI fake)', async (): Promise<HostFixture>
   let files = 0;
   return {
     host,
-    createVm: async (name, diskSizes) => {
+    dir: dir.path,
+    createVm: async (name, diskSizes, switchName) => {
       const id = randomUUID();
-      hv.addVm({ id, name, state: 3, disks: diskSizes.map((size, slot) => ({ path: file(join(dir.path, name, `disk${slot}.vhdx`), size), slot, virtualSize: size })) });
+      hv.addVm({
+        id,
+        name,
+        state: 3,
+        disks: diskSizes.map((size, slot) => ({ path: file(join(dir.path, name, `disk${slot}.vhdx`), size), slot, virtualSize: size })),
+        nics: [{ name: 'Network Adapter', mac: '00155D000001', ...(switchName ? { switchName } : {}) }],
+      });
+      return id;
+    },
+    attachVm: async (name, paths) => {
+      const id = randomUUID();
+      hv.addVm({ id, name, state: 3, disks: await Promise.all(paths.map(async (path, slot) => ({ path, slot, virtualSize: (await vhdxInfo(path)).virtualSize }))) });
       return id;
     },
     diskFile: async (size) => file(join(dir.path, `extra-${(files += 1)}.vhdx`), size),

@@ -8,7 +8,7 @@
  * ResilientChangeTrackingIdentifiers[i]; planned VMs come from ImportSystemDefinition and become real
  * with RealizePlannedSystem. Faults are injected per method. Every call is recorded for order checks.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClockFake, WmiFake, WmiObjectData, WmiValue } from '../../src/host/hyperv/native.js';
 
@@ -507,7 +507,8 @@ export class FakeHyperV implements WmiFake {
       }
       case 'GetVirtualHardDiskSettingData': {
         const path = String(params.Path);
-        const size = this.diskSizes.get(path) ?? 1 << 30;
+        // Hyper-V reads the file: a real VHDX the test (or the failover library) made tells its own size.
+        const size = this.diskSizes.get(path) ?? vhdxVirtualSize(path) ?? 1 << 30;
         const xml =
           `<INSTANCE CLASSNAME="Msvm_VirtualHardDiskSettingData"><PROPERTY NAME="LogicalSectorSize" TYPE="uint32"><VALUE>512</VALUE></PROPERTY>` +
           `<PROPERTY NAME="MaxInternalSize" TYPE="uint64"><VALUE>${size}</VALUE></PROPERTY></INSTANCE>`;
@@ -515,7 +516,7 @@ export class FakeHyperV implements WmiFake {
       }
       case 'CreateVirtualHardDisk': {
         const p = this.embeddedProps(params.VirtualDiskSettingData!);
-        return { ...none, apply: () => void this.diskSizes.set(String(p.Path), this.diskSizes.get(String(p.ParentPath)) ?? 0) };
+        return { ...none, apply: () => void this.diskSizes.set(String(p.Path), this.diskSizes.get(String(p.ParentPath)) ?? vhdxVirtualSize(String(p.ParentPath)) ?? 0) };
       }
       case 'ImportSystemDefinition': {
         const file = String(params.SystemDefinitionFile);
@@ -637,4 +638,47 @@ class MethodFailure {
 
 function out(properties: Record<string, WmiValue>): WmiObjectData {
   return { path: '', className: '__PARAMETERS', properties };
+}
+
+/** A GUID as VHDX stores it: the first three fields little-endian, the rest as written. */
+function guidBytes(guid: string): Buffer {
+  const hex = guid.replace(/-/g, '');
+  const b = Buffer.from(hex, 'hex');
+  return Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+}
+
+const METADATA_REGION = guidBytes('8B7CA206-4790-4B9A-B8FE-575F050F886E');
+const VIRTUAL_DISK_SIZE = guidBytes('2FA54224-CD1B-4876-B211-5DBED83BF4B8');
+
+/**
+ * The virtual size recorded in a real VHDX file (region table at 192 KiB → metadata region → Virtual Disk
+ * Size item, as the VHDX specification lays them out), or undefined for a path that is no VHDX file.
+ */
+export function vhdxVirtualSize(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const fd = openSync(path, 'r');
+  try {
+    const at = (offset: number, length: number): Buffer => {
+      const b = Buffer.alloc(length);
+      readSync(fd, b, 0, length, offset);
+      return b;
+    };
+    if (at(0, 8).toString('latin1') !== 'vhdxfile') return undefined;
+    const regions = at(192 * 1024, 64 * 1024);
+    if (regions.toString('latin1', 0, 4) !== 'regi') return undefined;
+    for (let i = 0; i < regions.readUInt32LE(8); i++) {
+      const entry = regions.subarray(16 + i * 32, 48 + i * 32);
+      if (!entry.subarray(0, 16).equals(METADATA_REGION)) continue;
+      const start = Number(entry.readBigUInt64LE(16));
+      const table = at(start, 64 * 1024);
+      if (table.toString('latin1', 0, 8) !== 'metadata') return undefined;
+      for (let j = 0; j < table.readUInt16LE(10); j++) {
+        const item = table.subarray(32 + j * 32, 64 + j * 32);
+        if (item.subarray(0, 16).equals(VIRTUAL_DISK_SIZE)) return Number(at(start + item.readUInt32LE(16), 8).readBigUInt64LE(0));
+      }
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

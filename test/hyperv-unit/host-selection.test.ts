@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { localSite } from '../../src/cli/commands/failover/select.js';
 import { hostKindFor, openHostAdapter } from '../../src/cli/commands/replication/host.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
@@ -32,10 +33,18 @@ test('asking for Hyper-V off Windows, an unknown kind, or Hyper-V with --vm-root
   assert.throws(() => hostKindFor({ ...args, 'vm-root': '/vms' }, 'win32', { HVR_HOST: 'hyperv' }), code('ERR_USAGE', /--vm-root .* cannot be used with HVR_HOST=hyperv/));
 });
 
-test('the adapter matches the choice on this platform', () => {
+test('the adapter matches the choice on this platform, for the failover commands\' site too', () => {
   const adapter = openHostAdapter(args);
-  if (process.platform === 'win32') assert.ok(adapter instanceof HyperVHost);
-  else assert.ok(adapter instanceof FileHost);
+  const site = localSite(dir.path);
+  if (process.platform === 'win32') {
+    assert.ok(adapter instanceof HyperVHost);
+    assert.ok(site.host instanceof HyperVHost, 'a failover on Windows goes through the Hyper-V adapter');
+  } else {
+    assert.ok(adapter instanceof FileHost);
+    assert.ok(site.host instanceof FileHost);
+  }
+  const elsewhere = localSite(dir.path, '/srv/vms');
+  assert.ok(elsewhere.host instanceof FileHost && elsewhere.host.root === '/srv/vms', '--vm-root picks the file host there');
 });
 
 const onWindows = process.platform === 'win32' ? 'HVR_HOST=hyperv is the valid choice on Windows' : false;
@@ -43,5 +52,11 @@ test('the CLI reports a refused host choice with exit code 7 before doing any wo
   const run = runCli(['replicate', '--vm=web01', '--json', `--state-dir=${dir.path}`], { HVR_HOST: 'hyperv' });
   assert.equal(run.status, 7, run.stdout + run.stderr);
   assert.equal(run.json?.error?.code, 'ERR_NOT_SUPPORTED');
+  assert.match(run.json?.error?.message ?? '', /Hyper-V host adapter needs Windows/);
+});
+
+test('failover and replication commands refuse the same host choice: failover start with HVR_HOST=hyperv off Windows', { skip: onWindows }, () => {
+  const run = runCli(['failover', 'start', '--vm-name=web01', '--json', `--state-dir=${dir.path}`], { HVR_HOST: 'hyperv' });
+  assert.equal(run.status, 7, run.stdout + run.stderr);
   assert.match(run.json?.error?.message ?? '', /Hyper-V host adapter needs Windows/);
 });

@@ -78,4 +78,14 @@ describe('Hyper-V code of the Windows addon under Wine', () => {
     assert.deepEqual(r.ok!.imported, [`${r.ok!.location}\\Virtual Machines\\2D2C4A5E-1B7F-4C3D-9E8A-6F5B4C3D2E1A.vmcx`]);
     assert.equal(r.ok!.replicaId, '2d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a');
   });
+
+  it('moves a failed-over VM off the recovery point\'s chain with Windows paths: same content, the old chain gone', () => {
+    const r = outcome.rebase as { ok?: { current: string; folder: string; layerLeft: boolean; head: boolean; parent: string | null }; error?: unknown };
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.ok(r.ok!.current.startsWith(`${r.ok!.folder}\\`), r.ok!.current);
+    assert.match(r.ok!.parent ?? '', /^[A-Z]:\\.*\.vhdx$/i, 'the new layer names its standalone base by a Windows path');
+    assert.ok(r.ok!.parent!.startsWith(r.ok!.folder), 'and that base is in the folder, not the deleted chain');
+    assert.equal(r.ok!.layerLeft, false, 'the previous layer is deleted');
+    assert.equal(r.ok!.head, true, 'the content the chain held reads through the new disk');
+  });
 });

@@ -1,13 +1,14 @@
 // Runs inside Windows node.exe under Wine (started by wine-hyperv.test.ts, not by node:test): exercises the
 // win32 build's Hyper-V code paths that Wine can run — COM/WMI up to the missing namespace, virtdisk
 // resolved at run time, the event log, the service dispatcher outside the SCM, and the portable workflow
-// against the WMI fake — and records each outcome as JSON in the file named by argv[2].
-import { writeFileSync } from 'node:fs';
+// against the WMI fake (with real VHDX files for the failover's disk step) — and records each outcome as JSON in the file named by argv[2].
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
 import { hypervBinding } from '../../src/host/hyperv/native.js';
 import { hypervSuiteGate } from '../hyperv/gate.js';
 import { NativeError } from '../../src/native/native-error.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import { FakeClock, FakeHyperV } from '../hyperv-unit/fake-hyperv.js';
 
 const outcome: Record<string, unknown> = { platform: process.platform };
@@ -60,6 +61,33 @@ try {
     ship.diskSizes.set('E:\\replica\\ship.vhdx', 1 << 20);
     const replica = await host.registerReplicaVm({ ...vm.configuration, exportedDefinition }, [{ diskId: vm.disks[0]!.id, path: 'E:\\replica\\ship.vhdx' }], { location: join(scratch, 'replica') });
     return { files: exportedDefinition.files.map((f) => f.path), imported: ship.importedFiles, replicaId: replica.id, location: join(scratch, 'replica') };
+  });
+  // Complete-VMFailover's disk step in the win32 build: VHDX chains made by the engine with Windows paths,
+  // the VM's layer carried onto a standalone copy, the drive re-pointed, the old chain deleted.
+  await capture('rebase', async () => {
+    const fake = new FakeHyperV();
+    const scratch = join(process.argv[3] ?? '.', 'rebase');
+    mkdirSync(join(scratch, 'disks'), { recursive: true });
+    const base = join(scratch, 'point.vhdx');
+    const layer = join(scratch, 'disks', 'failover.avhdx');
+    await createDisk(base, { type: 'dynamic', virtualSize: 4 << 20, blockSize: 1 << 20 });
+    const written = await openDisk(base, { writable: true });
+    await written.write(0, Buffer.alloc(65536, 0x5a));
+    await written.close();
+    await createDisk(layer, { type: 'differencing', parentPath: base });
+    const id = '3d2c4a5e-1b7f-4c3d-9e8a-6f5b4c3d2e1a';
+    fake.addVm({ id, name: 'failed-over', state: 3, disks: [{ path: layer, virtualSize: 4 << 20 }] });
+    const host = new HyperVHost({ stateDir: join(scratch, 'state'), fakes: { wmi: fake, clock: new FakeClock() } });
+    const diskId = (await host.getVm(id)).disks[0]!.id;
+    const after = await host.rebaseVmDisks(id, [{ diskId, path: base }], join(scratch, 'disks'));
+    rmSync(base);
+    const current = after.disks[0]!.currentPath;
+    const disk = await openDisk(current);
+    try {
+      return { current, folder: join(scratch, 'disks'), layerLeft: existsSync(layer), head: (await disk.read(0, 65536)).every((b) => b === 0x5a), parent: disk.info.parentPath ?? null };
+    } finally {
+      await disk.close();
+    }
   });
 } catch (error) {
   outcome.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -14,6 +14,7 @@ import {
   verifyLog,
   type DecodedRecord,
   type LogEntry,
+  type Codec,
 } from '../../src/protocol/index.js';
 import { chunked, DISK_ID, encodeToBuffer, header, sampleRecords, textLike, VM_ID } from './helpers.js';
 
@@ -94,6 +95,36 @@ describe('replication log round trip', () => {
     assert.deepEqual(policy.stats, { compressed: 0, stored: 3, skipped: 3 });
     const compressible = await policy.encode(textLike(4096));
     assert.equal(compressible.codec, CodecId.Brotli);
+  });
+
+  it('judges a large record by a sample: incompressible data costs a sample, not a whole compression', async () => {
+    const inner = brotliCodec(1);
+    const calls: number[] = [];
+    const counting: Codec = { ...inner, compress: (data) => (calls.push(data.length), inner.compress(data)) };
+    const policy = new AdaptiveCodecPolicy(counting, { sampleAbove: 128 * 1024, sampleSlices: 4, sliceBytes: 16 * 1024 });
+    const noise = await policy.encode(randomBytes(1024 * 1024));
+    assert.equal(noise.codec, CodecId.None);
+    assert.deepEqual(calls, [64 * 1024], 'only the 4 × 16 KiB sample was compressed');
+    calls.length = 0;
+    const text = textLike(1024 * 1024, 5);
+    const compressed = await policy.encode(text);
+    assert.equal(compressed.codec, CodecId.Brotli);
+    assert.deepEqual(calls, [64 * 1024, 1024 * 1024], 'a sample that compresses lets the whole record be compressed');
+    assert.deepEqual(await inner.decompress(compressed.stored, text.length), text);
+    calls.length = 0;
+    await policy.encode(textLike(64 * 1024, 6));
+    assert.deepEqual(calls, [64 * 1024], 'a record below the threshold is compressed whole, unsampled');
+    assert.deepEqual(policy.stats, { compressed: 2, stored: 1, skipped: 0 });
+  });
+
+  it('samples the end of a record too: noise with a compressible tail is found compressible', async () => {
+    const policy = new AdaptiveCodecPolicy(brotliCodec(1));
+    const record = Buffer.concat([randomBytes(512 * 1024), Buffer.alloc(512 * 1024, 7)]);
+    assert.equal((await policy.encode(record)).codec, CodecId.Brotli);
+  });
+
+  it('refuses sampling settings that cannot work', () => {
+    assert.throws(() => new AdaptiveCodecPolicy(brotliCodec(1), { sampleAbove: 1024, sampleSlices: 4, sliceBytes: 1024 }), /sampleAbove of at least their product/);
   });
 
   it('refuses bad input to the encoder with a clear error', async () => {
@@ -177,6 +208,28 @@ describe('replication log decoder refuses malformed input', () => {
   it('bytes after the trailer', async () => {
     const log = await encodeToBuffer();
     assert.equal((await decodeError(Buffer.concat([log, Buffer.from([0])]))).code, 'ERR_LOG_MALFORMED');
+  });
+
+  it('without the whole-log hash (applying a log verified earlier) a damaged payload still fails its record checksum', async () => {
+    const data = randomBytes(4096);
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data }]);
+    const intact: LogEntry[] = [];
+    for await (const entry of decodeLog([log], { verifyLogHash: false })) intact.push(entry);
+    assert.deepEqual(records(intact).map((r) => r.type), ['data']);
+    // A forged trailer hash is what the option does not check…
+    const forged = Buffer.from(log);
+    forged[forged.length - 20] = forged[forged.length - 20]! ^ 1;
+    for await (const entry of decodeLog([forged], { verifyLogHash: false })) void entry;
+    // …a damaged record is still refused.
+    const damaged = Buffer.from(log);
+    const at = damaged.indexOf(data.subarray(0, 32));
+    damaged[at + 10] = damaged[at + 10]! ^ 0x01;
+    await assert.rejects(
+      (async () => {
+        for await (const entry of decodeLog([damaged], { verifyLogHash: false })) void entry;
+      })(),
+      (error: unknown) => error instanceof LogFormatError && error.code === 'ERR_LOG_CHECKSUM',
+    );
   });
 
   it('forged trailer counts fail the whole-log hash', async () => {

@@ -56,6 +56,32 @@ describe('log receiver: durable, resumable, verified', () => {
     assert.deepEqual(await restarted.receive(vmDir, KEY, request, bytes(log)), done, 'receiving an accepted log again is a no-op');
   });
 
+  it('a body that simply ends early is kept for resuming, not refused as a truncated log', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000011' };
+    const { log, hash } = await makeLog(key, 3 * 1024 * 1024);
+    const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' };
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    const cut = 1536 * 1024 + 100;
+    const early = await receiver.receive(vmDir, key, request, bytes(log.subarray(0, cut)));
+    assert.deepEqual(early, { ReceivedBytes: cut, Accepted: false, Position: null });
+    const done = await receiver.receive(vmDir, key, { ...request, offset: cut }, bytes(log.subarray(cut)));
+    assert.equal(done.Accepted, true);
+    assert.ok((await readFile(KeepingConsumer.keptPath(vmDir, key.diskId, 1, 1))).equals(log));
+  });
+
+  it('verifies a whole upload as it arrives: a damaged record is refused and nothing of it remains', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000012' };
+    const { log, hash } = await makeLog(key, 2 * 1024 * 1024);
+    const damaged = Buffer.from(log);
+    damaged[300 * 1024] = damaged[300 * 1024]! ^ 0x04;
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' };
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(damaged)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
+    assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), [], 'the refused log is gone');
+    assert.deepEqual(await receiver.status(vmDir, key, hash), { ReceivedBytes: 0, Accepted: false, Position: null });
+    assert.equal((await receiver.receive(vmDir, key, request, bytes(log))).Accepted, true, 'the intact log is taken afterwards');
+  });
+
   it('starts over when a different log arrives under the same sequence', async () => {
     const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000002' };
     const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });

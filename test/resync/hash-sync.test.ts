@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { hashSyncVm } from '../../src/agent/hash-sync.js';
+import { HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS, hashSyncVm } from '../../src/agent/hash-sync.js';
 import { primaryStateFile } from '../../src/agent/paths.js';
 import { loadPrimaryState } from '../../src/engine/primary-state.js';
 import { diskLogId, vmLogId } from '../../src/engine/index.js';
@@ -68,6 +68,14 @@ describe('hash comparison over the network', () => {
       // One answer carries at most MAX_MANIFEST_BLOCKS digests: a 64 TiB disk is compared at 32 MiB blocks.
       assert.equal(manifestBlockSize(64 * 1024 ** 4, BLOCK), 32 * MiB);
       assert.ok(Math.ceil((64 * 1024 ** 4) / (32 * MiB)) <= MAX_MANIFEST_BLOCKS);
+      // The primary's own, tighter bound: 64 KiB up to 32 GiB, then the block grows with the disk.
+      assert.deepEqual(
+        [4, 32, 33, 128].map((gib) => manifestBlockSize(gib * 1024 ** 3, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS)),
+        [64 * 1024, 64 * 1024, 128 * 1024, 256 * 1024],
+      );
+      // A caller's bound never exceeds what one answer carries, and the block never exceeds the largest.
+      assert.equal(manifestBlockSize(64 * 1024 ** 4, BLOCK, 4 * MAX_MANIFEST_BLOCKS), 32 * MiB);
+      assert.equal(manifestBlockSize(64 * 1024 ** 4, BLOCK, 1024), 64 * MiB);
 
       // A primary the CA trusts but no authorization entry admits, and one of another trust group.
       const strangerDir = join(hosts.root, 'stranger');

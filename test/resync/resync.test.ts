@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { HASH_SYNC_BLOCK_SIZE } from '../../src/agent/hash-sync.js';
 import type { CycleReport } from '../../src/agent/replicate-vm.js';
 import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { cli, MiB, TwoHosts, type CliResult } from '../e2e/harness.js';
@@ -43,7 +44,7 @@ async function loseTracking(hosts: TwoHosts, seed: number, bytes: string): Promi
 
 async function bound(hosts: TwoHosts, journal: string): Promise<number> {
   const vm = await hosts.host.getVm(hosts.vmId);
-  return touchedBytes(journal, 1024 * 1024, new Map(vm.disks.map((d) => [d.id, d.virtualSize])));
+  return touchedBytes(journal, HASH_SYNC_BLOCK_SIZE, new Map(vm.disks.map((d) => [d.id, d.virtualSize])));
 }
 
 describe('resynchronization', () => {
@@ -70,7 +71,7 @@ describe('resynchronization', () => {
       assert.deepEqual([report.Generation, report.Sequence], [1, 2], 'a new cycle of the same generation, not a new full copy');
       const most = await bound(hosts, journal);
       assert.equal(report.ComparedBytes, total);
-      assert.ok(report.ChangedBytes > 0 && report.ChangedBytes <= most, `${report.ChangedBytes} bytes differed; the writes touched ${most} bytes of 1 MiB blocks`);
+      assert.ok(report.ChangedBytes > 0 && report.ChangedBytes <= most, `${report.ChangedBytes} bytes differed; the writes touched ${most} bytes of the compared blocks`);
       assert.ok(report.LogBytes < total / 8, `${report.LogBytes} bytes sent for ${total} bytes of disk`);
       t.diagnostic(`resync: ${report.LogBytes} bytes sent, ${report.ChangedBytes} differing, of ${total} bytes of disk (${((100 * report.LogBytes) / total).toFixed(1)} %)`);
 

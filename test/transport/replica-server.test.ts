@@ -14,6 +14,8 @@ import {
   Http2LogUploader,
   ReplicaClient,
   RetryingUploader,
+  SESSION_WINDOW_BYTES,
+  STREAM_WINDOW_BYTES,
   testReplicationConnection,
   TransportError,
   uploadAll,
@@ -155,11 +157,35 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
     assert.equal((await new KeepingConsumer().position(vmDir, DISK(1))).toString(), '1/1@0');
   });
 
+  it('offers upload windows far above HTTP/2\'s 64 KiB default, per stream and per session', async () => {
+    const { ca } = await pki();
+    const session = http2.connect(`https://${REPLICA_NAME}:${host.port}`, {
+      host: '127.0.0.1',
+      servername: REPLICA_NAME,
+      ca: [ca.certificatePem],
+      checkServerIdentity: () => undefined,
+    } as http2.SecureClientSessionOptions);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('error', reject);
+        session.once('remoteSettings', () => resolve());
+      });
+      assert.equal(session.remoteSettings.initialWindowSize, STREAM_WINDOW_BYTES);
+      // The session window arrives as a WINDOW_UPDATE right after the settings; give it a round trip.
+      await new Promise<void>((resolve) => session.ping(() => resolve()));
+      assert.equal(session.state.remoteWindowSize, SESSION_WINDOW_BYTES);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('resumes an upload cut mid-stream from the bytes the server holds', async () => {
     const { primary } = await pki();
     const key = { vmId: VM, diskId: DISK(2), generation: 1, sequence: 1 };
-    const log = await makeLog(key, randomBytes(3 * 1024 * 1024));
-    const proxy = await startCuttingProxy(host.port, 1024 * 1024);
+    // The server's stream window (STREAM_WINDOW_BYTES) is what a primary may send beyond what the server
+    // has read, and a cut loses what was unread: cut well past one window so that some bytes are held.
+    const log = await makeLog(key, randomBytes(3 * STREAM_WINDOW_BYTES));
+    const proxy = await startCuttingProxy(host.port, 2 * STREAM_WINDOW_BYTES);
     const offsets: number[] = [];
     const source = bufferLogSource(log, key);
     const spied: LogSource = { ...source, open: (offset) => (offsets.push(offset), source.open(offset)) };

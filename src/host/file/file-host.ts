@@ -16,7 +16,7 @@ import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { logger } from '../../logging/logger.js';
 import { CheckpointTracker, type CheckpointLayer } from '../../tracking/checkpoint/checkpoint-tracker.js';
-import type { ChangeTracker } from '../../tracking/change-tracker.js';
+import { changedBytesOf, type ChangeTracker, type TrackingId } from '../../tracking/change-tracker.js';
 import { createDisk, mergeDisk, openDisk, type VhdxDisk } from '../../vhdx/index.js';
 import type { DiskImage } from '../disk-image.js';
 import { HostError } from '../host-error.js';
@@ -37,6 +37,7 @@ import type {
   VmSummary,
 } from '../host-adapter.js';
 import { VhdxImage } from '../vhdx-image.js';
+import { carryLayer, flattenedBase, pruneFolder } from '../disk-chain.js';
 import { createLayer, currentFile, foldIntoBase, newLayerName, removeFiles, resolveFile } from './layers.js';
 import { validateFailoverSettings, validateVmName, VM_CONFIG_SCHEMA, type DiskRecord, type PointRecord, type VmRecord } from './vm-config.js';
 import { allVms, findVm, linkFolder, readVm, unlinkFolder, writeVm } from './vm-folders.js';
@@ -328,6 +329,32 @@ export class FileHost implements HostAdapter {
     return new CheckpointTracker({ pointId, virtualSize: disk.virtualSize, logicalSectorSize: disk.logicalSectorSize, layers });
   }
 
+  async pendingBytes(nameOrId: string, diskId: string, since: TrackingId | undefined): Promise<number> {
+    const { folder } = await findVm(this.root, nameOrId);
+    // Under the VM lock: no writer is half-way through the live layer's metadata, no commit folds layers away.
+    return withVmLock(folder, 'measure pending changes', async () => {
+      const record = await readVm(folder);
+      const disk = findDisk(record, diskId);
+      if (since === undefined) {
+        const image = await VhdxImage.open(resolveFile(folder, currentFile(disk)));
+        try {
+          return (await image.allocation()).reduce((sum, e) => sum + (e.state === 'data' ? e.length : 0), 0);
+        } finally {
+          await image.close();
+        }
+      }
+      // A tracker bound to "now": every layer above the committed base, the one the VM writes included.
+      const layers = disk.layers.map((l) => ({ path: resolveFile(folder, l.file), since: l.since }));
+      const live = new CheckpointTracker({
+        pointId: `live-${record.layerEpoch}`,
+        virtualSize: disk.virtualSize,
+        logicalSectorSize: disk.logicalSectorSize,
+        layers: async () => layers,
+      });
+      return changedBytesOf(live.changesSince(since));
+    });
+  }
+
   /**
    * Runs `fn` with every disk's current layer open for writing, holding the VM lock; closes (and so
    * flushes) them before the lock goes. This is how a guest's writes reach the disks.
@@ -355,7 +382,7 @@ export class FileHost implements HostAdapter {
   }
 
   async createTestVm(config: VmConfiguration, disks: ReplicaDiskSource[], options: CreateTestVmOptions = {}): Promise<VmSummary> {
-    const name = options.name ?? `${config.name}-Test`;
+    const name = options.name ?? `${config.name} - Test`;
     const location = options.location ?? join(this.root, name);
     // The test VM writes only into its own layers over the given disks, which stay untouched.
     const layered: ReplicaDiskSource[] = [];
@@ -365,7 +392,13 @@ export class FileHost implements HostAdapter {
       await createDisk(join(location, file), { type: 'differencing', parentPath: source.path });
       layered.push({ diskId: source.diskId, path: join(location, file) });
     }
-    return this.registerVm(config, layered, location, name, { isReplica: false, isTestVm: true });
+    // Like Hyper-V's test VM, it joins no network: its guest must not meet the running primary.
+    const networkAdapters = config.networkAdapters.map((a) => {
+      const disconnected = { ...a };
+      delete disconnected.switchName;
+      return disconnected;
+    });
+    return this.registerVm({ ...config, networkAdapters }, layered, location, name, { isReplica: false, isTestVm: true });
   }
 
   async removeTestVm(nameOrId: string): Promise<void> {
@@ -448,6 +481,32 @@ export class FileHost implements HostAdapter {
       await writeVm(folder, record);
       return this.describe(folder, record);
     });
+  }
+
+  async rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription> {
+    const { folder: vmFolder, record: before } = await findVm(this.root, nameOrId);
+    for (const base of bases) findDisk(before, base.diskId);
+    for (const disk of before.disks) {
+      if (!bases.some((b) => b.diskId === disk.id)) throw new HostError('ERR_INVALID_ARGUMENT', `no chain given to re-base disk '${disk.id}' of VM '${before.name}' on`);
+    }
+    // The chains below the VM's layers are read-only: copied without the lock, so the VM keeps running.
+    const flattened = new Map<string, string>();
+    for (const base of bases) flattened.set(base.diskId, await flattenedBase(folder, base.diskId, base.path));
+    const described = await withVmLock(vmFolder, 'rebase disks', async () => {
+      const record = await readVm(vmFolder);
+      for (const disk of record.disks) {
+        if (disk.layers.length > 0) {
+          throw new HostError('ERR_INVALID_STATE', `VM '${record.name}' has reference points on disk '${disk.id}'; commit or discard them before re-basing its disks`);
+        }
+        // Under the lock no guest write is half-way: the layer copied is every write the VM made.
+        disk.file = await carryLayer(folder, disk.id, flattened.get(disk.id)!, resolveFile(vmFolder, disk.file));
+      }
+      record.layerEpoch += 1;
+      await writeVm(vmFolder, record);
+      return this.describe(vmFolder, record);
+    });
+    await pruneFolder(folder, [...flattened.values(), ...described.disks.map((d) => d.currentPath)]);
+    return described;
   }
 
   private async registerVm(

@@ -101,12 +101,18 @@ export function serializeVmRecord(record: VmRecord): string {
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
-/** Names a person can type and a file system accepts everywhere (Hyper-V allows more; we stay portable). */
+/**
+ * Names a person can type and a file system accepts everywhere (Hyper-V allows more; we stay portable).
+ * Single inner spaces are allowed so that a test VM carries Hyper-V's name "<VM> - Test"; a name never
+ * ends in a space or a dot, which Windows drops from folder names.
+ */
+export const VM_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]| (?! ))*$/;
+
 export function validateVmName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+  if (name.length > 63 || !VM_NAME.test(name) || /[ .]$/.test(name)) {
     throw new HostError(
       'ERR_INVALID_ARGUMENT',
-      `VM name '${name}' is not valid: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      `VM name '${name}' is not valid: use 1-63 letters, digits, '.', '_', '-' or single spaces, starting with a letter or digit and not ending in a space or '.'`,
     );
   }
 }

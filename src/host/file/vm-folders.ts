@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { HostError } from '../host-error.js';
-import { parseVmRecord, serializeVmRecord, VM_CONFIG_FILE, type VmRecord } from './vm-config.js';
+import { parseVmRecord, serializeVmRecord, VM_CONFIG_FILE, VM_NAME, type VmRecord } from './vm-config.js';
 
 const LINKS = '.links';
 
@@ -79,7 +79,7 @@ export async function findVm(root: string, nameOrId: string): Promise<LocatedVm>
     throw new HostError('ERR_AMBIGUOUS', `${byName.length} VMs are named '${nameOrId}'; use the VM id (${byName.map((v) => v.record.id).join(', ')})`);
   }
   // A VM whose vm.json is damaged is not listed, but naming its folder says what is wrong with it.
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(nameOrId)) {
+  if (VM_NAME.test(nameOrId)) {
     try {
       await readVm(join(root, nameOrId));
     } catch (error) {

@@ -5,11 +5,11 @@
  * per VM under <stateDir>/hyperv/, written atomically.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join, win32 } from 'node:path';
 import { logger } from '../../logging/logger.js';
-import type { ChangeTracker } from '../../tracking/change-tracker.js';
+import { ResyncRequiredError, type ChangeTracker } from '../../tracking/change-tracker.js';
 import { createChangeTracker } from '../../tracking/factory.js';
 import type { FakeVirtDisk } from '../../tracking/rct/fake-virtdisk.js';
 import { RctTracker } from '../../tracking/rct/rct-tracker.js';
@@ -32,7 +32,9 @@ import type {
   VmState,
   VmSummary,
 } from '../host-adapter.js';
+import { carryLayer, flattenedBase, pruneFolder } from '../disk-chain.js';
 import { materialiseDefinition, packExportFolder } from './exported-definition.js';
+import { hyperVPendingBytes } from './pending.js';
 import { hypervBinding, type HyperVFakes, type JobTimeouts, type RawGuestNetwork, type RawVmInfo, type RawVmSummary } from './native.js';
 
 const log = logger('hyperv');
@@ -439,6 +441,27 @@ export class HyperVHost implements HostAdapter {
     });
   }
 
+  async pendingBytes(nameOrId: string, diskId: string, since: string | undefined): Promise<number> {
+    const info = await this.describe(nameOrId);
+    const disk = info.disks.find((d) => d.instanceId === diskId);
+    if (!disk) throw new HostError('ERR_NOT_FOUND', `VM '${info.name}' has no disk '${diskId}'`);
+    const committed = this.load(info.id).committed;
+    const base = committed?.disks.find((d) => d.diskId === diskId);
+    // Nothing acknowledged (or tracking lost): the initial replication's size, as Hyper-V counts it.
+    if (since === undefined) return statSync(disk.path).size;
+    if (!committed || !base) {
+      throw new ResyncRequiredError(`VM '${info.name}' has no committed reference point for disk '${diskId}'; resynchronise it`, 'unknown-id');
+    }
+    return hyperVPendingBytes({
+      livePath: disk.path,
+      basePath: base.frozenPath,
+      tracker: committed.kind === 'recovery' ? 'rct' : 'checkpoint',
+      since,
+      committedId: committed.id,
+      ...(this.options.rctVirtdisk ? { virtdisk: this.options.rctVirtdisk } : {}),
+    });
+  }
+
   // ---- replica side ----------------------------------------------------------------------------------
 
   private replicaDisks(configuration: VmConfiguration, disks: ReplicaDiskSource[]) {
@@ -586,6 +609,42 @@ export class HyperVHost implements HostAdapter {
       this.save(state);
       log.warn(`the disks of '${info.name}' were replaced; its next replication cycle is a full copy`, { vm: info.name });
     }
+    return this.getVm(info.id);
+  }
+
+  async rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription> {
+    const info = await this.describe(nameOrId);
+    // Hyper-V holds a running VM's disks open and changes drives only while it is off; off, nothing writes
+    // into the layer being copied.
+    if (info.state !== 'off') {
+      throw new HostError('ERR_INVALID_STATE', `VM '${info.name}' is ${vmState(info.state)}; turn it off (Stop-VM) before its disks are moved off the recovery points, then run the step again`);
+    }
+    const state = this.load(info.id);
+    if (state.frozen.length > 0) {
+      throw new HostError('ERR_INVALID_STATE', `VM '${info.name}' has ${state.frozen.length} frozen reference point(s); commit or discard them before re-basing its disks`);
+    }
+    for (const base of bases) {
+      if (!info.disks.some((d) => d.instanceId === base.diskId)) throw new HostError('ERR_NOT_FOUND', `VM '${info.name}' has no disk '${base.diskId}' (it has: ${info.disks.map((d) => d.instanceId).join(', ')})`);
+    }
+    const kept: string[] = [];
+    const moved: Array<{ deviceKey: string; path: string }> = [];
+    for (const disk of info.disks) {
+      const base = bases.find((b) => b.diskId === disk.instanceId);
+      if (!base) throw new HostError('ERR_INVALID_ARGUMENT', `no chain given to re-base disk '${disk.instanceId}' of VM '${info.name}' on`);
+      const key = disk.deviceKey.replace(/[\\:]/g, '_');
+      const flattened = await flattenedBase(folder, key, base.path);
+      const layer = await carryLayer(folder, key, flattened, disk.path);
+      kept.push(flattened, layer);
+      moved.push({ deviceKey: disk.deviceKey, path: layer });
+    }
+    // Attaching through Hyper-V (not by editing files) also grants the VM's account access to the new chain.
+    await this.api.setVmDisks({ vmId: info.id, disks: moved, ...this.t }, this.options.fakes);
+    if (state.committed) {
+      delete state.committed;
+      this.save(state);
+    }
+    await pruneFolder(folder, kept);
+    log.info('moved the VM\'s disks onto standalone chains', { vm: info.name, folder });
     return this.getVm(info.id);
   }
 }

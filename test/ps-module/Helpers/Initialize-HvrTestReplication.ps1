@@ -4,7 +4,7 @@ function Initialize-HvrTestReplication
     # (failover): two paired hosts (New-HvrTestHostPair), the replica host configured with
     # Set-HvrVMReplicationServer and New-HvrVMReplicationAuthorizationEntry, its server running on a free
     # port, a file-host VM 'vm1' with two VHDX disks and guest data, Enable-HvrVMReplication,
-    # Start-HvrVMInitialReplication, then DeltaCycles of guest writes ('hvreplica workload') and
+    # Start-HvrVMInitialReplication (waiting until the VM is Replicating), then DeltaCycles of guest writes ('hvreplica workload') and
     # 'hvreplica replicate'. Returns the pair with Port, Storage and Server (the process; stop it with
     # Stop-HvrTestReplicaServer). Throws with the failing step, after stopping
     # the server and deleting the folder.
@@ -34,6 +34,7 @@ function Initialize-HvrTestReplication
                 -CertificateThumbprint $setup.PrimaryThumbprint -ReplicationFrequencySec 30 -RecoveryHistory 4 -ErrorAction Stop
             Start-HvrVMInitialReplication -VMName 'vm1' -ErrorAction Stop
         }
+        $null = Wait-HvrTestInitialReplication -StateDir $setup.PrimaryState -VMName 'vm1'
         for ($cycle = 1; $cycle -le $DeltaCycles; $cycle++)
         {
             $null = Invoke-HvrTestCli -StateDir $setup.PrimaryState -Argument 'workload', '--vm=vm1', "--seed=$(10 + $cycle)", '--bytes=1MiB'

@@ -18,10 +18,11 @@ export async function agentRun(args: AgentRunArgs): Promise<CommandResult> {
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
     throw new CliError('ERR_INVALID_ARGUMENT', `--metrics-port must be a TCP port from 0 to 65535, got ${metricsPort}`, 2);
   }
-  const metrics = metricsPort === undefined ? undefined : new AgentMetrics(args['state-dir']);
+  const host = openHostAdapter(args);
+  const metrics = metricsPort === undefined ? undefined : new AgentMetrics(args['state-dir'], undefined, host);
   const agent = new Agent({
     stateDir: args['state-dir'],
-    host: openHostAdapter(args),
+    host,
     ...(metrics ? { metrics } : {}),
     onCycle: (_vm, outcome) => {
       if (!outcome.ok) failures += 1;

@@ -34,7 +34,7 @@ export const failoverCommand: CommandModule<GlobalOptions, GlobalOptions> = {
         builder: (y) =>
           peer(vmName(y))
             .option('prepare', { type: 'boolean', describe: 'On the primary, VM off: send the last changes and mark it PreparedForFailover' })
-            .option('as-test', { type: 'boolean', describe: "Create the test VM '<name>-Test' on the chosen point; replication goes on" })
+            .option('as-test', { type: 'boolean', describe: "Create the test VM '<name> - Test' on the chosen point, network disconnected; replication goes on" })
             .option('recovery-point', {
               type: 'string',
               alias: 'vm-recovery-snapshot',

@@ -19,6 +19,7 @@ import {
   type PointChoice,
 } from '../../../failover/index.js';
 import { prepareOverNetwork } from '../../../failover/network.js';
+import { vmOnHost } from '../../../failover/record.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
 import type { CommandResult } from '../../output.js';
@@ -40,7 +41,7 @@ function peerSite(args: FailoverArgs, record: FailoverRecord): FailoverSite | un
 async function currentView(site: FailoverSite, selected: Selected): Promise<Record<string, unknown>> {
   const record = (await site.store.get(selected.record.vmId)) ?? selected.record;
   const relationship = selected.relationship ? await site.store.relationship(record.vmId) : undefined;
-  return replicatedVmView(record, await hostVm(site, record.vmId), recordHealth(record, relationship, new Date()));
+  return replicatedVmView(record, await hostVm(site, vmOnHost(record)), recordHealth(record, relationship, new Date()));
 }
 
 function pointChoice(value: string | undefined): PointChoice {

@@ -11,14 +11,20 @@ import { isHostErrorCode } from '../../../failover/host-errors.js';
 import type { VmConfiguration, VmSummary } from '../../../host/host-adapter.js';
 import { isWildcard, nameMatches, RelationshipStore, type ReplicationRelationship } from '../../../relationship/index.js';
 import { CliError } from '../../cli-error.js';
+import { openHostAdapter } from '../replication/host.js';
 import { ExitCode } from '../../exit-codes.js';
 
 /** A record file is `<VMId>.json`; `.primary.json`, `.extended.json` and the like are other state. */
 const RECORD_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
 
-/** This host's failover site: its state directory, named like the host (the name is only used in messages). */
-export function localSite(stateDir: string): FailoverSite {
-  return new FailoverSite({ name: hostname(), stateDir });
+/**
+ * This host's failover site: its state directory, named like the host (the name is only used in messages),
+ * over the host adapter the replication commands use here (the Hyper-V adapter on Windows, HVR_HOST and
+ * `--vm-root` as for them), so that a failover registers, tests and removes VMs where the host keeps them.
+ */
+export function localSite(stateDir: string, vmRoot?: string): FailoverSite {
+  const host = openHostAdapter({ json: false, 'state-dir': stateDir, ...(vmRoot !== undefined ? { 'vm-root': vmRoot } : {}) });
+  return new FailoverSite({ name: hostname(), stateDir, host });
 }
 
 /** The VM of this host with that id or name, or undefined (a replica that has not failed over has none). */

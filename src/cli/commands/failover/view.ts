@@ -37,7 +37,8 @@ export function recordHealth(record: FailoverRecord, relationship: ReplicationRe
 export function replicatedVmView(record: FailoverRecord, vm: VmSummary | undefined, health: ReplicationHealth): Record<string, unknown> {
   return {
     Name: record.vmName,
-    Id: record.vmId,
+    // The VM's id on this host: a same-host replica that failed over has one of its own (record.hostVmId).
+    Id: vm?.id ?? record.vmId,
     // A replica that has not failed over exists only as replica storage: Hyper-V shows it Off.
     State: VM_STATE[vm?.state ?? 'off'],
     ReplicationMode: record.mode,

@@ -9,6 +9,10 @@ export interface InitialArgs extends VmRootOptions {
   'use-backup'?: boolean;
   path?: string;
   progress?: boolean;
+  wait?: boolean;
+  'bandwidth-limit'?: string;
+  /** Set by `initial start` for the background process it starts: the file its output goes to. */
+  'background-log'?: string;
 }
 
 const vmName = (y: Argv<GlobalOptions>) => withVmRoot(y).option('vm-name', { type: 'string', demandOption: true, describe: 'VM name' });
@@ -22,16 +26,19 @@ export const initialCommand: CommandModule<GlobalOptions, GlobalOptions> = {
     yargs
       .command({
         command: 'start',
-        describe: 'Copy the VM to its replica now, at a start time, or into a folder for removable media',
+        describe: 'Copy the VM to its replica now (in the background; --wait to wait), at a start time, or into a folder for removable media',
         builder: (y: Argv<GlobalOptions>) =>
           vmName(y)
             .option('destination-path', { type: 'string', describe: 'Export into <DIR>/<VMName>_<VMId>/ instead of sending' })
             .option('initial-replication-start-time', { type: 'string', describe: 'ISO 8601, at most 7 days ahead: the agent starts it then' })
             .option('use-backup', { type: 'boolean', describe: 'Start from a copy of the disks registered on the replica (initial import --use-backup): only differences are sent' })
+            .option('wait', { type: 'boolean', describe: 'Run the copy here and return when it is done (default: in a background process, returning once it has started)' })
+            .option('bandwidth-limit', { type: 'string', describe: 'Cap the upload rate of the copy, e.g. 10MB/s (hvreplica; Hyper-V uses a QoS policy)' })
+            .option('background-log', { type: 'string', hidden: true })
             .option('progress', { type: 'boolean', describe: 'Show transfer progress on stderr (default: on a terminal)' }) as unknown as Argv<InitialArgs>,
         handler: run('start'),
       })
-      .command({ command: 'stop', describe: 'Cancel a scheduled or interrupted initial replication', builder: vmName as (y: Argv<GlobalOptions>) => Argv<InitialArgs>, handler: run('stop') })
+      .command({ command: 'stop', describe: 'Cancel a running (in any process), scheduled or interrupted initial replication', builder: vmName as (y: Argv<GlobalOptions>) => Argv<InitialArgs>, handler: run('stop') })
       .command({
         command: 'import',
         describe: 'On the replica: load an initial replication exported to removable media, or register a copy of the disks (--use-backup)',

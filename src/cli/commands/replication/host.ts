@@ -6,11 +6,11 @@
  * HVR_HOST=hyperv|file overrides the choice; asking for Hyper-V off Windows is refused here, before any
  * command starts work, with what to use instead.
  */
-import { HyperVHost } from '../../../host/hyperv/hyperv-host.js';
+import { createHostAdapter } from '../../../host/factory.js';
 import type { HostAdapter, HostKind } from '../../../host/host-adapter.js';
 import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
-import { fileHost, type VmRootOptions } from '../vm/host.js';
+import type { VmRootOptions } from '../vm/host.js';
 
 /** Which adapter a command gets; exported for tests, which pass their own platform and environment. */
 export function hostKindFor(args: VmRootOptions, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): HostKind {
@@ -33,9 +33,6 @@ export function hostKindFor(args: VmRootOptions, platform: NodeJS.Platform = pro
 }
 
 export function openHostAdapter(args: VmRootOptions): HostAdapter {
-  if (hostKindFor(args) === 'file') return fileHost(args);
-  // Hyper-V keeps what it does not remember itself (committed reference points, replica and test VMs)
-  // under <state dir>/hyperv; WMI errors surface at the first call, with the Hyper-V role named.
-  return new HyperVHost({ stateDir: args['state-dir'] });
+  const vmRoot = args['vm-root'];
+  return createHostAdapter({ kind: hostKindFor(args), stateDir: args['state-dir'], ...(vmRoot !== undefined ? { vmRoot } : {}) });
 }
-

@@ -18,11 +18,15 @@ import {
   validateEnableParameters,
   vmForReplication,
   assessHealth,
+  carriesPendingSize,
+  pendingSizeNow,
   type AuthenticationType,
   type ReplicationRelationship,
 } from '../../../relationship/index.js';
 import { ReplicaConfigStore } from '../../../replica/index.js';
-import { primaryStateFile } from '../../../agent/paths.js';
+import { replicaStatistics } from '../../../replica/replica-statistics.js';
+import { requestCycleCancel } from '../../../agent/cycle-lock.js';
+import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import type { CommandResult } from '../../output.js';
@@ -30,6 +34,7 @@ import { localSite, selectRecords, standaloneRecords } from '../failover/select.
 import { testVirtualMachine } from '../failover/test-vm.js';
 import type { ReplicationArgs } from './command.js';
 import { openHostAdapter } from './host.js';
+import { withInitialStatus } from './initial-status.js';
 import { healthView, replicationView } from './view.js';
 
 function invalid(message: string): never {
@@ -128,8 +133,8 @@ async function changeDirection(args: ReplicationArgs, pattern: string): Promise<
   if (args.reverse && args['authentication-type'] !== undefined && args['authentication-type'] !== 'Certificate') invalid('hvreplica authenticates replication with certificates only (--authentication-type Certificate)');
   if (args['as-replica'] && given.length > 0) invalid('--as-replica cannot be combined with any other setting except --allowed-primary-server');
   const { asReplicaOverNetwork, reverseOverNetwork } = await import('../../../failover/network.js');
-  const site = localSite(args['state-dir']);
-  const host = openHostAdapter(args);
+  const site = localSite(args['state-dir'], args['vm-root']);
+  const host = site.host;
   const now = new Date();
   const out: Record<string, unknown>[] = [];
   for (const { record } of await selectRecords(site, pattern)) {
@@ -187,8 +192,8 @@ export async function set(args: ReplicationArgs): Promise<CommandResult> {
  * The replica server's records of the VMs this host receives (mode Replica, or Primary after a reverse
  * with no relationship file yet), in the relationship's shape so that one view and one health assessment
  * serve both ends: the replica's settings are the server's (port, certificate) and its authorization
- * entry's (AllowedPrimaryServer); it keeps no statistics of its own. ExtendedReplica records are
- * extended.ts's.
+ * entry's (AllowedPrimaryServer); its statistics are what its replica server counted per received and
+ * applied cycle. ExtendedReplica records are extended.ts's.
  */
 async function replicaRelationships(stateDir: string, relationships: readonly ReplicationRelationship[]): Promise<ReplicationRelationship[]> {
   const site = localSite(stateDir);
@@ -236,7 +241,8 @@ async function replicaRelationships(stateDir: string, relationships: readonly Re
       AllowedPrimaryServer: registered?.AllowedPrimaryServer ?? null,
       PendingReplicationSize: 0,
       InitialReplicationSize: 0,
-      Statistics: emptyStatistics(now),
+      // What this server received and applied (src/replica/replica-statistics.ts); missed counts are the primary's.
+      Statistics: await replicaStatistics(stateDir, r.vmId, now, server),
     });
   }
   return out;
@@ -289,7 +295,7 @@ async function withTestVm(stateDir: string, view: Record<string, unknown>): Prom
 export async function get(args: ReplicationArgs): Promise<CommandResult> {
   const now = new Date();
   const out: Record<string, unknown>[] = [];
-  for (const r of await selectRelationships(args)) out.push(await withTestVm(args['state-dir'], replicationView(r, now)));
+  for (const r of await selectRelationships(args)) out.push(await withTestVm(args['state-dir'], replicationView((await withInitialStatus(args['state-dir'], r)).rel, now)));
   return { data: out };
 }
 
@@ -297,8 +303,13 @@ export async function measure(args: ReplicationArgs): Promise<CommandResult> {
   const now = new Date();
   const server = await new ReplicaConfigStore(args['state-dir']).load();
   const out: Record<string, unknown>[] = [];
+  let host: HostAdapter | undefined;
   for (const r of await selectRelationships(args)) {
-    out.push(await withTestVm(args['state-dir'], healthView({ ...r, Statistics: rollStatistics(r.Statistics, now, server.MonitoringInterval, server.MonitoringStartTime) }, now)));
+    // Read from the change tracker at this moment (relationship/pending.ts); replica rows need no host.
+    const pending = carriesPendingSize(r) ? await pendingSizeNow((host ??= openHostAdapter(args)), r, primaryStateFile(args['state-dir'], r.VMId)) : 0;
+    const initial = await withInitialStatus(args['state-dir'], { ...r, Statistics: rollStatistics(r.Statistics, now, server.MonitoringInterval, server.MonitoringStartTime) });
+    const view = healthView(initial.rel, now, initial);
+    out.push(await withTestVm(args['state-dir'], { ...view, PendingReplicationSize: pending }));
   }
   return { data: out };
 }
@@ -339,22 +350,36 @@ export function resetStatistics(args: ReplicationArgs): Promise<CommandResult> {
   return actOnSelected(args, (rel, now) => ({ ...rel, Statistics: emptyStatistics(now) }));
 }
 
-/** States a pause applies to; failover and resynchronisation states have their own commands. */
+/** States a pause applies to; failover states have their own commands, and a resync pauses as ResynchronizeSuspended. */
 const SUSPENDABLE = new Set(['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Replicating', 'Error']);
 
-export function suspend(args: ReplicationArgs): Promise<CommandResult> {
-  return actOnSelected(args, (rel) => {
-    if (rel.ReplicationState === 'Suspended') return rel;
+/**
+ * Suspend-VMReplication. During a resynchronization (a primary's Resynchronizing) it pauses the resync
+ * (ResynchronizeSuspended, until a resume; never restarted by its window) and stops a resync running in
+ * another process through the cycle lock's cancel; the resume continues it with what still differs.
+ */
+export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
+  const paused = new Set<string>();
+  const result = await actOnSelected(args, (rel) => {
+    if (rel.ReplicationState === 'Suspended' || (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser)) return rel;
+    if (rel.ReplicationState === 'Resynchronizing' && rel.ReplicationMode === 'Primary' && rel.ReplicationRelationshipType === 'Simple') {
+      paused.add(rel.VMId);
+      return { ...rel, ReplicationState: 'ResynchronizeSuspended', ResynchronizePausedByUser: true };
+    }
     if (!SUSPENDABLE.has(rel.ReplicationState)) throw new RelationshipError('ERR_INVALID_STATE', `replication of '${rel.VMName}' cannot be suspended in state ${rel.ReplicationState}`);
     return { ...rel, ReplicationState: 'Suspended' };
   });
+  for (const row of result.data as Array<Record<string, unknown>>) {
+    if (paused.has(String(row.VMId))) await requestCycleCancel(cycleLockFile(args['state-dir'], String(row.VMId)), String(row.VMName));
+  }
+  return result;
 }
 
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
   if (args.continue) {
     // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
     const { continueExtendedNetwork } = await import('../../../agent/extended-continue.js');
-    const result = await continueExtendedNetwork({ stateDir: args['state-dir'], vm: requireName(args) });
+    const result = await continueExtendedNetwork({ stateDir: args['state-dir'], vm: requireName(args), host: openHostAdapter(args) });
     return { data: [replicationView(result.relationship, new Date())] };
   }
   if (args.resynchronize || args['resynchronize-start-time'] !== undefined) {
@@ -367,6 +392,8 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     acknowledged.set(rel.VMId, (await loadPrimaryState(primaryStateFile(args['state-dir'], rel.VMId))) !== undefined);
   }
   return actOnSelected(args, (rel) => {
+    // A resync paused by a suspend continues where it was: the next cycle (agent, replicate) compares again.
+    if (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser) return { ...rel, ReplicationState: 'Resynchronizing', ResynchronizePausedByUser: false };
     if (rel.ReplicationState !== 'Suspended') return rel;
     return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
   });

@@ -39,9 +39,12 @@ export function replicationView(rel: ReplicationRelationship, now: Date): Record
   };
 }
 
-export function healthView(rel: ReplicationRelationship, now: Date): Record<string, unknown> {
+/** `extra`: what the relationship alone does not say (a running task, an initial replication's failure). */
+export function healthView(rel: ReplicationRelationship, now: Date, extra: { currentTask?: Record<string, unknown>[]; details?: string[] } = {}): Record<string, unknown> {
   const s = rel.Statistics;
-  const { ReplicationHealth, ReplicationHealthDetails } = assessHealth(rel, now);
+  const assessed = assessHealth(rel, now);
+  const ReplicationHealth = assessed.ReplicationHealth;
+  const ReplicationHealthDetails = [...(extra.details ?? []), ...assessed.ReplicationHealthDetails];
   return {
     VMName: rel.VMName,
     VMId: rel.VMId,
@@ -75,6 +78,6 @@ export function healthView(rel: ReplicationRelationship, now: Date): Record<stri
     LastVSSSnapshotTime: rel.LastVSSSnapshotTime,
     LastTestFailoverInitiatedTime: rel.LastTestFailoverInitiatedTime,
     ReplicationHealthDetails,
-    CurrentTask: [],
+    CurrentTask: extra.currentTask ?? [],
   };
 }

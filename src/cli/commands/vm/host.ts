@@ -1,7 +1,8 @@
-/** The file host the vm and workload commands act on: `--vm-root`, else `<state dir>/vms`. */
-import { join } from 'node:path';
+/**
+ * The `--vm-root` option of the commands that act on the file host. Every command module registers it at
+ * start-up, so this file imports nothing heavy; the host itself is built in file-host.ts.
+ */
 import type { Argv } from 'yargs';
-import { FileHost } from '../../../host/file/file-host.js';
 import type { GlobalOptions } from '../../command-kit.js';
 
 export interface VmRootOptions extends GlobalOptions {
@@ -13,8 +14,4 @@ export function withVmRoot<T extends GlobalOptions>(yargs: Argv<T>): Argv<T & Vm
     type: 'string',
     describe: 'Folder holding the file host\'s VMs (default: <state dir>/vms)',
   }) as unknown as Argv<T & VmRootOptions>;
-}
-
-export function fileHost(args: VmRootOptions): FileHost {
-  return new FileHost({ root: args['vm-root'] ?? join(args['state-dir'], 'vms') });
 }

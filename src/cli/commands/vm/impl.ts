@@ -3,7 +3,8 @@ import { CliError } from '../../cli-error.js';
 import { ExitCode } from '../../exit-codes.js';
 import type { CommandResult } from '../../output.js';
 import { parseSize } from '../disk/size.js';
-import { fileHost, type VmRootOptions } from './host.js';
+import { fileHost } from './file-host.js';
+import type { VmRootOptions } from './host.js';
 
 const MiB = 1024 * 1024;
 

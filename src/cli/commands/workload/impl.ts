@@ -2,7 +2,8 @@ import { runWorkload, type WorkloadOptions, type WorkloadReport } from '../../..
 import { logger } from '../../../logging/logger.js';
 import type { CommandResult } from '../../output.js';
 import { parseSize } from '../disk/size.js';
-import { fileHost, type VmRootOptions } from '../vm/host.js';
+import { fileHost } from '../vm/file-host.js';
+import type { VmRootOptions } from '../vm/host.js';
 
 const log = logger('workload');
 
