@@ -24,10 +24,11 @@ import { AdaptiveCodecPolicy, encodeLog, noneCodec, type ReplicaVmDefinition } f
 import { ReplicaConfigStore } from '../replica/index.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type DeliveryProgress, type RetryOptions } from '../transport/index.js';
+import { heldUntilRead } from '../util/held-until-read.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
 import { extendedRecords, heldReplicas, isExtendedRecord, type ExtendedRecord, type HeldReplica } from './extended-relationship.js';
-import { syncToReplica, type HashSyncSource, type ReplicaConnection } from './hash-sync.js';
+import { closeImages, sourceRead, syncToReplica, type HashSyncSource, type ReplicaConnection } from './hash-sync.js';
 import { spoolDir } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
 import { credentialOf, endpointOf } from './replicate-vm.js';
@@ -135,12 +136,13 @@ async function fullCopy(connection: ReplicaConnection, source: HashSyncSource, c
       uploader: new RetryingUploader(uploader, connection.retry ?? { attempts: 5 }),
       spoolDir: connection.spoolDir,
       ...(connection.onProgress ? { onProgress: connection.onProgress } : {}),
+      onSpooled: () => sourceRead(source, opened),
     });
     const ack = await sink.deliver({ vmId: source.logVmId, generation: 1, sequence: 0, logs }, signal);
     return { changedBytes, logBytes: ack.logBytes };
   } finally {
     await uploader.close().catch(() => undefined);
-    for (const image of opened) await image.close().catch(() => undefined);
+    await closeImages(opened);
   }
 }
 
@@ -185,8 +187,10 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
       } finally {
         await client.close();
       }
-      // B's content is read under its storage lock: B's server applies nothing while C is brought to it.
-      outcome = await site.withStorage(replica.vmId, 'extended replication', async (storage) => {
+      // B's content is read under its storage lock (B's server applies nothing meanwhile), and only while
+      // it is read: once the cycle's logs are spooled the upload to C runs on unlocked, from the spool, so
+      // A's uploads to B never wait for C.
+      outcome = await heldUntilRead((body: (storage: VhdxReplicaStorage) => Promise<void>) => site.withStorage(replica.vmId, 'extended replication', body), async (storage, read) => {
         const status = await storage.status();
         const name = extendedPointName(status);
         if (!name) throw new AgentError('ERR_INVALID_STATE', `this host holds no replicated content of VM '${replica.vmName}' yet; the initial replication from its primary has to complete first`);
@@ -199,6 +203,7 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
           disks: status.disks.map((d) => ({ id: d.diskId, logDiskId: d.diskId, virtualSize: d.virtualSize, logicalSectorSize: d.logicalSectorSize as 512 | 4096 })),
           open: async (diskId) => imageOf(await storage.openLatest(diskId)),
           referencePoint: name,
+          onRead: read,
         };
         if (held?.position === null) {
           const copy = await fullCopy(connection, source, rel.CompressionEnabled, options.signal);

@@ -78,8 +78,13 @@ export interface HashSyncSource {
   /** The GUID the VM's logs carry (vmLogId). */
   logVmId: string;
   disks: HashSyncDisk[];
-  /** Opens one disk read-only; it is closed once the cycle is delivered or failed. */
+  /** Opens one disk read-only; it is closed once the cycle's logs are spooled, or the cycle failed. */
   open(id: string): Promise<DiskImage>;
+  /**
+   * Called once everything the cycle needs has been read from the source and spooled (its images are
+   * closed by then), while the upload may still run: a source read under a lock lets it go here.
+   */
+  onRead?: () => void | Promise<void>;
   /** Names the state the images show: the new reference point of the cycle. */
   referencePoint: string;
   consistency?: Consistency;
@@ -188,6 +193,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       spoolDir: replica.spoolDir,
       ...(replica.parallelStreams ? { parallelStreams: replica.parallelStreams } : {}),
       ...(replica.onProgress ? { onProgress: replica.onProgress } : {}),
+      onSpooled: () => sourceRead(source, opened),
     });
     const ack = await sink.deliver({ vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, logs }, signal);
     if (ack.generation !== cycle.generation || ack.sequence !== cycle.sequence) {
@@ -200,8 +206,19 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   } finally {
     client.destroy();
     await uploader.close().catch(() => undefined);
-    for (const image of opened) await image.close().catch(() => undefined);
+    await closeImages(opened);
   }
+}
+
+/** Closes what was opened and forgets it, so a second call (the cycle's cleanup) closes nothing twice. */
+export async function closeImages(opened: DiskImage[]): Promise<void> {
+  for (const image of opened.splice(0)) await image.close().catch(() => undefined);
+}
+
+/** The source is read in full: its images close and it hears so (onRead). */
+export async function sourceRead(source: HashSyncSource, opened: DiskImage[]): Promise<void> {
+  await closeImages(opened);
+  await source.onRead?.();
 }
 
 export interface HashSyncVmOptions extends HashSyncOptions {

@@ -22,13 +22,18 @@ export interface TransportSinkOptions {
   parallelStreams?: number;
   /** Called as bytes are spooled (encoded from the frozen disks) and as they are uploaded. */
   onProgress?: (progress: DeliveryProgress) => void;
+  /**
+   * Called once every log of the cycle is spooled, before the uploads are waited for: from then on the
+   * cycle needs nothing but the spool, so its source may be closed and unlocked while the upload runs on.
+   */
+  onSpooled?: () => Promise<void>;
 }
 
 export interface DeliveryProgress {
   phase: 'spool' | 'upload';
   /** Bytes of log done in this phase so far. */
   bytes: number;
-  /** Bytes of log this phase handles in all (known once spooling is over). */
+  /** Bytes of log this phase handles in all (known once spooling is over and onSpooled has returned). */
   total: number | undefined;
 }
 
@@ -88,6 +93,7 @@ export class TransportSink implements LogSink {
         pending.catch(() => undefined);
         uploads.push(pending);
       }
+      await this.options.onSpooled?.();
       total = spooled;
     } catch (error) {
       // Uploads already started stop at `stop`; wait for them so nothing runs on after the cycle failed.

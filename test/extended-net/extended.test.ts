@@ -7,9 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 // The CLI prints the engine's report as JSON, all plain fields, so the engine's type describes it.
-import type { ExtendedCycleReport } from '../../src/agent/extended-replicate.js';
+import { replicateExtendedVm, type ExtendedCycleReport } from '../../src/agent/extended-replicate.js';
+import { storageLockFile } from '../../src/replica/storage-lock.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { hashDisk } from '../../src/demo/content-hash.js';
 import { hostCertificate } from '../../src/demo/pairing.js';
@@ -45,6 +47,33 @@ async function vmHashes(host: FileHost, vm: string): Promise<string[]> {
     out.push(await hashDisk(image, disk.virtualSize));
   }
   return out;
+}
+
+async function extendedCycleByCli(hosts: ThreeHosts, round: number): Promise<ExtendedCycleReport> {
+  const run = await hosts.replicateExtended();
+  ok(run, `extended delta ${round}`);
+  return run.json.result as ExtendedCycleReport;
+}
+
+/**
+ * One extended cycle in this process, watching B's storage lock while the logs travel to C: once they are
+ * spooled the lock must be gone (A's uploads to B never wait for C), and C gets them all the same.
+ */
+async function extendedCycleWatchingLock(hosts: ThreeHosts): Promise<ExtendedCycleReport> {
+  const lockFile = storageLockFile(hosts.ab.replicaDir);
+  const lockedWhileUploading: boolean[] = [];
+  const report = await replicateExtendedVm({
+    stateDir: hosts.replicaState,
+    vm: 'vm1',
+    onProgress: (progress) => {
+      // `total` is known once every log is spooled and B's storage is let go; from then on only the upload runs.
+      if (progress.phase === 'upload' && progress.total !== undefined) lockedWhileUploading.push(existsSync(lockFile));
+    },
+  });
+  assert.ok(report, 'the extended cycle sent something');
+  // `total` is set once the lock is released; a small upload may be over before then (nothing observed).
+  assert.deepEqual(lockedWhileUploading.filter(Boolean), [], `B's storage lock (${lockFile}) is released while the logs are still being uploaded to C`);
+  return report;
 }
 
 describe('extended replication A→B→C over the network', () => {
@@ -107,9 +136,7 @@ describe('extended replication A→B→C over the network', () => {
       for (let round = 0; round < 3; round += 1) {
         await hosts.ab.workload([`--seed=${10 + round}`, '--bytes=512KiB', '--max-size=64KiB']);
         await cycleAB(hosts, 'delta');
-        const run = await hosts.replicateExtended();
-        ok(run, `extended delta ${round}`);
-        const delta = run.json.result as ExtendedCycleReport;
+        const delta = round === 0 ? await extendedCycleWatchingLock(hosts) : await extendedCycleByCli(hosts, round);
         assert.deepEqual([delta.Kind, delta.Generation, delta.Sequence], ['delta', 1, previous.Sequence + 1]);
         assert.equal(delta.ComparedBytes, 24 * MiB, 'every byte of both disks compared by hash');
         assert.ok(delta.ChangedBytes > 0, 'the workload changed something');

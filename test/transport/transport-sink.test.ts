@@ -8,6 +8,7 @@ import type { OutgoingLog } from '../../src/engine/log-sink.js';
 import { decodeLog, encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
 import { KeepingConsumer } from './keeping-consumer.js';
 import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportSink } from '../../src/transport/index.js';
+import type { LogUploader, UploadResult } from '../../src/transport/log-uploader.js';
 import { pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
 
 const VM = '22222222-3333-4444-8555-666666666666';
@@ -62,5 +63,32 @@ describe('TransportSink: the engine delivering cycles over the network', () => {
       assert.deepEqual(records, [data[i]]);
     }
     assert.deepEqual(await readdir(join(spool, VM)), []);
+  });
+
+  it('tells its caller once every log is spooled, while the uploads still run (the source can be let go)', async () => {
+    let releaseUploads!: () => void;
+    const uploadsMayFinish = new Promise<void>((resolve) => (releaseUploads = resolve));
+    const events: string[] = [];
+    // An uploader that holds every upload until the test lets it finish: deterministic ordering.
+    const gated: LogUploader = {
+      async upload(source) {
+        events.push(`upload started ${source.key.sequence}`);
+        await uploadsMayFinish;
+        events.push('upload finished');
+        return { Accepted: true, ReceivedBytes: source.length, SentBytes: source.length, Attempts: 1 } as UploadResult;
+      },
+    };
+    const sink = new TransportSink({
+      uploader: gated,
+      spoolDir: spool,
+      onSpooled: async () => {
+        events.push('spooled');
+        releaseUploads();
+      },
+    });
+    const ack = await sink.deliver({ vmId: VM, generation: 1, sequence: 2, logs: DISKS.map((d) => outgoing(d, 2, randomBytes(4096))) });
+    assert.equal(ack.sequence, 2);
+    assert.equal(events.indexOf('spooled') < events.indexOf('upload finished'), true, `spooled is told before any upload ends: ${events.join(', ')}`);
+    assert.equal(events.filter((e) => e === 'upload finished').length, DISKS.length);
   });
 });
