@@ -300,6 +300,23 @@ test('a failover completed while the VM ran is finished by --as-replica later (V
   assert.ok(!existsSync(join(site.failedOverDiskFolder(VM), '..')), 'the failed-over VM\'s own disks went with it');
 });
 
+test('a command that finds the VM off finishes a held chain on its way (as --reverse does); running, it leaves it', async () => {
+  const { hv, site } = await replicaHost();
+  await startFailover(site, VM);
+  await site.host.startVm(VM);
+  const held = await completeFailover(site, VM);
+  const storagePath = held.heldChain!.storagePath;
+  assert.equal(await finishHeldChainIfOff(site, held), held, 'running: nothing to do yet');
+  assert.ok(existsSync(storagePath));
+  const reads = await Promise.all(hostResources(hv, VM).map(sha256Of));
+  await site.host.stopVm(VM, { force: true });
+  const finished = await finishHeldChainIfOff(site, held);
+  assert.equal(finished.heldChain, undefined);
+  assert.equal(finished.state, 'FailedOver');
+  assert.ok(!existsSync(storagePath));
+  assert.deepEqual(await Promise.all(hostResources(hv, VM).map(sha256Of)), reads, 'the VM reads what it read');
+});
+
 test('replication to the same host: the failed-over VM gets its own id, and a cancel leaves the primary alone', async () => {
   const { hv, site } = await replicaHost(true);
   const { vm, record } = await startFailover(site, VM);
