@@ -16,6 +16,7 @@ import { createVhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { imageOf, syncByHash, type HashSyncResult } from './disk-sync.js';
 import { FailoverError } from './errors.js';
 import { completeFailover } from './failover.js';
+import { finishHeldChainIfOff } from './held-chain.js';
 import type { FailoverRecord } from './record.js';
 import { checkRecoveryHistory, newRecord } from './replication.js';
 import { handOver } from './reverse.js';
@@ -162,6 +163,7 @@ export async function continueExtended(replica: FailoverSite, extended: Failover
   let record = await replica.store.require(vmId);
   await replica.store.require(vmId, 'Extended');
   if (record.state === 'FailedOverWaitingCompletion') record = await completeFailover(replica, vmId);
+  record = await finishHeldChainIfOff(replica, record);
   const target = await extended.store.require(vmId);
   // Both sides are checked before anything changes.
   if (!canTransition(record, 'continueExtended')) throw refusal(record, 'continueExtended');

@@ -6,6 +6,7 @@
  *   stopFailover      Stop-VMFailover: ends a test failover, or cancels a failover (→ Replicating, chain
  *                     untouched, another point may be chosen), or cancels a prepare on the primary
  *   completeFailover  keeps the chosen point as a standalone disk, deletes every other point → FailedOver
+ *                     (on a host that holds a running VM's chain, Hyper-V, in two steps: ./held-chain.ts)
  * Every VM operation goes through the site's host adapter (the file host, or Hyper-V on a Windows replica,
  * which realises the VM from the configuration its primary shipped: record.configuration.exportedDefinition).
  */
@@ -19,6 +20,7 @@ import type { RecoveryPoint } from '../storage/replica-storage.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
 import { FailoverError } from './errors.js';
+import { completeHeld, finishHeldChain } from './held-chain.js';
 import { isHostErrorCode } from './host-errors.js';
 import { vmOnHost, type FailoverRecord } from './record.js';
 import { choosePoint, pointFiles, type PointChoice } from './recovery-points.js';
@@ -177,14 +179,20 @@ export async function stopFailover(site: FailoverSite, vmId: string): Promise<{ 
   );
 }
 
-/** Complete-VMFailover: the chosen point becomes the VM's own standalone disk; every other point goes. */
+/**
+ * Complete-VMFailover: the chosen point becomes the VM's own standalone disk; every other point goes. On a
+ * host that holds the running VM's chain (Hyper-V) the chain stays until the VM is off, and the same
+ * command run again then (or on a record completed that way, whatever its state since) finishes it.
+ */
 export async function completeFailover(site: FailoverSite, vmId: string): Promise<FailoverRecord> {
   const record = await site.store.require(vmId);
+  if (record.heldChain) return finishHeldChain(site, record);
   if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
   const failover = record.failover;
   if (!failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
   return site.withStorage(vmId, 'failover complete', async (storage, root) => {
     const bases = await pointFiles(storage, record.configuration, failover.pointId);
+    if (await site.host.vmHoldsDiskFiles(vmOnHost(record))) return completeHeld(site, record, storage, root, bases);
     await site.host.rebaseVmDisks(vmOnHost(record), Object.entries(bases).map(([diskId, path]) => ({ diskId, path })), site.failedOverDiskFolder(vmId));
     const next = await site.store.modify(vmId, (r) => {
       const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());

@@ -1,7 +1,7 @@
 /** Public API of failover: the state machine, the record store, and the operations (in-process library). */
 export * from './errors.js';
 export * from './state.js';
-export { FailoverStore, FAILOVER_RECORD_FORMAT, recordOfRelationship, type ActiveFailover, type FailoverRecord, type TestFailover } from './record.js';
+export { FailoverStore, FAILOVER_RECORD_FORMAT, recordOfRelationship, type ActiveFailover, type FailoverRecord, type HeldChain, type TestFailover } from './record.js';
 export { FailoverSite, type FailoverSiteOptions } from './site.js';
 export { acceptsChanges, enableReplication, replicateOnce, checkFrequency, refusesChangesBecause, type EnableOptions, type ReplicateOptions } from './replication.js';
 export { choosePoint, type PointChoice } from './recovery-points.js';

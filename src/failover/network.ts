@@ -32,6 +32,7 @@ import { FileCertificateStore } from '../security/index.js';
 import { TransportError } from '../transport/errors.js';
 import { FailoverError } from './errors.js';
 import { completeFailover } from './failover.js';
+import { finishHeldChainIfOff } from './held-chain.js';
 import { recordOfRelationship, type FailoverRecord } from './record.js';
 import { setAsReplica } from './reverse.js';
 import type { FailoverSite } from './site.js';
@@ -138,6 +139,8 @@ export async function reverseOverNetwork(site: FailoverSite, host: HostAdapter, 
   const stateDir = site.options.stateDir;
   let record = await site.store.require(vmId);
   if (record.state === 'FailedOverWaitingCompletion' && record.mode !== 'Primary') record = await completeFailover(site, vmId);
+  // Off, the VM leaves a chain it still held before it replicates from its final disks; running, it goes on.
+  record = await finishHeldChainIfOff(site, record);
   // A reverse interrupted after the switch resumes with the comparison, which is safe to repeat.
   const resuming = record.mode === 'Primary' && record.state === 'InitialReplicationInProgress';
   if (!resuming && !canTransition(record, 'reverse')) throw refusal(record, 'reverse');

@@ -29,6 +29,24 @@ export interface ActiveFailover {
   vmFolder: string;
 }
 
+/**
+ * What Complete-VMFailover left for later because the VM ran on a host that holds its disk chain open
+ * (Hyper-V): the recovery point's chain stays, as the VM's disks' parents, until the VM is next off; then
+ * the VM is moved onto standalone disks and these files go (src/failover/held-chain.ts).
+ */
+export interface HeldChain {
+  /** The recovery point the VM runs on. */
+  pointId: string;
+  /** The storage folder the files are in; it holds nothing else, and goes with them. */
+  storagePath: string;
+  /** Host disk id → the top of the point's chain, the parent of the VM's own layer. */
+  bases: Record<string, string>;
+  /** Every file of those chains: all that is left of the recovery points. */
+  files: string[];
+  /** ISO 8601 UTC: when the failover was completed. */
+  since: string;
+}
+
 export interface TestFailover {
   vmName: string;
   vmId: string;
@@ -59,6 +77,8 @@ export interface FailoverRecord extends StateCarrier {
    */
   hostVmId?: string;
   testFailover?: TestFailover;
+  /** A completed failover whose flattening waits until the VM is off (Hyper-V held its chain open). */
+  heldChain?: HeldChain;
   /**
    * The cycle a planned failover's prepare shipped (Start-VMFailover -Prepare on the primary): a failover
    * to exactly this position is Planned, i.e. loses nothing. Set on the replica when the primary says so.

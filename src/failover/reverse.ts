@@ -22,6 +22,7 @@ import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../storage/vh
 import { contentId, imageOf, seedStorage, syncByHash, type HashSyncResult } from './disk-sync.js';
 import { FailoverError } from './errors.js';
 import { completeFailover } from './failover.js';
+import { finishHeldChain, finishHeldChainIfOff } from './held-chain.js';
 import type { FailoverRecord } from './record.js';
 import type { FailoverSite } from './site.js';
 import { canTransition, refusal, transition } from './state.js';
@@ -45,6 +46,9 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
   if (vm.state !== 'off') {
     throw new FailoverError('ERR_INVALID_STATE', `VM '${vm.name}' is ${vm.state} on ${site.name}; turn it off before making this host its replica`);
   }
+  // A failover completed here while the VM ran left it on a chain in the storage folder that is about to
+  // be re-created: it moves onto its own disks first.
+  if (record.heldChain) return setAsReplica(site, (await finishHeldChain(site, record)).vmId);
   const current = (diskId: string) => VhdxImage.open(vm.disks.find((d) => d.id === diskId)!.currentPath);
   // Where a replica server registered the VM (a reversal over the network), else the library's place.
   await site.lockStorage(vmId, 'set as replica', async (root) => {
@@ -107,6 +111,8 @@ async function contentOf(image: Awaited<ReturnType<typeof VhdxImage.open>> | Ret
 export async function reverseReplication(site: FailoverSite, newReplica: FailoverSite, vmId: string): Promise<{ primary: FailoverRecord; replica: FailoverRecord; sync: HashSyncResult }> {
   let record = await site.store.require(vmId);
   if (record.state === 'FailedOverWaitingCompletion' && record.mode !== 'Primary') record = await completeFailover(site, vmId);
+  // Off, the VM leaves a chain it still held before it replicates from its final disks; running, it goes on.
+  record = await finishHeldChainIfOff(site, record);
   // A reverse interrupted after the switch resumes with the hand-over, which is safe to repeat.
   const resuming = record.mode === 'Primary' && record.state === 'InitialReplicationInProgress' && record.peerServer === newReplica.name;
   if (!resuming && !canTransition(record, 'reverse')) throw refusal(record, 'reverse');

@@ -77,10 +77,30 @@ export async function carryLayer(folder: string, diskKey: string, base: string, 
   return layer;
 }
 
-/** Deletes every file in `folder` but those in `keep` (the chains a VM uses now). */
+/**
+ * Deletes every file under `folder` but those in `keep` (the chains a VM uses now) and their side files
+ * (`<file>.rct`, `<file>.mrt`: Hyper-V's change tracking, held open with the disk), then the sub-folders
+ * left empty.
+ */
 export async function pruneFolder(folder: string, keep: readonly string[]): Promise<void> {
-  const kept = new Set(keep.map((f) => resolve(f)));
-  for (const entry of await readdir(folder)) {
-    if (!kept.has(resolve(join(folder, entry)))) await rm(join(folder, entry), { force: true });
-  }
+  // Windows paths name one file in any case.
+  const key = (path: string): string => (process.platform === 'win32' ? resolve(path).toLowerCase() : resolve(path));
+  const kept = new Set(keep.map(key));
+  const keeps = (path: string): boolean => kept.has(key(path)) || kept.has(key(path).replace(/\.(rct|mrt)$/i, ''));
+  const prune = async (dir: string): Promise<boolean> => {
+    let empty = true;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (await prune(path)) await rm(path, { recursive: true, force: true });
+        else empty = false;
+      } else if (keeps(path)) {
+        empty = false;
+      } else {
+        await rm(path, { force: true });
+      }
+    }
+    return empty;
+  };
+  await prune(folder);
 }

@@ -237,8 +237,17 @@ export interface HostAdapter {
    * (`bases`, by disk id: the recovery point's chain top, about to be deleted) onto standalone files in
    * `folder` — a copy of that chain plus a layer holding what the VM wrote since — so that it reads
    * exactly as before. Files in `folder` the VM no longer uses (its previous layers) are deleted. The file
-   * host does this while the VM runs (under the VM lock); Hyper-V needs the VM off (ERR_INVALID_STATE).
+   * host does this while the VM runs (under the VM lock); Hyper-V needs the VM off (ERR_INVALID_STATE),
+   * which `vmHoldsDiskFiles` tells beforehand.
    * ERR_INVALID_STATE with frozen reference points; ERR_INVALID_ARGUMENT when a disk has no base given.
    */
   rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription>;
+  /**
+   * True while the hypervisor holds the files of the VM's disk chains open so that no other process may
+   * delete, re-parent or replace them, nor move the VM's drives (Hyper-V: any state but off — the top
+   * layer is open exclusively, its parents read-only). rebaseVmDisks then refuses, and every file of those
+   * chains must stay as it is. False when the host coordinates such changes itself (the file host, whose
+   * VM lock lets rebaseVmDisks work while the VM runs). ERR_NOT_FOUND when there is no such VM.
+   */
+  vmHoldsDiskFiles(nameOrId: string): Promise<boolean>;
 }

@@ -210,4 +210,8 @@ export class MemoryHost implements HostAdapter {
   async rebaseVmDisks(): Promise<VmDescription> {
     throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
   }
+
+  async vmHoldsDiskFiles(): Promise<boolean> {
+    throw Object.assign(new Error('not part of this test double'), { code: 'ERR_NOT_SUPPORTED' });
+  }
 }

@@ -168,6 +168,16 @@ export function hostAdapterContract(name: string, makeFixture: () => Promise<Hos
       const diskId = (await host.getVm('ct-rebase')).disks[0]!.id;
       await assert.rejects(host.rebaseVmDisks('ct-rebase', [], folder), code('ERR_INVALID_ARGUMENT'));
       await assert.rejects(host.rebaseVmDisks('ct-rebase', [{ diskId: 'no-such-disk', path: base }], folder), code('ERR_NOT_FOUND'));
+      await assert.rejects(host.vmHoldsDiskFiles('no-such-vm'), code('ERR_NOT_FOUND'));
+      assert.equal(await host.vmHoldsDiskFiles('ct-rebase'), false, 'an off VM\'s files are free');
+      // Running: either the host re-bases it live, or it says it holds the files and refuses, touching nothing.
+      await host.startVm('ct-rebase');
+      if (await host.vmHoldsDiskFiles('ct-rebase')) {
+        await assert.rejects(host.rebaseVmDisks('ct-rebase', [{ diskId, path: base }], folder), code('ERR_INVALID_STATE'));
+        assert.equal((await host.getVm('ct-rebase')).disks[0]!.currentPath, layer, 'the refused VM keeps its layer');
+        assert.ok(existsSync(layer));
+      }
+      await host.stopVm('ct-rebase', { force: true });
 
       const after = await host.rebaseVmDisks('ct-rebase', [{ diskId, path: base }], folder);
       const current = after.disks[0]!.currentPath;

@@ -3,20 +3,27 @@
  * server's record keeps the configuration the primary shipped; a test failover realises "<name> - Test"
  * from it, disconnected, on layers over the recovery point and removes it again; a failover registers the
  * VM on the point's chain, a cancel unregisters it and leaves the chain as it was, a completion moves the
- * VM's disks off the recovery points (VM off) before they are deleted. No file host takes part.
+ * VM's disks off the recovery points (VM off) before they are deleted; a completion while the VM runs
+ * keeps exactly the chain it runs on (the fake holds those files as Hyper-V does) and the next completion
+ * with the VM off moves it and deletes the chain. No file host takes part.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { replicaDisksOf } from '../../src/engine/replicator.js';
-import { seedStorage } from '../../src/failover/disk-sync.js';
+import { LocalSink } from '../../src/engine/log-sink.js';
+import { seedStorage, syncByHash } from '../../src/failover/disk-sync.js';
 import { completeFailover, startFailover, stopFailover } from '../../src/failover/failover.js';
 import { pointFiles } from '../../src/failover/recovery-points.js';
 import { FailoverSite } from '../../src/failover/site.js';
+import { finishHeldChainIfOff } from '../../src/failover/held-chain.js';
+import { setAsReplica } from '../../src/failover/reverse.js';
 import { startTestFailover, stopTestFailover } from '../../src/failover/test-failover.js';
+import { diskLogId } from '../../src/engine/ids.js';
 import { toWire } from '../../src/host/hyperv/exported-definition.js';
+import type { VmDescription } from '../../src/host/host-adapter.js';
 import { HyperVHost } from '../../src/host/hyperv/hyperv-host.js';
 import { VhdxImage } from '../../src/host/vhdx-image.js';
 import { parseReplicaVmDefinition } from '../../src/protocol/replica-vm.js';
@@ -106,7 +113,7 @@ async function replicaHost(primaryHere = false) {
   const storage = await createVhdxReplicaStorage(site.storageRoot(VM), { ...spec, blockSize: MiB, settings: { recoveryHistory: 2 } });
   await seedStorage(storage, source.configuration, (diskId) => VhdxImage.open(seedFiles[diskId]!), 'seed-1');
   await records.applied(VM, [{ generation: 1, sequence: 0, consistency: 'crash' }]);
-  return { hv, host, site, stateDir, source, exported, content };
+  return { hv, host, site, stateDir, source, exported, content, dir: dir.path };
 }
 
 const hostResources = (hv: FakeHyperV, id: string) => hv.vmDisks(id).map((d) => (d.properties.HostResource as string[])[0]!);
@@ -170,10 +177,7 @@ test('failover registers the VM on the point\'s chain; cancel unregisters it and
   assert.deepEqual(await chain(), chainBefore, 'the chain was never written');
 
   const second = await startFailover(site, VM, { point: first.point.id });
-  await site.host.startVm(VM);
-  await assert.rejects(completeFailover(site, VM), (e: any) => e.code === 'ERR_INVALID_STATE' && /turn it off/.test(e.message));
-  assert.equal((await site.store.require(VM)).state, 'FailedOverWaitingCompletion', 'a refused completion changes nothing');
-  await site.host.stopVm(VM, { force: true });
+  // Off (never started, or stopped before completing): the disks move at once.
   const done = await completeFailover(site, VM);
   assert.equal(done.state, 'FailedOver');
   assert.ok(!existsSync(site.storageRoot(VM)), 'the recovery points are deleted');
@@ -182,6 +186,135 @@ test('failover registers the VM on the point\'s chain; cancel unregisters it and
   assert.ok(Object.values(second.record.failover!.layers).every((l) => !existsSync(l)), 'the failover layers were folded into the new disks');
   assert.deepEqual(await Promise.all(disks.map(sha256Of)), source.disks.map((d) => content[d.id]), 'the VM reads what the recovery point held');
   assert.ok(!existsSync(join(stateDir, 'vms')), 'no file host was used');
+});
+
+/** A second recovery point above the first, with other content (the cycle a primary sends next). */
+async function secondPoint(site: FailoverSite, source: VmDescription, dir: string): Promise<void> {
+  const storage = await site.openStorage(VM);
+  await storage.seal();
+  const images: Record<string, string> = {};
+  for (const [i, disk] of source.disks.entries()) {
+    images[disk.id] = join(dir, `next-${i}.vhdx`);
+    await createDisk(images[disk.id]!, { type: 'dynamic', virtualSize: disk.virtualSize, blockSize: MiB });
+    const writable = await openDisk(images[disk.id]!, { writable: true });
+    await writable.write(MiB, pattern(i + 7, MiB));
+    await writable.close();
+  }
+  await syncByHash({
+    config: source.configuration,
+    source: (diskId) => VhdxImage.open(images[diskId]!),
+    target: storage,
+    sink: new LocalSink(storage),
+    position: { generation: 1, sequence: 1, baseReferencePoint: 'seed-1', newReferencePoint: 'seed-2' },
+    blockSize: MiB,
+  });
+  await storage.seal();
+}
+
+/** Every file under `dir`, sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+test('complete while the failed-over VM runs: FailedOver at once, only its chain kept and untouched; completed with the VM off, that chain goes', async () => {
+  const { hv, site, source, content, dir } = await replicaHost();
+  await secondPoint(site, source, dir);
+  const points = await (await site.openStorage(VM)).listRecoveryPoints();
+  assert.equal(points.length, 2);
+  // The older point: the newer one sits above it and is no file of the chain the VM will run on.
+  const { record: started } = await startFailover(site, VM, { point: points[0]!.id });
+  const chainTops = await pointFiles(await site.openStorage(VM), source.configuration, points[0]!.id);
+  await site.host.startVm(VM);
+  // The guest writes into its own layer while it runs.
+  const written = source.disks[0]!.id;
+  const guest = await openDisk(started.failover!.layers[written]!, { writable: true });
+  await guest.write(3 * MiB, pattern(9, 64 * 1024));
+  await guest.close();
+  const reads = async () => Promise.all(hostResources(hv, VM).map(sha256Of));
+  const before = await reads();
+  const held = await hv.heldFiles();
+  assert.equal(held.length, 4, 'per disk: the VM\'s layer and the point\'s chain (the first point is the base disk)');
+  const repointed = () => hv.calls.filter((c) => c.method === 'ModifyResourceSettings').length;
+  const repointedBefore = repointed();
+
+  const done = await completeFailover(site, VM);
+  assert.equal(done.state, 'FailedOver');
+  assert.equal(done.failover, undefined);
+  await hv.assertHeldUntouched(held);
+  assert.equal(repointed(), repointedBefore, 'no drive of the running VM was re-pointed');
+  assert.deepEqual(await reads(), before, 'the VM reads what it read');
+  const storagePath = await site.storagePath(VM);
+  const kept = held.filter((f) => f.sha256 !== undefined).map((f) => f.path).sort();
+  assert.deepEqual(filesUnder(storagePath), kept, 'only the files of the chain the VM runs on are left of the recovery points');
+  assert.deepEqual(done.heldChain?.files.slice().sort(), kept);
+  assert.deepEqual(done.heldChain?.bases, chainTops);
+  await assert.rejects(site.openStorage(VM), 'no replica storage is left to list points of or apply logs to');
+
+  // Again while it runs: refused with what to do, nothing touched.
+  await assert.rejects(completeFailover(site, VM), (e: any) => e.code === 'ERR_INVALID_STATE' && /Stop-VM/.test(e.message) && /failover complete/.test(e.message));
+  await hv.assertHeldUntouched(held);
+  assert.ok((await site.store.require(VM)).heldChain, 'still pending');
+
+  await site.host.stopVm(VM, { force: true });
+  const finished = await completeFailover(site, VM);
+  assert.equal(finished.state, 'FailedOver');
+  assert.equal(finished.heldChain, undefined);
+  assert.ok(!existsSync(storagePath), 'the held chain and its folder are deleted');
+  const disks = hostResources(hv, VM);
+  assert.ok(disks.every((p) => p.startsWith(site.failedOverDiskFolder(VM)) && existsSync(p)), disks.join(', '));
+  assert.ok(Object.values(started.failover!.layers).every((l) => !existsSync(l)), 'the failover layers were folded into the new disks');
+  assert.deepEqual(await Promise.all(disks.map(sha256Of)), before, 'the VM reads what it read, its own writes included');
+  assert.notDeepEqual(before[0], content[written], 'the guest\'s write is part of it');
+  await assert.rejects(completeFailover(site, VM), (e: any) => e.code === 'ERR_INVALID_STATE', 'nothing is left to complete');
+});
+
+test('a failover completed while the VM ran is finished by --as-replica later (VM off): the VM leaves the chain before its folder is re-created', async () => {
+  const { hv, site, source } = await replicaHost();
+  await startFailover(site, VM);
+  await site.host.startVm(VM);
+  const held = await completeFailover(site, VM);
+  assert.ok(held.heldChain);
+  const reads = await Promise.all(hostResources(hv, VM).map(sha256Of));
+  // Running, a reverse goes on without the chain (src/failover/held-chain.ts): nothing finishes it then.
+  assert.equal((await finishHeldChainIfOff(site, held)).heldChain, held.heldChain);
+  // The reversed relationship, as `replication set --reverse` leaves it on this host.
+  await site.store.modify(VM, (r) => ({ ...r, mode: 'Primary' as const, state: 'Replicating' as const }));
+  await site.host.stopVm(VM, { force: true });
+  const replica = await setAsReplica(site, VM);
+  assert.equal(replica.mode, 'Replica');
+  assert.equal(replica.heldChain, undefined);
+  assert.equal(hv.objects.has(hv.vmPath(VM)), false, 'the old VM is unregistered');
+  const storage = await site.openStorage(VM);
+  const now = await Promise.all(source.disks.map(async (d) => {
+    const chain = await storage.openLatest(diskLogId(VM, d.id));
+    try {
+      return createHash('sha256').update(await chain.read(0, chain.info.virtualSize)).digest('hex');
+    } finally {
+      await chain.close();
+    }
+  }));
+  assert.deepEqual(now, reads, 'the new replica storage holds what the VM read');
+  assert.ok(!existsSync(join(site.failedOverDiskFolder(VM), '..')), 'the failed-over VM\'s own disks went with it');
+});
+
+test('a command that finds the VM off finishes a held chain on its way (as --reverse does); running, it leaves it', async () => {
+  const { hv, site } = await replicaHost();
+  await startFailover(site, VM);
+  await site.host.startVm(VM);
+  const held = await completeFailover(site, VM);
+  const storagePath = held.heldChain!.storagePath;
+  assert.equal(await finishHeldChainIfOff(site, held), held, 'running: nothing to do yet');
+  assert.ok(existsSync(storagePath));
+  const reads = await Promise.all(hostResources(hv, VM).map(sha256Of));
+  await site.host.stopVm(VM, { force: true });
+  const finished = await finishHeldChainIfOff(site, held);
+  assert.equal(finished.heldChain, undefined);
+  assert.equal(finished.state, 'FailedOver');
+  assert.ok(!existsSync(storagePath));
+  assert.deepEqual(await Promise.all(hostResources(hv, VM).map(sha256Of)), reads, 'the VM reads what it read');
 });
 
 test('replication to the same host: the failed-over VM gets its own id, and a cancel leaves the primary alone', async () => {

@@ -8,9 +8,11 @@
  * ResilientChangeTrackingIdentifiers[i]; planned VMs come from ImportSystemDefinition and become real
  * with RealizePlannedSystem. Faults are injected per method. Every call is recorded for order checks.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClockFake, WmiFake, WmiObjectData, WmiValue } from '../../src/host/hyperv/native.js';
+import { openDisk } from '../../src/vhdx/index.js';
 
 /** Bytes of the guest-state file Hyper-V exports beside a generation 2 VM's .vmcx (mostly zero). */
 export const FAKE_VMGS_BYTES = 4 * 1024 * 1024;
@@ -212,6 +214,46 @@ export class FakeHyperV implements WmiFake {
   vmDisks(vmId: string): WmiObjectData[] {
     const vssd = this.definingSettings(this.vmPath(vmId));
     return this.componentsOf(vssd.path, 'Msvm_StorageAllocationSettingData');
+  }
+
+  /**
+   * The files Hyper-V holds open for the VMs that are not off, as Hyper-V documents for a running VM: each
+   * disk's current file (opened exclusively: the VM writes it) and every parent of its chain (opened
+   * read-only, shared with readers): none of them may be deleted, re-parented or rewritten by anyone else.
+   * Returns each file with what must stay as it is: a parent's SHA-256, the top's parent link.
+   */
+  async heldFiles(): Promise<HeldFile[]> {
+    const held: HeldFile[] = [];
+    for (const vm of [...this.objects.values()].filter((o) => o.className === 'Msvm_ComputerSystem' && o.properties.EnabledState !== 3)) {
+      for (const disk of this.vmDisks(String(vm.properties.Name))) {
+        const top = (disk.properties.HostResource as string[])[0]!;
+        if (!existsSync(top)) continue;
+        const chain = await chainOf(top);
+        held.push({ path: top, parentPath: chain[1] });
+        for (const parent of chain.slice(1)) held.push({ path: parent, sha256: sha256OfFile(parent) });
+      }
+    }
+    return held;
+  }
+
+  /**
+   * Throws the sharing violation Hyper-V's open handles would have raised (ERROR_SHARING_VIOLATION,
+   * ERROR_ACCESS_DENIED) for each held file another process deleted, rewrote or re-parented meanwhile.
+   */
+  async assertHeldUntouched(held: readonly HeldFile[]): Promise<void> {
+    const broken: string[] = [];
+    for (const file of held) {
+      if (!existsSync(file.path)) broken.push(`${file.path} was deleted`);
+      else if (file.sha256 !== undefined && sha256OfFile(file.path) !== file.sha256) broken.push(`${file.path} was rewritten`);
+      else if (file.sha256 === undefined) {
+        const parent = await chainOf(file.path).then(
+          (chain) => chain[1],
+          (error: Error) => `unreadable (${error.message})`,
+        );
+        if (parent !== file.parentPath) broken.push(`${file.path} was re-parented or lost its parent: ${parent ?? 'none'}`);
+      }
+    }
+    if (broken.length > 0) throw new Error(`files a running VM holds open were touched (Hyper-V refuses that): ${broken.join('; ')}`);
   }
 
   /** What ExportSystemDefinition wrote: the .vmcx path → the VM it describes. */
@@ -561,6 +603,14 @@ export class FakeHyperV implements WmiFake {
       case 'ModifyResourceSettings': {
         const list = params.ResourceSettings as string[];
         const changes = list.map((text) => ({ target: this.embedded.get(text)!.classOrPath, props: this.embeddedProps(text) }));
+        // A drive's file changes only while its VM is off: running (or saved, paused) Hyper-V holds the
+        // chain open and answers "Invalid state for this operation" (32775).
+        for (const c of changes) {
+          const disk = this.objects.get(c.target);
+          if (c.props.HostResource === undefined || disk?.className !== 'Msvm_StorageAllocationSettingData') continue;
+          const vm = this.objects.get(String(this.objects.get(String(disk.properties.componentOf))?.properties.definesStateOf));
+          if (vm?.className === 'Msvm_ComputerSystem' && vm.properties.EnabledState !== 3) throw new MethodFailure(32775);
+        }
         return { ...none, apply: () => changes.forEach((c) => Object.assign(this.objects.get(c.target)!.properties, c.props)) };
       }
       case 'ModifySystemSettings': {
@@ -630,6 +680,29 @@ export class FakeHyperV implements WmiFake {
     this.objects.delete(snapPath);
     for (const o of [...this.objects.values()]) if (o.properties.componentOf === snapPath) this.objects.delete(o.path);
   }
+}
+
+/** A file a running VM holds open (FakeHyperV.heldFiles). */
+export interface HeldFile {
+  path: string;
+  /** A parent (read-only for everyone): its bytes must stay the same. */
+  sha256?: string;
+  /** The VM's top layer (it writes it): its parent link must stay the same. */
+  parentPath?: string | undefined;
+}
+
+/** The files of a VHDX chain, top first (the VHDX engine reads the parent locators). */
+async function chainOf(path: string): Promise<string[]> {
+  const disk = await openDisk(path);
+  try {
+    return disk.info.chain;
+  } finally {
+    await disk.close();
+  }
+}
+
+function sha256OfFile(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 class MethodFailure {

@@ -7,6 +7,15 @@ function Complete-VMFailover
         On the replica, commits the recovery point a failover chose and deletes the other recovery points,
         as Hyper-V's Complete-VMFailover does (state FailedOver). It cannot be undone, so it confirms by
         default (ConfirmImpact High). Calls 'hvreplica failover complete' (docs/cli-contract.md 3.7).
+
+        The failed-over VM may run meanwhile (Start-HvrVMFailover, Start-VM, Complete-HvrVMFailover). On
+        Hyper-V, whose running VM holds its disk chain open, the state becomes FailedOver at once and every
+        other recovery point is deleted, but the files of the chosen point's chain stay in the replica
+        storage folder, under the VM, until it is off: turn it off when convenient (Stop-VM) and run
+        Complete-HvrVMFailover again, which moves the VM onto standalone disks and deletes that folder.
+        Run again while the VM still runs, it fails with that instruction and changes nothing;
+        Set-HvrVMReplication -AsReplica, and -Reverse with the VM off, finish it on their way. -Verbose
+        shows the warning the command gives (docs/hyperv.md, "Failover on a Hyper-V replica").
     .PARAMETER VMName
         Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name
         (VMName, or Name where Hyper-V has that alias).
@@ -27,6 +36,13 @@ function Complete-VMFailover
         Get-HvrVMReplication -ReplicationState FailedOverWaitingCompletion | Complete-HvrVMFailover -Confirm:$false
 
         Commits every pending failover without asking.
+    .EXAMPLE
+        Start-HvrVMFailover -VMName web1; Start-VM -Name web1; Complete-HvrVMFailover -VMName web1 -Confirm:$false
+        # later, in a maintenance window:
+        Stop-VM -Name web1; Complete-HvrVMFailover -VMName web1 -Confirm:$false; Start-VM -Name web1
+
+        On Hyper-V: completes the failover while web1 runs, then moves it off the kept recovery point once
+        it is off.
     .INPUTS
         System.String, objects with a VMName or Name property.
     .OUTPUTS

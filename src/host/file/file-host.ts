@@ -483,6 +483,12 @@ export class FileHost implements HostAdapter {
     });
   }
 
+  async vmHoldsDiskFiles(nameOrId: string): Promise<boolean> {
+    await findVm(this.root, nameOrId);
+    // The VM lock serialises guest writes with rebaseVmDisks, so a running VM's files are never out of reach.
+    return false;
+  }
+
   async rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription> {
     const { folder: vmFolder, record: before } = await findVm(this.root, nameOrId);
     for (const base of bases) findDisk(before, base.diskId);

@@ -612,11 +612,17 @@ export class HyperVHost implements HostAdapter {
     return this.getVm(info.id);
   }
 
+  async vmHoldsDiskFiles(nameOrId: string): Promise<boolean> {
+    // Running, paused or saved, Hyper-V keeps the chain open (a saved VM resumes on it) and refuses drive
+    // changes; only an off VM's files are free.
+    return vmState((await this.resolve(nameOrId)).state) !== 'off';
+  }
+
   async rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription> {
     const info = await this.describe(nameOrId);
     // Hyper-V holds a running VM's disks open and changes drives only while it is off; off, nothing writes
     // into the layer being copied.
-    if (info.state !== 'off') {
+    if (vmState(info.state) !== 'off') {
       throw new HostError('ERR_INVALID_STATE', `VM '${info.name}' is ${vmState(info.state)}; turn it off (Stop-VM) before its disks are moved off the recovery points, then run the step again`);
     }
     const state = this.load(info.id);
