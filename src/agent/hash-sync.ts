@@ -28,6 +28,7 @@ import type { HostCredential } from '../security/index.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
 import { decodeManifest, diffManifests, diffRangeDigests, hashRanges, type ByteRange } from '../tracking/index.js';
 import { DEFAULT_HASH_ALGORITHM } from '../tracking/hash/hash-algorithm.js';
+import { HashPool } from '../tracking/hash/hash-pool.js';
 import {
   Http2LogUploader,
   manifestBlockSize,
@@ -174,6 +175,8 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   const client = await connect();
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
+  // One set of hash workers for every disk and both levels: starting workers costs tens of milliseconds each.
+  const pool = new HashPool(DEFAULT_HASH_ALGORITHM, options.hashParallelism);
   try {
     const content = await client.content(source.logVmId);
     const position = checkComparable(content, source);
@@ -188,14 +191,14 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       // Both sides hash at once: the replica reads its copy while this side reads the source.
       const [remote, local] = await Promise.all([
         client.manifest(source.logVmId, disk.logDiskId, blockSize),
-        manifestOf(image, blockSize, { ...(options.hashParallelism ? { parallelism: options.hashParallelism } : {}), ...(signal ? { signal } : {}) }),
+        manifestOf(image, blockSize, { pool, ...(signal ? { signal } : {}) }),
       ]);
       if (remote.position !== content.Position || remote.referencePoint !== content.ReferencePoint) {
         throw new AgentError('ERR_BUSY', `the replica moved from ${content.Position} to ${remote.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
       }
       const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
       const coarse = [...diffManifests(theirs, local)];
-      const extents = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, options);
+      const extents = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
       const differingBytes = extents.reduce((sum, e) => sum + e.length, 0);
       disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, differingBytes });
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
@@ -203,6 +206,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image, extents), policy ? { codecPolicy: policy() } : {}) });
       log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, differingBytes, virtualSize: disk.virtualSize });
     }
+    await pool.close();
     await client.close();
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),
@@ -221,6 +225,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
   } finally {
     client.destroy();
+    await pool.close();
     await uploader.close().catch(() => undefined);
     await closeImages(opened);
   }
@@ -239,7 +244,8 @@ async function finePass(
   image: DiskImage,
   coarse: ChangedExtent[],
   content: { position: string; referencePoint: string; coarseBlockSize: number },
-  options: HashSyncOptions,
+  pool: HashPool,
+  signal: AbortSignal | undefined,
 ): Promise<ChangedExtent[]> {
   const blockSize = HASH_SYNC_FINE_BLOCK_SIZE;
   const ranges: ByteRange[] = coarse.filter((e) => e.kind === 'data').map((e) => ({ offset: e.offset, length: e.length }));
@@ -253,7 +259,7 @@ async function finePass(
   try {
     [theirs, ours] = await Promise.all([
       client.digests(logVmId, disk.logDiskId, { blockSize, position: content.position, referencePoint: content.referencePoint, ranges }),
-      hashRanges(image, ranges, { blockSize, ...(options.hashParallelism ? { parallelism: options.hashParallelism } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
+      hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
     ]);
   } catch (error) {
     // A replica server from before the digests route answers "no such route": the coarse blocks go whole.

@@ -120,13 +120,30 @@ class Slots {
   }
 }
 
-function statusOf(vmId: string, status: Awaited<ReturnType<VhdxReplicaStorage['status']>>): ReplicaContentStatus {
+type StorageStatus = Awaited<ReturnType<VhdxReplicaStorage['status']>>;
+
+function statusOf(vmId: string, status: StorageStatus): ReplicaContentStatus {
   return {
     VMId: vmId,
     Position: status.position?.toString() ?? null,
     ReferencePoint: status.referencePoint,
     Disks: status.disks.map((d) => ({ DiskId: d.diskId, VirtualSize: d.virtualSize, LogicalSectorSize: d.logicalSectorSize })),
   };
+}
+
+function checkedBlockSize(blockSize: number): number {
+  try {
+    validateBlockSize(blockSize);
+  } catch (error) {
+    throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
+  }
+  return blockSize;
+}
+
+function diskOf(status: StorageStatus, vmId: string, diskId: string): StorageStatus['disks'][number] {
+  const disk = status.disks.find((d) => d.diskId === diskId);
+  if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+  return disk;
 }
 
 export class ReplicaContentService implements ReplicaContentHandler {
@@ -169,19 +186,13 @@ export class ReplicaContentService implements ReplicaContentHandler {
   }
 
   async manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, requested: number | undefined): Promise<DiskManifest> {
-    const blockSize = requested ?? DEFAULT_MANIFEST_BLOCK_SIZE;
-    try {
-      validateBlockSize(blockSize);
-    } catch (error) {
-      throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
-    }
+    const blockSize = checkedBlockSize(requested ?? DEFAULT_MANIFEST_BLOCK_SIZE);
     const vmDir = await this.vmDir(auth, vmId);
     // A slot first, then the lock: waiting for a slot must not hold the VM's storage.
     return this.slots.run(() =>
       this.locked(vmDir, 'hash manifest', async (storage) => {
         const status = await storage.status();
-        const disk = status.disks.find((d) => d.diskId === diskId);
-        if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+        const disk = diskOf(status, vmId, diskId);
         if (!status.position) throw new ReplicaError('ERR_INVALID_STATE', `replica VM ${vmId} holds no content yet: nothing to compare against; run the initial replication`);
         const blocks = blockCountOf(disk.virtualSize, blockSize);
         if (blocks > MAX_MANIFEST_BLOCKS) {
@@ -204,12 +215,8 @@ export class ReplicaContentService implements ReplicaContentHandler {
    * order; refused (ERR_BUSY) when the content is no longer the one the primary compared against.
    */
   async digests(auth: PrimaryAuthorization, vmId: string, diskId: string, request: DigestRequest): Promise<Buffer> {
-    const { blockSize, ranges } = request;
-    try {
-      validateBlockSize(blockSize);
-    } catch (error) {
-      throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
-    }
+    const { ranges } = request;
+    const blockSize = checkedBlockSize(request.blockSize);
     if (ranges.length > MAX_DIGEST_RANGES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `a digests request names at most ${MAX_DIGEST_RANGES} ranges, this one ${ranges.length}; ask for fewer, larger ranges`);
     const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
     if (blocks > MAX_MANIFEST_BLOCKS) throw new ReplicaError('ERR_INVALID_ARGUMENT', `the ranges hold ${blocks} blocks of ${blockSize} bytes, more than the ${MAX_MANIFEST_BLOCKS} one answer carries; ask for larger blocks`);
@@ -217,8 +224,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
     return this.slots.run(() =>
       this.locked(vmDir, 'block digests', async (storage) => {
         const status = await storage.status();
-        const disk = status.disks.find((d) => d.diskId === diskId);
-        if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+        diskOf(status, vmId, diskId);
         const position = status.position?.toString() ?? '';
         if (position !== request.position || status.referencePoint !== request.referencePoint) {
           throw new ReplicaError('ERR_BUSY', `replica VM ${vmId} moved from ${request.position} to ${position || 'nothing'} since its manifest was taken: another primary sends to it? compare again`);
