@@ -254,14 +254,14 @@ async function finePass(
   if (content.coarseBlockSize <= blockSize || dataBytes === 0 || dataBytes > disk.virtualSize * FINE_PASS_MAX_SHARE || ranges.length > FINE_PASS_MAX_RANGES || blocks > MAX_MANIFEST_BLOCKS) {
     return coarse;
   }
-  let theirs: Buffer;
-  let ours: Buffer;
-  try {
-    [theirs, ours] = await Promise.all([
-      client.digests(logVmId, disk.logDiskId, { blockSize, position: content.position, referencePoint: content.referencePoint, ranges }),
-      hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
-    ]);
-  } catch (error) {
+  // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
+  const [theirs, ours] = await Promise.allSettled([
+    client.digests(logVmId, disk.logDiskId, { blockSize, position: content.position, referencePoint: content.referencePoint, ranges }),
+    hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
+  ]);
+  if (ours.status === 'rejected') throw ours.reason;
+  if (theirs.status === 'rejected') {
+    const error: unknown = theirs.reason;
     // A replica server from before the digests route answers "no such route": the coarse blocks go whole.
     if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') {
       log.verbose('the replica serves no block digests; sending whole differing blocks', { diskId: disk.logDiskId, error: error.message });
@@ -269,7 +269,7 @@ async function finePass(
     }
     throw error;
   }
-  const fine = diffRangeDigests(ranges, theirs, ours, { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize: disk.virtualSize });
+  const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize: disk.virtualSize });
   return [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset);
 }
 
