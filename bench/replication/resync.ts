@@ -14,7 +14,9 @@
  * At the end the replica must equal the primary at the resync's reference point (SHA-256 per disk).
  *
  * Run: node dist/bench/replication/resync.js [--disk-mib=4096] [--change-percent=1] [--seed=1]
- *        [--work-dir=os.tmpdir()] [--keep]
+ *        [--work-dir=os.tmpdir()] [--keep] [--cpu-prof=<dir>]
+ * --cpu-prof runs the timed `resume` process under node --cpu-prof (NODE_OPTIONS refuses it) and leaves
+ * its profiles in <dir>, main thread and hash workers apart; the profiler's cost is in that run's time.
  * Prints a table, then one JSON line (the last line of stdout).
  */
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -23,8 +25,9 @@ import { join } from 'node:path';
 import type { ServerProcess } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { benchOptions, changedBytes, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, replicaFolder, sh, VM, warm, warnings, type VmJson } from './kit.js';
-import { peakMethod, resetPeak, vmHwmKiB } from './measure.js';
+import { CLI_PATH } from '../../src/demo/server-process.js';
+import { benchOptions, changedBytes, check, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, replicaFolder, sh, VM, warm, warnings, type VmJson } from './kit.js';
+import { measure, peakMethod, resetPeak, vmHwmKiB } from './measure.js';
 
 configureLogging({ quietConsole: true });
 
@@ -33,11 +36,14 @@ const RESYNC_LIMIT = 1.5;
 
 interface Options extends CommonOptions {
   changePercent: number;
+  /** Where the timed resume process leaves its CPU profiles (none when undefined). */
+  cpuProf: string | undefined;
 }
 
 function options(): Options {
-  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' } });
-  const o: Options = { ...common, changePercent: Number(values['change-percent']) };
+  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' } });
+  const cpuProf = values['cpu-prof'];
+  const o: Options = { ...common, changePercent: Number(values['change-percent']), cpuProf: typeof cpuProf === 'string' ? cpuProf : undefined };
   if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
   return o;
 }
@@ -51,6 +57,12 @@ async function vhdxFiles(folder: string): Promise<string[]> {
 interface ResyncJson {
   Resynchronization: { Kind: string; ReferencePoint: string; LogBytes: number; ChangedBytes: number; ComparedBytes?: number; LatencySec: number };
   ReplicationState: string;
+}
+
+/** `hvreplica <args>` as kit's hvreplica runs it, under node --cpu-prof (profiles in `dir`). */
+async function profiled(args: string[], dir: string): Promise<Awaited<ReturnType<typeof hvreplica>>> {
+  const run = check(await measure(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, CLI_PATH, ...args, '--json'], { ...process.env, HVR_LOG_LEVEL: 'warn' }), `hvreplica ${args[0]}`);
+  return { run, result: (JSON.parse(run.stdout) as { result?: unknown }).result };
 }
 
 async function main(): Promise<void> {
@@ -90,7 +102,8 @@ async function main(): Promise<void> {
     say('hvreplica replication resume --resynchronize');
     await warm(both);
     const serverPeakPerPhase = resetPeak(serverPid);
-    const resync = await hvreplica(['replication', 'resume', '--resynchronize', `--vm-name=${VM}`, state]);
+    const resumeArgs = ['replication', 'resume', '--resynchronize', `--vm-name=${VM}`, state];
+    const resync = o.cpuProf === undefined ? await hvreplica(resumeArgs) : await profiled(resumeArgs, o.cpuProf);
     const [row] = resync.result as ResyncJson[];
     const report = row!.Resynchronization;
     const serverKiB = vmHwmKiB(serverPid);

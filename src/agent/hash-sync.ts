@@ -25,12 +25,17 @@ import { logger } from '../logging/logger.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
-import { decodeManifest, diffManifests } from '../tracking/index.js';
+import type { ChangedExtent } from '../tracking/change-tracker.js';
+import { decodeManifest, diffManifests, diffRangeDigests, hashRanges, type ByteRange } from '../tracking/index.js';
+import { DEFAULT_HASH_ALGORITHM } from '../tracking/hash/hash-algorithm.js';
+import { HashPool } from '../tracking/hash/hash-pool.js';
 import {
   Http2LogUploader,
   manifestBlockSize,
+  MAX_MANIFEST_BLOCKS,
   ReplicaClient,
   RetryingUploader,
+  TransportError,
   TransportSink,
   type DeliveryProgress,
   type ReplicaContentStatus,
@@ -51,6 +56,17 @@ export const HASH_SYNC_BLOCK_SIZE = 64 * 1024;
  * block grows with the disk past 32 GiB instead of letting the comparison's memory grow (128 GiB: 256 KiB).
  */
 export const HASH_SYNC_MAX_BLOCKS = 512 * 1024;
+/**
+ * Block of the fine pass (two-level comparison): the coarse blocks that differ are hashed again on both
+ * sides in 4 KiB blocks and only the 4 KiB blocks that differ are sent. Scattered guest writes of a few KiB
+ * (1% of a disk) fill about half of the 64 KiB blocks they touch: the fine pass halves what is sent and
+ * applied, for a re-read of the differing blocks (bench/replication/README.md, resync).
+ */
+export const HASH_SYNC_FINE_BLOCK_SIZE = 4096;
+/** Above this share of the disk differing, the fine pass would re-read more than it saves: skipped. */
+const FINE_PASS_MAX_SHARE = 0.25;
+/** At most this many ranges in one fine request (each is 16 bytes of request). */
+const FINE_PASS_MAX_RANGES = 256 * 1024;
 
 /** How to reach the relationship's replica server (as the agent's cycles do). */
 export interface ReplicaConnection {
@@ -159,6 +175,8 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   const client = await connect();
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
+  // One set of hash workers for every disk and both levels: starting workers costs tens of milliseconds each.
+  const pool = new HashPool(DEFAULT_HASH_ALGORITHM, options.hashParallelism);
   try {
     const content = await client.content(source.logVmId);
     const position = checkComparable(content, source);
@@ -173,13 +191,14 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       // Both sides hash at once: the replica reads its copy while this side reads the source.
       const [remote, local] = await Promise.all([
         client.manifest(source.logVmId, disk.logDiskId, blockSize),
-        manifestOf(image, blockSize, { ...(options.hashParallelism ? { parallelism: options.hashParallelism } : {}), ...(signal ? { signal } : {}) }),
+        manifestOf(image, blockSize, { pool, ...(signal ? { signal } : {}) }),
       ]);
       if (remote.position !== content.Position || remote.referencePoint !== content.ReferencePoint) {
         throw new AgentError('ERR_BUSY', `the replica moved from ${content.Position} to ${remote.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
       }
       const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
-      const extents = [...diffManifests(theirs, local)];
+      const coarse = [...diffManifests(theirs, local)];
+      const extents = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
       const differingBytes = extents.reduce((sum, e) => sum + e.length, 0);
       disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, differingBytes });
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
@@ -187,6 +206,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image, extents), policy ? { codecPolicy: policy() } : {}) });
       log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, differingBytes, virtualSize: disk.virtualSize });
     }
+    await pool.close();
     await client.close();
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),
@@ -205,9 +225,52 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
   } finally {
     client.destroy();
+    await pool.close();
     await uploader.close().catch(() => undefined);
     await closeImages(opened);
   }
+}
+
+/**
+ * The second level of the comparison: the coarse blocks that differ and hold data are hashed in
+ * HASH_SYNC_FINE_BLOCK_SIZE blocks here and on the replica at once, and only the fine blocks that differ
+ * are kept. Coarse blocks that are zero here need no data and stay as they are. Skipped (the coarse
+ * extents returned) when it cannot save much, or when the replica predates the digests route.
+ */
+async function finePass(
+  client: ReplicaClient,
+  logVmId: string,
+  disk: HashSyncDisk,
+  image: DiskImage,
+  coarse: ChangedExtent[],
+  content: { position: string; referencePoint: string; coarseBlockSize: number },
+  pool: HashPool,
+  signal: AbortSignal | undefined,
+): Promise<ChangedExtent[]> {
+  const blockSize = HASH_SYNC_FINE_BLOCK_SIZE;
+  const ranges: ByteRange[] = coarse.filter((e) => e.kind === 'data').map((e) => ({ offset: e.offset, length: e.length }));
+  const dataBytes = ranges.reduce((sum, r) => sum + r.length, 0);
+  const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
+  if (content.coarseBlockSize <= blockSize || dataBytes === 0 || dataBytes > disk.virtualSize * FINE_PASS_MAX_SHARE || ranges.length > FINE_PASS_MAX_RANGES || blocks > MAX_MANIFEST_BLOCKS) {
+    return coarse;
+  }
+  // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
+  const [theirs, ours] = await Promise.allSettled([
+    client.digests(logVmId, disk.logDiskId, { blockSize, position: content.position, referencePoint: content.referencePoint, ranges }),
+    hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
+  ]);
+  if (ours.status === 'rejected') throw ours.reason;
+  if (theirs.status === 'rejected') {
+    const error: unknown = theirs.reason;
+    // A replica server from before the digests route answers "no such route": the coarse blocks go whole.
+    if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') {
+      log.verbose('the replica serves no block digests; sending whole differing blocks', { diskId: disk.logDiskId, error: error.message });
+      return coarse;
+    }
+    throw error;
+  }
+  const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize: disk.virtualSize });
+  return [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset);
 }
 
 /** Closes what was opened and forgets it, so a second call (the cycle's cleanup) closes nothing twice. */

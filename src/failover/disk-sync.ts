@@ -23,6 +23,7 @@ export function imageOf(disk: VhdxDisk): DiskImage {
     virtualSize: disk.info.virtualSize,
     logicalSectorSize: disk.info.logicalSectorSize,
     read: (offset, length) => disk.read(offset, length),
+    readInto: async (offset, into) => void (await disk.read(offset, into)),
     allocation: () => disk.map(),
     close: () => disk.close(),
   };

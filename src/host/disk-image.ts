@@ -15,6 +15,12 @@ export interface DiskImage {
   /** Reads `length` bytes at virtual offset `offset`; past the end is an ERR_INVALID_ARGUMENT error. */
   read(offset: number, length: number): Promise<Buffer>;
   /**
+   * Reads `into.length` bytes at `offset` into a buffer the caller reuses. Optional: a reader of a whole
+   * disk (the hash manifest) recycles a few windows instead of allocating fresh memory for every read,
+   * which costs the kernel a zeroed page per 4 KiB, several times the copy itself.
+   */
+  readInto?(offset: number, into: Buffer): Promise<void>;
+  /**
    * Where the image holds data, when the format knows (sorted, covering the whole disk). Lets readers of
    * sparse images skip what reads as zeros; absent for formats that cannot tell.
    */

@@ -27,19 +27,29 @@ export class RawFileImage implements DiskImage {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.virtualSize) {
-      throw new NativeError(`read of ${length} bytes at ${offset} is outside raw image '${this.path}' (${this.virtualSize} bytes)`, {
-        code: 'ERR_INVALID_ARGUMENT',
-      });
-    }
+    this.checkRange(offset, length);
     const buffer = Buffer.allocUnsafe(length);
+    await this.readInto(offset, buffer);
+    return buffer;
+  }
+
+  async readInto(offset: number, buffer: Buffer): Promise<void> {
+    const length = buffer.length;
+    this.checkRange(offset, length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.file.read(buffer, done, length - done, offset + done);
       if (bytesRead === 0) throw new NativeError(`raw image '${this.path}' ended early at ${offset + done}`, { code: 'ERR_IO' });
       done += bytesRead;
     }
-    return buffer;
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.virtualSize) {
+      throw new NativeError(`read of ${length} bytes at ${offset} is outside raw image '${this.path}' (${this.virtualSize} bytes)`, {
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+    }
   }
 
   async close(): Promise<void> {

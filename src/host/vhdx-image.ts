@@ -25,6 +25,10 @@ export class VhdxImage implements DiskImage {
     return this.disk.read(offset, length);
   }
 
+  async readInto(offset: number, into: Buffer): Promise<void> {
+    await this.disk.read(offset, into);
+  }
+
   allocation(): Promise<AllocationExtent[]> {
     return this.disk.map();
   }

@@ -23,7 +23,7 @@ import { VhdxImage } from '../host/vhdx-image.js';
 import { logger } from '../logging/logger.js';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
-import { encodeManifest, hashImage } from '../tracking/index.js';
+import { encodeManifest, hashImage, hashRanges, type ByteRange } from '../tracking/index.js';
 import { blockCountOf, validateBlockSize } from '../tracking/hash/manifest.js';
 import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
 import { BackupCopies, type BackupCopy } from './backup-copies.js';
@@ -39,6 +39,8 @@ const log = logger('replica-content');
  * twice the VHDX maximum, so every disk has a block size that fits; smaller block sizes are refused.
  */
 export const MAX_MANIFEST_BLOCKS = 2 * 1024 * 1024;
+/** Ranges one digests request may name (a coarse manifest's differing blocks, coalesced). */
+export const MAX_DIGEST_RANGES = 1024 * 1024;
 /** Block size when the primary names none (the hash tracker's default). */
 export const DEFAULT_MANIFEST_BLOCK_SIZE = 1024 * 1024;
 
@@ -64,6 +66,15 @@ export interface DiskManifest {
   manifest: Buffer;
 }
 
+/** The fine pass of a two-level comparison: digests of the blocks of a few ranges of one disk. */
+export interface DigestRequest {
+  blockSize: number;
+  /** The content the coarse manifest described (`generation/sequence`, reference point): it must still be it. */
+  position: string;
+  referencePoint: string;
+  ranges: ByteRange[];
+}
+
 export interface BackupSeedResult extends ReplicaContentStatus {
   /** The folder the copy was read from. */
   BackupPath: string;
@@ -75,13 +86,14 @@ export interface BackupSeedResult extends ReplicaContentStatus {
 export interface ReplicaContentHandler {
   content(auth: PrimaryAuthorization, vmId: string): Promise<ReplicaContentStatus>;
   manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, blockSize: number | undefined): Promise<DiskManifest>;
+  digests(auth: PrimaryAuthorization, vmId: string, diskId: string, request: DigestRequest): Promise<Buffer>;
   seedFromBackup(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<BackupSeedResult>;
 }
 
 export interface ReplicaContentOptions {
   /** Manifests computed at once on this server (default 2). */
   concurrentManifests?: number;
-  /** Hash worker threads per manifest (default half the cores). */
+  /** Hash worker threads per manifest (default one per core: the primary hashes its side meanwhile, and a lone manifest should not leave cores idle once it is done). */
   hashParallelism?: number;
   /** Bytes of finished manifests kept for repeated requests (default 256 MiB). */
   cacheBytes?: number;
@@ -108,13 +120,30 @@ class Slots {
   }
 }
 
-function statusOf(vmId: string, status: Awaited<ReturnType<VhdxReplicaStorage['status']>>): ReplicaContentStatus {
+type StorageStatus = Awaited<ReturnType<VhdxReplicaStorage['status']>>;
+
+function statusOf(vmId: string, status: StorageStatus): ReplicaContentStatus {
   return {
     VMId: vmId,
     Position: status.position?.toString() ?? null,
     ReferencePoint: status.referencePoint,
     Disks: status.disks.map((d) => ({ DiskId: d.diskId, VirtualSize: d.virtualSize, LogicalSectorSize: d.logicalSectorSize })),
   };
+}
+
+function checkedBlockSize(blockSize: number): number {
+  try {
+    validateBlockSize(blockSize);
+  } catch (error) {
+    throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
+  }
+  return blockSize;
+}
+
+function diskOf(status: StorageStatus, vmId: string, diskId: string): StorageStatus['disks'][number] {
+  const disk = status.disks.find((d) => d.diskId === diskId);
+  if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+  return disk;
 }
 
 export class ReplicaContentService implements ReplicaContentHandler {
@@ -134,7 +163,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
     this.vms = new VmRegistry(stateDir);
     this.backups = new BackupCopies(stateDir);
     this.slots = new Slots(options.concurrentManifests ?? 2);
-    this.hashParallelism = options.hashParallelism ?? Math.max(1, Math.floor(availableParallelism() / 2));
+    this.hashParallelism = options.hashParallelism ?? availableParallelism();
     this.cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
   }
 
@@ -157,19 +186,13 @@ export class ReplicaContentService implements ReplicaContentHandler {
   }
 
   async manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, requested: number | undefined): Promise<DiskManifest> {
-    const blockSize = requested ?? DEFAULT_MANIFEST_BLOCK_SIZE;
-    try {
-      validateBlockSize(blockSize);
-    } catch (error) {
-      throw new ReplicaError('ERR_INVALID_ARGUMENT', (error as Error).message);
-    }
+    const blockSize = checkedBlockSize(requested ?? DEFAULT_MANIFEST_BLOCK_SIZE);
     const vmDir = await this.vmDir(auth, vmId);
     // A slot first, then the lock: waiting for a slot must not hold the VM's storage.
     return this.slots.run(() =>
       this.locked(vmDir, 'hash manifest', async (storage) => {
         const status = await storage.status();
-        const disk = status.disks.find((d) => d.diskId === diskId);
-        if (!disk) throw new ReplicaError('ERR_NOT_FOUND', `replica VM ${vmId} has no disk ${diskId}`);
+        const disk = diskOf(status, vmId, diskId);
         if (!status.position) throw new ReplicaError('ERR_INVALID_STATE', `replica VM ${vmId} holds no content yet: nothing to compare against; run the initial replication`);
         const blocks = blockCountOf(disk.virtualSize, blockSize);
         if (blocks > MAX_MANIFEST_BLOCKS) {
@@ -183,6 +206,38 @@ export class ReplicaContentService implements ReplicaContentHandler {
           this.remember(key, bytes);
         }
         return { status: statusOf(storage.vmId, status), manifest: bytes };
+      }),
+    );
+  }
+
+  /**
+   * Digests of the `blockSize` blocks of `request.ranges` of the disk's latest content, concatenated in
+   * order; refused (ERR_BUSY) when the content is no longer the one the primary compared against.
+   */
+  async digests(auth: PrimaryAuthorization, vmId: string, diskId: string, request: DigestRequest): Promise<Buffer> {
+    const { ranges } = request;
+    const blockSize = checkedBlockSize(request.blockSize);
+    if (ranges.length > MAX_DIGEST_RANGES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `a digests request names at most ${MAX_DIGEST_RANGES} ranges, this one ${ranges.length}; ask for fewer, larger ranges`);
+    const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
+    if (blocks > MAX_MANIFEST_BLOCKS) throw new ReplicaError('ERR_INVALID_ARGUMENT', `the ranges hold ${blocks} blocks of ${blockSize} bytes, more than the ${MAX_MANIFEST_BLOCKS} one answer carries; ask for larger blocks`);
+    const vmDir = await this.vmDir(auth, vmId);
+    return this.slots.run(() =>
+      this.locked(vmDir, 'block digests', async (storage) => {
+        const status = await storage.status();
+        diskOf(status, vmId, diskId);
+        const position = status.position?.toString() ?? '';
+        if (position !== request.position || status.referencePoint !== request.referencePoint) {
+          throw new ReplicaError('ERR_BUSY', `replica VM ${vmId} moved from ${request.position} to ${position || 'nothing'} since its manifest was taken: another primary sends to it? compare again`);
+        }
+        const image = imageOf(await storage.openLatest(diskId));
+        try {
+          return await hashRanges(image, ranges, { blockSize, parallelism: this.hashParallelism });
+        } catch (error) {
+          if (error instanceof RangeError) throw new ReplicaError('ERR_INVALID_ARGUMENT', `disk ${diskId}: ${error.message}`);
+          throw error;
+        } finally {
+          await image.close();
+        }
       }),
     );
   }

@@ -3,10 +3,11 @@ export * from './change-tracker.js';
 export { createChangeTracker, type TrackerOptions } from './factory.js';
 export { CheckpointTracker, type CheckpointLayer, type CheckpointTrackerOptions } from './checkpoint/checkpoint-tracker.js';
 export { HashTracker, type HashTrackerOptions } from './hash/hash-tracker.js';
-export { hashImage, type HashImageOptions } from './hash/hash-image.js';
+export { checkRanges, hashImage, hashRanges, type ByteRange, type HashImageOptions } from './hash/hash-image.js';
 export {
   decodeManifest,
   diffManifests,
+  diffRangeDigests,
   encodeManifest,
   manifestId,
   DEFAULT_BLOCK_SIZE,

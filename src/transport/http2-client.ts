@@ -10,7 +10,20 @@ import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { DefineResult, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
-import { backupPath, contentPath, HEADER_POSITION, HEADER_REFERENCE_POINT, manifestPath, MAX_MANIFEST_BYTES, type BackupSeedResult, type ReplicaContentStatus } from './manifest-wire.js';
+import type { ByteRange } from '../tracking/index.js';
+import {
+  backupPath,
+  contentPath,
+  digestsPath,
+  encodeRanges,
+  HEADER_POSITION,
+  HEADER_REFERENCE_POINT,
+  manifestPath,
+  MAX_DIGEST_ANSWER_BYTES,
+  MAX_MANIFEST_BYTES,
+  type BackupSeedResult,
+  type ReplicaContentStatus,
+} from './manifest-wire.js';
 import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
 
 export interface ReplicaEndpoint {
@@ -153,6 +166,21 @@ export class ReplicaClient {
     const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize) }, undefined, MAX_MANIFEST_BYTES);
     const header = (name: string) => decodeURIComponent(String(answer.headers[name] ?? ''));
     return { manifest: answer.body, position: header(HEADER_POSITION) || null, referencePoint: header(HEADER_REFERENCE_POINT) };
+  }
+
+  /**
+   * Digests of the `blockSize` blocks of `ranges` of one replica disk (concatenated, 32 bytes each), of the
+   * content at `position`/`referencePoint` (the replica refuses with ERR_BUSY when it moved on since).
+   */
+  async digests(vmId: string, diskId: string, request: { blockSize: number; position: string; referencePoint: string; ranges: readonly ByteRange[] }): Promise<Buffer> {
+    const headers: OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': digestsPath(vmId, diskId, request.blockSize),
+      'content-type': 'application/octet-stream',
+      [HEADER_POSITION]: encodeURIComponent(request.position),
+      [HEADER_REFERENCE_POINT]: encodeURIComponent(request.referencePoint),
+    };
+    return (await this.exchange(headers, Readable.from([encodeRanges(request.ranges)]), MAX_DIGEST_ANSWER_BYTES)).body;
   }
 
   /** Asks the replica to create the VM's replica from the copy of its disks registered there. */

@@ -31,7 +31,16 @@ import {
   type HelloResponse,
   type WireError,
 } from './wire.js';
-import { HEADER_POSITION, HEADER_REFERENCE_POINT, MANIFEST_CONTENT_TYPE, parseContentPath, type ContentRoute } from './manifest-wire.js';
+import {
+  decodeRanges,
+  DIGESTS_CONTENT_TYPE,
+  HEADER_POSITION,
+  HEADER_REFERENCE_POINT,
+  MANIFEST_CONTENT_TYPE,
+  MAX_DIGEST_REQUEST_BYTES,
+  parseContentPath,
+  type ContentRoute,
+} from './manifest-wire.js';
 
 const log = logger('replica-server');
 
@@ -174,7 +183,7 @@ export class ReplicaHttpServer {
       return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
     }
     const contentRoute = parseContentPath(path);
-    if (contentRoute) return this.serveContent(stream, method, contentRoute, auth);
+    if (contentRoute) return this.serveContent(stream, headers, contentRoute, auth);
     const vmId = parseVmPath(path);
     if (vmId !== undefined) return this.defineVm(stream, method, vmId, auth);
     const key = parseLogPath(path);
@@ -226,10 +235,11 @@ export class ReplicaHttpServer {
   }
 
   /** The replica-content routes (manifest-wire.ts); authorized like log uploads by the time they get here. */
-  private async serveContent(stream: ServerHttp2Stream, method: string, route: ContentRoute, auth: PrimaryAuthorization): Promise<void> {
+  private async serveContent(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, route: ContentRoute, auth: PrimaryAuthorization): Promise<void> {
+    const method = String(headers[':method']);
     const content = this.options.content;
     if (!content) return this.fail(stream, 'ERR_NOT_FOUND', 'this replica server does not serve replica content');
-    const expected = route.kind === 'backup' ? 'PUT' : 'GET';
+    const expected = route.kind === 'backup' ? 'PUT' : route.kind === 'digests' ? 'POST' : 'GET';
     if (method !== expected) return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
     try {
       if (route.kind === 'backup') {
@@ -237,6 +247,7 @@ export class ReplicaHttpServer {
         return this.reply(stream, 'vm-backup', 200, JSON.stringify(await content.seedFromBackup(auth, definition)), 'application/json');
       }
       if (route.kind === 'content') return this.reply(stream, 'vm-content', 200, JSON.stringify(await content.content(auth, route.vmId)), 'application/json');
+      if (route.kind === 'digests') return await this.serveDigests(stream, headers, route, auth, content);
       const { status, manifest } = await content.manifest(auth, route.vmId, route.diskId, route.blockSize);
       this.metrics.inc('hvr_requests_total', { route: 'manifest', status: '200' });
       if (stream.destroyed || stream.closed) return;
@@ -253,6 +264,29 @@ export class ReplicaHttpServer {
     } catch (error) {
       return this.failWith(stream, error);
     }
+  }
+
+  /** The fine pass of a two-level comparison: digests of the ranges the body names, of the content the headers name. */
+  private async serveDigests(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    route: Extract<ContentRoute, { kind: 'digests' }>,
+    auth: PrimaryAuthorization,
+    content: ReplicaContentHandler,
+  ): Promise<void> {
+    let ranges: ReturnType<typeof decodeRanges>;
+    try {
+      ranges = decodeRanges(await readBody(stream, MAX_DIGEST_REQUEST_BYTES, 'a digests request'));
+    } catch (error) {
+      if (error instanceof RangeError) throw new HttpError('ERR_INVALID_ARGUMENT', error.message);
+      throw error;
+    }
+    const text = (name: string) => decodeURIComponent(String(headers[name] ?? ''));
+    const digests = await content.digests(auth, route.vmId, route.diskId, { blockSize: route.blockSize, position: text(HEADER_POSITION), referencePoint: text(HEADER_REFERENCE_POINT), ranges });
+    this.metrics.inc('hvr_requests_total', { route: 'digests', status: '200' });
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ':status': 200, 'content-type': DIGESTS_CONTENT_TYPE, 'content-length': digests.length, [HEADER_PROTOCOL]: String(PROTOCOL_VERSION) });
+    stream.end(digests);
   }
 
   private async *countBytes(stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
@@ -288,15 +322,20 @@ export class ReplicaHttpServer {
  * Reads a VM definition body (the define and backup routes both take one), bounded so a client cannot make
  * the server buffer without limit, and checks it names the VM of the path.
  */
-async function readVmDefinition(stream: ServerHttp2Stream, vmId: string): Promise<ReplicaVmDefinition> {
+/** A request body of at most `limit` bytes (`what` names it in the error). */
+async function readBody(stream: ServerHttp2Stream, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_REPLICA_VM_BYTES) throw new HttpError('ERR_TOO_LARGE', `a VM definition is at most ${MAX_REPLICA_VM_BYTES} bytes`);
+    if (size > limit) throw new HttpError('ERR_TOO_LARGE', `${what} is at most ${limit} bytes`);
     chunks.push(chunk);
   }
-  const definition = decodeReplicaVmDefinition(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
+}
+
+async function readVmDefinition(stream: ServerHttp2Stream, vmId: string): Promise<ReplicaVmDefinition> {
+  const definition = decodeReplicaVmDefinition(await readBody(stream, MAX_REPLICA_VM_BYTES, 'a VM definition'));
   if (definition.VMId !== vmId) throw new HttpError('ERR_INVALID_ARGUMENT', `the definition is for VM ${definition.VMId}, not ${vmId} named in the path`);
   return definition;
 }

@@ -5,10 +5,14 @@
  *
  *   GET  /v1/vms/<vmId>/content                                  position, reference point, disks (JSON)
  *   GET  /v1/vms/<vmId>/disks/<diskId>/manifest?block-size=<n>   HVRHMAN1 manifest of the latest content
+ *   POST /v1/vms/<vmId>/disks/<diskId>/digests?block-size=<n>    digests of the blocks of the ranges sent
+ *                                                                (the fine pass of a two-level comparison)
  *   PUT  /v1/vms/<vmId>/backup                                   VM definition: seed the replica from the copy
  */
 import { isGuid } from '../protocol/index.js';
-import { MAX_MANIFEST_BLOCKS, manifestBytes } from '../replica/replica-content.js';
+import { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS, manifestBytes } from '../replica/replica-content.js';
+import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
+import type { ByteRange } from '../tracking/index.js';
 import { blockCountOf, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../tracking/hash/manifest.js';
 
 export { MAX_MANIFEST_BLOCKS, type BackupSeedResult, type ContentDisk, type ReplicaContentStatus } from '../replica/replica-content.js';
@@ -21,14 +25,21 @@ export const MANIFEST_CONTENT_TYPE = 'application/vnd.hvreplica.manifest';
 /** Encoded size bound of a manifest answer (header, digests, trailer). */
 export const MAX_MANIFEST_BYTES = manifestBytes(MAX_MANIFEST_BLOCKS);
 
+/** Encoded size bounds of a digests request (16 bytes a range) and answer (32 bytes a block). */
+export const MAX_DIGEST_REQUEST_BYTES = MAX_DIGEST_RANGES * 16;
+export const MAX_DIGEST_ANSWER_BYTES = MAX_MANIFEST_BLOCKS * DIGEST_SIZE;
+export const DIGESTS_CONTENT_TYPE = 'application/vnd.hvreplica.digests';
+
 export type ContentRoute =
   | { kind: 'content'; vmId: string }
   | { kind: 'manifest'; vmId: string; diskId: string; blockSize: number | undefined }
+  | { kind: 'digests'; vmId: string; diskId: string; blockSize: number }
   | { kind: 'backup'; vmId: string };
 
 const CONTENT_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/content$/;
 const BACKUP_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/backup$/;
 const MANIFEST_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/manifest(?:\?block-size=(\d{1,10}))?$/;
+const DIGESTS_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/digests\?block-size=(\d{1,10})$/;
 
 export function contentPath(vmId: string): string {
   return `/v1/vms/${vmId}/content`;
@@ -42,6 +53,33 @@ export function manifestPath(vmId: string, diskId: string, blockSize: number): s
   return `/v1/vms/${vmId}/disks/${diskId}/manifest?block-size=${blockSize}`;
 }
 
+export function digestsPath(vmId: string, diskId: string, blockSize: number): string {
+  return `/v1/vms/${vmId}/disks/${diskId}/digests?block-size=${blockSize}`;
+}
+
+/** The body of a digests request: each range as u64 offset, u64 length (little-endian). */
+export function encodeRanges(ranges: readonly ByteRange[]): Buffer {
+  const body = Buffer.alloc(ranges.length * 16);
+  ranges.forEach((r, i) => {
+    body.writeBigUInt64LE(BigInt(r.offset), i * 16);
+    body.writeBigUInt64LE(BigInt(r.length), i * 16 + 8);
+  });
+  return body;
+}
+
+/** Ranges from a digests request body; the replica checks them against the disk (hashRanges). */
+export function decodeRanges(body: Buffer): ByteRange[] {
+  if (body.length % 16 !== 0) throw new RangeError(`a digests request is a list of 16-byte ranges; ${body.length} bytes is not`);
+  const ranges: ByteRange[] = [];
+  for (let at = 0; at < body.length; at += 16) {
+    const offset = body.readBigUInt64LE(at);
+    const length = body.readBigUInt64LE(at + 8);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER) || length > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`range ${at / 16} is beyond any disk`);
+    ranges.push({ offset: Number(offset), length: Number(length) });
+  }
+  return ranges;
+}
+
 /**
  * Parses a content route; undefined for anything else, so the server falls through to its other routes.
  * Only exact GUIDs and a decimal block size get through: nothing else from the path reaches the replica.
@@ -51,6 +89,8 @@ export function parseContentPath(path: string): ContentRoute | undefined {
   if (match) return isGuid(match[1]!) ? { kind: 'content', vmId: match[1]! } : undefined;
   match = BACKUP_PATH.exec(path);
   if (match) return isGuid(match[1]!) ? { kind: 'backup', vmId: match[1]! } : undefined;
+  match = DIGESTS_PATH.exec(path);
+  if (match) return isGuid(match[1]!) && isGuid(match[2]!) ? { kind: 'digests', vmId: match[1]!, diskId: match[2]!, blockSize: Number(match[3]) } : undefined;
   match = MANIFEST_PATH.exec(path);
   if (!match || !isGuid(match[1]!) || !isGuid(match[2]!)) return undefined;
   return { kind: 'manifest', vmId: match[1]!, diskId: match[2]!, blockSize: match[3] === undefined ? undefined : Number(match[3]) };

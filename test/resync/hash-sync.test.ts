@@ -60,6 +60,15 @@ describe('hash comparison over the network', () => {
         // Asked again (a primary that lost its connection): the same manifest, from the finished computation.
         assert.ok((await client.manifest(vmId, diskId, BLOCK)).manifest.equals(answer.manifest));
         await refused(client.manifest(vmId, diskId, 1000), 'ERR_INVALID_ARGUMENT');
+        // The fine pass: digests of chosen ranges, equal to the matching part of a 4 KiB manifest.
+        const fineManifest = decodeManifest((await client.manifest(vmId, diskId, 4096)).manifest);
+        const pinned = { blockSize: 4096, position: answer.position!, referencePoint: answer.referencePoint };
+        const digests = await client.digests(vmId, diskId, { ...pinned, ranges: [{ offset: 0, length: BLOCK }, { offset: 4 * BLOCK, length: 2 * BLOCK }] });
+        const perBlock = BLOCK / 4096;
+        assert.ok(digests.equals(Buffer.concat([fineManifest.digests.subarray(0, perBlock * 32), fineManifest.digests.subarray(4 * perBlock * 32, 6 * perBlock * 32)])));
+        await refused(client.digests(vmId, diskId, { ...pinned, position: '1/5@0', ranges: [{ offset: 0, length: BLOCK }] }), 'ERR_BUSY');
+        await refused(client.digests(vmId, diskId, { ...pinned, ranges: [{ offset: 512, length: BLOCK }] }), 'ERR_INVALID_ARGUMENT');
+        await refused(client.digests(vmId, diskId, { ...pinned, ranges: [{ offset: 0, length: 16 * MiB }] }), 'ERR_INVALID_ARGUMENT');
         await refused(client.manifest(vmId, '00000000-0000-4000-8000-000000000001', BLOCK), 'ERR_NOT_FOUND');
         await refused(client.content('00000000-0000-4000-8000-000000000002'), 'ERR_NOT_FOUND');
       } finally {
@@ -124,14 +133,18 @@ describe('hash comparison over the network', () => {
       const result = await hashSyncVm({ host: hosts.host, vm: hosts.vmId, stateFile, replica: await hosts.connection(), blockSize: BLOCK });
       await hosts.rememberPrimary(result.referencePoint);
       const vm = await hosts.host.getVm(hosts.vmId);
-      const bound = await touchedBytes(journal, BLOCK, new Map(vm.disks.map((d) => [d.id, d.virtualSize])));
+      const sizes = new Map(vm.disks.map((d) => [d.id, d.virtualSize]));
+      const bound = await touchedBytes(journal, BLOCK, sizes);
+      // The two-level comparison sends 4 KiB blocks inside the 64 KiB blocks that differ.
+      const fineBound = await touchedBytes(journal, 4096, sizes);
       const total = disks.reduce((a, b) => a + b, 0);
       assert.deepEqual([result.generation, result.sequence], [1, 2], 'the next cycle of the replica’s generation, not a new full copy');
       assert.equal(result.comparedBytes, total);
-      assert.ok(result.changedBytes > 0 && result.changedBytes <= bound, `${result.changedBytes} differing bytes, at most the ${bound} bytes of blocks written`);
+      assert.ok(result.changedBytes > 0 && result.changedBytes <= fineBound, `${result.changedBytes} differing bytes, at most the ${fineBound} bytes of 4 KiB blocks written`);
+      assert.ok(fineBound < bound, `the writes touch ${fineBound} bytes of 4 KiB blocks, ${bound} of 64 KiB blocks`);
       assert.ok(result.logBytes <= result.changedBytes + 64 * 1024, `log ${result.logBytes} bytes for ${result.changedBytes} differing`);
       assert.ok(result.logBytes < total / 8, `log ${result.logBytes} bytes for ${total} bytes of disk`);
-      t.diagnostic(`hash sync: ${result.logBytes} bytes sent, ${result.changedBytes} differing (writes touched ${bound}), of ${total} bytes of disk`);
+      t.diagnostic(`hash sync: ${result.logBytes} bytes sent, ${result.changedBytes} differing (writes touched ${fineBound} in 4 KiB blocks, ${bound} in 64 KiB), of ${total} bytes of disk`);
       const state = await loadPrimaryState(stateFile);
       assert.deepEqual([state?.generation, state?.sequence, state?.referencePoint, state?.fullCopyRequired], [1, 2, result.referencePoint, undefined]);
       assert.equal((await hosts.host.getVm(hosts.vmId)).referencePoints.filter((p) => p.state === 'frozen').length, 0, 'the point was committed');

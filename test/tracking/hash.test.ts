@@ -5,10 +5,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RawFileImage } from '../../src/host/raw-image.js';
-import { hashImage } from '../../src/tracking/hash/hash-image.js';
+import { VhdxImage } from '../../src/host/vhdx-image.js';
+import { hashImage, hashRanges } from '../../src/tracking/hash/hash-image.js';
+import { HashPool } from '../../src/tracking/hash/hash-pool.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import {
   decodeManifest,
   diffManifests,
+  diffRangeDigests,
   encodeManifest,
   ManifestError,
   manifestId,
@@ -100,6 +104,100 @@ describe('hashImage', () => {
       const path = join(dir.path, 'odd.raw');
       writeFileSync(path, Buffer.alloc(1000));
       await assert.rejects(RawFileImage.open(path), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARGUMENT');
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+/** The SHA-256 of every `blockSize` block of `ranges` of `data`, concatenated (what hashRanges must give). */
+function expectedRangeDigests(data: Buffer, ranges: Array<{ offset: number; length: number }>, blockSize: number): Buffer {
+  return Buffer.concat(ranges.map((r) => expectedDigests(data.subarray(r.offset, r.offset + r.length), blockSize, 'sha256')));
+}
+
+describe('hashRanges and the two-level comparison', () => {
+  it('digests ranges of sparse and differencing VHDX chains exactly as SHA-256 of what they read', async () => {
+    const dir = tempDir('hash-ranges');
+    try {
+      const size = 8 * 1024 * KiB;
+      const base = join(dir.path, 'base.vhdx');
+      const child = join(dir.path, 'child.avhdx');
+      // A dynamic disk with 1 MiB blocks: data in two places, the rest never written (sparse).
+      await createDisk(base, { type: 'dynamic', virtualSize: size, blockSize: 1024 * KiB });
+      let disk = await openDisk(base, { writable: true });
+      await disk.write(0, patternBytes(1536 * KiB, 3));
+      await disk.write(5 * 1024 * KiB, patternBytes(64 * KiB, 4));
+      await disk.close();
+      // A differencing child over it: small writes in a parent block, in a sparse region, and a zeroed range.
+      await createDisk(child, { type: 'differencing', parentPath: base });
+      disk = await openDisk(child, { writable: true });
+      await disk.write(4 * KiB, patternBytes(8 * KiB, 5));
+      await disk.write(3 * 1024 * KiB + 512, patternBytes(3 * KiB, 6));
+      await disk.zero(1024 * KiB, 64 * KiB);
+      await disk.close();
+
+      for (const path of [base, child]) {
+        const image = await VhdxImage.open(path);
+        try {
+          const whole = await image.read(0, size);
+          const ranges = [
+            { offset: 0, length: 128 * KiB },
+            { offset: 1024 * KiB, length: 64 * KiB },
+            { offset: 3 * 1024 * KiB, length: 64 * KiB },
+            { offset: 5 * 1024 * KiB, length: size - 5 * 1024 * KiB },
+          ];
+          // A window smaller than a range, and a shared pool left open, as the replica server uses it.
+          const pool = new HashPool('sha256', 2);
+          try {
+            const digests = await hashRanges(image, ranges, { blockSize: 4 * KiB, pool, windowSize: 48 * KiB });
+            assert.ok(digests.equals(expectedRangeDigests(whole, ranges, 4 * KiB)), `digests of ${path}`);
+          } finally {
+            await pool.close();
+          }
+          const manifest = await hashImage(image, { blockSize: 64 * KiB, parallelism: 2 });
+          assert.ok(manifest.digests.equals(expectedDigests(whole, 64 * KiB, 'sha256')), `manifest of ${path} (sparse blocks get the zero digest unread)`);
+          await assert.rejects(hashRanges(image, [{ offset: 2 * KiB, length: 4 * KiB }], { blockSize: 4 * KiB }), /block boundaries/);
+          await assert.rejects(hashRanges(image, [{ offset: 8 * KiB, length: 4 * KiB }, { offset: 0, length: 4 * KiB }], { blockSize: 4 * KiB }), /overlaps or precedes/);
+          await assert.rejects(hashRanges(image, [{ offset: size - 4 * KiB, length: 8 * KiB }], { blockSize: 4 * KiB }), /passes the end/);
+        } finally {
+          await image.close();
+        }
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('finds exactly the fine blocks that differ inside the coarse blocks that differ', async () => {
+    const dir = tempDir('hash-ranges');
+    try {
+      const size = 1024 * KiB + 2 * KiB; // a short last block at both levels
+      const before = Buffer.concat([patternBytes(size - 100 * KiB, 7), Buffer.alloc(100 * KiB)]);
+      const after = Buffer.from(before);
+      patternBytes(512, 8).copy(after, 70 * KiB + 100); // one 4 KiB block inside coarse block 1
+      patternBytes(6 * KiB, 9).copy(after, 130 * KiB); // straddles two 4 KiB blocks of coarse block 2
+      after.fill(0, 300 * KiB, 308 * KiB); // two 4 KiB blocks now read zeros
+      patternBytes(1024, 10).copy(after, size - 1024); // the short tail
+      const paths = [join(dir.path, 'before.raw'), join(dir.path, 'after.raw')];
+      writeFileSync(paths[0]!, before);
+      writeFileSync(paths[1]!, after);
+      const [a, b] = await Promise.all(paths.map((p) => RawFileImage.open(p)));
+      try {
+        const coarse = [...diffManifests(await hashImage(a!, { blockSize: 64 * KiB }), await hashImage(b!, { blockSize: 64 * KiB }))];
+        assert.deepEqual(coarse.map((e) => [e.offset / KiB, e.length / KiB]), [[64, 128], [256, 64], [1024, 2]]);
+        const ranges = coarse.map((e) => ({ offset: e.offset, length: e.length }));
+        const [theirs, ours] = await Promise.all([hashRanges(a!, ranges, { blockSize: 4 * KiB }), hashRanges(b!, ranges, { blockSize: 4 * KiB })]);
+        const fine = [...diffRangeDigests(ranges, theirs, ours, { algorithm: 'sha256', blockSize: 4 * KiB, virtualSize: size })];
+        assert.deepEqual(fine, [
+          { offset: 68 * KiB, length: 4 * KiB, kind: 'data' },
+          { offset: 128 * KiB, length: 8 * KiB, kind: 'data' },
+          { offset: 300 * KiB, length: 8 * KiB, kind: 'zero' },
+          { offset: 1024 * KiB, length: 2 * KiB, kind: 'data' },
+        ]);
+        assert.throws(() => [...diffRangeDigests(ranges, theirs, ours.subarray(32), { algorithm: 'sha256', blockSize: 4 * KiB, virtualSize: size })], /digests cover/);
+      } finally {
+        await Promise.all([a!.close(), b!.close()]);
+      }
     } finally {
       dir.cleanup();
     }

@@ -15,6 +15,8 @@ export interface HashImageOptions {
   algorithm?: HashAlgorithm;
   /** Worker threads; default one per core. */
   parallelism?: number;
+  /** A pool to hash on (shared by the caller, left open); `parallelism` is then ignored. */
+  pool?: HashPool;
   /** Bytes read per request; rounded to whole blocks (default 8 MiB). */
   windowSize?: number;
   signal?: AbortSignal;
@@ -49,7 +51,6 @@ export async function hashImage(image: DiskImage, options: HashImageOptions = {}
   const algorithm = options.algorithm ?? DEFAULT_HASH_ALGORITHM;
   const { virtualSize } = image;
   const count = blockCountOf(virtualSize, blockSize);
-  const blocksPerWindow = Math.max(1, Math.floor((options.windowSize ?? 8 * 1024 * 1024) / blockSize));
   const digests = Buffer.alloc(count * DIGEST_SIZE);
 
   // Start from "every block is zero"; only blocks with data are overwritten below.
@@ -59,18 +60,89 @@ export async function hashImage(image: DiskImage, options: HashImageOptions = {}
   if (count > 0 && tail !== blockSize) zeroDigest(algorithm, tail).copy(digests, (count - 1) * DIGEST_SIZE);
 
   const allocation = image.allocation ? await image.allocation() : undefined;
-  const pool = new HashPool(algorithm, options.parallelism);
+  await digestRuns(image, blocksToRead(allocation, count, blockSize), { ...options, blockSize, algorithm }, (block, _ordinal, result) => result.copy(digests, block * DIGEST_SIZE));
+  return { algorithm, blockSize, virtualSize, digests };
+}
+
+/** A byte range of a disk. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The digests of every `blockSize` block of the given ranges, in order, concatenated (32 bytes each): the
+ * fine pass of a two-level comparison, over only the coarse blocks that differed. Ranges must be sorted,
+ * must not overlap and must start on a block boundary; each ends on one or at the end of the disk. Every
+ * block is read (no allocation map): the ranges are few and were chosen because they hold something.
+ */
+export async function hashRanges(image: DiskImage, ranges: readonly ByteRange[], options: HashImageOptions & { blockSize: number }): Promise<Buffer> {
+  const { blockSize } = options;
+  validateBlockSize(blockSize);
+  checkRanges(ranges, blockSize, image.virtualSize);
+  const runs = ranges.map((r): [number, number] => [r.offset / blockSize, Math.ceil((r.offset + r.length) / blockSize)]);
+  const total = runs.reduce((sum, [first, end]) => sum + end - first, 0);
+  const digests = Buffer.alloc(total * DIGEST_SIZE);
+  await digestRuns(image, runs, options, (_block, ordinal, result) => result.copy(digests, ordinal * DIGEST_SIZE));
+  return digests;
+}
+
+/** Refuses ranges `hashRanges` cannot take, saying which and why. */
+export function checkRanges(ranges: readonly ByteRange[], blockSize: number, virtualSize: number): void {
+  let previousEnd = 0;
+  for (const [i, { offset, length }] of ranges.entries()) {
+    const end = offset + length;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length <= 0 || offset < previousEnd || end > virtualSize) {
+      throw new RangeError(`range ${i} (${length} bytes at ${offset}) is empty, overlaps or precedes the one before, or passes the end of the ${virtualSize}-byte disk`);
+    }
+    if (offset % blockSize !== 0 || (end % blockSize !== 0 && end !== virtualSize)) {
+      throw new RangeError(`range ${i} (${length} bytes at ${offset}) does not start and end on ${blockSize}-byte block boundaries`);
+    }
+    previousEnd = end;
+  }
+}
+
+/**
+ * Reads the runs of blocks [first, end) in windows and digests them on the pool; `place` gets each
+ * window's first block, its ordinal among all blocks read (in run order), and its digests.
+ */
+async function digestRuns(
+  image: DiskImage,
+  runs: Iterable<[number, number]>,
+  options: HashImageOptions & { blockSize: number },
+  place: (block: number, ordinal: number, digests: Buffer) => void,
+): Promise<void> {
+  const { blockSize } = options;
+  const algorithm = options.algorithm ?? DEFAULT_HASH_ALGORITHM;
+  const { virtualSize } = image;
+  const blocksPerWindow = Math.max(1, Math.floor((options.windowSize ?? 8 * 1024 * 1024) / blockSize));
+  const pool = options.pool ?? new HashPool(algorithm, options.parallelism);
+  if (pool.algorithm !== algorithm) throw new RangeError(`the hash pool digests ${pool.algorithm}, not ${algorithm}`);
+  const windowBytes = blocksPerWindow * blockSize;
+  // Windows come back from the workers and are read into again: a fresh buffer per read costs the kernel
+  // a zeroed page every 4 KiB, more than copying the data does.
+  const spare: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
+  let ordinal = 0;
   try {
-    for (const [first, end] of blocksToRead(allocation, count, blockSize)) {
+    for (const [first, end] of runs) {
       for (let block = first; block < end; block += blocksPerWindow) {
         throwIfAborted(options.signal);
         const blocks = Math.min(blocksPerWindow, end - block);
         const offset = block * blockSize;
         const length = Math.min(blocks * blockSize, virtualSize - offset);
-        const data = await image.read(offset, length);
-        const job: Promise<void> = pool.hash(data, blockSize).then((result) => {
-          result.copy(digests, block * DIGEST_SIZE);
+        let data: Buffer;
+        if (image.readInto) {
+          data = spare.pop() ?? Buffer.allocUnsafeSlow(windowBytes);
+          await image.readInto(offset, data.subarray(0, length));
+        } else {
+          data = await image.read(offset, length);
+        }
+        const at = ordinal;
+        ordinal += blocks;
+        const job: Promise<void> = pool.hash(data, blockSize, length).then((result) => {
+          place(block, at, result.digests);
+          if (result.data.length === windowBytes) spare.push(result.data);
           inFlight.delete(job);
         });
         inFlight.add(job);
@@ -81,7 +153,6 @@ export async function hashImage(image: DiskImage, options: HashImageOptions = {}
     await Promise.all(inFlight);
   } finally {
     await Promise.allSettled(inFlight);
-    await pool.close();
+    if (!options.pool) await pool.close();
   }
-  return { algorithm, blockSize, virtualSize, digests };
 }

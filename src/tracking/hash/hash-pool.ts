@@ -7,8 +7,14 @@ import { Worker } from 'node:worker_threads';
 import type { HashAlgorithm } from './hash-algorithm.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 
+/** A batch's digests, and its data buffer back (transferred twice, never copied) for the next batch. */
+export interface HashResult {
+  digests: Buffer;
+  data: Buffer;
+}
+
 interface Pending {
-  resolve: (digests: Buffer) => void;
+  resolve: (result: HashResult) => void;
   reject: (error: Error) => void;
   worker: number;
 }
@@ -34,16 +40,22 @@ export class HashPool {
     }
   }
 
-  /** Digests of every `blockSize` block of `data` (the last may be short); `data` is transferred away. */
-  hash(data: Buffer, blockSize: number): Promise<Buffer> {
+  /**
+   * Digests of every `blockSize` block of the first `length` bytes of `data` (the last may be short).
+   * `data` is transferred away and comes back with the result, as a Buffer over the whole of its
+   * ArrayBuffer (a window longer than the last read is reused as it is).
+   */
+  hash(data: Buffer, blockSize: number, length: number = data.length): Promise<HashResult> {
+    if (!Number.isSafeInteger(length) || length < 0 || length > data.length) throw new RangeError(`hash length ${length} is outside the ${data.length}-byte buffer`);
     if (this.failure) return Promise.reject(this.failure);
     const worker = this.load.indexOf(Math.min(...this.load));
     const id = this.nextId++;
-    // A pooled Buffer shares its ArrayBuffer with others and cannot be transferred; copy only then.
-    const owned = data.byteOffset === 0 && data.buffer.byteLength === data.length ? data : Buffer.from(data);
-    const request: HashRequest = { id, algorithm: this.algorithm, blockSize, data: owned.buffer as ArrayBuffer, length: owned.length };
+    // A pooled Buffer shares its ArrayBuffer with others and cannot be transferred; copy only then, into
+    // memory of its own (Buffer.from would take a small copy from the shared pool again).
+    const owned = data.byteOffset === 0 && data.buffer.byteLength === data.length ? data : copyOwned(data.subarray(0, length));
+    const request: HashRequest = { id, algorithm: this.algorithm, blockSize, data: owned.buffer as ArrayBuffer, length };
     this.load[worker]! += 1;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<HashResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       this.workers[worker]!.postMessage(request, [request.data]);
     });
@@ -63,7 +75,7 @@ export class HashPool {
     if (!entry) return;
     this.pending.delete(reply.id);
     this.load[entry.worker]! -= 1;
-    entry.resolve(Buffer.from(reply.digests));
+    entry.resolve({ digests: Buffer.from(reply.digests), data: Buffer.from(reply.data) });
   }
 
   private fail(error: Error): void {
@@ -71,4 +83,10 @@ export class HashPool {
     for (const entry of this.pending.values()) entry.reject(error);
     this.pending.clear();
   }
+}
+
+function copyOwned(data: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  data.copy(copy);
+  return copy;
 }

@@ -17,6 +17,8 @@ export interface HashRequest {
 export interface HashReply {
   id: number;
   digests: ArrayBuffer;
+  /** The request's data, handed back so the sender can read the next window into it. */
+  data: ArrayBuffer;
 }
 
 const port = parentPort;
@@ -30,7 +32,7 @@ if (port) {
       const block = data.subarray(i * request.blockSize, Math.min(request.length, (i + 1) * request.blockSize));
       digests.set(createHash(name).update(block).digest().subarray(0, DIGEST_SIZE), i * DIGEST_SIZE);
     }
-    const reply: HashReply = { id: request.id, digests: digests.buffer };
-    port.postMessage(reply, [digests.buffer]);
+    const reply: HashReply = { id: request.id, digests: digests.buffer, data: request.data };
+    port.postMessage(reply, [digests.buffer, request.data]);
   });
 }

@@ -124,18 +124,49 @@ export function* diffManifests(base: HashManifest, target: HashManifest): Genera
         `${target.algorithm}/${target.blockSize}/${target.virtualSize}; hash both disks with the same algorithm and block size`,
     );
   }
-  const { blockSize, virtualSize } = target;
+  const count = blockCountOf(target.virtualSize, target.blockSize);
+  yield* diffBlocks(blockPairs([[0, count]]), base.digests, target.digests, target);
+}
+
+/** The geometry two sets of digests share. */
+export interface DigestGeometry {
+  algorithm: HashAlgorithm;
+  blockSize: number;
+  virtualSize: number;
+}
+
+/**
+ * The fine pass of a two-level comparison: `base` and `target` hold the digests of the `blockSize` blocks
+ * of `ranges` (hashRanges, each side its own disk); the blocks whose digests differ, as in diffManifests.
+ */
+export function* diffRangeDigests(ranges: ReadonlyArray<{ offset: number; length: number }>, base: Buffer, target: Buffer, geometry: DigestGeometry): Generator<ChangedExtent> {
+  const runs = ranges.map((r): [number, number] => [Math.floor(r.offset / geometry.blockSize), Math.ceil((r.offset + r.length) / geometry.blockSize)]);
+  const blocks = runs.reduce((sum, [first, end]) => sum + end - first, 0);
+  if (base.length !== blocks * DIGEST_SIZE || target.length !== blocks * DIGEST_SIZE) {
+    throw new ManifestError(`the ranges hold ${blocks} blocks, but the digests cover ${base.length / DIGEST_SIZE} and ${target.length / DIGEST_SIZE}`);
+  }
+  yield* diffBlocks(blockPairs(runs), base, target, geometry);
+}
+
+/** Each block index of the runs with the index of its digest (its ordinal over all the runs). */
+function* blockPairs(runs: Iterable<[number, number]>): Generator<[number, number]> {
+  let ordinal = 0;
+  for (const [first, end] of runs) for (let block = first; block < end; block++) yield [block, ordinal++];
+}
+
+function* diffBlocks(pairs: Iterable<[number, number]>, base: Buffer, target: Buffer, geometry: DigestGeometry): Generator<ChangedExtent> {
+  const { blockSize, virtualSize } = geometry;
   const count = blockCountOf(virtualSize, blockSize);
-  const fullZero = zeroDigest(target.algorithm, blockSize);
+  const fullZero = zeroDigest(geometry.algorithm, blockSize);
   const tailLength = virtualSize - (count - 1) * blockSize;
-  const tailZero = tailLength === blockSize ? fullZero : zeroDigest(target.algorithm, tailLength);
+  const tailZero = tailLength === blockSize ? fullZero : zeroDigest(geometry.algorithm, tailLength);
   const out = new ExtentCoalescer();
-  for (let i = 0; i < count; i++) {
-    const at = i * DIGEST_SIZE;
-    if (base.digests.compare(target.digests, at, at + DIGEST_SIZE, at, at + DIGEST_SIZE) === 0) continue;
+  for (const [i, ordinal] of pairs) {
+    const at = ordinal * DIGEST_SIZE;
+    if (base.compare(target, at, at + DIGEST_SIZE, at, at + DIGEST_SIZE) === 0) continue;
     const offset = i * blockSize;
     const length = Math.min(blockSize, virtualSize - offset);
-    const zero = (i === count - 1 ? tailZero : fullZero).compare(target.digests, at, at + DIGEST_SIZE) === 0;
+    const zero = (i === count - 1 ? tailZero : fullZero).compare(target, at, at + DIGEST_SIZE) === 0;
     out.push(offset, length, zero ? 'zero' : 'data');
     yield* out.take();
   }
