@@ -67,20 +67,20 @@ export class CoalescingWriter {
     this.filed += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inflight = this.writeAll(batch, at).catch((error: unknown) => {
+    this.inflight = writeAll(this.handle, batch, at).catch((error: unknown) => {
       this.failure ??= error;
     });
   }
+}
 
-  /** One gathered write (no copy into a single buffer); a short write continues where it stopped. */
-  private async writeAll(batch: Buffer[], at: number): Promise<void> {
-    let rest = batch;
-    while (rest.length > 0) {
-      const { bytesWritten } = await this.handle.writev(rest, at);
-      if (bytesWritten === 0) throw Object.assign(new Error('the file system accepted no bytes of a write'), { code: 'EIO' });
-      at += bytesWritten;
-      rest = skip(rest, bytesWritten);
-    }
+/** One gathered write at `at` (no copy into a single buffer); a short write continues where it stopped. */
+export async function writeAll(handle: FileHandle, batch: Buffer[], at: number): Promise<void> {
+  let rest = batch;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at);
+    if (bytesWritten === 0) throw Object.assign(new Error('the file system accepted no bytes of a write'), { code: 'EIO' });
+    at += bytesWritten;
+    rest = skip(rest, bytesWritten);
   }
 }
 

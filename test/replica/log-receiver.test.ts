@@ -78,7 +78,7 @@ describe('log receiver: durable, resumable, verified', () => {
     const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' };
     await assert.rejects(receiver.receive(vmDir, key, request, bytes(damaged)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
     assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), [], 'the refused log is gone');
-    assert.deepEqual(await receiver.status(vmDir, key, hash), { ReceivedBytes: 0, Accepted: false, Position: null });
+    assert.deepEqual(await receiver.status(vmDir, key, { logHash: hash }), { ReceivedBytes: 0, Accepted: false, Position: null });
     assert.equal((await receiver.receive(vmDir, key, request, bytes(log))).Accepted, true, 'the intact log is taken afterwards');
   });
 
@@ -128,7 +128,7 @@ describe('log receiver: durable, resumable, verified', () => {
     } satisfies LogConsumer;
     const receiver = new LogReceiver(linking, { maxLogBytes: 1 << 30 });
     await assert.rejects(receiver.receive(vmDir, key, request, bytes(log)), /no space/);
-    assert.equal((await receiver.status(vmDir, key, hash)).ReceivedBytes, log.length, 'the complete log stays with the receiver');
+    assert.equal((await receiver.status(vmDir, key, { logHash: hash })).ReceivedBytes, log.length, 'the complete log stays with the receiver');
 
     // The primary sends the log again from the start (its own choice); the bytes must not go through the
     // linked inode, or the consumer's copy would be truncated and rewritten under it.
