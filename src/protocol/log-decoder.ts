@@ -141,15 +141,29 @@ export interface LogSummary {
   records: { data: number; zero: number; trim: number };
 }
 
+/**
+ * What a caller does with a log's parts as they are verified (a replica writes records into a staging
+ * disk while the log arrives). Each record is handed over once its own checksum passed; the whole log is
+ * verified only when verifyLog resolves.
+ */
+export interface LogVisitor {
+  header?(header: LogHeader): Promise<void>;
+  record?(record: DecodedRecord): Promise<void>;
+}
+
 /** Reads a whole log, verifying every checksum, and returns what it holds (no payloads kept). */
-export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<LogSummary> {
+export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, visitor: LogVisitor = {}): Promise<LogSummary> {
   let header: LogHeader | undefined;
   let trailer: LogTrailer | undefined;
   const records = { data: 0, zero: 0, trim: 0 };
   for await (const entry of decodeLog(source)) {
-    if (entry.kind === 'header') header = entry.header;
-    else if (entry.kind === 'record') records[entry.record.type] += 1;
-    else trailer = entry.trailer;
+    if (entry.kind === 'header') {
+      header = entry.header;
+      await visitor.header?.(entry.header);
+    } else if (entry.kind === 'record') {
+      records[entry.record.type] += 1;
+      await visitor.record?.(entry.record);
+    } else trailer = entry.trailer;
   }
   if (!header || !trailer) throw new LogFormatError('ERR_LOG_TRUNCATED', 'log has no trailer');
   return { header, trailer, records };

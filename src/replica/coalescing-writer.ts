@@ -39,7 +39,7 @@ export class CoalescingWriter {
     for await (const piece of body) {
       const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       if (this.position + chunk.length > totalLength) {
-        throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared ${totalLength} bytes`);
+        throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared length (or, for a log streamed without one, this server's limit) of ${totalLength} bytes`);
       }
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;

@@ -13,13 +13,13 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LogFormatError, ReplicationPosition, verifyLog, type LogSummary } from '../protocol/index.js';
+import { LogFormatError, ReplicationPosition, verifyLog, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import { CoalescingWriter } from './coalescing-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { LogConsumer, LogKey } from './log-consumer.js';
+import type { LogConsumer, LogKey, Staging } from './log-consumer.js';
 
 const log = logger('log-receiver');
 
@@ -141,15 +141,18 @@ export class LogReceiver {
     const writer = new CoalescingWriter(handle, request.offset);
     let summary: LogSummary | undefined;
     let refusal: LogFormatError | undefined;
+    const staging = new StagingSlot(this.consumer, vmDir, key);
     try {
       if (request.offset < size) await handle.truncate(request.offset);
       const arriving = writer.tap(body, limit);
       // A log sent whole in one request is verified as its bytes arrive (the decoder pulls them through
-      // the writer), so it is not read back from the disk; a resumed one is verified from the file.
-      if (request.offset === 0) summary = await verifyLog(arriving);
+      // the writer), so it is not read back from the disk; a resumed one is verified from the file. Each
+      // verified record may also go to a staging disk (a full copy), so that applying it later is a rename.
+      if (request.offset === 0) summary = await verifyLog(arriving, staging);
       else for await (const chunk of arriving) void chunk;
       await writer.flush();
     } catch (error) {
+      await staging.discard();
       await writer.flush().catch(() => undefined);
       // A body that ends early is a cut the primary resumes, when it declared the length; a streamed body
       // ends where the primary's log ends, so a log that is then incomplete is refused (its lengths are damaged).
@@ -170,9 +173,16 @@ export class LogReceiver {
     }
     if (refusal) return this.refuse(vmDir, key, refusal);
     if (!writer.ended || (request.totalLength !== undefined && writer.position < request.totalLength)) {
+      await staging.discard();
       return { ReceivedBytes: writer.position, Accepted: false, Position: null };
     }
-    return this.finish(vmDir, key, request, summary);
+    const staged = summary ? await staging.finish() : (await staging.discard(), undefined);
+    try {
+      return await this.finish(vmDir, key, request, summary, staged);
+    } finally {
+      // Moved by the consumer when it took it; otherwise it is of no use any more.
+      if (staged !== undefined) await rm(staged, { force: true });
+    }
   }
 
   /** Deletes a log that can never be taken, and says why. */
@@ -184,7 +194,7 @@ export class LogReceiver {
     throw error;
   }
 
-  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary): Promise<UploadStatus> {
+  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary, staged?: string): Promise<UploadStatus> {
     const { partial, meta, accepted } = this.paths(vmDir, key);
     const drop = async () => {
       await rm(partial, { force: true });
@@ -202,7 +212,7 @@ export class LogReceiver {
       return this.refuse(vmDir, key, error as Error);
     }
     try {
-      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName });
+      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName, ...(staged === undefined ? {} : { staged }) });
     } catch (error) {
       if (refusesLog(error)) {
         await drop();
@@ -265,6 +275,63 @@ export class LogReceiver {
     const dir = uploadsDir(vmDir, key.diskId);
     const name = logFileName(key.generation, key.sequence);
     return { partial: join(dir, `${name}.partial`), meta: join(dir, `${name}.partial.json`), accepted: join(dir, 'accepted.json') };
+  }
+}
+
+/**
+ * The consumer's staging for one upload, if it offers one. Staging only saves time: when it cannot be had
+ * or fails, the log is received and applied as usual, so its errors are logged and never fail the upload.
+ */
+class StagingSlot {
+  private staging: Staging | undefined;
+
+  constructor(
+    private readonly consumer: LogConsumer,
+    private readonly vmDir: string,
+    private readonly key: LogKey,
+  ) {}
+
+  readonly header = async (header: LogHeader): Promise<void> => {
+    const k = this.key;
+    // A header that names another place is refused once the log is complete; nothing is staged for it.
+    if (!this.consumer.stage || header.vmId !== k.vmId || header.diskId !== k.diskId || header.generation !== k.generation || header.sequence !== k.sequence) return;
+    try {
+      this.staging = await this.consumer.stage(this.vmDir, header);
+    } catch (error) {
+      this.dropped(error);
+    }
+  };
+
+  readonly record = async (record: DecodedRecord): Promise<void> => {
+    if (!this.staging) return;
+    try {
+      await this.staging.record(record);
+    } catch (error) {
+      await this.discard();
+      this.dropped(error);
+    }
+  };
+
+  /** The finished staged file, or undefined when there is none (or finishing it failed). */
+  async finish(): Promise<string | undefined> {
+    const staging = this.staging;
+    this.staging = undefined;
+    try {
+      return await staging?.finish();
+    } catch (error) {
+      this.dropped(error);
+      return undefined;
+    }
+  }
+
+  async discard(): Promise<void> {
+    const staging = this.staging;
+    this.staging = undefined;
+    await staging?.discard().catch((error: unknown) => this.dropped(error));
+  }
+
+  private dropped(error: unknown): void {
+    log.warn('staging a full copy failed; the log is applied after it is received', { vmId: this.key.vmId, diskId: this.key.diskId, error: (error as Error).message });
   }
 }
 

@@ -231,7 +231,11 @@ export class ReplicaClient {
       stream.on('error', (error) => finish(status >= 400 ? answerError(status, undefined) : describeNetworkError(error, this.endpoint)));
       stream.on('close', () => finish(status >= 400 ? answerError(status, undefined) : new TransportError('ERR_CONNECTION', 'the replica server closed the stream before answering', true)));
       if (body) {
-        body.on('error', (error) => finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false)));
+        body.on('error', (error) => {
+          // The request cannot complete: cancel the stream, or the session would wait for it when closed.
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+          finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false));
+        });
         body.pipe(stream);
       }
     });
