@@ -79,6 +79,24 @@ describe('upload while spooling', () => {
     assert.ok(stored.equals(log), 'the log arrived byte for byte');
   });
 
+  it('gives a follower the same bytes whether it keeps up (memory) or lags far behind (the file)', async () => {
+    const key = { vmId: VM, diskId: DISK, generation: 1, sequence: 3 };
+    const spool = await LogSpool.create(join(dir, 'c.hvrlog'), key);
+    const writer = spool.writer();
+    const log = await makeLog(key, randomBytes(40 * 1024 * 1024));
+    const early: Buffer[] = [];
+    const keepingUp = (async () => {
+      for await (const chunk of spool.source.open(0)) early.push(chunk as Buffer);
+    })();
+    for (let at = 0; at < log.length; at += 1024 * 1024) await write(writer, log.subarray(at, at + 1024 * 1024));
+    await new Promise<void>((resolve) => writer.end(resolve));
+    await keepingUp;
+    const late: Buffer[] = [];
+    for await (const chunk of spool.source.open(1000)) late.push(chunk as Buffer);
+    assert.ok(Buffer.concat(early).equals(log));
+    assert.ok(Buffer.concat(late).equals(log.subarray(1000)));
+  });
+
   it('fails the upload with the spool when the encoder fails', async () => {
     const { primary } = await pki();
     const key = { vmId: VM, diskId: DISK, generation: 1, sequence: 2 };
