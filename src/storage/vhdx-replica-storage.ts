@@ -286,7 +286,12 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   stage(header: LogHeader): Promise<StagedDisk | undefined> {
     return this.exclusive(async () => {
       if (header.sequence !== 0 || header.baseReferencePoint !== '' || !this.stageable()) return undefined;
-      acceptLog(this.state, header);
+      try {
+        acceptLog(this.state, header);
+      } catch {
+        // Not worth staging: storing the log will refuse it, with the reason.
+        return undefined;
+      }
       const file = this.top.files[header.diskId];
       if (file === undefined) return undefined;
       const base = await openDisk(this.diskPath(file));
