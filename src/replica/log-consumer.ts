@@ -28,7 +28,7 @@ export interface VerifiedLog extends LogKey {
 
 /** Somewhere to write a log's records as they arrive, which nobody sees before the log is consumed. */
 export interface Staging {
-  /** Takes one record whose own checksum passed (the whole log is not verified yet). */
+  /** Takes one decoded record; the whole log, and so this record, is verified only later (LogVisitor). */
   record(record: DecodedRecord): Promise<void>;
   /** Makes what was written durable; resolves with the file to hand over as VerifiedLog.staged. */
   finish(): Promise<string>;

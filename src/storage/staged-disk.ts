@@ -1,6 +1,6 @@
 /**
- * A full copy applied while it arrives: the records of an initial replication's log are written, each
- * once its own checksum passed, into a new disk that nothing names yet. The replica takes the disk only
+ * A full copy applied while it arrives: the records of an initial replication's log are written as they
+ * are decoded (header checked; compressed ones also by their checksum) into a new disk that nothing names yet. The replica takes the disk only
  * after the whole log (records and trailer) was verified and stored, and only in place of a base disk
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
