@@ -39,7 +39,7 @@ export class CoalescingWriter {
     for await (const piece of body) {
       const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
       if (this.position + chunk.length > totalLength) {
-        throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared ${totalLength} bytes`);
+        throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared length (or, for a log streamed without one, this server's limit) of ${totalLength} bytes`);
       }
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
@@ -67,20 +67,20 @@ export class CoalescingWriter {
     this.filed += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inflight = this.writeAll(batch, at).catch((error: unknown) => {
+    this.inflight = writeAll(this.handle, batch, at).catch((error: unknown) => {
       this.failure ??= error;
     });
   }
+}
 
-  /** One gathered write (no copy into a single buffer); a short write continues where it stopped. */
-  private async writeAll(batch: Buffer[], at: number): Promise<void> {
-    let rest = batch;
-    while (rest.length > 0) {
-      const { bytesWritten } = await this.handle.writev(rest, at);
-      if (bytesWritten === 0) throw Object.assign(new Error('the file system accepted no bytes of a write'), { code: 'EIO' });
-      at += bytesWritten;
-      rest = skip(rest, bytesWritten);
-    }
+/** One gathered write at `at` (no copy into a single buffer); a short write continues where it stopped. */
+export async function writeAll(handle: FileHandle, batch: Buffer[], at: number): Promise<void> {
+  let rest = batch;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at);
+    if (bytesWritten === 0) throw Object.assign(new Error('the file system accepted no bytes of a write'), { code: 'EIO' });
+    at += bytesWritten;
+    rest = skip(rest, bytesWritten);
   }
 }
 

@@ -3,7 +3,7 @@
  * a LogConsumer. The replica server's consumer is the VM's replica storage (src/storage), which stores,
  * applies and seals; the receiver itself only deals with bytes arriving over an unreliable network.
  */
-import type { LogSummary } from '../protocol/index.js';
+import type { DecodedRecord, LogHeader, LogSummary } from '../protocol/index.js';
 
 export interface LogKey {
   vmId: string;
@@ -22,9 +22,22 @@ export interface VerifiedLog extends LogKey {
   summary: LogSummary;
   /** DNS name of the primary that sent it. */
   primaryServerName: string;
+  /** A disk holding this log's records, written while it arrived (from `stage`); the consumer moves or ignores it. */
+  staged?: string;
+}
+
+/** Somewhere to write a log's records as they arrive, which nobody sees before the log is consumed. */
+export interface Staging {
+  /** Takes one decoded record; the whole log, and so this record, is verified only later (LogVisitor). */
+  record(record: DecodedRecord): Promise<void>;
+  /** Makes what was written durable; resolves with the file to hand over as VerifiedLog.staged. */
+  finish(): Promise<string>;
+  discard(): Promise<void>;
 }
 
 export interface LogConsumer {
   /** Resolves once the log is held durably (that is when the primary may be told it is accepted). */
   consume(vmDir: string, log: VerifiedLog): Promise<void>;
+  /** Optional: a staging for a log whose header just arrived, when applying it while it arrives pays. */
+  stage?(vmDir: string, header: LogHeader): Promise<Staging | undefined>;
 }

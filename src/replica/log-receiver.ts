@@ -13,13 +13,13 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LogFormatError, ReplicationPosition, verifyLog, type LogSummary } from '../protocol/index.js';
+import { LogFormatError, ReplicationPosition, verifyLog, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import { CoalescingWriter } from './coalescing-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { LogConsumer, LogKey } from './log-consumer.js';
+import type { LogConsumer, LogKey, Staging } from './log-consumer.js';
 
 const log = logger('log-receiver');
 
@@ -32,23 +32,37 @@ export interface UploadStatus {
   Position: string | null;
 }
 
-export interface UploadRequest {
+/**
+ * Which log of a sequence an upload carries (a primary that failed a cycle re-cuts the log under the same
+ * sequence). `uploadId` is chosen by the primary when it starts encoding, so an upload can begin before
+ * the log is complete; `logHash` (the trailer's SHA-256) is known only at the end. At least one is given.
+ */
+export interface LogIdentity {
+  uploadId?: string;
+  logHash?: string;
+}
+
+export interface UploadRequest extends LogIdentity {
   offset: number;
-  totalLength: number;
-  /** Hex SHA-256 from the log's trailer: identifies this log among re-cut logs of the same sequence. */
-  logHash: string;
+  /**
+   * The log's length when the primary knows it. Without it the upload streams a log still being written:
+   * the body runs to the end of the log, whose trailer gives its length and hash, and it is bounded by
+   * the server's maxLogBytes.
+   */
+  totalLength?: number;
   primaryServerName: string;
 }
 
 interface PartialMeta {
-  totalLength: number;
-  logHash: string;
+  /** The upload id, or the log hash when the primary gave none. */
+  identity: string;
 }
 
 interface AcceptedRecord {
   generation: number;
   sequence: number;
   logHash: string;
+  uploadId?: string;
   totalLength: number;
   acceptedAt: string;
   primaryServerName: string;
@@ -80,9 +94,9 @@ export class LogReceiver {
     private readonly limits: ReceiverLimits,
   ) {}
 
-  /** What the replica holds of this log; `logHash` tells a re-cut log of the same sequence apart. */
-  async status(vmDir: string, key: LogKey, logHash?: string): Promise<UploadStatus> {
-    return this.mutex.run(this.lockKey(vmDir, key), () => this.statusUnlocked(vmDir, key, logHash));
+  /** What the replica holds of this log; the identity tells a re-cut log of the same sequence apart. */
+  async status(vmDir: string, key: LogKey, identity?: LogIdentity): Promise<UploadStatus> {
+    return this.mutex.run(this.lockKey(vmDir, key), () => this.statusUnlocked(vmDir, key, identity));
   }
 
   async receive(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
@@ -98,19 +112,22 @@ export class LogReceiver {
   }
 
   private async receiveLocked(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
-    const before = await this.statusUnlocked(vmDir, key, request.logHash);
+    const before = await this.statusUnlocked(vmDir, key, request);
     if (before.Accepted) return before;
     const { partial, meta } = this.paths(vmDir, key);
     await mkdir(uploadsDir(vmDir, key.diskId), { recursive: true });
     let size = await fileSize(partial);
     const known = await readJsonFile<PartialMeta>(meta);
-    if (!known || known.logHash !== request.logHash || known.totalLength !== request.totalLength) {
+    const identity = identityOf(request);
+    if (known?.identity !== identity) {
       // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
       await rm(partial, { force: true });
       size = 0;
-      await writeFileAtomic(meta, JSON.stringify({ totalLength: request.totalLength, logHash: request.logHash } satisfies PartialMeta));
+      await writeFileAtomic(meta, JSON.stringify({ identity } satisfies PartialMeta));
     }
-    if (size > 0 && request.offset < request.totalLength && (await linkCount(partial)) > 1) {
+    // A streamed upload (no declared length) runs to the log's trailer, never past the server's limit.
+    const limit = request.totalLength ?? this.limits.maxLogBytes;
+    if (size > 0 && request.offset < limit && (await linkCount(partial)) > 1) {
       // The complete file is already the replica storage's incoming log too (the consumer links it, it
       // does not copy it; a crash came before we dropped our name). Writing into it would change that
       // log under the storage: drop our name and let the upload start over in a file of its own.
@@ -124,17 +141,22 @@ export class LogReceiver {
     const writer = new CoalescingWriter(handle, request.offset);
     let summary: LogSummary | undefined;
     let refusal: LogFormatError | undefined;
+    const staging = new StagingSlot(this.consumer, vmDir, key);
     try {
       if (request.offset < size) await handle.truncate(request.offset);
-      const arriving = writer.tap(body, request.totalLength);
+      const arriving = writer.tap(body, limit);
       // A log sent whole in one request is verified as its bytes arrive (the decoder pulls them through
-      // the writer), so it is not read back from the disk; a resumed one is verified from the file.
-      if (request.offset === 0) summary = await verifyLog(arriving);
+      // the writer), so it is not read back from the disk; a resumed one is verified from the file. Each
+      // verified record may also go to a staging disk (a full copy), so that applying it later is a rename.
+      if (request.offset === 0) summary = await verifyLog(arriving, staging);
       else for await (const chunk of arriving) void chunk;
       await writer.flush();
     } catch (error) {
+      await staging.discard();
       await writer.flush().catch(() => undefined);
-      if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && writer.position < request.totalLength)) {
+      // A body that ends early is a cut the primary resumes, when it declared the length; a streamed body
+      // ends where the primary's log ends, so a log that is then incomplete is refused (its lengths are damaged).
+      if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && request.totalLength !== undefined && writer.position < request.totalLength)) {
         refusal = error;
       } else if (!(error instanceof LogFormatError)) {
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -150,8 +172,17 @@ export class LogReceiver {
       await handle.close();
     }
     if (refusal) return this.refuse(vmDir, key, refusal);
-    if (writer.position < request.totalLength) return { ReceivedBytes: writer.position, Accepted: false, Position: null };
-    return this.finish(vmDir, key, request, summary);
+    if (!writer.ended || (request.totalLength !== undefined && writer.position < request.totalLength)) {
+      await staging.discard();
+      return { ReceivedBytes: writer.position, Accepted: false, Position: null };
+    }
+    const staged = summary ? await staging.finish() : (await staging.discard(), undefined);
+    try {
+      return await this.finish(vmDir, key, request, summary, staged);
+    } finally {
+      // Moved by the consumer when it took it; otherwise it is of no use any more.
+      if (staged !== undefined) await rm(staged, { force: true });
+    }
   }
 
   /** Deletes a log that can never be taken, and says why. */
@@ -163,7 +194,7 @@ export class LogReceiver {
     throw error;
   }
 
-  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary): Promise<UploadStatus> {
+  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary, staged?: string): Promise<UploadStatus> {
     const { partial, meta, accepted } = this.paths(vmDir, key);
     const drop = async () => {
       await rm(partial, { force: true });
@@ -176,12 +207,12 @@ export class LogReceiver {
       if (h.vmId !== key.vmId || h.diskId !== key.diskId || h.generation !== key.generation || h.sequence !== key.sequence) {
         throw new LogFormatError('ERR_LOG_MALFORMED', `the log's header (${h.vmId} ${h.diskId} ${h.generation}/${h.sequence}) does not match where it was uploaded`);
       }
-      if (summary.trailer.hash !== request.logHash) throw new LogFormatError('ERR_LOG_CHECKSUM', 'the log is not the one announced (its hash differs)');
+      if (request.logHash !== undefined && summary.trailer.hash !== request.logHash) throw new LogFormatError('ERR_LOG_CHECKSUM', 'the log is not the one announced (its hash differs)');
     } catch (error) {
       return this.refuse(vmDir, key, error as Error);
     }
     try {
-      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName });
+      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName, ...(staged === undefined ? {} : { staged }) });
     } catch (error) {
       if (refusesLog(error)) {
         await drop();
@@ -189,42 +220,51 @@ export class LogReceiver {
       }
       throw error;
     }
+    const totalLength = summary.trailer.logBytes + TRAILER_HASH_AND_MAGIC_BYTES;
     const record: AcceptedRecord = {
       generation: key.generation,
       sequence: key.sequence,
-      logHash: request.logHash,
-      totalLength: request.totalLength,
+      logHash: summary.trailer.hash,
+      ...(request.uploadId === undefined ? {} : { uploadId: request.uploadId }),
+      totalLength,
       acceptedAt: new Date().toISOString(),
       primaryServerName: request.primaryServerName,
     };
     await writeFileAtomic(accepted, `${JSON.stringify(record)}\n`);
     await drop();
     const position = new ReplicationPosition(key.generation, key.sequence).toString();
-    log.info('log accepted', { vmId: key.vmId, diskId: key.diskId, position, bytes: request.totalLength, records: summary.trailer.recordCount });
-    return { ReceivedBytes: request.totalLength, Accepted: true, Position: position };
+    log.info('log accepted', { vmId: key.vmId, diskId: key.diskId, position, bytes: totalLength, records: summary.trailer.recordCount });
+    return { ReceivedBytes: totalLength, Accepted: true, Position: position };
   }
 
-  private async statusUnlocked(vmDir: string, key: LogKey, logHash: string | undefined): Promise<UploadStatus> {
+  private async statusUnlocked(vmDir: string, key: LogKey, identity: LogIdentity | undefined): Promise<UploadStatus> {
     const { partial, meta, accepted } = this.paths(vmDir, key);
     const record = await readJsonFile<AcceptedRecord>(accepted);
-    if (record && record.generation === key.generation && record.sequence === key.sequence && (logHash === undefined || record.logHash === logHash)) {
+    const named = identity !== undefined && (identity.uploadId !== undefined || identity.logHash !== undefined);
+    const same = (r: AcceptedRecord) => !named || (identity.uploadId !== undefined && r.uploadId === identity.uploadId) || (identity.logHash !== undefined && r.logHash === identity.logHash);
+    if (record && record.generation === key.generation && record.sequence === key.sequence && same(record)) {
       return { ReceivedBytes: record.totalLength, Accepted: true, Position: new ReplicationPosition(key.generation, key.sequence).toString() };
     }
-    if (logHash !== undefined) {
+    if (named) {
       const known = await readJsonFile<PartialMeta>(meta);
-      if (known?.logHash !== logHash) return { ReceivedBytes: 0, Accepted: false, Position: null };
+      if (known?.identity !== identityOf(identity)) return { ReceivedBytes: 0, Accepted: false, Position: null };
     }
     return { ReceivedBytes: await fileSize(partial), Accepted: false, Position: null };
   }
 
   private checkRequest(request: UploadRequest): void {
-    const { offset, totalLength, logHash } = request;
-    if (!Number.isSafeInteger(totalLength) || totalLength < MIN_LOG_BYTES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `declared log length ${totalLength} is not a valid log size`);
-    if (totalLength > this.limits.maxLogBytes) {
-      throw new ReplicaError('ERR_INVALID_ARGUMENT', `a log of ${totalLength} bytes exceeds this replica server's limit of ${this.limits.maxLogBytes}; replicate more often or raise the limit`);
+    const { offset, totalLength, logHash, uploadId } = request;
+    if (totalLength !== undefined) {
+      if (!Number.isSafeInteger(totalLength) || totalLength < MIN_LOG_BYTES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `declared log length ${totalLength} is not a valid log size`);
+      if (totalLength > this.limits.maxLogBytes) {
+        throw new ReplicaError('ERR_INVALID_ARGUMENT', `a log of ${totalLength} bytes exceeds this replica server's limit of ${this.limits.maxLogBytes}; replicate more often or raise the limit`);
+      }
     }
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > totalLength) throw new ReplicaError('ERR_INVALID_ARGUMENT', `offset ${offset} is outside the log`);
-    if (!/^[0-9a-f]{64}$/.test(logHash)) throw new ReplicaError('ERR_INVALID_ARGUMENT', 'the log hash must be 64 lower-case hex digits');
+    const end = totalLength ?? this.limits.maxLogBytes;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > end) throw new ReplicaError('ERR_INVALID_ARGUMENT', `offset ${offset} is outside the log`);
+    if (logHash !== undefined && !/^[0-9a-f]{64}$/.test(logHash)) throw new ReplicaError('ERR_INVALID_ARGUMENT', 'the log hash must be 64 lower-case hex digits');
+    if (uploadId !== undefined && !UPLOAD_ID.test(uploadId)) throw new ReplicaError('ERR_INVALID_ARGUMENT', 'the upload id must be 32 lower-case hex digits');
+    if (uploadId === undefined && logHash === undefined) throw new ReplicaError('ERR_INVALID_ARGUMENT', 'an upload needs an upload id or the log hash to say which log it carries');
   }
 
   private lockKey(vmDir: string, key: LogKey): string {
@@ -236,6 +276,73 @@ export class LogReceiver {
     const name = logFileName(key.generation, key.sequence);
     return { partial: join(dir, `${name}.partial`), meta: join(dir, `${name}.partial.json`), accepted: join(dir, 'accepted.json') };
   }
+}
+
+/**
+ * The consumer's staging for one upload, if it offers one. Staging only saves time: when it cannot be had
+ * or fails, the log is received and applied as usual, so its errors are logged and never fail the upload.
+ */
+class StagingSlot {
+  private staging: Staging | undefined;
+
+  constructor(
+    private readonly consumer: LogConsumer,
+    private readonly vmDir: string,
+    private readonly key: LogKey,
+  ) {}
+
+  readonly header = async (header: LogHeader): Promise<void> => {
+    const k = this.key;
+    // A header that names another place is refused once the log is complete; nothing is staged for it.
+    if (!this.consumer.stage || header.vmId !== k.vmId || header.diskId !== k.diskId || header.generation !== k.generation || header.sequence !== k.sequence) return;
+    try {
+      this.staging = await this.consumer.stage(this.vmDir, header);
+    } catch (error) {
+      this.dropped(error);
+    }
+  };
+
+  readonly record = async (record: DecodedRecord): Promise<void> => {
+    if (!this.staging) return;
+    try {
+      await this.staging.record(record);
+    } catch (error) {
+      await this.discard();
+      this.dropped(error);
+    }
+  };
+
+  /** The finished staged file, or undefined when there is none (or finishing it failed). */
+  async finish(): Promise<string | undefined> {
+    const staging = this.staging;
+    this.staging = undefined;
+    try {
+      return await staging?.finish();
+    } catch (error) {
+      this.dropped(error);
+      return undefined;
+    }
+  }
+
+  async discard(): Promise<void> {
+    const staging = this.staging;
+    this.staging = undefined;
+    await staging?.discard().catch((error: unknown) => this.dropped(error));
+  }
+
+  private dropped(error: unknown): void {
+    log.warn('staging a full copy failed; the log is applied after it is received', { vmId: this.key.vmId, diskId: this.key.diskId, error: (error as Error).message });
+  }
+}
+
+/** What a primary chooses when it starts a log: 128 random bits in hex. */
+export const UPLOAD_ID = /^[0-9a-f]{32}$/;
+
+/** The trailer's hash and end magic: what follows the `logBytes` the trailer counts. */
+const TRAILER_HASH_AND_MAGIC_BYTES = 40;
+
+function identityOf(identity: LogIdentity): string {
+  return identity.uploadId !== undefined ? `upload:${identity.uploadId}` : `hash:${identity.logHash ?? ''}`;
 }
 
 /** The client asked to continue beyond what the replica holds; carries the durable byte count. */

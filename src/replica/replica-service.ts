@@ -8,7 +8,7 @@ import { findAuthorization, type AuthorizationEntry } from './authorization.js';
 import { ReplicaError } from './errors.js';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { LogConsumer, LogKey } from './log-consumer.js';
-import { LogReceiver, type UploadRequest, type UploadStatus } from './log-receiver.js';
+import { LogReceiver, type LogIdentity, type UploadRequest, type UploadStatus } from './log-receiver.js';
 import type { ReplicaRecords } from './replica-records.js';
 import type { DefineResult } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
@@ -28,7 +28,7 @@ export interface ReplicaHandler {
   authorize(identity: PrimaryIdentity): Promise<PrimaryAuthorization>;
   /** The replica VM definition (initial replication): creates the replica or checks it matches. */
   defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult>;
-  uploadStatus(auth: PrimaryAuthorization, key: LogKey, logHash?: string): Promise<UploadStatus>;
+  uploadStatus(auth: PrimaryAuthorization, key: LogKey, identity?: LogIdentity): Promise<UploadStatus>;
   upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus>;
 }
 
@@ -71,11 +71,11 @@ export class ReplicaService implements ReplicaHandler {
     return { primaryServerName: matched, entry };
   }
 
-  async uploadStatus(auth: PrimaryAuthorization, key: LogKey, logHash?: string): Promise<UploadStatus> {
+  async uploadStatus(auth: PrimaryAuthorization, key: LogKey, identity?: LogIdentity): Promise<UploadStatus> {
     const vm = await this.vms.get(key.vmId);
     if (!vm) return { ReceivedBytes: 0, Accepted: false, Position: null };
     const record = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
-    return this.receiver.status(record.Path, key, logHash);
+    return this.receiver.status(record.Path, key, identity);
   }
 
   async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {

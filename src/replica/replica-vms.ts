@@ -15,16 +15,17 @@
  *   <vmDir>/state.json, disks/, incoming/   the replica storage
  *   <vmDir>/uploads/          partial uploads (LogReceiver)
  */
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { pathExists as exists } from '../util/path-exists.js';
 import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
-import type { ReplicaVmDefinition } from '../protocol/index.js';
+import type { LogHeader, ReplicaVmDefinition } from '../protocol/index.js';
 import { isStorageError } from '../storage/errors.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
 import { createVhdxReplicaStorage, openVhdxReplicaStorage, type VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
-import type { LogConsumer, VerifiedLog } from './log-consumer.js';
+import type { LogConsumer, Staging, VerifiedLog } from './log-consumer.js';
 import type { ReplicaRecords } from './replica-records.js';
 import { withStorageLock } from './storage-lock.js';
 
@@ -162,7 +163,7 @@ export class ReplicaVms implements LogConsumer {
       try {
         // Linked, not copied: the received file becomes the incoming log (its bytes were verified by the receiver).
         const bytes = (await stat(verified.path)).size;
-        complete = (await storage.receiveFile(verified.path, verified.summary.header)).cycleComplete;
+        complete = (await storage.receiveFile(verified.path, verified.summary.header, verified.staged)).cycleComplete;
         await this.options.records?.received(verified.vmId, verified, bytes);
       } catch (error) {
         // Already applied: the primary missed our acknowledgement and sent it again; it is held.
@@ -171,6 +172,12 @@ export class ReplicaVms implements LogConsumer {
       }
       if (complete) await this.apply(vmDir, storage);
     });
+  }
+
+  /** A staged disk for a full copy onto a replica that holds nothing yet (VhdxReplicaStorage.stage). */
+  async stage(vmDir: string, header: LogHeader): Promise<Staging | undefined> {
+    if (!(await exists(join(vmDir, 'state.json')))) return undefined;
+    return withStorageLock(vmDir, 'replica server: stage', async () => (await this.open(vmDir)).stage(header));
   }
 
   /** Applies and seals what is due in every replica this server knows (a periodic timer calls this). */
@@ -210,14 +217,5 @@ export class ReplicaVms implements LogConsumer {
     } catch (error) {
       log.warn('applying received logs failed; they stay in incoming/ and are applied later', { path: vmDir, error: (error as Error).message });
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

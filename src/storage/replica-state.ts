@@ -33,6 +33,11 @@ export interface PendingCycle {
   newReferencePoint: string;
   /** Disk id → log file name under incoming/. */
   logs: Record<string, string>;
+  /**
+   * Disk id → a disk under incoming/ that already holds this log applied to an empty disk (a full copy
+   * staged while it arrived, staged-disk.ts). Applying takes it instead of the log when the base is empty.
+   */
+  staged?: Record<string, string>;
 }
 
 export interface StoredState {

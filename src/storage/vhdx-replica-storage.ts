@@ -4,7 +4,8 @@
  *   <root>/state.json                          the relationship's state (atomic replace)
  *   <root>/disks/<disk>.vhdx                   base of each disk
  *   <root>/disks/<disk>_<layer>.avhdx          one differencing layer per recovery point, and the top
- *   <root>/incoming/<gen>-<seq>/<disk>.hvrlog  logs received and not yet applied
+ *   <root>/incoming/<gen>-<seq>/<disk>.hvrlog  logs received and not yet applied (and the disks staged from them)
+ *   <root>/staging/<disk>-<gen>-<seq>.vhdx     a full copy being staged while it arrives (staged-disk.ts)
  *
  * Every layer is a standard differencing VHDX whose parent locator names the layer below, so any VHDX
  * reader can open a point's chain. Retention merges the oldest point's successor into it, re-parents the
@@ -21,9 +22,11 @@ import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SerialWrites } from './serial-writes.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import type { LogHeader } from '../protocol/log-format.js';
+import { StagedDisk, writeRecord } from './staged-disk.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
 import { fsyncDirectory } from '../util/atomic-file.js';
+import { pathExists } from '../util/path-exists.js';
 import { isDiskFull, StorageError } from './errors.js';
 import { acceptLog } from './log-acceptance.js';
 import { loadState, saveState, STATE_FORMAT_VERSION, type LayerState, type PendingCycle, type StoredState } from './replica-state.js';
@@ -189,13 +192,15 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           await rm(this.diskPath(entry), { force: true });
         }
       }
+      // Staging is for the initial replication only: once a position exists, whatever is there is debris.
+      if (this.state.position) await rm(join(this.root, STAGING_DIR), { recursive: true, force: true });
       const pendingDirs = new Set(this.state.pending.map((c) => cycleDir(c.generation, c.sequence)));
       for (const entry of await readdir(join(this.root, 'incoming'))) {
         if (!pendingDirs.has(entry)) await rm(join(this.root, 'incoming', entry), { recursive: true, force: true });
       }
       for (const cycle of this.state.pending) {
         const dir = join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence));
-        const logs = new Set(Object.values(cycle.logs));
+        const logs = new Set([...Object.values(cycle.logs), ...Object.values(cycle.staged ?? {})]);
         for (const entry of await readdir(dir).catch(() => [] as string[])) {
           if (!logs.has(entry)) await rm(join(dir, entry), { force: true });
         }
@@ -242,7 +247,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
    * volume, a file system without them) the bytes are copied as `receive` does.
    * Refuses exactly what `receive` refuses.
    */
-  receiveFile(path: string, verified?: LogHeader): Promise<ReceiveResult> {
+  receiveFile(path: string, verified?: LogHeader, staged?: string): Promise<ReceiveResult> {
     return this.exclusive(async () => {
       const temp = this.receiveTemp();
       try {
@@ -259,7 +264,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           await writeDurably(temp, createReadStream(path, { highWaterMark: IO_BYTES }));
         }
         const header = verified ?? (await verifyLog(createReadStream(temp, { highWaterMark: IO_BYTES }))).header;
-        return await this.store(temp, header);
+        return await this.store(temp, header, verified ? staged : undefined);
       } catch (error) {
         throw diskFull('storing a received log', error);
       } finally {
@@ -273,8 +278,38 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     return join(this.root, 'incoming', `.receive-${randomUUID()}.tmp`);
   }
 
+  /**
+   * Where a full copy may be applied while it arrives: a new empty disk shaped like the base it would
+   * replace, for the initial replication of a replica that holds nothing yet. Undefined otherwise (the log
+   * is then applied after it is stored, as always). The caller hands the finished disk to receiveFile.
+   */
+  stage(header: LogHeader): Promise<StagedDisk | undefined> {
+    return this.exclusive(async () => {
+      if (header.sequence !== 0 || header.baseReferencePoint !== '' || !this.stageable()) return undefined;
+      try {
+        acceptLog(this.state, header);
+      } catch {
+        // Not worth staging: storing the log will refuse it, with the reason.
+        return undefined;
+      }
+      const file = this.top.files[header.diskId];
+      if (file === undefined) return undefined;
+      const base = await openDisk(this.diskPath(file));
+      const info = base.info;
+      await base.close();
+      if (info.type !== 'dynamic') return undefined;
+      await mkdir(join(this.root, STAGING_DIR), { recursive: true });
+      return StagedDisk.create(join(this.root, STAGING_DIR, `${header.diskId}-${header.generation}-${header.sequence}.vhdx`), info);
+    });
+  }
+
+  /** Nothing was ever applied and no recovery point exists: the base disks are the whole replica. */
+  private stageable(): boolean {
+    return !this.state.position && this.state.layers.length === 1;
+  }
+
   /** Files the durable, verified log at `temp` under its cycle and commits the state that names it. */
-  private async store(temp: string, header: LogHeader): Promise<ReceiveResult> {
+  private async store(temp: string, header: LogHeader, staged?: string): Promise<ReceiveResult> {
     const incoming = join(this.root, 'incoming');
     const acceptance = acceptLog(this.state, header);
     const next = this.clone();
@@ -302,14 +337,22 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
     const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
     await rename(temp, join(dir, name));
+    const replacedStaged = cycle.staged?.[header.diskId];
+    if (cycle.staged) delete cycle.staged[header.diskId];
+    if (staged !== undefined) {
+      const stagedName = `${header.diskId}.${randomUUID().slice(0, 8)}.vhdx`;
+      await rename(staged, join(dir, stagedName));
+      (cycle.staged ??= {})[header.diskId] = stagedName;
+    }
     await fsyncDirectory(dir);
     const replaced = cycle.logs[header.diskId];
     cycle.logs[header.diskId] = name;
     await this.commit(next);
     if (replaced !== undefined) await rm(join(dir, replaced), { force: true });
+    if (replacedStaged !== undefined) await rm(join(dir, replacedStaged), { force: true });
     for (const c of abandoned) {
       const dir = join(incoming, cycleDir(c.generation, c.sequence));
-      for (const file of Object.values(c.logs)) await rm(join(dir, file), { force: true });
+      for (const file of [...Object.values(c.logs), ...Object.values(c.staged ?? {})]) await rm(join(dir, file), { force: true });
     }
     log.debug('log stored', { vmId: this.vmId, diskId: header.diskId, generation: header.generation, sequence: header.sequence });
     return { header, cycleComplete: this.isComplete(cycle) };
@@ -324,8 +367,12 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       const result: ApplyResult = { applied: [], sealed: [] };
       while (this.state.pending.length > 0 && this.isComplete(this.state.pending[0]!)) {
         const cycle = this.state.pending[0]!;
+        const dir = join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence));
         for (const disk of this.state.disks) {
-          await this.applyLog(this.diskPath(this.top.files[disk.diskId]!), join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence), cycle.logs[disk.diskId]!));
+          const layer = this.diskPath(this.top.files[disk.diskId]!);
+          const staged = cycle.staged?.[disk.diskId];
+          if (staged !== undefined && (await this.takeStaged(cycle, join(dir, staged), layer))) continue;
+          await this.applyLog(layer, join(dir, cycle.logs[disk.diskId]!));
         }
         const next = this.clone();
         next.pending.shift();
@@ -347,6 +394,28 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     });
   }
 
+  /**
+   * Puts a staged full copy in place of the base disk, when that is exactly what applying its log would
+   * give: the cycle is a full copy and the base is the only layer and holds nothing. The rename is atomic;
+   * a crash before the state records the cycle finds the staged disk gone and applies the log over it,
+   * which writes the same bytes again.
+   */
+  private async takeStaged(cycle: PendingCycle, stagedPath: string, layerPath: string): Promise<boolean> {
+    if (cycle.sequence !== 0 || cycle.baseReferencePoint !== '' || !this.stageable() || !(await pathExists(stagedPath))) return false;
+    const base = await openDisk(layerPath);
+    let empty: boolean;
+    try {
+      empty = (await base.map()).every((extent) => extent.state === 'absent');
+    } finally {
+      await base.close();
+    }
+    if (!empty) return false;
+    await rename(stagedPath, layerPath);
+    await fsyncDirectory(join(this.root, 'disks'));
+    log.debug('staged full copy taken as the base disk', { vmId: this.vmId, disk: layerPath });
+    return true;
+  }
+
   /** Writes every record of one log into `layerPath`. Records are absolute, so applying twice is harmless. */
   private async applyLog(layerPath: string, logPath: string): Promise<void> {
     let disk: VhdxDisk;
@@ -366,9 +435,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), { verifyLogHash: false })) {
         if (entry.kind !== 'record') continue;
         const record = entry.record;
-        if (record.type === 'data') await writes.next(() => disk.write(record.offset, record.data));
-        else if (record.type === 'zero') await writes.next(() => disk.zero(record.offset, record.length));
-        else await writes.next(() => disk.trim(record.offset, record.length));
+        await writes.next(() => writeRecord(disk, record));
       }
       await writes.drain();
       await disk.flush();
@@ -546,6 +613,8 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     return file;
   }
 }
+
+const STAGING_DIR = 'staging';
 
 function cycleDir(generation: number, sequence: number): string {
   return `${generation}-${sequence}`;

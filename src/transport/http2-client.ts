@@ -7,7 +7,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import { connect as tlsConnect, checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
-import type { DefineResult, LogKey, UploadStatus } from '../replica/index.js';
+import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
 import type { ByteRange } from '../tracking/index.js';
@@ -24,7 +24,7 @@ import {
   type BackupSeedResult,
   type ReplicaContentStatus,
 } from './manifest-wire.js';
-import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
+import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, HEADER_UPLOAD_ID, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
 
 export interface ReplicaEndpoint {
   /** The replica server's DNS name: what its certificate must carry. */
@@ -62,6 +62,18 @@ function answerError(status: number, wire: WireError | undefined): TransportErro
   const retryable = status === 429 || status === 503 || status === 507 || (status >= 500 && code === 'ERR_INTERNAL');
   const mapped = code === 'ERR_CERTIFICATE_REQUIRED' ? 'ERR_UNAUTHORIZED' : code;
   return new TransportError(mapped, message, retryable, status, wire?.ReceivedBytes);
+}
+
+export interface LogUpload extends LogIdentity {
+  offset: number;
+  totalLength?: number;
+}
+
+function identityHeaders(identity: LogIdentity): OutgoingHttpHeaders {
+  return {
+    ...(identity.uploadId === undefined ? {} : { [HEADER_UPLOAD_ID]: identity.uploadId }),
+    ...(identity.logHash === undefined ? {} : { [HEADER_LOG_HASH]: identity.logHash }),
+  };
 }
 
 export class ReplicaClient {
@@ -131,9 +143,9 @@ export class ReplicaClient {
     return JSON.parse((await this.request({ ':method': 'GET', ':path': PATH_HELLO })).toString('utf8')) as HelloResponse;
   }
 
-  /** What the replica holds of a log; with `logHash`, of that exact log (a re-cut one is not accepted). */
-  async status(key: LogKey, logHash?: string): Promise<UploadStatus> {
-    const headers: OutgoingHttpHeaders = { ':method': 'GET', ':path': logPath(key), ...(logHash ? { [HEADER_LOG_HASH]: logHash } : {}) };
+  /** What the replica holds of a log; with an identity, of that exact log (a re-cut one is not accepted). */
+  async status(key: LogKey, identity: LogIdentity = {}): Promise<UploadStatus> {
+    const headers: OutgoingHttpHeaders = { ':method': 'GET', ':path': logPath(key), ...identityHeaders(identity) };
     return JSON.parse((await this.request(headers)).toString('utf8')) as UploadStatus;
   }
 
@@ -144,14 +156,17 @@ export class ReplicaClient {
     return JSON.parse((await this.request(headers, body)).toString('utf8')) as DefineResult;
   }
 
-  /** Sends `body` (the log's bytes from `offset` on); resolves with what the server then holds. */
-  async put(key: LogKey, offset: number, totalLength: number, logHash: string, body: Readable): Promise<UploadStatus> {
+  /**
+   * Sends `body` (the log's bytes from `offset` on); resolves with what the server then holds. Without
+   * `totalLength` the body is the rest of a log still being written, and must run to its trailer.
+   */
+  async put(key: LogKey, upload: LogUpload, body: Readable): Promise<UploadStatus> {
     const headers: OutgoingHttpHeaders = {
       ':method': 'PUT',
       ':path': logPath(key),
-      [HEADER_OFFSET]: String(offset),
-      [HEADER_TOTAL_LENGTH]: String(totalLength),
-      [HEADER_LOG_HASH]: logHash,
+      [HEADER_OFFSET]: String(upload.offset),
+      ...(upload.totalLength === undefined ? {} : { [HEADER_TOTAL_LENGTH]: String(upload.totalLength) }),
+      ...identityHeaders(upload),
     };
     return JSON.parse((await this.request(headers, body)).toString('utf8')) as UploadStatus;
   }
@@ -244,7 +259,11 @@ export class ReplicaClient {
       stream.on('error', (error) => finish(status >= 400 ? answerError(status, undefined) : describeNetworkError(error, this.endpoint)));
       stream.on('close', () => finish(status >= 400 ? answerError(status, undefined) : new TransportError('ERR_CONNECTION', 'the replica server closed the stream before answering', true)));
       if (body) {
-        body.on('error', (error) => finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false)));
+        body.on('error', (error) => {
+          // The request cannot complete: cancel the stream, or the session would wait for it when closed.
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+          finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false));
+        });
         body.pipe(stream);
       }
     });

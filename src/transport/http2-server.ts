@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../logging/logger.js';
 import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, type ReplicaVmDefinition } from '../protocol/index.js';
-import { OffsetMismatchError, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
+import { OffsetMismatchError, type LogIdentity, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
 import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
@@ -21,6 +21,7 @@ import {
   HEADER_OFFSET,
   HEADER_PROTOCOL,
   HEADER_TOTAL_LENGTH,
+  HEADER_UPLOAD_ID,
   parseLogPath,
   parseVmPath,
   PATH_HEALTH,
@@ -190,15 +191,14 @@ export class ReplicaHttpServer {
     if (!key) return this.fail(stream, 'ERR_NOT_FOUND', 'no such route');
     try {
       if (method === 'GET') {
-        const hash = headers[HEADER_LOG_HASH];
-        const status = await this.options.handler.uploadStatus(auth, key, typeof hash === 'string' && hash.length > 0 ? hash : undefined);
+        const status = await this.options.handler.uploadStatus(auth, key, logIdentity(headers));
         return this.reply(stream, 'log-status', 200, JSON.stringify(status), 'application/json');
       }
       if (method !== 'PUT') return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
       const request = {
         offset: headerInteger(headers, HEADER_OFFSET),
-        totalLength: headerInteger(headers, HEADER_TOTAL_LENGTH),
-        logHash: String(headers[HEADER_LOG_HASH] ?? ''),
+        ...(headers[HEADER_TOTAL_LENGTH] === undefined ? {} : { totalLength: headerInteger(headers, HEADER_TOTAL_LENGTH) }),
+        ...logIdentity(headers),
       };
       this.metrics.inc('hvr_active_uploads', {}, 1);
       stream.setTimeout(this.options.idleTimeoutMs ?? 60_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
@@ -338,6 +338,17 @@ async function readVmDefinition(stream: ServerHttp2Stream, vmId: string): Promis
   const definition = decodeReplicaVmDefinition(await readBody(stream, MAX_REPLICA_VM_BYTES, 'a VM definition'));
   if (definition.VMId !== vmId) throw new HttpError('ERR_INVALID_ARGUMENT', `the definition is for VM ${definition.VMId}, not ${vmId} named in the path`);
   return definition;
+}
+
+/** The optional headers that say which log of a sequence a request is about. */
+function logIdentity(headers: IncomingHttpHeaders): LogIdentity {
+  const text = (name: string) => {
+    const value = headers[name];
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const uploadId = text(HEADER_UPLOAD_ID);
+  const logHash = text(HEADER_LOG_HASH);
+  return { ...(uploadId === undefined ? {} : { uploadId }), ...(logHash === undefined ? {} : { logHash }) };
 }
 
 function headerInteger(headers: IncomingHttpHeaders, name: string): number {

@@ -6,6 +6,7 @@ export * from './peer-identity.js';
 export * from './http2-server.js';
 export * from './http2-client.js';
 export * from './log-source.js';
+export * from './log-spool.js';
 export * from './log-uploader.js';
 export * from './bandwidth-schedule.js';
 export * from './throttle.js';

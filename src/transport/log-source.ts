@@ -1,19 +1,34 @@
 /**
- * A log to upload: its identity, length and hash, and a way to read it from any byte offset (which
- * is what makes an upload resumable). Logs are spooled to a file before they are sent.
+ * A log to upload: its identity, a way to read it from any byte offset (which is what makes an upload
+ * resumable), and its length and hash once the whole log exists. The network sink uploads a log while
+ * it is still being encoded (log-spool.ts), so the length and hash may come only at the end.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { LogKey } from '../replica/index.js';
 import { LogFormatError } from '../protocol/index.js';
 
-export interface LogSource {
-  key: LogKey;
+export interface CompleteLog {
   length: number;
   /** Hex SHA-256 from the log's trailer. */
   hash: string;
+}
+
+export interface LogSource {
+  key: LogKey;
+  /** Chosen when the log is started: names this log (not a re-cut one of the same sequence) from its first byte. */
+  uploadId: string;
+  /** The log's length and hash once it is complete; undefined while it is still being written. */
+  complete(): CompleteLog | undefined;
+  /** Resolves with the length and hash once the log is complete; rejects if it never will be. */
+  finished(): Promise<CompleteLog>;
+  /** The log from `offset`; a log still being written is followed until its end. */
   open(offset: number): Readable;
+}
+
+/** 128 random bits in hex, the form the replica server takes (UPLOAD_ID in log-receiver.ts). */
+export function newUploadId(): string {
+  return randomBytes(16).toString('hex');
 }
 
 /** The whole-log hash sits 40 bytes from the end of every log, before the 8-byte end magic. */
@@ -24,23 +39,13 @@ export function trailerHash(tail: Buffer): string {
   return tail.subarray(tail.length - 40, tail.length - 8).toString('hex');
 }
 
-export async function fileLogSource(path: string, key: LogKey): Promise<LogSource> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    const tail = Buffer.alloc(Math.min(40, size));
-    await handle.read(tail, 0, tail.length, size - tail.length);
-    return { key, length: size, hash: trailerHash(tail), open: (offset) => createReadStream(path, { start: offset, highWaterMark: 256 * 1024 }) };
-  } finally {
-    await handle.close();
-  }
-}
-
 export function bufferLogSource(log: Buffer, key: LogKey): LogSource {
+  const complete = { length: log.length, hash: trailerHash(log.subarray(Math.max(0, log.length - 40))) };
   return {
     key,
-    length: log.length,
-    hash: trailerHash(log.subarray(Math.max(0, log.length - 40))),
+    uploadId: newUploadId(),
+    complete: () => complete,
+    finished: async () => complete,
     open: (offset) => Readable.from(chunks(log.subarray(offset))),
   };
 }

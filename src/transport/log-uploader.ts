@@ -39,17 +39,28 @@ export class Http2LogUploader implements LogUploader {
     signal?.throwIfAborted();
     const client = await this.session();
     try {
-      const before = await client.status(source.key, source.hash);
+      // The length and hash are known once the log is complete; until then the upload streams it to its end.
+      let complete = source.complete();
+      let identity = { uploadId: source.uploadId, ...(complete ? { logHash: complete.hash } : {}) };
+      let before = await client.status(source.key, identity);
       if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
+      if (!complete && (await client.status(source.key)).Accepted) {
+        // The replica accepted a log of this sequence (its acknowledgement was lost, and the cycle is
+        // delivered again): only the hash tells whether it is this one, so wait for it instead of sending.
+        complete = await source.finished();
+        identity = { uploadId: source.uploadId, logHash: complete.hash };
+        before = await client.status(source.key, identity);
+        if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
+      }
       let offset = before.ReceivedBytes;
-      if (offset > source.length) offset = 0;
+      if (complete && offset > complete.length) offset = 0;
       let read = 0;
       const body = counted(source.open(offset), (n) => (read += n));
       const onAbort = () => body.destroy(new Error('upload aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const after = await client.put(source.key, offset, source.length, source.hash, body);
-        return { ...after, SentBytes: source.length - offset, Attempts: 1 };
+        const after = await client.put(source.key, { offset, ...identity, ...(complete ? { totalLength: complete.length } : {}) }, body);
+        return { ...after, SentBytes: read, Attempts: 1 };
       } catch (error) {
         if (error instanceof Error) bytesSentBy.set(error, read);
         throw error;

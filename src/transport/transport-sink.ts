@@ -1,17 +1,17 @@
 /**
  * The engine's LogSink over the network: each log of a cycle is spooled to a file (so an upload can
- * resume at any byte after a fault without re-reading the frozen disk), then the logs of the cycle are
- * uploaded as parallel streams through whatever LogUploader stack the caller built (retry, bandwidth).
+ * resume at any byte after a fault without re-reading the frozen disk) and uploaded from that spool as it
+ * grows, as parallel streams through whatever LogUploader stack the caller built (retry, bandwidth).
  * The cycle is acknowledged only when the replica has accepted every log.
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DeliveryAck, LogSink, OutgoingCycle } from '../engine/log-sink.js';
 import { normalizeGuid } from '../protocol/index.js';
 import { TransportError } from './errors.js';
-import { byteCounter, counted, fileLogSource, type LogSource } from './log-source.js';
+import { byteCounter, counted, type LogSource } from './log-source.js';
+import { LogSpool } from './log-spool.js';
 import type { LogUploader, UploadResult } from './log-uploader.js';
 
 export interface TransportSinkOptions {
@@ -50,9 +50,9 @@ export class TransportSink implements LogSink {
     let spooled = 0;
     let uploaded = 0;
     let total: number | undefined;
-    // Each log is uploaded as soon as it is spooled, while the next disk's log is being encoded: the
-    // encoder (CPU) and the upload (socket, the replica's disk) overlap instead of taking turns. A failed
-    // upload stops the spooling of the rest (the cycle fails as a whole and is delivered again).
+    // Each log's upload starts with its first encoded bytes and follows the spool as it grows: the
+    // encoder (the frozen disk, CPU) and the upload (socket, the replica's disk) overlap instead of taking
+    // turns. A failed upload stops the spooling (the cycle fails as a whole and is delivered again).
     const uploads: Promise<UploadResult>[] = [];
     const stop = new AbortController();
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
@@ -83,8 +83,8 @@ export class TransportSink implements LogSink {
         // attempt; after a crash the cycle is delivered again from the frozen reference point and the log
         // is re-encoded (the spool folder of an unacknowledged cycle is rewritten, never trusted). An fsync
         // here would write every byte of an initial replication to the primary's disk for nothing.
-        await pipeline(log.encode(), count, createWriteStream(path, { highWaterMark: 1024 * 1024 }), { signal: both });
-        const source = await fileLogSource(path, { vmId, diskId, generation: cycle.generation, sequence: cycle.sequence });
+        const spool = await LogSpool.create(path, { vmId, diskId, generation: cycle.generation, sequence: cycle.sequence });
+        const source = spool.source;
         const countedSource: LogSource = report
           ? { ...source, open: (offset) => counted(source.open(offset), (n) => report({ phase: 'upload', bytes: (uploaded += n), total })) }
           : source;
@@ -92,14 +92,17 @@ export class TransportSink implements LogSink {
         // Observed at once, so a failure while later logs are still spooling is not an unhandled rejection.
         pending.catch(() => undefined);
         uploads.push(pending);
+        await pipeline(log.encode(), count, spool.writer(), { signal: both });
       }
       await this.options.onSpooled?.();
       total = spooled;
     } catch (error) {
       // Uploads already started stop at `stop`; wait for them so nothing runs on after the cycle failed.
-      if (!stop.signal.aborted) stop.abort(error);
+      // An encoder's own failure is the cause even when the upload following its spool saw it first.
+      const cause = (error as Error).name === 'AbortError' && both.aborted ? both.reason : error;
+      if (!stop.signal.aborted) stop.abort(cause);
       await Promise.allSettled(uploads);
-      throw stop.signal.reason;
+      throw cause;
     }
     const settled = await Promise.allSettled(uploads);
     if (settled.some((r) => r.status === 'rejected')) throw stop.signal.reason;

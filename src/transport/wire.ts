@@ -7,8 +7,10 @@
  *   GET  /v1/hello                                   who the server is and whether this primary is authorized
  *   PUT  /v1/vms/<vmId>                              the replica VM definition (JSON), before every full copy
  *   GET  /v1/logs/<vmId>/<diskId>/<gen>/<seq>        upload status: bytes durably held, accepted or not
- *                                                    (`hvr-log-hash` names which log of that sequence)
- *   PUT  /v1/logs/<vmId>/<diskId>/<gen>/<seq>        upload bytes from `hvr-offset` of a log of `hvr-total-length`
+ *                                                    (`hvr-upload-id` or `hvr-log-hash` names which log of that sequence)
+ *   PUT  /v1/logs/<vmId>/<diskId>/<gen>/<seq>        upload bytes from `hvr-offset` of the log `hvr-upload-id`; with
+ *                                                    `hvr-total-length` (and `hvr-log-hash`) when the primary knows them,
+ *                                                    without them the body streams a log still being encoded, to its trailer
  */
 import { isGuid } from '../protocol/index.js';
 import type { LogKey } from '../replica/index.js';
@@ -18,6 +20,7 @@ export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';
 export const HEADER_TOTAL_LENGTH = 'hvr-total-length';
 export const HEADER_LOG_HASH = 'hvr-log-hash';
+export const HEADER_UPLOAD_ID = 'hvr-upload-id';
 
 export const PATH_HEALTH = '/healthz';
 export const PATH_METRICS = '/metrics';

@@ -78,7 +78,7 @@ describe('log receiver: durable, resumable, verified', () => {
     const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' };
     await assert.rejects(receiver.receive(vmDir, key, request, bytes(damaged)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
     assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), [], 'the refused log is gone');
-    assert.deepEqual(await receiver.status(vmDir, key, hash), { ReceivedBytes: 0, Accepted: false, Position: null });
+    assert.deepEqual(await receiver.status(vmDir, key, { logHash: hash }), { ReceivedBytes: 0, Accepted: false, Position: null });
     assert.equal((await receiver.receive(vmDir, key, request, bytes(log))).Accepted, true, 'the intact log is taken afterwards');
   });
 
@@ -128,7 +128,7 @@ describe('log receiver: durable, resumable, verified', () => {
     } satisfies LogConsumer;
     const receiver = new LogReceiver(linking, { maxLogBytes: 1 << 30 });
     await assert.rejects(receiver.receive(vmDir, key, request, bytes(log)), /no space/);
-    assert.equal((await receiver.status(vmDir, key, hash)).ReceivedBytes, log.length, 'the complete log stays with the receiver');
+    assert.equal((await receiver.status(vmDir, key, { logHash: hash })).ReceivedBytes, log.length, 'the complete log stays with the receiver');
 
     // The primary sends the log again from the start (its own choice); the bytes must not go through the
     // linked inode, or the consumer's copy would be truncated and rewritten under it.
@@ -140,5 +140,61 @@ describe('log receiver: durable, resumable, verified', () => {
     const done = await receiver.receive(vmDir, key, request, bytes(log));
     assert.equal(done.Accepted, true);
     assert.equal(calls, 2);
+  });
+});
+
+describe('log receiver: logs streamed before the primary knows their length', () => {
+  let dir: string;
+  let vmDir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-recv-stream-'));
+    vmDir = join(dir, KEY.vmId);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const streamed = (uploadId: string, offset = 0) => ({ offset, uploadId, primaryServerName: 'a.b.c' });
+
+  it('takes a log named by an upload id, resumes it by that id and learns its length and hash from the trailer', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000021' };
+    const { log, hash } = await makeLog(key, 512 * 1024);
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    const id = '1'.repeat(32);
+    await assert.rejects(receiver.receive(vmDir, key, streamed(id), bytes(log, 128 * 1024)), /connection reset/);
+    assert.deepEqual(await receiver.status(vmDir, key, { uploadId: '2'.repeat(32) }), { ReceivedBytes: 0, Accepted: false, Position: null }, 'another upload of the sequence holds nothing');
+    const held = await receiver.status(vmDir, key, { uploadId: id });
+    assert.equal(held.ReceivedBytes, 128 * 1024);
+    const done = await receiver.receive(vmDir, key, streamed(id, held.ReceivedBytes), bytes(log.subarray(held.ReceivedBytes)));
+    assert.deepEqual(done, { ReceivedBytes: log.length, Accepted: true, Position: '1/1@0' });
+    assert.ok((await readFile(KeepingConsumer.keptPath(vmDir, key.diskId, 1, 1))).equals(log));
+    assert.equal((await receiver.status(vmDir, key, { logHash: hash })).Accepted, true, 'the accepted log is known by its hash too');
+  });
+
+  it('refuses a streamed log whose trailer hash does not match its bytes, and keeps nothing of it', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000022' };
+    const { log } = await makeLog(key, 256 * 1024);
+    const damaged = Buffer.from(log);
+    damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x01;
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    await assert.rejects(receiver.receive(vmDir, key, streamed('3'.repeat(32)), bytes(damaged)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
+    assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), []);
+    assert.equal((await receiver.receive(vmDir, key, streamed('4'.repeat(32)), bytes(log))).Accepted, true, 'the intact log is taken afterwards');
+  });
+
+  it('refuses a streamed body that ends before the trailer: the primary said that was the whole log', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000023' };
+    const { log } = await makeLog(key, 256 * 1024);
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    await assert.rejects(receiver.receive(vmDir, key, streamed('5'.repeat(32)), bytes(log.subarray(0, 100 * 1024))), (e: { code: string }) => e.code === 'ERR_LOG_TRUNCATED');
+    assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), []);
+  });
+
+  it('bounds a streamed body by the server limit and checks the upload id', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000024' };
+    const { log } = await makeLog(key, 256 * 1024);
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 128 * 1024 });
+    await assert.rejects(receiver.receive(vmDir, key, streamed('6'.repeat(32)), bytes(log)), /longer than the declared/);
+    await assert.rejects(receiver.receive(vmDir, key, streamed('not-hex'), bytes(log)), /upload id/);
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, primaryServerName: 'a.b.c' }, bytes(log)), /upload id or the log hash/);
   });
 });

@@ -6,6 +6,7 @@ import {
   BandwidthLimitedUploader,
   BandwidthSchedule,
   MetricsRegistry,
+  newUploadId,
   parseBandwidthRule,
   RateLimiter,
   TokenBucket,
@@ -76,15 +77,17 @@ describe('bandwidth-limited uploader (decorator)', () => {
     const inner: LogUploader = {
       async upload(source: LogSource): Promise<UploadResult> {
         for await (const chunk of source.open(1024)) received.push(chunk as Buffer);
-        return { ReceivedBytes: source.length, Accepted: true, Position: '1/1@0', SentBytes: source.length - 1024, Attempts: 1 };
+        const { length } = await source.finished();
+        return { ReceivedBytes: length, Accepted: true, Position: '1/1@0', SentBytes: length - 1024, Attempts: 1 };
       },
     };
     const clock = new FakeClock(monday(10).getTime());
     const limited = new BandwidthLimitedUploader(inner, BandwidthSchedule.parse(['Mon-Fri 00:00-24:00 100KiB/s']), clock);
     const source: LogSource = {
       key: { vmId: '11111111-2222-4333-8444-555555555555', diskId: '11111111-2222-4333-8444-555555555556', generation: 1, sequence: 1 },
-      length: data.length,
-      hash: '0'.repeat(64),
+      uploadId: newUploadId(),
+      complete: () => ({ length: data.length, hash: '0'.repeat(64) }),
+      finished: async () => ({ length: data.length, hash: '0'.repeat(64) }),
       open: (offset) => Readable.from([data.subarray(offset)]),
     };
     const result = await limited.upload(source);

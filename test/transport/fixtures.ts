@@ -11,6 +11,8 @@ import { addEntry, applyServerChanges, makeEntry, ReplicaConfigStore, ReplicaSer
 import { KeepingConsumer } from './keeping-consumer.js';
 import { createCertificateAuthority, createHostCertificate, credentialFromPem, FileCertificateStore, type HostCredential, type PemPair } from '../../src/security/index.js';
 import { ReplicaHttpServer } from '../../src/transport/index.js';
+import { encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
+import type { LogKey } from '../../src/replica/index.js';
 
 configureLogging({ quietConsole: true });
 
@@ -112,4 +114,22 @@ export async function startReplica(options: StartReplicaOptions = {}): Promise<R
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A delta log of one data record at offset 0 (base ref-<seq-1>, new ref-<seq>), as the primary encodes it. */
+export async function makeLog(key: LogKey, data: Buffer): Promise<Buffer> {
+  const header: LogHeaderInput = {
+    vmId: key.vmId,
+    diskId: key.diskId,
+    generation: key.generation,
+    sequence: key.sequence,
+    baseReferencePoint: `ref-${key.sequence - 1}`,
+    newReferencePoint: `ref-${key.sequence}`,
+    virtualSize: 256 * 1024 * 1024,
+    logicalSectorSize: 512,
+    consistency: 'crash',
+  };
+  const chunks: Buffer[] = [];
+  for await (const chunk of encodeLog(header, [{ type: 'data', offset: 0, data }])) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

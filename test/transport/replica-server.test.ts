@@ -5,8 +5,6 @@ import tls from 'node:tls';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
-import { type LogKey } from '../../src/replica/index.js';
 import { KeepingConsumer } from './keeping-consumer.js';
 import type { HostCredential } from '../../src/security/index.js';
 import {
@@ -22,27 +20,10 @@ import {
   type LogSource,
 } from '../../src/transport/index.js';
 import { startCuttingProxy } from './cutting-proxy.js';
-import { pki, PRIMARY_NAME, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
+import { makeLog, pki, PRIMARY_NAME, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
 
 const VM = '11111111-2222-4333-8444-555555555555';
 const DISK = (n: number) => `aaaaaaaa-bbbb-4ccc-8ddd-${String(n).padStart(12, '0')}`;
-
-async function makeLog(key: LogKey, data: Buffer): Promise<Buffer> {
-  const header: LogHeaderInput = {
-    vmId: key.vmId,
-    diskId: key.diskId,
-    generation: key.generation,
-    sequence: key.sequence,
-    baseReferencePoint: `ref-${key.sequence - 1}`,
-    newReferencePoint: `ref-${key.sequence}`,
-    virtualSize: 256 * 1024 * 1024,
-    logicalSectorSize: 512,
-    consistency: 'crash',
-  };
-  const chunks: Buffer[] = [];
-  for await (const chunk of encodeLog(header, [{ type: 'data', offset: 0, data }])) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 function endpoint(port: number) {
   return { serverName: REPLICA_NAME, port, address: '127.0.0.1' };

@@ -74,8 +74,9 @@ describe('TransportSink: the engine delivering cycles over the network', () => {
       async upload(source) {
         events.push(`upload started ${source.key.sequence}`);
         await uploadsMayFinish;
+        const { length } = await source.finished();
         events.push('upload finished');
-        return { Accepted: true, ReceivedBytes: source.length, SentBytes: source.length, Attempts: 1 } as UploadResult;
+        return { Accepted: true, ReceivedBytes: length, SentBytes: length, Attempts: 1 } as UploadResult;
       },
     };
     const sink = new TransportSink({

@@ -1,0 +1,132 @@
+/**
+ * A full copy applied while it arrives: the receiver writes each verified record into a staging disk;
+ * the replica exposes it only once the whole log is verified, stored and applied, and only in place of a
+ * base disk that is still empty. Whatever goes wrong, the replica shows what applying the log would show.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configureLogging } from '../../src/logging/logger.js';
+import { LogReceiver, type LogConsumer } from '../../src/replica/index.js';
+import type { StoredState } from '../../src/storage/replica-state.js';
+import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { openDisk } from '../../src/vhdx/index.js';
+import { tempDir } from '../helpers/paths.js';
+import { DISKS, DiskModel, encode, MiB, randomRecords, readAll, sha, stream, VM_ID } from './fixtures.js';
+
+configureLogging({ quietConsole: true });
+
+const INITIAL = { generation: 1, sequence: 0, base: '', next: 'rp-0' };
+
+async function setup() {
+  const dir = tempDir('staged-apply');
+  const root = join(dir.path, VM_ID);
+  const storage = await createVhdxReplicaStorage(root, { vmId: VM_ID, disks: DISKS, blockSize: MiB });
+  return { dir, root, storage };
+}
+
+/** The replica server's wiring in small: the receiver stages into and hands over to this storage. */
+function consumerOf(storage: VhdxReplicaStorage): LogConsumer {
+  return {
+    stage: async (_vmDir, header) => storage.stage(header),
+    consume: async (_vmDir, log) => {
+      await storage.receiveFile(log.path, log.summary.header, log.staged);
+    },
+  };
+}
+
+async function latestHash(storage: VhdxReplicaStorage, diskId: string): Promise<string> {
+  const disk = await storage.openLatest(diskId);
+  try {
+    return sha(await readAll(disk));
+  } finally {
+    await disk.close();
+  }
+}
+
+async function state(root: string): Promise<StoredState> {
+  return JSON.parse(await readFile(join(root, 'state.json'), 'utf8')) as StoredState;
+}
+
+function request(log: Buffer) {
+  return { offset: 0, uploadId: 'ab'.repeat(16), primaryServerName: 'a.b.c', totalLength: log.length };
+}
+
+describe('full copy staged while it arrives', () => {
+  it('is invisible until the log is verified and applied, then equals applying the log', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      const model = new DiskModel();
+      const empty = await latestHash(storage, DISKS[0]!.diskId);
+      for (const disk of DISKS) {
+        const records = randomRecords(disk.virtualSize, 16);
+        const log = await encode(disk.diskId, INITIAL, records);
+        const key = { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 };
+        await receiver.receive(root, key, request(log), stream(log));
+        model.apply(disk.diskId, records);
+        const cycle = (await state(root)).pending[0]!;
+        assert.ok(cycle.staged?.[disk.diskId], 'the stored cycle names the staged disk of the log');
+      }
+      // Stored and complete, not applied yet: the replica still shows the empty base.
+      assert.equal(await latestHash(storage, DISKS[0]!.diskId), empty);
+      const bases = DISKS.map((d) => join(root, 'disks', `${d.diskId}.vhdx`));
+      const before = await Promise.all(bases.map(async (b) => (await stat(b)).ino));
+      await storage.applyPending();
+      for (const disk of DISKS) assert.equal(await latestHash(storage, disk.diskId), model.hashes()[disk.diskId]);
+      const after = await Promise.all(bases.map(async (b) => (await stat(b)).ino));
+      assert.ok(after.every((ino, i) => ino !== before[i]), 'each staged disk became its base (renamed, not applied again)');
+      assert.deepEqual(await readdir(join(root, 'incoming')), [], 'logs and staged disks are gone once applied');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('drops the staged disk of a log whose last record is damaged; nothing reaches the replica', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      const disk = DISKS[0]!;
+      const empty = await latestHash(storage, disk.diskId);
+      const log = await encode(disk.diskId, INITIAL, randomRecords(disk.virtualSize, 16).map((r) => (r.type === 'data' ? r : { type: 'data' as const, offset: r.offset, data: Buffer.alloc(r.length, 7) })));
+      const damaged = Buffer.from(log);
+      const at = damaged.length - 64 - 56 - 100;
+      damaged[at] = damaged[at]! ^ 0x10;
+      const key = { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 };
+      await assert.rejects(receiver.receive(root, key, request(damaged), stream(damaged)), (e: { code: string }) => e.code === 'ERR_LOG_CHECKSUM');
+      assert.deepEqual(await readdir(join(root, 'staging')), [], 'the staged disk is deleted');
+      assert.deepEqual((await state(root)).pending, []);
+      await storage.applyPending();
+      assert.equal(await latestHash(storage, disk.diskId), empty);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('applies the log, not the staged disk, when the base is not empty any more', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      const model = new DiskModel();
+      const disk = DISKS[1]!;
+      const records = randomRecords(disk.virtualSize, 8);
+      const log = await encode(disk.diskId, INITIAL, records);
+      await receiver.receive(root, { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 }, request(log), stream(log));
+      // Something wrote into the base after the log was staged: only applying the log keeps it right.
+      const stray = { type: 'data' as const, offset: disk.virtualSize - MiB, data: Buffer.alloc(MiB, 0x5a) };
+      const base = await openDisk(join(root, 'disks', `${disk.diskId}.vhdx`), { writable: true });
+      await base.write(stray.offset, stray.data);
+      await base.close();
+      model.apply(disk.diskId, [stray, ...records]);
+      for (const other of DISKS.filter((d) => d !== disk)) {
+        const otherLog = await encode(other.diskId, INITIAL, []);
+        await receiver.receive(root, { vmId: VM_ID, diskId: other.diskId, generation: 1, sequence: 0 }, request(otherLog), stream(otherLog));
+      }
+      await storage.applyPending();
+      assert.equal(await latestHash(storage, disk.diskId), model.hashes()[disk.diskId]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
