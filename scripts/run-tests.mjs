@@ -46,7 +46,14 @@ const [nodeCode, nodeOut] = await run(process.execPath, ['--test', '--test-repor
 const count = (label) => Number(nodeOut.match(new RegExp(`ℹ ${label} (\\d+)`))?.[1] ?? 0);
 passed += count('pass');
 failed += count('fail') + count('cancelled');
-if (nodeCode !== 0) exitCode = 1;
+if (nodeCode !== 0) {
+  exitCode = 1;
+  // A failing before/after hook fails its file without counting as a failed test: say so in the total.
+  if (count('fail') + count('cancelled') === 0) {
+    console.error(`node:test exited ${nodeCode} although no test counted as failed (a hook failed?): see "failing tests" above`);
+    failed += 1;
+  }
+}
 
 if (only.length === 0 || only.includes('pester')) {
   const pwsh = process.env.HVR_PWSH || join(homedir(), '.dotnet', 'tools', 'pwsh');

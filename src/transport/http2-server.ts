@@ -88,6 +88,8 @@ export class ReplicaHttpServer {
   readonly metrics: MetricsRegistry;
   private readonly server: Http2SecureServer;
   private readonly sessions = new Set<Http2Session>();
+  /** Request handlers still running: close() waits for them. */
+  private readonly handling = new Set<Promise<void>>();
   private readonly limiter: RateLimiter;
 
   constructor(private readonly options: ReplicaServerOptions) {
@@ -121,10 +123,12 @@ export class ReplicaHttpServer {
       session.on('error', (error) => log.debug('session error', { error: error.message }));
     });
     this.server.on('stream', (stream, headers) => {
-      this.handle(stream, headers).catch((error: unknown) => {
+      const handling = this.handle(stream, headers).catch((error: unknown) => {
         log.error('request failed', { error: (error as Error).message });
         this.fail(stream, 'ERR_INTERNAL', 'internal error');
       });
+      this.handling.add(handling);
+      void handling.finally(() => this.handling.delete(handling));
     });
     this.server.on('tlsClientError', (error) => log.debug('TLS handshake refused', { error: error.message }));
   }
@@ -144,6 +148,9 @@ export class ReplicaHttpServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.destroy();
     await closed;
+    // A handler may still be writing a partial upload or applying when its session goes: closing means it
+    // has finished (the destroyed stream ends it soon), so nothing writes into storage after close.
+    await Promise.allSettled([...this.handling]);
   }
 
   private async handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
