@@ -20,6 +20,7 @@ import type { ReplicaDiskSpec } from '../storage/replica-storage.js';
 import { EngineError } from './errors.js';
 import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
+import { PhaseTimes } from './phase-times.js';
 import { loadPrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
 const log = logger('replicator');
@@ -91,12 +92,15 @@ export class Replicator {
   private async cycle(signal?: AbortSignal): Promise<CycleResult> {
     const { host, vm } = this.options;
     signal?.throwIfAborted();
+    const phases = new PhaseTimes();
     const description = await host.getVm(vm);
     let state = await loadPrimaryState(this.options.stateFile);
     await this.settleLeftoverPoints(description, state);
+    phases.lap('prepare');
 
     const consistency = this.options.consistency?.() ?? 'crash';
     const point = await host.createReferencePoint(vm, { consistency });
+    phases.lap('referencePoint');
     let acknowledged = false;
     try {
       const fullCopy = !state || state.fullCopyRequired === true || description.disks.some((d) => state!.disks[d.id] === undefined);
@@ -121,6 +125,7 @@ export class Replicator {
         return { diskId: header.diskId, header, encode: () => encodeLog(header, records(), policy ? { codecPolicy: policy() } : {}) };
       });
       const ack = await this.options.sink.deliver({ vmId, generation, sequence, logs }, signal);
+      phases.lap('deliver');
       if (ack.generation !== generation || ack.sequence !== sequence) {
         throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);
       }
@@ -131,9 +136,12 @@ export class Replicator {
       state = { formatVersion: 1, vmId: description.id, generation, sequence, referencePoint: point.id, disks };
       await savePrimaryState(this.options.stateFile, state);
       acknowledged = true;
+      phases.lap('saveState');
       // A failed commit is finished by the next cycle (settleLeftoverPoints); the point must stay.
       await host.commitReferencePoint(vm, point.id);
+      phases.lap('commit');
       log.info('cycle acknowledged', { vm: description.name, generation, sequence, logBytes: ack.logBytes, changedBytes });
+      log.debug('cycle steps (ms)', { vm: description.name, sequence, ...phases.ms });
       return { kind: fullCopy ? 'initial' : 'delta', generation, sequence, referencePoint: point.id, consistency, logBytes: ack.logBytes, changedBytes };
     } catch (error) {
       if (acknowledged) throw error;

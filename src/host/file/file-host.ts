@@ -38,7 +38,7 @@ import type {
 } from '../host-adapter.js';
 import { VhdxImage } from '../vhdx-image.js';
 import { carryLayer, flattenedBase, pruneFolder } from '../disk-chain.js';
-import { createLayer, currentFile, foldIntoBase, newLayerName, removeFiles, resolveFile } from './layers.js';
+import { createLayer, currentFile, deleteRetired, foldIntoBase, newLayerName, removeFiles, resolveFile, retireFiles, RETIRED_DIR } from './layers.js';
 import { validateFailoverSettings, validateVmName, VM_CONFIG_SCHEMA, type DiskRecord, type PointRecord, type VmRecord } from './vm-config.js';
 import { allVms, findVm, linkFolder, readVm, unlinkFolder, writeVm } from './vm-folders.js';
 import { withVmLock } from './vm-lock.js';
@@ -116,8 +116,27 @@ function findDisk(record: VmRecord, diskId: string): DiskRecord {
 
 export class FileHost implements HostAdapter {
   readonly kind = 'file' as const;
+  /** Per VM folder: the deletion of retired layers running after a commit or discard (one at a time). */
+  private readonly sweeps = new Map<string, Promise<void>>();
 
   constructor(readonly options: FileHostOptions) {}
+
+  /** Resolves when the layer files retired by this host's commits and discards so far are deleted. */
+  async retiredDeleted(): Promise<void> {
+    await Promise.all([...this.sweeps.values()]);
+  }
+
+  /** Deletes retired layers in the background: the cycle that retired them does not wait for it. */
+  private sweepRetired(folder: string): void {
+    const previous = this.sweeps.get(folder) ?? Promise.resolve();
+    const sweep = previous
+      .then(() => deleteRetired(folder))
+      .catch((error: unknown) => log.warn('deleting merged layer files failed; the next commit tries again', { folder, error: (error as Error).message }));
+    this.sweeps.set(folder, sweep);
+    void sweep.then(() => {
+      if (this.sweeps.get(folder) === sweep) this.sweeps.delete(folder);
+    });
+  }
 
   get root(): string {
     return this.options.root;
@@ -248,7 +267,7 @@ export class FileHost implements HostAdapter {
   async commitReferencePoint(nameOrId: string, pointId: string): Promise<ReferencePoint> {
     const { folder } = await findVm(this.root, nameOrId);
     // All under the lock: a merge rewrites the metadata of layers that a writer's chain reads.
-    return withVmLock(folder, 'commit reference point', async () => {
+    const result = await withVmLock(folder, 'commit reference point', async () => {
       const record = await readVm(folder);
       const target = findPoint(record, pointId);
       if (target.state === 'committed') return point(folder, record, target);
@@ -271,10 +290,13 @@ export class FileHost implements HostAdapter {
       committed.disks = committed.disks.map((d) => ({ ...d, frozenFile: findDisk(record, d.diskId).file }));
       record.layerEpoch += 1;
       await writeVm(folder, record);
-      await removeFiles(folder, obsolete);
+      await retireFiles(folder, obsolete);
       log.verbose('committed reference point', { vm: record.name, point: pointId });
       return point(folder, record, committed);
     });
+    // Also deletes what a crash left retired but undeleted.
+    this.sweepRetired(folder);
+    return result;
   }
 
   async discardReferencePoint(nameOrId: string, pointId: string): Promise<void> {
@@ -300,9 +322,10 @@ export class FileHost implements HostAdapter {
       record.referencePoints.pop();
       record.layerEpoch += 1;
       await writeVm(folder, record);
-      await removeFiles(folder, obsolete);
+      await retireFiles(folder, obsolete);
       log.verbose('discarded reference point', { vm: record.name, point: pointId });
     });
+    this.sweepRetired(folder);
   }
 
   async openDiskAt(nameOrId: string, pointId: string, diskId: string): Promise<DiskImage> {
@@ -441,7 +464,9 @@ export class FileHost implements HostAdapter {
       await rm(join(folder, 'vm.json'), { force: true });
     });
     await unlinkFolder(this.root, record.id);
-    // Only an empty folder goes; one that holds the disks stays with them.
+    // Only an empty folder goes; one that holds the disks stays with them. Retired layers are no disk's.
+    await this.retiredDeleted();
+    await rm(join(folder, RETIRED_DIR), { recursive: true, force: true });
     await rmdir(folder).catch(() => undefined);
     log.info('unregistered VM; its disk files are kept', { vm: record.name, id: record.id });
   }
