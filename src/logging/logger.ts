@@ -110,6 +110,10 @@ export function configureLogging(options: LoggingOptions): void {
     root.level = level;
     root.clear();
     for (const transport of transportsOf(loadWinston(), settings)) root.add(transport);
+  } else if (options.logDir && rank(fileLevel(level)) >= rank('verbose')) {
+    // A command that logs its steps to a file will need winston: load it now rather than at its first
+    // step, which may be inside a replication cycle (and its VM lock). Quiet runs (warn, error) skip it.
+    rootLogger();
   }
 }
 

@@ -9,7 +9,8 @@
  *
  * Commit of point P: the layers frozen below P are merged down into the base, the lowest layer above
  * them is re-parented onto the base (the engine checks the base now shows what that layer's parent
- * showed), and the merged files go. Layers above P keep their files, so change tracking is untouched. Discard of the newest point merges its new layer back into the layer below.
+ * showed), and the merged files are retired (moved to `.retired/`, layers.ts). Layers above P keep their files, so change tracking is untouched. Discard of the newest point merges its new layer back into the layer below.
+ * Retired files are deleted in the background when the next reference point is taken, off the cycles' path.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
@@ -126,7 +127,7 @@ export class FileHost implements HostAdapter {
     await Promise.all([...this.sweeps.values()]);
   }
 
-  /** Deletes retired layers in the background: the cycle that retired them does not wait for it. */
+  /** Deletes retired layers in the background: no cycle waits for it. */
   private sweepRetired(folder: string): void {
     const previous = this.sweeps.get(folder) ?? Promise.resolve();
     const sweep = previous
@@ -237,17 +238,17 @@ export class FileHost implements HostAdapter {
       throw new HostError('ERR_NOT_SUPPORTED', 'the file host has no guest to quiesce: only crash-consistent reference points are possible');
     }
     const { folder } = await findVm(this.root, nameOrId);
-    return withVmLock(folder, 'create reference point', async () => {
+    const created = await withVmLock(folder, 'create reference point', async () => {
       const record = await readVm(folder);
       const id = randomUUID();
-      const created: string[] = [];
+      const files: string[] = [];
       const disks: PointRecord['disks'] = [];
       try {
         for (const disk of record.disks) {
           const frozenFile = currentFile(disk);
           const file = newLayerName(disk.id);
           await createLayer(folder, file, frozenFile);
-          created.push(file);
+          files.push(file);
           disk.layers.push({ file, since: id });
           disks.push({ diskId: disk.id, frozenFile });
         }
@@ -258,10 +259,14 @@ export class FileHost implements HostAdapter {
         log.verbose('created reference point', { vm: record.name, point: id });
         return point(folder, record, entry);
       } catch (error) {
-        await removeFiles(folder, created);
+        await removeFiles(folder, files);
         throw error;
       }
     });
+    // The layers the last commit or discard retired go while this cycle reads and sends its changes: a
+    // one-shot `replicate` process does not wait at its exit for them, and a crash's leftovers go too.
+    this.sweepRetired(folder);
+    return created;
   }
 
   async commitReferencePoint(nameOrId: string, pointId: string): Promise<ReferencePoint> {
@@ -294,8 +299,6 @@ export class FileHost implements HostAdapter {
       log.verbose('committed reference point', { vm: record.name, point: pointId });
       return point(folder, record, committed);
     });
-    // Also deletes what a crash left retired but undeleted.
-    this.sweepRetired(folder);
     return result;
   }
 
@@ -325,7 +328,6 @@ export class FileHost implements HostAdapter {
       await retireFiles(folder, obsolete);
       log.verbose('discarded reference point', { vm: record.name, point: pointId });
     });
-    this.sweepRetired(folder);
   }
 
   async openDiskAt(nameOrId: string, pointId: string, diskId: string): Promise<DiskImage> {
