@@ -40,6 +40,43 @@ export interface ReplicatorOptions {
   /** A fresh policy per log: adaptive policies keep per-stream statistics. */
   codecPolicy?: () => CodecPolicy;
   readChunkBytes?: number;
+  /**
+   * Commit the reference point after `syncOnce` returns instead of before (default false). The cycle is
+   * over once the replica acknowledged it and the position is saved; the commit (on the file host, merging
+   * the frozen layer into the base: a copy of the cycle's changed bytes plus a few metadata updates) then
+   * runs while the agent waits for its next interval. The next cycle of the VM, in this process, waits for
+   * it first (`commitsSettled`); a commit that fails or never finishes (a crash) is done by the next cycle
+   * from the saved state, exactly as after a crash between the save and the commit.
+   */
+  commitInBackground?: boolean;
+}
+
+/** Background commits still running, by host VM id: the next cycle of the VM waits for its VM's. */
+const backgroundCommits = new Map<string, Promise<void>>();
+
+/** Resolves when every commit left running by `commitInBackground` cycles is over (success or not). */
+export async function commitsSettled(vmId?: string): Promise<void> {
+  if (vmId !== undefined) await backgroundCommits.get(vmId);
+  else await Promise.all([...backgroundCommits.values()]);
+}
+
+/** The VM as it is once a background commit of it (if any) is over. */
+async function describeAfterCommits(host: HostAdapter, vm: string): Promise<VmDescription> {
+  const description = await host.getVm(vm);
+  if (!backgroundCommits.has(description.id)) return description;
+  await commitsSettled(description.id);
+  return host.getVm(vm);
+}
+
+function commitLater(host: HostAdapter, vmId: string, pointId: string, vmName: string): void {
+  const commit = host
+    .commitReferencePoint(vmId, pointId)
+    .then(() => log.verbose('reference point committed after the cycle', { vm: vmName, point: pointId }))
+    .catch((error: unknown) => log.warn('committing the reference point after the cycle failed; the next cycle finishes it', { vm: vmName, point: pointId, error: (error as Error).message }))
+    .finally(() => {
+      if (backgroundCommits.get(vmId) === commit) backgroundCommits.delete(vmId);
+    });
+  backgroundCommits.set(vmId, commit);
 }
 
 export interface CycleResult {
@@ -93,7 +130,8 @@ export class Replicator {
     const { host, vm } = this.options;
     signal?.throwIfAborted();
     const phases = new PhaseTimes();
-    const description = await host.getVm(vm);
+    // The previous cycle's commit, if it runs on: leftover points are judged once it is over.
+    const description = await describeAfterCommits(host, vm);
     let state = await loadPrimaryState(this.options.stateFile);
     await this.settleLeftoverPoints(description, state);
     phases.lap('prepare');
@@ -138,7 +176,8 @@ export class Replicator {
       acknowledged = true;
       phases.lap('saveState');
       // A failed commit is finished by the next cycle (settleLeftoverPoints); the point must stay.
-      await host.commitReferencePoint(vm, point.id);
+      if (this.options.commitInBackground) commitLater(host, description.id, point.id, description.name);
+      else await host.commitReferencePoint(vm, point.id);
       phases.lap('commit');
       log.info('cycle acknowledged', { vm: description.name, generation, sequence, logBytes: ack.logBytes, changedBytes });
       log.debug('cycle steps (ms)', { vm: description.name, sequence, ...phases.ms });
@@ -214,6 +253,8 @@ export class Replicator {
  * relationship (the Replicator, a hash comparison) does this before taking a new point.
  */
 export async function settleLeftoverPoints(host: HostAdapter, vm: string, description: VmDescription, state: PrimaryState | undefined): Promise<void> {
+  // A background commit of this VM still running would race these (and `description` predates it).
+  if (backgroundCommits.has(description.id)) description = await describeAfterCommits(host, vm);
   for (const point of description.referencePoints) {
     if (point.state !== 'frozen') continue;
     if (state && point.id === state.referencePoint) await host.commitReferencePoint(vm, point.id);
