@@ -4,7 +4,8 @@
  *
  *   create a reference point → list each disk's changes since the last acknowledged point → read them
  *   from the frozen image → encode one log per disk → deliver the cycle to the sink → on the
- *   acknowledgement save the new position, then commit the point.
+ *   acknowledgement save the new position, then commit the point (before returning, or after it with
+ *   `commitInBackground`, as the agent runs cycles).
  *
  * On any failure before the acknowledgement the new point is discarded, never the old one, so the next
  * cycle lists the union of both cycles' changes against the same base and nothing is lost.
