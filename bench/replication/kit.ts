@@ -65,9 +65,19 @@ export function check(run: Measured, what: string): Measured {
   return run;
 }
 
+/**
+ * Extra options for node in every hvreplica process the benches start, from HVR_BENCH_NODE_ARGS
+ * (whitespace-separated), e.g. `--cpu-prof --cpu-prof-dir=/var/tmp/prof` to profile the agent and the
+ * server of a run (NODE_OPTIONS refuses --cpu-prof). Empty by default; a profiled run's times are not
+ * comparable with a plain one's.
+ */
+export function benchNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.HVR_BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.length > 0);
+}
+
 /** The CLI as a user runs it; --json so that the result can be read. */
 export async function hvreplica(args: string[]): Promise<{ run: Measured; result: unknown }> {
-  const run = check(await measure(process.execPath, [CLI_PATH, ...args, '--json'], { ...process.env, HVR_LOG_LEVEL: 'warn' }), `hvreplica ${args[0]}`);
+  const run = check(await measure(process.execPath, [...benchNodeArgs(), CLI_PATH, ...args, '--json'], { ...process.env, HVR_LOG_LEVEL: 'warn' }), `hvreplica ${args[0]}`);
   return { run, result: (JSON.parse(run.stdout) as { result?: unknown }).result };
 }
 
@@ -202,7 +212,7 @@ export async function pairedVm(o: PairedVmOptions): Promise<PairedVm> {
   }
   await hvreplica(['replication', 'enable', `--vm-name=${VM}`, `--replica-server-name=${pairing.replicaServerName}`, `--replica-server-port=${port}`,
     '--authentication-type=Certificate', `--certificate-thumbprint=${pairing.primaryThumbprint}`, `--replication-frequency-sec=${o.frequencySec}`, `--state-dir=${primaryState}`]);
-  const server = await ServerProcess.start({ stateDir: replicaState, env: { HVR_LOG_LEVEL: 'warn' } });
+  const server = await ServerProcess.start({ stateDir: replicaState, env: { HVR_LOG_LEVEL: 'warn' }, nodeArgs: benchNodeArgs() });
   return { primaryState, replicaState, storage, port, pairing, vm, host, server };
 }
 

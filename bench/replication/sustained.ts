@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI_PATH, freePort, type ServerProcess } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { benchOptions, changedBytes, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, VM, warnings } from './kit.js';
+import { benchNodeArgs, benchOptions, changedBytes, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, VM, warnings } from './kit.js';
 import { vmHwmKiB } from './measure.js';
 
 configureLogging({ quietConsole: true });
@@ -76,7 +76,7 @@ class Child {
     this.exited = new Promise((resolve) => process.once('exit', (code) => resolve(code)));
   }
   static start(args: string[]): Child {
-    return new Child(spawn(globalThis.process.execPath, [CLI_PATH, ...args, '--json'], { env: { ...globalThis.process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new Child(spawn(globalThis.process.execPath, [...benchNodeArgs(), CLI_PATH, ...args, '--json'], { env: { ...globalThis.process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
   get running(): boolean {
     return this.process.exitCode === null && this.process.signalCode === null;

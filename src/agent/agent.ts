@@ -9,7 +9,7 @@ import { logger } from '../logging/logger.js';
 import { ReplicationScheduler, type ReplicationFrequency, type SchedulerTimer } from '../engine/index.js';
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
-import { replicateVm, type CycleReport } from './replicate-vm.js';
+import { cyclesSettled, replicateVm, type CycleReport } from './replicate-vm.js';
 import { initialAcknowledged, runInitialReplication } from './initial-run.js';
 import { resyncDue } from './resync.js';
 import { afterMissed } from './relationship-updates.js';
@@ -82,10 +82,15 @@ export class Agent {
     this.refresher.start(this.options.refreshMs ?? 30_000);
   }
 
-  /** Stops every scheduler; a running cycle is aborted and its reference point discarded (nothing is lost). */
+  /**
+   * Stops every scheduler; a running cycle is aborted and its reference point discarded (nothing is lost).
+   * A finished cycle whose reference point is still being committed is let finish (a stop in the middle
+   * would be safe too: the next cycle commits it).
+   */
   async stop(): Promise<void> {
     await this.refresher.stop();
     await this.vms.stopAll();
+    await cyclesSettled();
   }
 
   async refresh(): Promise<void> {

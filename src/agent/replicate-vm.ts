@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import type { HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
-import { Replicator, replicaDisksOf, type CycleResult, type LogSink } from '../engine/index.js';
+import { commitsSettled, Replicator, replicaDisksOf, type CycleResult, type LogSink } from '../engine/index.js';
 import { loadPrimaryState } from '../engine/primary-state.js';
 import { AdaptiveCodecPolicy, noneCodec, REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../protocol/index.js';
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
@@ -112,10 +112,23 @@ async function needsFullCopy(stateDir: string, vm: Awaited<ReturnType<HostAdapte
   return !state || state.fullCopyRequired === true || vm.disks.some((d) => state.disks[d.id] === undefined);
 }
 
+/**
+ * Per VM id, a cycle of this process whose reference point is still being committed after its report
+ * was returned: the cycle lock is held until the commit is over (so no other process settles the same
+ * point meanwhile), and this process's next cycle of the VM waits for it.
+ */
+const cycleTails = new Map<string, Promise<unknown>>();
+
+/** Resolves once every cycle of this process is wholly over: its commit done and its cycle lock released. */
+export async function cyclesSettled(): Promise<void> {
+  await Promise.all([...cycleTails.values()]);
+}
+
 export async function replicateVm(options: ReplicateOptions): Promise<CycleReport> {
   const { stateDir, host } = options;
   const clock = options.clock ?? (() => new Date());
   const vm = await host.getVm(options.vm);
+  await cycleTails.get(vm.id);
   const rel = await requireRelationship(stateDir, vm.id, vm.name);
   // A resync waiting, due or interrupted: continue it (or say why not) instead of a delta.
   if (RESYNC_STATES.has(rel.ReplicationState) && !options.sink && !options.initialOnly && !options.planned) {
@@ -127,7 +140,11 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   }
   const store = new RelationshipStore(stateDir);
   const monitoring = await new ReplicaConfigStore(stateDir).load();
-  return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async (cancelled) => {
+  // The report goes back once the cycle is acknowledged and recorded; with a commit still running the lock
+  // is let go after it (`held`), not before.
+  let reported!: (report: CycleReport) => void;
+  const report = new Promise<CycleReport>((resolve) => (reported = resolve));
+  const held = withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async (cancelled) => {
     const signal = joinSignals(options.signal, cancelled);
     const fullCopy = await needsFullCopy(stateDir, vm);
     if (options.initialOnly && !fullCopy) {
@@ -170,6 +187,8 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       sink,
       stateFile: primaryStateFile(stateDir, vm.id),
       codecPolicy: () => (rel.CompressionEnabled ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec)),
+      // A planned failover goes on from this cycle at once: its point is committed before it returns.
+      commitInBackground: !options.planned,
     });
     const start = clock();
     let result: CycleResult;
@@ -200,7 +219,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       const next = current && afterSuccess(current, { kind: result.kind, consistency: result.consistency, logBytes: result.logBytes, latencySec }, end, monitoring);
       return { next: next && options.planned ? { ...next, LastReplicationType: 'Planned' } : next, result: undefined };
     });
-    return {
+    reported({
       VMName: vm.name,
       VMId: vm.id,
       Kind: result.kind,
@@ -213,6 +232,17 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       StartTime: start.toISOString(),
       EndTime: end.toISOString(),
       LatencySec: latencySec,
-    };
+    });
+    await commitsSettled(vm.id);
+    return report;
   });
+  // Only for waiting: the failure itself reaches the caller through the race below.
+  const tail: Promise<unknown> = held
+    .catch(() => undefined)
+    .finally(() => {
+      if (cycleTails.get(vm.id) === tail) cycleTails.delete(vm.id);
+    });
+  cycleTails.set(vm.id, tail);
+  // Whichever comes first: the report, or the failure of the cycle before it.
+  return Promise.race([report, held]);
 }

@@ -2,22 +2,21 @@
  * The hvreplica command line: what the PowerShell module, scheduled tasks and scripts call.
  * Exit codes: src/cli/exit-codes.ts (documented in README.md).
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { flushLogs } from '../logging/logger.js';
-import { withGlobalOptions } from './command-kit.js';
-import { commands } from './commands/index.js';
 import { ExitCode } from './exit-codes.js';
 import { printError, printResult } from './output.js';
 import { repeatedOptionsMiddleware } from './repeated-options.js';
 import { packageVersion } from './version.js';
 
-export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
+// process.argv past node and the script (yargs' hideBin differs only inside bundled Electron apps).
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const json = argv.includes('--json');
   if (argv.includes('--version')) {
     printResult('version', json, { data: { version: packageVersion(), node: process.version }, human: packageVersion() });
     return ExitCode.Ok;
   }
+  // Loaded only past --version: yargs and the command registry are most of the CLI's start-up.
+  const [{ default: yargs }, { withGlobalOptions }, { commands }] = await Promise.all([import('yargs'), import('./command-kit.js'), import('./commands/index.js')]);
   const parser = withGlobalOptions(yargs(argv))
     .scriptName('hvreplica')
     .usage('$0 <command> [options]\n\nReplicates Hyper-V virtual machines to a replica host and fails them over.')

@@ -15,6 +15,8 @@ export interface ServerProcessOptions {
   stateDir: string;
   /** Extra `server run` options. */
   args?: string[];
+  /** Options for node itself, before the CLI's path (e.g. `--cpu-prof`; NODE_OPTIONS refuses some). */
+  nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the listener (default 30 s). */
   startTimeoutMs?: number;
@@ -43,7 +45,7 @@ export class ServerProcess {
   }
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [CLI_PATH, 'server', 'run', '--listen-address=127.0.0.1', '--json', `--state-dir=${options.stateDir}`, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, 'server', 'run', '--listen-address=127.0.0.1', '--json', `--state-dir=${options.stateDir}`, ...(options.args ?? [])], {
       env: { ...process.env, HVR_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,7 +4,8 @@
  *
  *   create a reference point → list each disk's changes since the last acknowledged point → read them
  *   from the frozen image → encode one log per disk → deliver the cycle to the sink → on the
- *   acknowledgement save the new position, then commit the point.
+ *   acknowledgement save the new position, then commit the point (before returning, or after it with
+ *   `commitInBackground`, as the agent runs cycles).
  *
  * On any failure before the acknowledgement the new point is discarded, never the old one, so the next
  * cycle lists the union of both cycles' changes against the same base and nothing is lost.
@@ -20,6 +21,7 @@ import type { ReplicaDiskSpec } from '../storage/replica-storage.js';
 import { EngineError } from './errors.js';
 import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
+import { PhaseTimes } from './phase-times.js';
 import { loadPrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
 const log = logger('replicator');
@@ -39,6 +41,43 @@ export interface ReplicatorOptions {
   /** A fresh policy per log: adaptive policies keep per-stream statistics. */
   codecPolicy?: () => CodecPolicy;
   readChunkBytes?: number;
+  /**
+   * Commit the reference point after `syncOnce` returns instead of before (default false). The cycle is
+   * over once the replica acknowledged it and the position is saved; the commit (on the file host, merging
+   * the frozen layer into the base: a copy of the cycle's changed bytes plus a few metadata updates) then
+   * runs while the agent waits for its next interval. The next cycle of the VM, in this process, waits for
+   * it first (`commitsSettled`); a commit that fails or never finishes (a crash) is done by the next cycle
+   * from the saved state, exactly as after a crash between the save and the commit.
+   */
+  commitInBackground?: boolean;
+}
+
+/** Background commits still running, by host VM id: the next cycle of the VM waits for its VM's. */
+const backgroundCommits = new Map<string, Promise<void>>();
+
+/** Resolves when every commit left running by `commitInBackground` cycles is over (success or not). */
+export async function commitsSettled(vmId?: string): Promise<void> {
+  if (vmId !== undefined) await backgroundCommits.get(vmId);
+  else await Promise.all([...backgroundCommits.values()]);
+}
+
+/** The VM as it is once a background commit of it (if any) is over. */
+async function describeAfterCommits(host: HostAdapter, vm: string): Promise<VmDescription> {
+  const description = await host.getVm(vm);
+  if (!backgroundCommits.has(description.id)) return description;
+  await commitsSettled(description.id);
+  return host.getVm(vm);
+}
+
+function commitLater(host: HostAdapter, vmId: string, pointId: string, vmName: string): void {
+  const commit = host
+    .commitReferencePoint(vmId, pointId)
+    .then(() => log.verbose('reference point committed after the cycle', { vm: vmName, point: pointId }))
+    .catch((error: unknown) => log.warn('committing the reference point after the cycle failed; the next cycle finishes it', { vm: vmName, point: pointId, error: (error as Error).message }))
+    .finally(() => {
+      if (backgroundCommits.get(vmId) === commit) backgroundCommits.delete(vmId);
+    });
+  backgroundCommits.set(vmId, commit);
 }
 
 export interface CycleResult {
@@ -91,12 +130,16 @@ export class Replicator {
   private async cycle(signal?: AbortSignal): Promise<CycleResult> {
     const { host, vm } = this.options;
     signal?.throwIfAborted();
-    const description = await host.getVm(vm);
+    const phases = new PhaseTimes();
+    // The previous cycle's commit, if it runs on: leftover points are judged once it is over.
+    const description = await describeAfterCommits(host, vm);
     let state = await loadPrimaryState(this.options.stateFile);
     await this.settleLeftoverPoints(description, state);
+    phases.lap('prepare');
 
     const consistency = this.options.consistency?.() ?? 'crash';
     const point = await host.createReferencePoint(vm, { consistency });
+    phases.lap('referencePoint');
     let acknowledged = false;
     try {
       const fullCopy = !state || state.fullCopyRequired === true || description.disks.some((d) => state!.disks[d.id] === undefined);
@@ -121,6 +164,7 @@ export class Replicator {
         return { diskId: header.diskId, header, encode: () => encodeLog(header, records(), policy ? { codecPolicy: policy() } : {}) };
       });
       const ack = await this.options.sink.deliver({ vmId, generation, sequence, logs }, signal);
+      phases.lap('deliver');
       if (ack.generation !== generation || ack.sequence !== sequence) {
         throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);
       }
@@ -131,9 +175,13 @@ export class Replicator {
       state = { formatVersion: 1, vmId: description.id, generation, sequence, referencePoint: point.id, disks };
       await savePrimaryState(this.options.stateFile, state);
       acknowledged = true;
+      phases.lap('saveState');
       // A failed commit is finished by the next cycle (settleLeftoverPoints); the point must stay.
-      await host.commitReferencePoint(vm, point.id);
+      if (this.options.commitInBackground) commitLater(host, description.id, point.id, description.name);
+      else await host.commitReferencePoint(vm, point.id);
+      phases.lap('commit');
       log.info('cycle acknowledged', { vm: description.name, generation, sequence, logBytes: ack.logBytes, changedBytes });
+      log.debug('cycle steps (ms)', { vm: description.name, sequence, ...phases.ms });
       return { kind: fullCopy ? 'initial' : 'delta', generation, sequence, referencePoint: point.id, consistency, logBytes: ack.logBytes, changedBytes };
     } catch (error) {
       if (acknowledged) throw error;
@@ -206,6 +254,8 @@ export class Replicator {
  * relationship (the Replicator, a hash comparison) does this before taking a new point.
  */
 export async function settleLeftoverPoints(host: HostAdapter, vm: string, description: VmDescription, state: PrimaryState | undefined): Promise<void> {
+  // A background commit of this VM still running would race these (and `description` predates it).
+  if (backgroundCommits.has(description.id)) description = await describeAfterCommits(host, vm);
   for (const point of description.referencePoints) {
     if (point.state !== 'frozen') continue;
     if (state && point.id === state.referencePoint) await host.commitReferencePoint(vm, point.id);

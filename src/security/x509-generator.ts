@@ -5,12 +5,25 @@
  * WebCrypto (no JavaScript crypto of its own), is written in TypeScript and maintained by the PKI.js
  * authors. Keys are ECDSA P-256: fast TLS 1.3 handshakes and accepted by Windows' certificate store.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { SecurityError } from './errors.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let loaded: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 (with reflect-metadata and its DI container) takes ~100 ms to load; only making
+ * certificates needs it, so it is loaded then and not by every process that imports this package.
+ */
+function x509Library(): Promise<typeof X509> {
+  loaded ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  })();
+  return loaded;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -41,12 +54,13 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
   return { notBefore, notAfter: new Date(notBefore.getTime() + days * DAY_MS) };
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+async function exportKey(x509: typeof X509, key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
 export async function createCertificateAuthority(commonName: string, validityDays = 3650): Promise<PemPair> {
   if (commonName.trim().length === 0) throw new SecurityError('ERR_INVALID_ARGUMENT', 'the CA needs a common name');
+  const x509 = await x509Library();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
@@ -60,10 +74,10 @@ export async function createCertificateAuthority(commonName: string, validityDay
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificatePem: cert.toString('pem'), privateKeyPem: await exportKey(keys.privateKey) };
+  return { certificatePem: cert.toString('pem'), privateKeyPem: await exportKey(x509, keys.privateKey) };
 }
 
-async function importCaKey(pem: string): Promise<CryptoKey> {
+async function importCaKey(x509: typeof X509, pem: string): Promise<CryptoKey> {
   try {
     return await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
   } catch (error) {
@@ -77,13 +91,14 @@ async function importCaKey(pem: string): Promise<CryptoKey> {
  */
 export async function createHostCertificate(ca: PemPair, dnsNames: readonly string[], validityDays = 825): Promise<PemPair> {
   if (dnsNames.length === 0) throw new SecurityError('ERR_INVALID_ARGUMENT', 'a host certificate needs at least one DNS name');
-  let caCert: x509.X509Certificate;
+  const x509 = await x509Library();
+  let caCert: X509.X509Certificate;
   try {
     caCert = new x509.X509Certificate(ca.certificatePem);
   } catch (error) {
     throw new SecurityError('ERR_INVALID_ARGUMENT', `the CA certificate cannot be read (${(error as Error).message})`);
   }
-  const caKey = await importCaKey(ca.privateKeyPem);
+  const caKey = await importCaKey(x509, ca.privateKeyPem);
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -102,7 +117,7 @@ export async function createHostCertificate(ca: PemPair, dnsNames: readonly stri
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certificatePem: cert.toString('pem'), privateKeyPem: await exportKey(keys.privateKey) };
+  return { certificatePem: cert.toString('pem'), privateKeyPem: await exportKey(x509, keys.privateKey) };
 }
 
 export { OID_CLIENT_AUTH, OID_SERVER_AUTH };

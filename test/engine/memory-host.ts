@@ -34,6 +34,10 @@ export class MemoryHost implements HostAdapter {
   /** Failure injection: the next N calls of a method throw. */
   failNext: Partial<Record<'commitReferencePoint' | 'openDiskAt', number>> = {};
   forgetHistory = false;
+  /** While set, commits wait for it: a commit that takes its time. */
+  commitGate: Promise<void> | undefined;
+  /** Commits begun (some may still wait at the gate). */
+  commitCalls = 0;
 
   constructor(diskSizes: number[]) {
     this.disks = diskSizes.map((size, i) => ({ id: `disk${i}`, data: Buffer.alloc(size), allocated: new Set() }));
@@ -93,6 +97,8 @@ export class MemoryHost implements HostAdapter {
   }
 
   async commitReferencePoint(_vm: string, pointId: string): Promise<ReferencePoint> {
+    this.commitCalls += 1;
+    await this.commitGate;
     if ((this.failNext.commitReferencePoint ?? 0) > 0) {
       this.failNext.commitReferencePoint! -= 1;
       throw Object.assign(new Error('injected commit failure'), { code: 'ERR_IO' });

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { Replicator, replicaDisksOf } from '../../src/engine/replicator.js';
+import { commitsSettled, Replicator, replicaDisksOf } from '../../src/engine/replicator.js';
 import { diskLogId } from '../../src/engine/ids.js';
 import { tempDir } from '../helpers/paths.js';
 import { MemoryHost } from './memory-host.js';
@@ -99,6 +99,49 @@ describe('Replicator.syncOnce', () => {
     const next = await replicator.syncOnce();
     assert.deepEqual([next.generation, next.sequence], [1, 2]);
     assertReplicaMatches(next.referencePoint);
+    assert.equal(host.points.length, 1);
+  });
+
+  it('in the background mode, returns at the acknowledgement and the next cycle waits for the commit', async () => {
+    const background = new Replicator({ host, vm: 'mem-vm', sink, stateFile, readChunkBytes: 256 * 1024, commitInBackground: true });
+    await background.syncOnce();
+    await commitsSettled();
+    host.write(0, 0, randomBytes(64 * 1024));
+    let open!: () => void;
+    host.commitGate = new Promise<void>((resolve) => (open = resolve));
+    const first = await background.syncOnce();
+    assert.equal(first.sequence, 1);
+    assert.deepEqual(host.points.map((p) => p.point.state), ['committed', 'frozen'], 'acknowledged and saved, not yet committed');
+    assertReplicaMatches(first.referencePoint);
+    // Writes after the point go to the next cycle, whether or not the commit is over.
+    host.write(1, MiB, randomBytes(64 * 1024));
+    const next = background.syncOnce();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(host.points.length, 2, 'the next cycle takes no point while the commit runs');
+    open();
+    host.commitGate = undefined;
+    const second = await next;
+    assert.deepEqual([second.generation, second.sequence], [1, 2]);
+    assertReplicaMatches(second.referencePoint);
+    await commitsSettled();
+    assert.deepEqual(host.points.map((p) => [p.point.id, p.point.state]), [[second.referencePoint, 'committed']]);
+  });
+
+  it('in the background mode, a commit that fails is finished by the next cycle and nothing is lost', async () => {
+    const background = new Replicator({ host, vm: 'mem-vm', sink, stateFile, readChunkBytes: 256 * 1024, commitInBackground: true });
+    await background.syncOnce();
+    await commitsSettled();
+    host.write(0, 0, randomBytes(64 * 1024));
+    host.failNext.commitReferencePoint = 1;
+    const first = await background.syncOnce();
+    await commitsSettled();
+    assert.equal(host.failNext.commitReferencePoint, 0, 'the commit ran and failed');
+    assert.equal(host.points.length, 2, 'the acknowledged point is kept, not discarded');
+    host.write(0, 2 * MiB, randomBytes(64 * 1024));
+    const second = await background.syncOnce();
+    assert.deepEqual([first.sequence, second.sequence], [1, 2]);
+    assertReplicaMatches(second.referencePoint);
+    await commitsSettled();
     assert.equal(host.points.length, 1);
   });
 

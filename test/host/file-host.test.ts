@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createHostAdapter } from '../../src/host/factory.js';
@@ -122,5 +122,54 @@ describe('file host', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(join(folder, LOCK_FILE), JSON.stringify({ pid: Number(dead.stdout), purpose: 'write' }));
     assert.equal(await withVmLock(folder, 'test', async () => 'acquired'), 'acquired');
+  });
+
+  it('retires merged layers at the commit and deletes them, and a crash\'s leftovers, when the next point is taken', async () => {
+    await host.createVm({ name: 'retire01', disks: [4 * MiB], blockSize: MiB });
+    await host.startVm('retire01');
+    const folder = await host.folderOf('retire01');
+    const retired = join(folder, '.retired');
+    const layerFiles = () => readdirSync(folder).filter((f) => f.endsWith('.avhdx')).sort();
+    // The first point freezes the base itself; the second freezes the layer the first one added.
+    await host.commitReferencePoint('retire01', (await host.createReferencePoint('retire01')).id);
+    await host.withWritableDisks('retire01', async ([disk]) => disk!.disk.write(0, Buffer.alloc(MiB, 7)));
+    const first = await host.createReferencePoint('retire01');
+    const [frozen, live] = [first.disks[0]!.frozenPath, (await host.getVm('retire01')).disks[0]!.currentPath];
+    assert.notEqual(frozen, (await host.getVm('retire01')).disks[0]!.basePath);
+    await host.commitReferencePoint('retire01', first.id);
+    assert.deepEqual(layerFiles(), [live.slice(folder.length + 1)], 'only the live layer is left beside the base');
+    assert.equal(existsSync(frozen), false);
+    // A crash between the retirement and the deletion leaves a file here: nothing names it.
+    writeFileSync(join(retired, 'disk0_left-by-a-crash.avhdx'), 'x');
+    const second = await host.createReferencePoint('retire01');
+    await host.retiredDeleted();
+    assert.deepEqual(readdirSync(retired), [], 'the next point deleted the retired layer and the leftover');
+    // The data is whole: the committed base plus the layers above show the write.
+    const image = await host.openDiskAt('retire01', second.id, 'disk0');
+    try {
+      assert.deepEqual(await image.read(0, 4096), Buffer.alloc(4096, 7));
+    } finally {
+      await image.close();
+    }
+    await host.discardReferencePoint('retire01', second.id);
+    assert.equal(readdirSync(retired).length, 1, 'a discard retires the merged layer too');
+    await host.stopVm('retire01');
+    // Unregistering keeps the disks, so the folder stays, but the retired layers (no disk's) go.
+    await host.unregisterVm('retire01');
+    assert.equal(existsSync(retired), false);
+    assert.ok(existsSync(join(folder, 'disk0.vhdx')));
+  });
+
+  it('unregisters a VM whose folder held only retired layers and its disks elsewhere, removing the folder', async () => {
+    await host.createVm({ name: 'retire02', disks: [4 * MiB], blockSize: MiB });
+    const folder = await host.folderOf('retire02');
+    mkdirSync(join(folder, '.retired'), { recursive: true });
+    const vm = await host.getVm('retire02');
+    const elsewhere = join(dir.path, 'elsewhere.vhdx');
+    writeFileSync(elsewhere, readFileSync(vm.disks[0]!.basePath));
+    await host.replaceVmDisks('retire02', [{ diskId: 'disk0', path: elsewhere }]);
+    rmSync(vm.disks[0]!.basePath);
+    await host.unregisterVm('retire02');
+    assert.equal(existsSync(folder), false);
   });
 });

@@ -68,4 +68,28 @@ describe('hvreplica CLI', () => {
       state.cleanup();
     }
   });
+
+  // main.ts loads yargs and the command registry only past --version, and winston only when needed.
+  it('prints a command\'s help with its options and the global ones', () => {
+    const run = runCli(['replicate', '--help']);
+    assert.equal(run.status, 0, run.stderr);
+    for (const option of ['--vm', '--progress', '--extended', '--json', '--log-level', '--state-dir']) assert.ok(run.stdout.includes(option), `${option} in:\n${run.stdout}`);
+  });
+
+  it('writes the steps of a command that changes host state to its log file at the default level, and none when quiet', () => {
+    const state = tempDir('cli');
+    try {
+      const loud = runCli(['vm', 'new', '--name', 'logged', '--disk', '8MiB', '--json', '--state-dir', state.path], { HVR_LOG_LEVEL: '' });
+      assert.equal(loud.status, 0, loud.stderr);
+      const lines = readFileSync(join(state.path, 'logs', 'hvreplica.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: string; vm?: string });
+      assert.ok(lines.some((l) => l.message === 'created VM' && l.vm === 'logged'), JSON.stringify(lines));
+      assert.match(loud.stderr, /created VM/, 'info goes to the console too');
+      const quiet = runCli(['vm', 'new', '--name', 'quiet', '--disk', '8MiB', '--json', '--state-dir', state.path, '--log-level', 'warn']);
+      assert.equal(quiet.status, 0, quiet.stderr);
+      assert.equal(quiet.stderr, '', 'nothing at warn or above happened');
+      assert.ok(!readFileSync(join(state.path, 'logs', 'hvreplica.log'), 'utf8').includes('quiet'), 'the quiet run wrote no line');
+    } finally {
+      state.cleanup();
+    }
+  });
 });

@@ -9,7 +9,8 @@
  *
  * Commit of point P: the layers frozen below P are merged down into the base, the lowest layer above
  * them is re-parented onto the base (the engine checks the base now shows what that layer's parent
- * showed), and the merged files go. Layers above P keep their files, so change tracking is untouched. Discard of the newest point merges its new layer back into the layer below.
+ * showed), and the merged files are retired (moved to `.retired/`, layers.ts). Layers above P keep their files, so change tracking is untouched. Discard of the newest point merges its new layer back into the layer below.
+ * Retired files are deleted in the background when the next reference point is taken, off the cycles' path.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
@@ -38,7 +39,7 @@ import type {
 } from '../host-adapter.js';
 import { VhdxImage } from '../vhdx-image.js';
 import { carryLayer, flattenedBase, pruneFolder } from '../disk-chain.js';
-import { createLayer, currentFile, foldIntoBase, newLayerName, removeFiles, resolveFile } from './layers.js';
+import { createLayer, currentFile, deleteRetired, foldIntoBase, newLayerName, removeFiles, resolveFile, retireFiles, RETIRED_DIR } from './layers.js';
 import { validateFailoverSettings, validateVmName, VM_CONFIG_SCHEMA, type DiskRecord, type PointRecord, type VmRecord } from './vm-config.js';
 import { allVms, findVm, linkFolder, readVm, unlinkFolder, writeVm } from './vm-folders.js';
 import { withVmLock } from './vm-lock.js';
@@ -116,8 +117,27 @@ function findDisk(record: VmRecord, diskId: string): DiskRecord {
 
 export class FileHost implements HostAdapter {
   readonly kind = 'file' as const;
+  /** Per VM folder: the deletion of retired layers running after a commit or discard (one at a time). */
+  private readonly sweeps = new Map<string, Promise<void>>();
 
   constructor(readonly options: FileHostOptions) {}
+
+  /** Resolves when the layer files retired by this host's commits and discards so far are deleted. */
+  async retiredDeleted(): Promise<void> {
+    await Promise.all([...this.sweeps.values()]);
+  }
+
+  /** Deletes retired layers in the background: no cycle waits for it. */
+  private sweepRetired(folder: string): void {
+    const previous = this.sweeps.get(folder) ?? Promise.resolve();
+    const sweep = previous
+      .then(() => deleteRetired(folder))
+      .catch((error: unknown) => log.warn('deleting merged layer files failed; the next commit tries again', { folder, error: (error as Error).message }));
+    this.sweeps.set(folder, sweep);
+    void sweep.then(() => {
+      if (this.sweeps.get(folder) === sweep) this.sweeps.delete(folder);
+    });
+  }
 
   get root(): string {
     return this.options.root;
@@ -218,17 +238,17 @@ export class FileHost implements HostAdapter {
       throw new HostError('ERR_NOT_SUPPORTED', 'the file host has no guest to quiesce: only crash-consistent reference points are possible');
     }
     const { folder } = await findVm(this.root, nameOrId);
-    return withVmLock(folder, 'create reference point', async () => {
+    const created = await withVmLock(folder, 'create reference point', async () => {
       const record = await readVm(folder);
       const id = randomUUID();
-      const created: string[] = [];
+      const files: string[] = [];
       const disks: PointRecord['disks'] = [];
       try {
         for (const disk of record.disks) {
           const frozenFile = currentFile(disk);
           const file = newLayerName(disk.id);
           await createLayer(folder, file, frozenFile);
-          created.push(file);
+          files.push(file);
           disk.layers.push({ file, since: id });
           disks.push({ diskId: disk.id, frozenFile });
         }
@@ -239,16 +259,20 @@ export class FileHost implements HostAdapter {
         log.verbose('created reference point', { vm: record.name, point: id });
         return point(folder, record, entry);
       } catch (error) {
-        await removeFiles(folder, created);
+        await removeFiles(folder, files);
         throw error;
       }
     });
+    // The layers the last commit or discard retired go while this cycle reads and sends its changes: a
+    // one-shot `replicate` process does not wait at its exit for them, and a crash's leftovers go too.
+    this.sweepRetired(folder);
+    return created;
   }
 
   async commitReferencePoint(nameOrId: string, pointId: string): Promise<ReferencePoint> {
     const { folder } = await findVm(this.root, nameOrId);
     // All under the lock: a merge rewrites the metadata of layers that a writer's chain reads.
-    return withVmLock(folder, 'commit reference point', async () => {
+    const result = await withVmLock(folder, 'commit reference point', async () => {
       const record = await readVm(folder);
       const target = findPoint(record, pointId);
       if (target.state === 'committed') return point(folder, record, target);
@@ -271,10 +295,11 @@ export class FileHost implements HostAdapter {
       committed.disks = committed.disks.map((d) => ({ ...d, frozenFile: findDisk(record, d.diskId).file }));
       record.layerEpoch += 1;
       await writeVm(folder, record);
-      await removeFiles(folder, obsolete);
+      await retireFiles(folder, obsolete);
       log.verbose('committed reference point', { vm: record.name, point: pointId });
       return point(folder, record, committed);
     });
+    return result;
   }
 
   async discardReferencePoint(nameOrId: string, pointId: string): Promise<void> {
@@ -300,7 +325,7 @@ export class FileHost implements HostAdapter {
       record.referencePoints.pop();
       record.layerEpoch += 1;
       await writeVm(folder, record);
-      await removeFiles(folder, obsolete);
+      await retireFiles(folder, obsolete);
       log.verbose('discarded reference point', { vm: record.name, point: pointId });
     });
   }
@@ -441,7 +466,9 @@ export class FileHost implements HostAdapter {
       await rm(join(folder, 'vm.json'), { force: true });
     });
     await unlinkFolder(this.root, record.id);
-    // Only an empty folder goes; one that holds the disks stays with them.
+    // Only an empty folder goes; one that holds the disks stays with them. Retired layers are no disk's.
+    await this.retiredDeleted();
+    await rm(join(folder, RETIRED_DIR), { recursive: true, force: true });
     await rmdir(folder).catch(() => undefined);
     log.info('unregistered VM; its disk files are kept', { vm: record.name, id: record.id });
   }
