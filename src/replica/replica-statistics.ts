@@ -78,3 +78,12 @@ export async function recordApplied(stateDir: string, vmId: string, cycles: Read
 export async function replicaStatistics(stateDir: string, vmId: string, now: Date, monitoring: Monitoring): Promise<ReplicationStatistics> {
   return rollStatistics((await load(stateDir, vmId, now)).Statistics, now, monitoring.MonitoringInterval, monitoring.MonitoringStartTime);
 }
+
+/**
+ * Reset-VMReplicationStatistics on a replica: counting starts again now. Cycles received and not applied
+ * yet stay (they count once applied). The caller holds the VM's storage lock, as the server does when it counts.
+ */
+export async function resetReplicaStatistics(stateDir: string, vmId: string, now: Date): Promise<void> {
+  const file = await load(stateDir, vmId, now);
+  await save(stateDir, vmId, { ...file, Statistics: emptyStatistics(now) });
+}

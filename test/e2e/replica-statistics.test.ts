@@ -44,6 +44,23 @@ describe('replica-side statistics', () => {
       assert.notEqual(row.LastReplicationTime, null);
       assert.equal(row.MissedReplicationCount, 0);
       assert.equal(row.ReplicationHealth, 'Normal');
+
+      // Reset-VMReplicationStatistics on the replica server: its counts start again, and go on from there.
+      const reset = await cli(['replication', 'reset-statistics', '--vm-name=vm1', `--state-dir=${hosts.replicaState}`]);
+      assert.equal(reset.code, 0, JSON.stringify(reset.json));
+      assert.deepEqual((reset.json.result as Health[]).map((r) => r.ReplicationMode), ['Replica']);
+      const zeroed = (await cli(['replication', 'measure', '--vm-name=vm1', `--state-dir=${hosts.replicaState}`])).json.result as Health[];
+      assert.equal(zeroed.find((r) => r.ReplicationMode === 'Replica')!.SuccessfulReplicationCount, 0);
+      await hosts.workload(['--seed=8', '--bytes=256KiB']);
+      const next = await hosts.replicate();
+      assert.equal(next.code, 0, JSON.stringify(next.json));
+      const counted = (await cli(['replication', 'measure', '--vm-name=vm1', `--state-dir=${hosts.replicaState}`])).json.result as Health[];
+      const after = counted.find((r) => r.ReplicationMode === 'Replica')!;
+      assert.equal(after.SuccessfulReplicationCount, 1);
+      assert.equal(after.MaximumReplicationSize, next.cycle!.LogBytes);
+      // The primary's own row is the primary's to reset: untouched by the replica's reset.
+      const primary = (await cli(['replication', 'measure', '--vm-name=vm1', `--state-dir=${hosts.primaryState}`])).json.result as Health[];
+      assert.equal(primary.find((r) => r.ReplicationMode === 'Primary')!.SuccessfulReplicationCount, 4);
     } finally {
       await hosts.dispose();
     }

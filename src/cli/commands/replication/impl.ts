@@ -24,7 +24,7 @@ import {
   type ReplicationRelationship,
 } from '../../../relationship/index.js';
 import { ReplicaConfigStore } from '../../../replica/index.js';
-import { replicaStatistics } from '../../../replica/replica-statistics.js';
+import { replicaStatistics, resetReplicaStatistics } from '../../../replica/replica-statistics.js';
 import { requestCycleCancel } from '../../../agent/cycle-lock.js';
 import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
@@ -346,8 +346,24 @@ export function remove(args: ReplicationArgs): Promise<CommandResult> {
   return actOnSelected(args, () => undefined);
 }
 
-export function resetStatistics(args: ReplicationArgs): Promise<CommandResult> {
-  return actOnSelected(args, (rel, now) => ({ ...rel, Statistics: emptyStatistics(now) }));
+/**
+ * Reset-VMReplicationStatistics. On a replica server it resets what the server counted for the replica
+ * VMs the name selects (they have no VM on this host to look up); the host's own relationships as before.
+ */
+export async function resetStatistics(args: ReplicationArgs): Promise<CommandResult> {
+  const reset = (rel: ReplicationRelationship, now: Date) => ({ ...rel, Statistics: emptyStatistics(now) });
+  if (args['replication-relationship-type'] === 'Extended') return actOnSelected(args, reset);
+  const pattern = requireName(args);
+  const stateDir = args['state-dir'];
+  const replicas = (await replicaRelationships(stateDir, await new RelationshipStore(stateDir).list())).filter((r) => r.ReplicationMode !== 'Primary' && nameMatches(pattern, r.VMName));
+  const now = new Date();
+  const site = localSite(stateDir);
+  for (const r of replicas) await site.lockStorage(r.VMId, 'replication reset-statistics', () => resetReplicaStatistics(stateDir, r.VMId, now));
+  const replicaRows = replicas.map((r) => replicationView({ ...r, Statistics: emptyStatistics(now) }, now));
+  // An exact name that named a replica VM is done; a pattern also resets the host's own relationships.
+  if (replicaRows.length > 0 && !isWildcard(pattern)) return { data: replicaRows };
+  const own = await actOnSelected(args, reset);
+  return { data: [...replicaRows, ...(own.data as Record<string, unknown>[])] };
 }
 
 /** States a pause applies to; failover states have their own commands, and a resync pauses as ResynchronizeSuspended. */
