@@ -43,6 +43,9 @@ export function progressReporter(stream: NodeJS.WriteStream, now: () => number =
   return {
     update(progress) {
       const t = now();
+      // The upload follows the spool while it is still being written: once sending has begun it is the one
+      // line shown (the reading goes on underneath), so the line and its rate do not flip between the two.
+      if (phase === 'upload' && progress.phase === 'spool') return;
       if (progress.phase !== phase) {
         if (drawn && tty) stream.write('\n');
         phase = progress.phase;
