@@ -233,32 +233,61 @@ export function emptyManifest(virtualSize: number, blockSize: number): HashManif
   return { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize, digests: Buffer.alloc(blockCountOf(virtualSize, blockSize) * DIGEST_SIZE) };
 }
 
-/**
- * Brings `kept` to the storage's content now (under the storage lock) and stores it; returns the encoded
- * manifest, or undefined when what changed since cannot be told (compute in full). `kept` is changed in place.
- */
-export async function bringUpToDate(storage: VhdxReplicaStorage, kept: KeptManifest, now: ContentPosition, options: UpdateOptions = {}): Promise<Buffer | undefined> {
+/** What bringing a kept manifest to the content now takes: the blocks to hash again (none: unchanged). */
+export interface UpdatePlan {
+  /** The chain now, to be remembered once the blocks are hashed. */
+  chain: LayerIdentity[];
+  runs: Array<[number, number]>;
+  blocks: number;
+  /** Nothing at all changed (same position, same untouched layers): nothing to store either. */
+  unchanged: boolean;
+}
+
+/** Under the storage lock: which blocks changed since `kept` was taken; undefined when that cannot be told. */
+export async function planUpdate(storage: VhdxReplicaStorage, kept: KeptManifest, now: ContentPosition): Promise<UpdatePlan | undefined> {
   const { diskId, blockSize } = kept.meta;
   const chain = await chainIdentity(storage, diskId);
   const disk = (await storage.status()).disks.find((d) => d.diskId === diskId);
   if (!disk || disk.virtualSize !== kept.manifest.virtualSize) return undefined;
-  const unchanged = kept.meta.position === now.position && kept.meta.referencePoint === now.referencePoint && JSON.stringify(kept.meta.chain) === JSON.stringify(chain);
-  if (unchanged) return options.storeUnchanged ? saveKept(storage.root, kept) : encodeManifest(kept.manifest);
+  if (kept.meta.position === now.position && kept.meta.referencePoint === now.referencePoint && JSON.stringify(kept.meta.chain) === JSON.stringify(chain)) {
+    return { chain, runs: [], blocks: 0, unchanged: true };
+  }
   const from = changedFrom(kept.meta.chain, chain);
   if (from === undefined) return undefined;
   // Layers written since (or new) from there up; a kept layer nobody wrote into (the old top, now sealed) holds nothing new.
   const keptWritten = new Map(kept.meta.chain.map((l) => [l.layerId, l.written]));
   const paths = storage.layerChain(diskId).flatMap((l, i) => (i >= from && keptWritten.get(l.layerId) !== chain[i]!.written ? [l.path] : []));
   const runs = await layerBlockRuns(paths, blockSize, blockCountOf(disk.virtualSize, blockSize));
-  if (options.maxBlocks !== undefined && runs.reduce((sum, [first, end]) => sum + end - first, 0) > options.maxBlocks) return undefined;
-  const latest = await storage.openLatest(diskId);
-  try {
-    await rehashBlocks(latest, kept.manifest, runs, { ...(options.parallelism ? { parallelism: options.parallelism } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  } finally {
-    await latest.close();
+  return { chain, runs, blocks: runs.reduce((sum, [first, end]) => sum + end - first, 0), unchanged: false };
+}
+
+/** True when the disk's top layer holds nothing yet (just sealed): what changed since lies in sealed layers only. */
+export async function topIsEmpty(storage: VhdxReplicaStorage, diskId: string): Promise<boolean> {
+  const top = storage.layerChain(diskId).at(-1)!;
+  return (await layerBlockRuns([top.path], MAX_RUN_BLOCK, 1)).length === 0;
+}
+
+/** Any block size does for telling whether a layer holds anything. */
+const MAX_RUN_BLOCK = 64 * 1024 * 1024;
+
+/**
+ * Brings `kept` to the storage's content now (under the storage lock) and stores it; returns the encoded
+ * manifest, or undefined when what changed since cannot be told (compute in full) or is more than
+ * options.maxBlocks. `kept` is changed in place.
+ */
+export async function bringUpToDate(storage: VhdxReplicaStorage, kept: KeptManifest, now: ContentPosition, options: UpdateOptions = {}): Promise<Buffer | undefined> {
+  const plan = await planUpdate(storage, kept, now);
+  if (!plan || (options.maxBlocks !== undefined && plan.blocks > options.maxBlocks)) return undefined;
+  if (plan.unchanged && !options.storeUnchanged) return encodeManifest(kept.manifest);
+  if (plan.runs.length > 0) {
+    const latest = await storage.openLatest(kept.meta.diskId);
+    try {
+      await rehashBlocks(latest, kept.manifest, plan.runs, { ...(options.parallelism ? { parallelism: options.parallelism } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    } finally {
+      await latest.close();
+    }
   }
-  kept.meta = { ...kept.meta, position: now.position, referencePoint: now.referencePoint, chain };
-  const changedBlocks = runs.reduce((sum, [first, end]) => sum + end - first, 0);
-  log.verbose('kept hash manifest brought up to date', { vmId: storage.vmId, diskId, blockSize, position: now.position, changedBlocks });
+  kept.meta = { ...kept.meta, position: now.position, referencePoint: now.referencePoint, chain: plan.chain };
+  log.verbose('kept hash manifest brought up to date', { vmId: storage.vmId, diskId: kept.meta.diskId, blockSize: kept.meta.blockSize, position: now.position, changedBlocks: plan.blocks });
   return saveKept(storage.root, kept);
 }

@@ -17,7 +17,7 @@ import { logger } from '../logging/logger.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { throwIfAborted } from '../tracking/extents.js';
 import { blockCountOf } from '../tracking/hash/manifest.js';
-import { bringUpToDate, chainIdentity, emptyManifest, keptBlockSizes, loadKept, rehashBlocks, type KeptManifest } from './kept-manifest.js';
+import { bringUpToDate, chainIdentity, emptyManifest, keptBlockSizes, loadKept, planUpdate, rehashBlocks, topIsEmpty, type KeptManifest } from './kept-manifest.js';
 import { VmRegistry } from './vm-registry.js';
 
 const log = logger('manifest-keeper');
@@ -39,6 +39,8 @@ interface Work {
   diskId: string;
   virtualSize: number;
   blockSize: number;
+  /** A kept manifest with the chain now, and the blocks changed since; none: a new manifest, every block. */
+  from?: { kept: KeptManifest; runs: Array<[number, number]> };
 }
 
 export class ManifestKeeper {
@@ -92,10 +94,14 @@ export class ManifestKeeper {
     }
   }
 
-  /** Brings every kept manifest of the VM up to date; true when all are. */
+  /**
+   * Brings every kept manifest of the VM up to date; true when all are, or wait for a seal. A few changed
+   * blocks are hashed at once; many (the manifest is new, or a layer was merged into the base) in slices.
+   * Many changed blocks while the top layer is still being written wait for its seal: hashing them now would
+   * be repeated after every cycle until then, as the whole top layer counts as changed.
+   */
   async keep(vmDir: string): Promise<boolean> {
     const signal = this.abort.signal;
-    const sliceBlocks = (blockSize: number): number => Math.max(1, Math.floor((this.options.sliceBytes ?? 256 * 1024 * 1024) / blockSize));
     const todo = await this.locked(vmDir, 'keep hash manifests', async (storage) => {
       const status = await storage.status();
       if (!status.position) return [];
@@ -104,26 +110,37 @@ export class ManifestKeeper {
       for (const disk of status.disks) {
         const sizes = new Set([this.options.blockSizeFor(disk.virtualSize), ...(await keptBlockSizes(storage.root, disk.diskId))]);
         for (const blockSize of sizes) {
+          const target = { diskId: disk.diskId, virtualSize: disk.virtualSize, blockSize };
           const kept = await loadKept(storage.root, disk.diskId, blockSize);
-          // Small changes at once; many (a merge into the base) in slices like a first computation.
-          if (kept && (await bringUpToDate(storage, kept, now, { parallelism: 1, signal, maxBlocks: sliceBlocks(blockSize) }))) continue;
-          work.push({ diskId: disk.diskId, virtualSize: disk.virtualSize, blockSize });
+          const plan = kept && (await planUpdate(storage, kept, now));
+          if (!kept || !plan) {
+            work.push(target);
+            continue;
+          }
+          if (plan.blocks <= this.sliceBlocks(blockSize)) await bringUpToDate(storage, kept, now, { parallelism: 1, signal });
+          else if (await topIsEmpty(storage, disk.diskId)) work.push({ ...target, from: { kept: { meta: { ...kept.meta, ...now, chain: plan.chain }, manifest: kept.manifest }, runs: plan.runs } });
         }
       }
       return work;
     });
     let complete = true;
-    for (const work of todo) complete = (await this.computeInSlices(vmDir, work, sliceBlocks(work.blockSize))) && complete;
+    for (const work of todo) complete = (await this.computeInSlices(vmDir, work)) && complete;
     return complete;
   }
 
-  private async computeInSlices(vmDir: string, work: Work, sliceBlocks: number): Promise<boolean> {
+  private sliceBlocks(blockSize: number): number {
+    return Math.max(1, Math.floor((this.options.sliceBytes ?? 256 * 1024 * 1024) / blockSize));
+  }
+
+  /** Hashes the work's blocks (all of them for a new manifest) a slice at a time, then brings the result up to date. */
+  private async computeInSlices(vmDir: string, work: Work): Promise<boolean> {
     const { diskId, virtualSize, blockSize } = work;
     const signal = this.abort.signal;
     const started = Date.now();
     const count = blockCountOf(virtualSize, blockSize);
-    let kept: KeptManifest | undefined;
-    for (let first = 0; first < count; first += sliceBlocks) {
+    const sliceBlocks = this.sliceBlocks(blockSize);
+    let kept: KeptManifest | undefined = work.from?.kept;
+    for (const slice of slices(work.from?.runs ?? [[0, count]], sliceBlocks)) {
       throwIfAborted(signal);
       const sliced = await this.locked(vmDir, 'keep hash manifests', async (storage) => {
         const status = await storage.status();
@@ -136,7 +153,7 @@ export class ManifestKeeper {
         };
         const latest = await storage.openLatest(diskId);
         try {
-          await rehashBlocks(latest, kept.manifest, [[first, Math.min(count, first + sliceBlocks)]], { parallelism: 1, signal });
+          await rehashBlocks(latest, kept.manifest, slice, { parallelism: 1, signal });
         } finally {
           await latest.close();
         }
@@ -159,4 +176,24 @@ export class ManifestKeeper {
     log.info('hash manifest kept', { path: vmDir, diskId, blockSize, ms: Date.now() - started });
     return true;
   }
+}
+
+/** Block runs in groups of at most `size` blocks (a run longer than that is cut). */
+function* slices(runs: ReadonlyArray<readonly [number, number]>, size: number): Generator<Array<[number, number]>> {
+  let group: Array<[number, number]> = [];
+  let blocks = 0;
+  for (const [first, end] of runs) {
+    for (let at = first; at < end; ) {
+      const take = Math.min(end - at, size - blocks);
+      group.push([at, at + take]);
+      blocks += take;
+      at += take;
+      if (blocks === size) {
+        yield group;
+        group = [];
+        blocks = 0;
+      }
+    }
+  }
+  if (group.length > 0) yield group;
 }
