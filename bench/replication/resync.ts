@@ -14,9 +14,12 @@
  * At the end the replica must equal the primary at the resync's reference point (SHA-256 per disk).
  *
  * Run: node dist/bench/replication/resync.js [--disk-mib=4096] [--change-percent=1] [--seed=1]
- *        [--work-dir=os.tmpdir()] [--keep] [--cpu-prof=<dir>]
+ *        [--work-dir=os.tmpdir()] [--keep] [--cpu-prof=<dir>] [--cold-replica]
  * --cpu-prof runs the timed `resume` process under node --cpu-prof (NODE_OPTIONS refuses it) and leaves
  * its profiles in <dir>, main thread and hash workers apart; the profiler's cost is in that run's time.
+ * The replica server keeps its hash manifest in the background once idle; the bench waits for it before the
+ * resync (a resync days after the initial replication). --cold-replica drops it first: the replica then
+ * hashes its whole disk during the resync, as it did before manifests were kept.
  * Prints a table, then one JSON line (the last line of stdout).
  */
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -39,12 +42,14 @@ interface Options extends CommonOptions {
   changePercent: number;
   /** Where the timed resume process leaves its CPU profiles (none when undefined). */
   cpuProf: string | undefined;
+  /** Drop the replica's kept manifest before the resync (it hashes its whole disk then). */
+  coldReplica: boolean;
 }
 
 function options(): Options {
-  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' } });
+  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' }, 'cold-replica': { type: 'boolean', default: false } });
   const cpuProf = values['cpu-prof'];
-  const o: Options = { ...common, changePercent: Number(values['change-percent']), cpuProf: typeof cpuProf === 'string' ? cpuProf : undefined };
+  const o: Options = { ...common, changePercent: Number(values['change-percent']), cpuProf: typeof cpuProf === 'string' ? cpuProf : undefined, coldReplica: values['cold-replica'] === true };
   if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
   return o;
 }
@@ -95,6 +100,8 @@ async function main(): Promise<void> {
     // a resync days after the initial replication finds it ready. Waiting for it here is that situation.
     say('waiting for the replica to keep its hash manifest (background, once idle)');
     const keptAfterSec = await keptManifestReady(replicaFolder(paired));
+    // --cold-replica: the replica hashes its whole disk during the resync, as before manifests were kept.
+    if (o.coldReplica) await rm(join(replicaFolder(paired), KEPT_MANIFEST_DIR), { recursive: true, force: true });
 
     say(`changing ${o.changePercent}% of the disk`);
     const journal = join(root, 'journal.jsonl');
@@ -150,7 +157,7 @@ async function main(): Promise<void> {
       `  ${pad(`cat of both copies (${mib(readBytes)}, ${both.length} files)`, 40)} ${lpad(cat.sec.toFixed(2), 7)} s  ${kib(cat.peakKiB)}`,
       `  ${pad('hvreplica replication resume --resync', 40)} ${lpad(resync.run.sec.toFixed(2), 7)} s  agent ${kib(resync.run.peakKiB)}, server ${kib(serverKiB)}`,
       `  (resync inside the process: ${report.LatencySec.toFixed(2)} s; compared ${mib(report.ComparedBytes ?? 0)}, ${mib(report.ChangedBytes)} differed, ${mib(report.LogBytes)} of log sent)`,
-      `  (the replica's hash manifest was kept in the background ${keptAfterSec.toFixed(1)} s after the initial replication returned)`,
+      `  (the replica's hash manifest was kept in the background ${keptAfterSec.toFixed(1)} s after the initial replication returned${o.coldReplica ? '; dropped before the resync (--cold-replica)' : ''})`,
       '',
       'Targets (DESIGN §6)                                       value      limit     met',
       ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
       node: process.version,
       cores: cpus().length,
       loadAverage: load,
-      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, seed: o.seed },
+      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, seed: o.seed, coldReplica: o.coldReplica },
       changedBytes: changed,
       keptManifestAfterSec: keptAfterSec,
       cat: { sec: cat.sec, peakKiB: cat.peakKiB, bytes: readBytes, files: both.length },
