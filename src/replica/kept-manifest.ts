@@ -117,13 +117,23 @@ export async function loadKept(root: string, diskId: string, blockSize: number):
   }
 }
 
+/**
+ * Stores `kept` (atomically) and returns its encoded manifest. Keeping is only a saving: when the file cannot
+ * be written (a full volume) the manifest is still returned; the file left is the previous one, whole and
+ * still describing the position it names, or none.
+ */
 export async function saveKept(root: string, kept: KeptManifest): Promise<Buffer> {
   const meta = Buffer.from(JSON.stringify(kept.meta), 'utf8');
   const head = Buffer.alloc(12);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(meta.length, 8);
   const encoded = encodeManifest(kept.manifest);
-  await writeFileAtomic(keptManifestPath(root, kept.meta.diskId, kept.meta.blockSize), Buffer.concat([head, meta, encoded]));
+  const path = keptManifestPath(root, kept.meta.diskId, kept.meta.blockSize);
+  try {
+    await writeFileAtomic(path, Buffer.concat([head, meta, encoded]));
+  } catch (error) {
+    log.warn('could not keep a hash manifest; the next comparison hashes more', { path, error: (error as Error).message });
+  }
   return encoded;
 }
 
