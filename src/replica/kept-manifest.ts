@@ -13,7 +13,9 @@
  * Retention merges a layer into its parent: the parent then holds the merged layer's writes, and takes its
  * point (its id is the merged layer's). So when T is gone, the highest layer of the kept chain still there
  * holds T's writes exactly when its point is T's or a later layer's; a point of an older kept layer means
- * T was dropped, not merged. Anything else — a layer file replaced under the same name (a new base), a layer
+ * T was dropped, not merged. (T dropped and a later layer then merged down would look like a merge: the
+ * storage never drops a layer, only merges; an operation that drops one must delete the kept manifests.)
+ * Anything else — a layer file replaced under the same name (a new base), a layer
  * appearing below the kept ones, another disk size — cannot be told apart: the caller computes in full.
  * The file is replaced atomically; a damaged or foreign one is ignored (computed in full).
  */
