@@ -14,11 +14,15 @@
  * At the end the replica must equal the primary at the resync's reference point (SHA-256 per disk).
  *
  * Run: node dist/bench/replication/resync.js [--disk-mib=4096] [--change-percent=1] [--seed=1]
- *        [--work-dir=os.tmpdir()] [--keep] [--cpu-prof=<dir>]
+ *        [--work-dir=os.tmpdir()] [--keep] [--cpu-prof=<dir>] [--cold-replica]
  * --cpu-prof runs the timed `resume` process under node --cpu-prof (NODE_OPTIONS refuses it) and leaves
  * its profiles in <dir>, main thread and hash workers apart; the profiler's cost is in that run's time.
+ * The replica server keeps its hash manifest in the background once idle; the bench waits for it before the
+ * resync (a resync days after the initial replication). --cold-replica drops it first: the replica then
+ * hashes its whole disk during the resync, as it did before manifests were kept.
  * Prints a table, then one JSON line (the last line of stdout).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +32,7 @@ import { configureLogging } from '../../src/logging/logger.js';
 import { CLI_PATH } from '../../src/demo/server-process.js';
 import { benchOptions, changedBytes, check, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, replicaFolder, sh, VM, warm, warnings, type VmJson } from './kit.js';
 import { measure, peakMethod, resetPeak, vmHwmKiB } from './measure.js';
+import { KEPT_MANIFEST_DIR } from '../../src/replica/kept-manifest.js';
 
 configureLogging({ quietConsole: true });
 
@@ -38,12 +43,14 @@ interface Options extends CommonOptions {
   changePercent: number;
   /** Where the timed resume process leaves its CPU profiles (none when undefined). */
   cpuProf: string | undefined;
+  /** Drop the replica's kept manifest before the resync (it hashes its whole disk then). */
+  coldReplica: boolean;
 }
 
 function options(): Options {
-  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' } });
+  const { common, values } = benchOptions({ 'change-percent': { type: 'string', default: '1' }, 'cpu-prof': { type: 'string' }, 'cold-replica': { type: 'boolean', default: false } });
   const cpuProf = values['cpu-prof'];
-  const o: Options = { ...common, changePercent: Number(values['change-percent']), cpuProf: typeof cpuProf === 'string' ? cpuProf : undefined };
+  const o: Options = { ...common, changePercent: Number(values['change-percent']), cpuProf: typeof cpuProf === 'string' ? cpuProf : undefined, coldReplica: values['cold-replica'] === true };
   if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
   return o;
 }
@@ -65,6 +72,28 @@ async function profiled(args: string[], dir: string): Promise<Awaited<ReturnType
   return { run, result: (JSON.parse(run.stdout) as { result?: unknown }).result };
 }
 
+/** CPU seconds a process (all its threads) has used so far; Linux /proc, 0 where unavailable. */
+function cpuSec(pid: number, ticksPerSec: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+  } catch {
+    return 0;
+  }
+}
+
+/** Seconds until the replica server has kept a hash manifest of the disk (fails after 10 minutes). */
+async function keptManifestReady(folder: string): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < 600_000) {
+    const names = await readdir(join(folder, KEPT_MANIFEST_DIR)).catch(() => [] as string[]);
+    if (names.some((n) => n.endsWith('.hvrman'))) return (Date.now() - started) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the replica server kept no hash manifest in ${join(folder, KEPT_MANIFEST_DIR)} within 10 minutes; see its log`);
+}
+
 async function main(): Promise<void> {
   const o = options();
   const load = { start: loadNow(), end: [] as number[] };
@@ -78,6 +107,13 @@ async function main(): Promise<void> {
     const serverPid = server.child.pid!;
     say('initial replication');
     await hvreplica(['replicate', `--vm=${VM}`, state]);
+
+    // A replica server keeps its manifest up to date in the background once it is idle (manifest-keeper.ts):
+    // a resync days after the initial replication finds it ready. Waiting for it here is that situation.
+    say('waiting for the replica to keep its hash manifest (background, once idle)');
+    const keptAfterSec = await keptManifestReady(replicaFolder(paired));
+    // --cold-replica: the replica hashes its whole disk during the resync, as before manifests were kept.
+    if (o.coldReplica) await rm(join(replicaFolder(paired), KEPT_MANIFEST_DIR), { recursive: true, force: true });
 
     say(`changing ${o.changePercent}% of the disk`);
     const journal = join(root, 'journal.jsonl');
@@ -102,11 +138,14 @@ async function main(): Promise<void> {
     say('hvreplica replication resume --resynchronize');
     await warm(both);
     const serverPeakPerPhase = resetPeak(serverPid);
+    const ticksPerSec = Number((await sh('getconf CLK_TCK')).stdout.trim()) || 100;
+    const serverCpuBefore = cpuSec(serverPid, ticksPerSec);
     const resumeArgs = ['replication', 'resume', '--resynchronize', `--vm-name=${VM}`, state];
     const resync = o.cpuProf === undefined ? await hvreplica(resumeArgs) : await profiled(resumeArgs, o.cpuProf);
     const [row] = resync.result as ResyncJson[];
     const report = row!.Resynchronization;
     const serverKiB = vmHwmKiB(serverPid);
+    const serverCpu = cpuSec(serverPid, ticksPerSec) - serverCpuBefore;
 
     say('verifying');
     const stopCode = await server.stop();
@@ -133,6 +172,8 @@ async function main(): Promise<void> {
       `  ${pad(`cat of both copies (${mib(readBytes)}, ${both.length} files)`, 40)} ${lpad(cat.sec.toFixed(2), 7)} s  ${kib(cat.peakKiB)}`,
       `  ${pad('hvreplica replication resume --resync', 40)} ${lpad(resync.run.sec.toFixed(2), 7)} s  agent ${kib(resync.run.peakKiB)}, server ${kib(serverKiB)}`,
       `  (resync inside the process: ${report.LatencySec.toFixed(2)} s; compared ${mib(report.ComparedBytes ?? 0)}, ${mib(report.ChangedBytes)} differed, ${mib(report.LogBytes)} of log sent)`,
+      `  (replica server CPU during the resync: ${serverCpu.toFixed(2)} s)`,
+      `  (the replica's hash manifest was kept in the background ${keptAfterSec.toFixed(1)} s after the initial replication returned${o.coldReplica ? '; dropped before the resync (--cold-replica)' : ''})`,
       '',
       'Targets (DESIGN §6)                                       value      limit     met',
       ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
@@ -147,8 +188,10 @@ async function main(): Promise<void> {
       node: process.version,
       cores: cpus().length,
       loadAverage: load,
-      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, seed: o.seed },
+      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, seed: o.seed, coldReplica: o.coldReplica },
       changedBytes: changed,
+      keptManifestAfterSec: keptAfterSec,
+      serverCpuSec: serverCpu,
       cat: { sec: cat.sec, peakKiB: cat.peakKiB, bytes: readBytes, files: both.length },
       resync: { processSec: resync.run.sec, latencySec: report.LatencySec, comparedBytes: report.ComparedBytes ?? 0, differingBytes: report.ChangedBytes, logBytes: report.LogBytes, agentPeakKiB: resync.run.peakKiB, serverPeakKiB: serverKiB, warnings: resyncWarnings },
       ratios,

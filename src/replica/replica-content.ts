@@ -13,6 +13,9 @@
  * finished manifests are kept (bounded) until the content moves on, so a primary that lost its connection
  * and asks again, or a second request for the same content, gets the finished one. The VM's storage lock
  * is held while hashing, so the manifest is of exactly the content at the position it names.
+ * Each manifest is also kept on disk beside the storage (kept-manifest.ts) and, with options.keep, kept up
+ * to date in the background (manifest-keeper.ts): a later comparison re-hashes only the blocks of the
+ * layers written since, not the whole disk.
  */
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -23,11 +26,13 @@ import { VhdxImage } from '../host/vhdx-image.js';
 import { logger } from '../logging/logger.js';
 import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
-import { encodeManifest, hashImage, hashRanges, type ByteRange } from '../tracking/index.js';
-import { blockCountOf, validateBlockSize } from '../tracking/hash/manifest.js';
+import { hashImage, hashRanges, type ByteRange } from '../tracking/index.js';
+import { blockCountOf, validateBlockSize, type HashManifest } from '../tracking/hash/manifest.js';
 import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
 import { BackupCopies, type BackupCopy } from './backup-copies.js';
 import { ReplicaError } from './errors.js';
+import { bringUpToDate, chainIdentity, loadKept, saveKept, type ContentPosition } from './kept-manifest.js';
+import { ManifestKeeper, type ManifestKeeperOptions } from './manifest-keeper.js';
 import type { PrimaryAuthorization } from './replica-service.js';
 import type { ReplicaVms } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
@@ -97,6 +102,8 @@ export interface ReplicaContentOptions {
   hashParallelism?: number;
   /** Bytes of finished manifests kept for repeated requests (default 256 MiB). */
   cacheBytes?: number;
+  /** Keep the manifests up to date in the background (manifest-keeper.ts); none when undefined. */
+  keep?: ManifestKeeperOptions;
 }
 
 /** A counting semaphore: at most `size` bodies run at once, the others wait in order. */
@@ -154,6 +161,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
   private readonly cacheBytes: number;
   /** Finished manifests by content key; insertion order is the eviction order. */
   private readonly cache = new Map<string, Buffer>();
+  private readonly keeper: ManifestKeeper | undefined;
 
   constructor(
     stateDir: string,
@@ -165,6 +173,17 @@ export class ReplicaContentService implements ReplicaContentHandler {
     this.slots = new Slots(options.concurrentManifests ?? 2);
     this.hashParallelism = options.hashParallelism ?? availableParallelism();
     this.cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
+    this.keeper = options.keep && new ManifestKeeper(stateDir, (vmDir, purpose, body) => this.locked(vmDir, purpose, body), options.keep);
+  }
+
+  /** Starts keeping the manifests up to date in the background (when options.keep says how). */
+  start(): void {
+    this.keeper?.start();
+  }
+
+  /** Stops the background work (at its next slice). */
+  async close(): Promise<void> {
+    await this.keeper?.close();
   }
 
   /** The VM's replica folder, for a primary of its trust group; ERR_NOT_FOUND when there is none. */
@@ -202,7 +221,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
         const key = `${vmDir}|${diskId}|${blockSize}|${status.position.toString()}|${status.referencePoint}`;
         let bytes = this.cache.get(key);
         if (!bytes) {
-          bytes = await this.compute(storage, diskId, blockSize, status.position.toString());
+          bytes = await this.current(storage, diskId, blockSize, { position: status.position.toString(), referencePoint: status.referencePoint });
           this.remember(key, bytes);
         }
         return { status: statusOf(storage.vmId, status), manifest: bytes };
@@ -242,16 +261,28 @@ export class ReplicaContentService implements ReplicaContentHandler {
     );
   }
 
-  private async compute(storage: VhdxReplicaStorage, diskId: string, blockSize: number, position: string): Promise<Buffer> {
+  /**
+   * The manifest of the disk's content now: the kept one brought up to date when what changed since can be
+   * told (kept-manifest.ts), else computed in full; kept for the next comparison either way.
+   */
+  private async current(storage: VhdxReplicaStorage, diskId: string, blockSize: number, now: ContentPosition): Promise<Buffer> {
+    const started = Date.now();
+    const kept = await loadKept(storage.root, diskId, blockSize);
+    const updated = kept && (await bringUpToDate(storage, kept, now, { parallelism: this.hashParallelism }));
+    if (updated) {
+      log.info('manifest from the kept one', { vmId: storage.vmId, diskId, blockSize, position: now.position, ms: Date.now() - started });
+      return updated;
+    }
+    const chain = await chainIdentity(storage, diskId);
     const image = imageOf(await storage.openLatest(diskId));
+    let manifest: HashManifest;
     try {
-      const started = Date.now();
-      const manifest = await hashImage(image, { blockSize, parallelism: this.hashParallelism });
-      log.info('manifest computed', { vmId: storage.vmId, diskId, blockSize, position, ms: Date.now() - started });
-      return encodeManifest(manifest);
+      manifest = await hashImage(image, { blockSize, parallelism: this.hashParallelism });
     } finally {
       await image.close();
     }
+    log.info('manifest computed', { vmId: storage.vmId, diskId, blockSize, position: now.position, ms: Date.now() - started });
+    return saveKept(storage.root, { meta: { format: 1, diskId, blockSize, ...now, chain }, manifest });
   }
 
   /** Keeps a finished manifest; the oldest go once the total passes the bound. */

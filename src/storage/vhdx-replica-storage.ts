@@ -607,6 +607,11 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     return openDisk(this.diskPath(this.fileOf(this.top, diskId)));
   }
 
+  /** One disk's chain, base first: which layers hold what changed since a kept hash manifest (src/replica/kept-manifest.ts). */
+  layerChain(diskId: string): Array<{ layerId: string; pointId?: string; path: string }> {
+    return this.state.layers.map((l) => ({ layerId: l.id, ...(l.point ? { pointId: l.point.id } : {}), path: this.diskPath(this.fileOf(l, diskId)) }));
+  }
+
   private fileOf(layer: LayerState, diskId: string): string {
     const file = layer.files[normalizeGuid(diskId, 'disk id')];
     if (!file) throw new StorageError('ERR_INVALID_ARGUMENT', `disk ${diskId} is not part of replica ${this.vmId}`);

@@ -8,6 +8,8 @@ import { logger } from '../../../logging/logger.js';
 import { ReplicaConfigStore, ReplicaContentService, ReplicaError, ReplicaRecords, ReplicaService, ReplicaVms, VmRegistry } from '../../../replica/index.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import { ReplicaHttpServer } from '../../../transport/index.js';
+import { manifestBlockSize } from '../../../transport/manifest-wire.js';
+import { HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS } from '../../../agent/hash-sync.js';
 import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
@@ -43,8 +45,11 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   // Content and hash manifests of the same open replicas the logs go to (comparisons by hash).
-  const server = new ReplicaHttpServer({ credential, handler, content: new ReplicaContentService(stateDir, replicas) });
+  // Kept up to date in the background at the block size primaries compare at (src/agent/hash-sync.ts).
+  const content = new ReplicaContentService(stateDir, replicas, { keep: { blockSizeFor: (size) => manifestBlockSize(size, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS) } });
+  const server = new ReplicaHttpServer({ credential, handler, content });
   const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
+  content.start();
   const startedAt = new Date().toISOString();
   await writeRuntime(stateDir, { pid: process.pid, port: address.port, startedAt });
   log.info('replica server listening', { address: address.address, port: address.port, names: credential.dnsNames, thumbprint: credential.thumbprint });
@@ -55,6 +60,7 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   const signal = await stopRequested;
   log.info('stopping', { signal });
   clearInterval(sweep);
+  await content.close();
   await server.close();
   await sweeping;
   await clearRuntime(stateDir);
