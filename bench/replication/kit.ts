@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { hashDisk } from '../../src/demo/content-hash.js';
 import { pairHosts, type Pairing } from '../../src/demo/pairing.js';
@@ -41,7 +41,24 @@ export function benchOptions<E extends OptionSpecs>(extra: E): { common: CommonO
     keep: { type: 'boolean', default: false },
     ...extra,
   };
-  const values = parseArgs({ options }).values as Record<string, string | boolean | undefined>;
+  const usage = () =>
+    `usage: node ${basename(process.argv[1] ?? 'bench.js')} [options] (bench/replication/README.md explains each)\n` +
+    Object.entries(options)
+      .map(([name, spec]) => `  --${name}${spec.type === 'string' ? '=VALUE' : ''}${spec.default === undefined ? '' : `  (default ${String(spec.default)})`}`)
+      .join('\n');
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(`${usage()}\n`);
+    process.exit(0);
+  }
+  let parsed: Record<string, string | boolean | undefined>;
+  try {
+    parsed = parseArgs({ options }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    // A mistyped option gets what is wrong and the options there are, not a stack trace.
+    process.stderr.write(`${(error as Error).message}\n${usage()}\n`);
+    process.exit(2);
+  }
+  const values = parsed;
   const common: CommonOptions = {
     diskMiB: Number(values['disk-mib']),
     seed: Number(values.seed),
