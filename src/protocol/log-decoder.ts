@@ -1,7 +1,8 @@
 /**
  * Reads a replication log front to back and refuses anything malformed with a typed LogFormatError:
  * bad magic, unknown version, checksum mismatch (record, header or whole log), truncation, oversized
- * record, records outside the disk, trailing bytes. Memory stays bounded by MAX_RECORD_BYTES.
+ * record, records outside the disk, trailing bytes. Memory stays bounded by MAX_RECORD_BYTES. Every record
+ * hash is checked (the whole-log hash covers the record hashes, not the payloads: log-format.ts).
  */
 import { createHash } from 'node:crypto';
 import { ChunkReader } from './chunk-reader.js';
@@ -41,20 +42,13 @@ export interface DecodeOptions {
    * (the replica applying what it stored): record and header checksums are checked either way.
    */
   verifyLogHash?: boolean;
-  /**
-   * Check the checksum of stored (uncompressed) data records too (default true). With the whole-log hash
-   * verified, such a record's bytes are covered twice by hashes over the very same bytes, and the record's
-   * hash only adds a second SHA-256 pass over the data; it is skipped when this is false. Compressed
-   * records are always checked (their hash covers the decompressed bytes, which the log hash does not).
-   */
-  verifyStoredRecordHashes?: boolean;
 }
 
 export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
   const maxRecord = Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES);
   const reader = new ChunkReader(source);
   const logHash = options.verifyLogHash === false ? undefined : createHash('sha256');
-  const skipStored = logHash !== undefined && options.verifyStoredRecordHashes === false;
+  /** Framing bytes, which the whole-log hash covers; payloads are read with reader.read (record hash only). */
   const take = async (n: number, what: string): Promise<Buffer> => {
     const buf = await reader.read(n, what);
     logHash?.update(buf);
@@ -100,12 +94,12 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       if (storedLength > maxRecord + 1024 || (recordHeader.codec === CodecId.None && storedLength !== length)) {
         throw new LogFormatError('ERR_LOG_OVERSIZED', `stored payload of ${storedLength} bytes does not fit a record of ${length}`, at);
       }
-      const stored = await take(storedLength, 'record payload');
+      const stored = await reader.read(storedLength, 'record payload');
       const data = await codecForId(recordHeader.codec).decompress(stored, length).catch((error: unknown) => {
         throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
       });
-      // Skipped only under the whole-log hash, which the trailer check below makes fatal for the whole log.
-      if (!(skipStored && recordHeader.codec === CodecId.None)) verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).update(data).digest(), at);
+      // Always: this is the only hash over the payload (the whole-log hash covers this record hash instead).
+      verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).update(data).digest(), at);
       dataBytes += length;
       yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
     }
@@ -152,9 +146,9 @@ export interface LogSummary {
 
 /**
  * What a caller does with a log's parts as they are decoded (a replica writes records into a staging disk
- * while the log arrives). A record is handed over once its header (and, when compressed, its checksum)
- * passed; the whole log, every byte of it, is verified only when verifyLog resolves, so nothing handed
- * over may be exposed before that.
+ * while the log arrives). A record is handed over once its own checksum passed; the log as a whole (that
+ * no record is missing, added or moved: the whole-log hash and counts) is verified only when verifyLog
+ * resolves, so nothing handed over may be exposed before that.
  */
 export interface LogVisitor {
   header?(header: LogHeader): Promise<void>;
@@ -162,14 +156,14 @@ export interface LogVisitor {
 }
 
 /**
- * Reads a whole log, verifying it (the whole-log hash over every byte; the checksums of the header, of
- * every compressed record and of every empty one), and returns what it holds (no payloads kept).
+ * Reads a whole log, verifying it (header CRC, every record hash, the whole-log hash over the framing and
+ * the record hashes, the counts), and returns what it holds (no payloads kept).
  */
 export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, visitor: LogVisitor = {}): Promise<LogSummary> {
   let header: LogHeader | undefined;
   let trailer: LogTrailer | undefined;
   const records = { data: 0, zero: 0, trim: 0 };
-  for await (const entry of decodeLog(source, { verifyStoredRecordHashes: false })) {
+  for await (const entry of decodeLog(source)) {
     if (entry.kind === 'header') {
       header = entry.header;
       await visitor.header?.(entry.header);

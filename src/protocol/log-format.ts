@@ -1,5 +1,5 @@
 /**
- * The replication log, format version 1: what one delta cycle (or one slice of an initial replication)
+ * The replication log, format version 2: what one delta cycle (or one slice of an initial replication)
  * of one disk carries. Little-endian throughout; readable front to back without seeking, so it streams
  * over the network and onto removable media alike.
  *
@@ -12,19 +12,30 @@
  *            then `stored length` payload bytes (data records only)
  *   end      a record of type End with every field zero and the SHA-256 of nothing but its 24 bytes
  *   trailer  u64 record count, u64 data bytes (uncompressed), u64 log bytes (up to here),
- *            32-byte SHA-256 of every byte before it, magic "HVRLEND\n"
+ *            32-byte whole-log SHA-256, magic "HVRLEND\n"
+ *
+ * The whole-log hash covers every byte before it *except the stored payloads*: the header, every record
+ * header (its 24 bytes and its SHA-256, which stands for the payload) in order, the end record and the
+ * trailer counts — a hash of the record hashes. So every payload byte is hashed once, by its record hash,
+ * on the primary and on the replica alike (version 1 hashed every payload byte a second time into the
+ * whole-log hash: two SHA-256 passes over the data on the primary). Nothing is lost: a flipped bit in a
+ * payload fails its record hash; one in a record header fails the record hash (first 24 bytes) or the
+ * whole-log hash (the stored hash); a record dropped, added, repeated or moved changes the sequence of
+ * record hashes the whole-log hash covers; and the trailer hash still names the log. A reader must
+ * therefore check every record hash (decodeLog always does). Version 2 rather than a change in place so
+ * that a version 1 log (spooled or carried on media by an earlier build) is refused as such, not as corrupt.
  *
  * The per-record hash covers the offset and length too, so a flipped bit in a header is caught, not
  * only one in the payload; SHA-256 (rather than CRC-32) because on this hardware it is the faster of
  * the two in node (sha_ni) and it also makes the trailer hash a real integrity check of the whole log.
- */
+  */
 import { crc32 } from 'node:zlib';
 import { LogFormatError, ProtocolArgumentError } from './errors.js';
 import { guidFromBytes, guidToBytes, normalizeGuid } from './guid.js';
 
 export const LOG_MAGIC = Buffer.from('\x89HVRLOG\n', 'latin1');
 export const LOG_END_MAGIC = Buffer.from('HVRLEND\n', 'latin1');
-export const LOG_FORMAT_VERSION = 1;
+export const LOG_FORMAT_VERSION = 2;
 /** Fixed part of the header, before the reference point ids and the CRC. */
 export const HEADER_FIXED_BYTES = 80;
 export const MAX_REFERENCE_ID_BYTES = 512;
@@ -73,7 +84,7 @@ export interface LogTrailer {
   recordCount: number;
   dataBytes: number;
   logBytes: number;
-  /** Hex SHA-256 of the whole log before the hash. */
+  /** Hex whole-log SHA-256: of everything before it but the stored payloads (format comment above). */
   hash: string;
 }
 

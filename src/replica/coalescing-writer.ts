@@ -2,9 +2,11 @@
  * Writes an upload's body to its file in large positional writes. HTTP/2 hands the body over in frames of
  * 16 KiB or so; awaiting one write per frame made the replica server's disk, not the network, set the
  * upload's pace (one thread-pool round trip per frame). Chunks are gathered up to `batchBytes` and written
- * with one call while the next ones arrive, so memory stays at about two batches.
+ * with one call while the next ones arrive, so memory stays at about two batches. The disk's writeback is
+ * started as the file grows (EarlyWriteback), so the fsync after the last byte finds little left to write.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { EarlyWriteback } from '../storage/early-writeback.js';
 import { ReplicaError } from './errors.js';
 
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
@@ -15,6 +17,7 @@ export class CoalescingWriter {
   /** The write in flight, if any; one at a time keeps the file's bytes in order. */
   private inflight: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private readonly writeback: EarlyWriteback;
   /** Bytes handed to the file (written or being written), from the start of the log. */
   private filed: number;
   /** Bytes received so far, from the start of the log (written or still gathered). */
@@ -29,6 +32,7 @@ export class CoalescingWriter {
   ) {
     this.filed = offset;
     this.position = offset;
+    this.writeback = new EarlyWriteback(handle);
   }
 
   /**
@@ -50,11 +54,26 @@ export class CoalescingWriter {
     this.ended = true;
   }
 
-  /** Writes what is gathered and waits for every write; rethrows the first write failure. */
+  /**
+   * Writes what is gathered and waits for every write and background sync (so the file may be synced and
+   * closed after it, even when it throws); rethrows the first failure. Not a sync itself.
+   */
   async flush(): Promise<void> {
-    await this.startWrite();
-    await this.inflight;
+    try {
+      await this.startWrite();
+    } finally {
+      await this.inflight;
+      await this.writeback.settle().catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    }
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Makes the file durable (after flush()); fails when a background sync failed, whatever fsync says now. */
+  async sync(): Promise<void> {
+    await this.writeback.settle();
+    await this.handle.sync();
   }
 
   private async startWrite(): Promise<void> {
@@ -67,9 +86,13 @@ export class CoalescingWriter {
     this.filed += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inflight = writeAll(this.handle, batch, at).catch((error: unknown) => {
-      this.failure ??= error;
-    });
+    const bytes = this.filed - at;
+    this.inflight = writeAll(this.handle, batch, at).then(
+      () => this.writeback.written(bytes),
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
   }
 }
 

@@ -168,8 +168,15 @@ export class LogReceiver {
       // Otherwise the body ended early (the decoder saw a truncated log): the primary resumes from here.
     } finally {
       // Whatever arrived is made durable before anyone is told it is there.
-      await handle.sync();
-      await handle.close();
+      try {
+        await writer.sync();
+      } catch (error) {
+        // What this request added may not be on the disk: hold only what an earlier request made durable.
+        await handle.truncate(request.offset).then(() => handle.sync()).catch(() => undefined);
+        throw error;
+      } finally {
+        await handle.close();
+      }
     }
     if (refusal) return this.refuse(vmDir, key, refusal);
     if (!writer.ended || (request.totalLength !== undefined && writer.position < request.totalLength)) {

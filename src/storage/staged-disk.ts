@@ -4,12 +4,17 @@
  * after the whole log (records and trailer) was verified and stored, and only in place of a base disk
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
- * holds for everything the replica exposes, and the apply after the upload shrinks to a rename.
+ * holds for everything the replica exposes, and the apply after the upload shrinks to a rename. The disk's
+ * writeback is started as it fills (EarlyWriteback), so making it durable at the end is short.
  */
-import { rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { logger } from '../logging/logger.js';
 import type { DecodedRecord } from '../protocol/log-decoder.js';
 import { createDisk, openDisk, type VhdxDisk, type VhdxInfo } from '../vhdx/index.js';
+import { EarlyWriteback } from './early-writeback.js';
 import { SerialWrites } from './serial-writes.js';
+
+const log = logger('staged-disk');
 
 /** Writes one verified record at its absolute place (so writing it twice is harmless). */
 export function writeRecord(disk: VhdxDisk, record: DecodedRecord): Promise<void> {
@@ -25,7 +30,13 @@ export class StagedDisk {
   private constructor(
     readonly path: string,
     private readonly disk: VhdxDisk,
-  ) {}
+    /** A second descriptor of the disk's file, only to start its writeback (the engine's own is not ours). */
+    private readonly syncHandle: FileHandle | undefined,
+  ) {
+    this.writeback = syncHandle && new EarlyWriteback(syncHandle);
+  }
+
+  private readonly writeback: EarlyWriteback | undefined;
 
   /** Creates an empty dynamic disk at `path` shaped like `like` (the base it may replace). */
   static async create(path: string, like: VhdxInfo): Promise<StagedDisk> {
@@ -37,28 +48,41 @@ export class StagedDisk {
       logicalSectorSize: like.logicalSectorSize,
       physicalSectorSize: like.physicalSectorSize,
     });
+    let disk: VhdxDisk;
     try {
-      return new StagedDisk(path, await openDisk(path, { writable: true }));
+      disk = await openDisk(path, { writable: true });
     } catch (error) {
       await rm(path, { force: true });
       throw error;
     }
+    // Only a head start for the final flush: without it the copy is staged all the same.
+    const syncHandle = await open(path, 'r+').catch((error: unknown) => {
+      log.debug('no early writeback for the staging disk', { path, error: (error as Error).message });
+      return undefined;
+    });
+    return new StagedDisk(path, disk, syncHandle);
   }
 
   /** One write in flight while the caller verifies the next record. */
   record(record: DecodedRecord): Promise<void> {
-    return this.writes.next(() => writeRecord(this.disk, record));
+    return this.writes.next(async () => {
+      await writeRecord(this.disk, record);
+      if (record.type === 'data') this.writeback?.written(record.length);
+    });
   }
 
   /** Makes every write durable and closes the disk; its path is then handed over with the log. */
   async finish(): Promise<string> {
     try {
       await this.writes.drain();
+      // A failed background sync fails the disk, even if the engine's own flush would not see it again.
+      await this.writeback?.settle();
       await this.disk.flush();
     } catch (error) {
       await this.discard();
       throw error;
     }
+    await this.syncHandle?.close();
     this.closed = true;
     await this.disk.close();
     return this.path;
@@ -67,6 +91,8 @@ export class StagedDisk {
   /** Drops the disk (the log failed, or staging did). */
   async discard(): Promise<void> {
     await this.writes.drain().catch(() => undefined);
+    await this.writeback?.settle().catch(() => undefined);
+    await this.syncHandle?.close().catch(() => undefined);
     if (!this.closed) {
       this.closed = true;
       await this.disk.close().catch(() => undefined);

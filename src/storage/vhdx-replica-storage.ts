@@ -426,13 +426,12 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     }
     const writes = new SerialWrites();
     try {
-      // The log was verified whole when it was stored. Here each record's checksum (over its header and
-      // its decompressed bytes), the header checksum and the trailer counts are checked again before
-      // anything is written, in case the file was damaged at rest; the whole-log hash is skipped: a
-      // damaged payload byte fails its record's checksum (or decompression), so it would only cost a
-      // third SHA-256 pass over the log. One write is in flight while the next record is read and
-      // checked, so the disk and the CPU work at the same time.
-      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), { verifyLogHash: false })) {
+      // The log was verified whole when it was stored. Here it is checked again before anything is written
+      // (every record's checksum over its header and decompressed bytes, the header checksum, the counts
+      // and the whole-log hash, which covers only the framing and record hashes), in case the file was
+      // damaged at rest. One write is in flight while the next record is read and checked, so the disk and
+      // the CPU work at the same time.
+      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }))) {
         if (entry.kind !== 'record') continue;
         const record = entry.record;
         await writes.next(() => writeRecord(disk, record));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   AdaptiveCodecPolicy,
@@ -8,6 +8,7 @@ import {
   decodeLog,
   deflateCodec,
   LogFormatError,
+  LOG_FORMAT_VERSION,
   MAX_RECORD_BYTES,
   noneCodec,
   ProtocolArgumentError,
@@ -45,7 +46,7 @@ describe('replication log round trip', () => {
     const entries = await collect(log, 1000);
     const first = entries[0];
     assert.ok(first?.kind === 'header');
-    assert.deepEqual(first.header, { ...header({ consistency: 'application' }), formatVersion: 1 });
+    assert.deepEqual(first.header, { ...header({ consistency: 'application' }), formatVersion: LOG_FORMAT_VERSION });
     const got = records(entries);
     assert.equal(got.length, 5);
     assert.deepEqual(got[0]?.type === 'data' && got[0].data, (input[0] as { data: Buffer }).data);
@@ -155,7 +156,7 @@ describe('replication log decoder refuses malformed input', () => {
 
   it('unknown version, telling the user to upgrade', async () => {
     const log = await encodeToBuffer();
-    log.writeUInt16LE(2, 8);
+    log.writeUInt16LE(LOG_FORMAT_VERSION + 1, 8);
     const error = await decodeError(log);
     assert.equal(error.code, 'ERR_LOG_UNKNOWN_VERSION');
     assert.match(error.message, /upgrade hvreplica/);
@@ -237,4 +238,62 @@ describe('replication log decoder refuses malformed input', () => {
     log.writeBigUInt64LE(99n, log.length - 64);
     assert.equal((await decodeError(log)).code, 'ERR_LOG_CHECKSUM');
   });
+
+  it('records moved, dropped or repeated (whole, with consistent counts) fail the whole-log hash', async () => {
+    const input = [0, 1, 2].map((n) => ({ type: 'data' as const, offset: n * 8192, data: randomBytes(4096) }));
+    const log = await encodeToBuffer(header(), input);
+    const { head, parts, end } = splitLog(log);
+    assert.equal(parts.length, 3);
+    const rebuilt = (list: Buffer[]) => withCounts(Buffer.concat([head, ...list, end]), list.length, list.length * 4096);
+    assert.equal(records(await collect(rebuilt(parts))).length, 3, 'the split reassembles the intact log');
+    const forged = {
+      moved: rebuilt([parts[1]!, parts[0]!, parts[2]!]),
+      dropped: rebuilt([parts[0]!, parts[2]!]),
+      repeated: rebuilt([parts[0]!, parts[1]!, parts[1]!, parts[2]!]),
+    };
+    for (const [what, bytes] of Object.entries(forged)) {
+      const error = await decodeError(bytes);
+      assert.equal(error.code, 'ERR_LOG_CHECKSUM', what);
+      assert.match(error.message, /whole-log hash mismatch/, what);
+    }
+  });
+
+  it('payloads swapped between records of the same size fail their record hashes', async () => {
+    const input = [0, 1].map((n) => ({ type: 'data' as const, offset: n * 8192, data: randomBytes(4096) }));
+    const log = await encodeToBuffer(header(), input);
+    const { head, parts, end } = splitLog(log);
+    const swap = (a: Buffer, b: Buffer) => Buffer.concat([a.subarray(0, 56), b.subarray(56)]);
+    const error = await decodeError(Buffer.concat([head, swap(parts[0]!, parts[1]!), swap(parts[1]!, parts[0]!), end]));
+    assert.equal(error.code, 'ERR_LOG_CHECKSUM');
+    assert.match(error.message, /record checksum mismatch/);
+  });
+
+  it('the whole-log hash covers every byte before it except the stored payloads', async () => {
+    const log = await encodeToBuffer();
+    const { head, parts, end } = splitLog(log);
+    const framing = Buffer.concat([head, ...parts.map((p) => p.subarray(0, 56)), end.subarray(0, end.length - 40)]);
+    assert.equal(createHash('sha256').update(framing).digest('hex'), log.subarray(log.length - 40, log.length - 8).toString('hex'));
+  });
 });
+
+/** A log cut into its header, its records (header and stored payload each) and the end record with the trailer. */
+function splitLog(log: Buffer): { head: Buffer; parts: Buffer[]; end: Buffer } {
+  const headerLength = log.readUInt16LE(10);
+  const parts: Buffer[] = [];
+  let at = headerLength;
+  while (log[at] !== 4) {
+    const size = 56 + log.readUInt32LE(at + 4);
+    parts.push(log.subarray(at, at + size));
+    at += size;
+  }
+  return { head: log.subarray(0, headerLength), parts, end: log.subarray(at) };
+}
+
+/** Rewrites the trailer counts to match the records, so that only the hashes can tell. */
+function withCounts(log: Buffer, recordCount: number, dataBytes: number): Buffer {
+  const out = Buffer.from(log);
+  out.writeBigUInt64LE(BigInt(recordCount), out.length - 64);
+  out.writeBigUInt64LE(BigInt(dataBytes), out.length - 56);
+  out.writeBigUInt64LE(BigInt(out.length - 40), out.length - 48);
+  return out;
+}
