@@ -22,6 +22,7 @@ import { cycleHeader, differenceRecords, manifestOf } from '../failover/disk-syn
 import type { DiskImage } from '../host/disk-image.js';
 import type { Consistency, HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
+import { MAX_DIGEST_RANGES } from '../replica/replica-content.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
@@ -65,8 +66,8 @@ export const HASH_SYNC_MAX_BLOCKS = 512 * 1024;
 export const HASH_SYNC_FINE_BLOCK_SIZE = 4096;
 /** Above this share of the disk differing, the fine pass would re-read more than it saves: skipped. */
 const FINE_PASS_MAX_SHARE = 0.25;
-/** At most this many ranges in one fine request (each is 16 bytes of request). */
-const FINE_PASS_MAX_RANGES = 256 * 1024;
+/** At most this many ranges in one fine request (each is 16 bytes of request): what the replica takes. */
+const FINE_PASS_MAX_RANGES = MAX_DIGEST_RANGES;
 
 /** How to reach the relationship's replica server (as the agent's cycles do). */
 export interface ReplicaConnection {

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
+import { runsAfterResult } from '../util/work-after-result.js';
 import { commitsSettled, Replicator, replicaDisksOf, type CycleResult, type LogSink } from '../engine/index.js';
 import { loadPrimaryState } from '../engine/primary-state.js';
 import { AdaptiveCodecPolicy, noneCodec, REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../protocol/index.js';
@@ -243,6 +244,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       if (cycleTails.get(vm.id) === tail) cycleTails.delete(vm.id);
     });
   cycleTails.set(vm.id, tail);
+  runsAfterResult(tail);
   // Whichever comes first: the report, or the failure of the cycle before it.
   return Promise.race([report, held]);
 }

@@ -3,6 +3,7 @@
  * Exit codes: src/cli/exit-codes.ts (documented in README.md).
  */
 import { flushLogs } from '../logging/logger.js';
+import { workAfterResultSettled } from '../util/work-after-result.js';
 import { ExitCode } from './exit-codes.js';
 import { printError, printResult } from './output.js';
 import { repeatedOptionsMiddleware } from './repeated-options.js';
@@ -41,6 +42,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     });
     process.exitCode = ExitCode.Usage;
   }
+  // A cycle's commit may run on after the command printed its result: its lines belong in the log file too.
+  await workAfterResultSettled();
   await flushLogs();
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
 }

@@ -57,6 +57,8 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
   try {
     const prefix = await take(12, 'header');
     const headerLength = parseHeaderPrefix(prefix);
+    // Version 1's whole-log hash also covers every stored payload byte (log-format.ts).
+    const readPayload = prefix.readUInt16LE(8) === 1 ? take : (n: number, what: string) => reader.read(n, what);
     const header = decodeHeader(Buffer.concat([prefix, await take(headerLength - 12, 'header')]));
     yield { kind: 'header', header };
 
@@ -94,7 +96,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       if (storedLength > maxRecord + 1024 || (recordHeader.codec === CodecId.None && storedLength !== length)) {
         throw new LogFormatError('ERR_LOG_OVERSIZED', `stored payload of ${storedLength} bytes does not fit a record of ${length}`, at);
       }
-      const stored = await reader.read(storedLength, 'record payload');
+      const stored = await readPayload(storedLength, 'record payload');
       const data = await codecForId(recordHeader.codec).decompress(stored, length).catch((error: unknown) => {
         throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
       });

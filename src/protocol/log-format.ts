@@ -36,6 +36,12 @@ import { guidFromBytes, guidToBytes, normalizeGuid } from './guid.js';
 export const LOG_MAGIC = Buffer.from('\x89HVRLOG\n', 'latin1');
 export const LOG_END_MAGIC = Buffer.from('HVRLEND\n', 'latin1');
 export const LOG_FORMAT_VERSION = 2;
+/**
+ * Versions a reader still takes. Version 1 logs can sit on a replica stored and acknowledged but not yet
+ * applied (a test failover holding applies, a full volume) when hvreplica is upgraded: the primary has
+ * committed past them and cannot send them again, so they must stay readable. Writers write only the latest.
+ */
+export const READABLE_LOG_FORMAT_VERSIONS: readonly number[] = [1, 2];
 /** Fixed part of the header, before the reference point ids and the CRC. */
 export const HEADER_FIXED_BYTES = 80;
 export const MAX_REFERENCE_ID_BYTES = 512;
@@ -154,18 +160,18 @@ export function readU64(buf: Buffer, at: number, what: string, position: number)
   return Number(value);
 }
 
-/** The first 12 bytes: magic, version and header length. Returns the header length. */
+/** The first 12 bytes: magic, version and header length. Returns the header length (the version is at byte 8). */
 export function parseHeaderPrefix(prefix: Buffer): number {
   if (!prefix.subarray(0, 8).equals(LOG_MAGIC)) {
     throw new LogFormatError('ERR_LOG_BAD_MAGIC', 'not an hvreplica replication log (bad magic); check that the file is a .hvrlog and was copied whole', 0);
   }
   const version = prefix.readUInt16LE(8);
-  if (version !== LOG_FORMAT_VERSION) {
+  if (!READABLE_LOG_FORMAT_VERSIONS.includes(version)) {
     throw new LogFormatError(
       'ERR_LOG_UNKNOWN_VERSION',
       version > LOG_FORMAT_VERSION
         ? `log format version ${version} is newer than this hvreplica understands (${LOG_FORMAT_VERSION}); upgrade hvreplica on this host`
-        : `log format version ${version} is not supported (this hvreplica reads version ${LOG_FORMAT_VERSION})`,
+        : `log format version ${version} is not supported (this hvreplica reads versions ${READABLE_LOG_FORMAT_VERSIONS.join(' and ')})`,
       8,
     );
   }

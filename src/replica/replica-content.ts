@@ -44,8 +44,11 @@ const log = logger('replica-content');
  * twice the VHDX maximum, so every disk has a block size that fits; smaller block sizes are refused.
  */
 export const MAX_MANIFEST_BLOCKS = 2 * 1024 * 1024;
-/** Ranges one digests request may name (a coarse manifest's differing blocks, coalesced). */
-export const MAX_DIGEST_RANGES = 1024 * 1024;
+/**
+ * Ranges one digests request may name (a coarse manifest's differing blocks, coalesced): what the primary
+ * sends at most (hash-sync.ts), so that a request body the server buffers stays at 4 MiB.
+ */
+export const MAX_DIGEST_RANGES = 256 * 1024;
 /** Block size when the primary names none (the hash tracker's default). */
 export const DEFAULT_MANIFEST_BLOCK_SIZE = 1024 * 1024;
 

@@ -24,7 +24,7 @@ import {
   type BackupSeedResult,
   type ReplicaContentStatus,
 } from './manifest-wire.js';
-import { codeForStatus, HEADER_LOG_HASH, HEADER_OFFSET, HEADER_TOTAL_LENGTH, HEADER_UPLOAD_ID, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
+import { codeForStatus, HEADER_LOG_HASH, HEADER_PROTOCOL, MIN_SERVER_PROTOCOL_VERSION, HEADER_OFFSET, HEADER_TOTAL_LENGTH, HEADER_UPLOAD_ID, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
 
 export interface ReplicaEndpoint {
   /** The replica server's DNS name: what its certificate must carry. */
@@ -245,6 +245,8 @@ export class ReplicaClient {
       });
       stream.on('end', () => {
         const text = Buffer.concat(chunks);
+        const outdated = outdatedServer(answered, this.endpoint);
+        if (outdated) return finish(outdated);
         if (status === 200) return finish(undefined, text);
         if (status === 0) return finish(new TransportError('ERR_CONNECTION', 'the connection to the replica server was lost before it answered', true));
         let wire: WireError | undefined;
@@ -268,4 +270,20 @@ export class ReplicaClient {
       }
     });
   }
+}
+
+/**
+ * A replica server older than this primary's protocol would refuse its streamed uploads with an error about
+ * a header; say what is really wrong. Answers without the header (health) are not judged.
+ */
+export function outdatedServer(headers: IncomingHttpHeaders, endpoint: ReplicaEndpoint): TransportError | undefined {
+  const spoken = headers[HEADER_PROTOCOL];
+  if (spoken === undefined) return undefined;
+  const version = Number(spoken);
+  if (Number.isInteger(version) && version >= MIN_SERVER_PROTOCOL_VERSION) return undefined;
+  return new TransportError(
+    'ERR_PROTOCOL_VERSION',
+    `replica server ${endpoint.serverName} speaks protocol ${String(spoken)}, this primary needs ${MIN_SERVER_PROTOCOL_VERSION} or later: upgrade hvreplica on the replica server, then replicate again`,
+    false,
+  );
 }

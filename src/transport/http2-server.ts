@@ -88,7 +88,7 @@ export class ReplicaHttpServer {
   readonly metrics: MetricsRegistry;
   private readonly server: Http2SecureServer;
   private readonly sessions = new Set<Http2Session>();
-  /** Request handlers still running: close() waits for them. */
+  /** Upload handlers still running: close() waits for them. */
   private readonly handling = new Set<Promise<void>>();
   private readonly limiter: RateLimiter;
 
@@ -127,6 +127,9 @@ export class ReplicaHttpServer {
         log.error('request failed', { error: (error as Error).message });
         this.fail(stream, 'ERR_INTERNAL', 'internal error');
       });
+      // Uploads write into storage: close() waits for them. Reads (a manifest hashing a whole disk) do not
+      // hold a stop up; they end with their session.
+      if (headers[':method'] !== 'PUT') return;
       this.handling.add(handling);
       void handling.finally(() => this.handling.delete(handling));
     });
@@ -148,8 +151,8 @@ export class ReplicaHttpServer {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.destroy();
     await closed;
-    // A handler may still be writing a partial upload or applying when its session goes: closing means it
-    // has finished (the destroyed stream ends it soon), so nothing writes into storage after close.
+    // An upload handler may still be writing a partial log or applying when its session goes: closing means
+    // it has finished (the destroyed stream ends it soon), so nothing writes into storage after close.
     await Promise.allSettled([...this.handling]);
   }
 
@@ -288,7 +291,13 @@ export class ReplicaHttpServer {
       if (error instanceof RangeError) throw new HttpError('ERR_INVALID_ARGUMENT', error.message);
       throw error;
     }
-    const text = (name: string) => decodeURIComponent(String(headers[name] ?? ''));
+    const text = (name: string) => {
+      try {
+        return decodeURIComponent(String(headers[name] ?? ''));
+      } catch {
+        throw new HttpError('ERR_INVALID_ARGUMENT', `header ${name} is not valid percent-encoded text`);
+      }
+    };
     const digests = await content.digests(auth, route.vmId, route.diskId, { blockSize: route.blockSize, position: text(HEADER_POSITION), referencePoint: text(HEADER_REFERENCE_POINT), ranges });
     this.metrics.inc('hvr_requests_total', { route: 'digests', status: '200' });
     if (stream.destroyed || stream.closed) return;

@@ -15,7 +15,13 @@
 import { isGuid } from '../protocol/index.js';
 import type { LogKey } from '../replica/index.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: uploads may stream a log still being encoded (no `hvr-total-length`, an `hvr-upload-id` from the first
+ * byte). A version 2 server still takes version 1 uploads (declared length and hash); a primary needs a
+ * server of at least version 2 and says so instead of failing on a header the old server does not know.
+ */
+export const PROTOCOL_VERSION = 2;
+export const MIN_SERVER_PROTOCOL_VERSION = 2;
 export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';
 export const HEADER_TOTAL_LENGTH = 'hvr-total-length';

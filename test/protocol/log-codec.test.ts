@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import {
   AdaptiveCodecPolicy,
   brotliCodec,
@@ -162,6 +163,25 @@ describe('replication log decoder refuses malformed input', () => {
     assert.match(error.message, /upgrade hvreplica/);
   });
 
+  it('reads a version 1 log (an earlier build\'s, waiting on a replica to be applied), whose whole-log hash covers every byte', async () => {
+    // Incompressible first, so that its payload is stored raw and can be forged below.
+    const input = [{ type: 'data' as const, offset: 0, data: randomBytes(64 * 1024) }, ...sampleRecords().slice(1)];
+    const v1 = asVersion1(await encodeToBuffer(header(), input));
+    const entries = await collect(v1, 1000);
+    assert.equal((entries[0] as { header: { formatVersion: number } }).header.formatVersion, 1);
+    assert.equal(records(entries).length, records(await collect(await encodeToBuffer(header(), input))).length);
+    assert.equal((await verifyLog(chunked(v1))).trailer.recordCount, records(entries).length);
+    // A payload byte changed and its record hash recomputed: only version 1's whole-log hash can tell.
+    const forged = Buffer.from(v1);
+    const first = 12 + forged.readUInt16LE(10) - 12;
+    const headerEnd = first + 56;
+    const stored = forged.readUInt32LE(first + 4);
+    assert.ok(stored > 0 && forged.readUInt8(first) === 1 && forged.readUInt8(first + 1) === 0, 'the first record stores raw data');
+    forged[headerEnd] ^= 0x01;
+    createHash('sha256').update(forged.subarray(first, first + 24)).update(forged.subarray(headerEnd, headerEnd + stored)).digest().copy(forged, first + 24);
+    assert.equal((await decodeError(forged)).code, 'ERR_LOG_CHECKSUM');
+  });
+
   it('a flipped bit anywhere is detected', async () => {
     const log = await encodeToBuffer();
     // Every 97th byte is a sample across header, record headers, payloads and trailer.
@@ -296,4 +316,18 @@ function withCounts(log: Buffer, recordCount: number, dataBytes: number): Buffer
   out.writeBigUInt64LE(BigInt(dataBytes), out.length - 56);
   out.writeBigUInt64LE(BigInt(out.length - 40), out.length - 48);
   return out;
+}
+
+/**
+ * The same log in format version 1: version 1 in the header (its CRC redone) and the whole-log hash over
+ * every byte before it, payloads included (what version 2 leaves to the record hashes).
+ */
+function asVersion1(v2: Buffer): Buffer {
+  const log = Buffer.from(v2);
+  log.writeUInt16LE(1, 8);
+  const headerLength = log.readUInt16LE(10);
+  log.writeUInt32LE(crc32(log.subarray(0, headerLength - 4)), headerLength - 4);
+  const hashAt = log.length - 40;
+  createHash('sha256').update(log.subarray(0, hashAt)).digest().copy(log, hashAt);
+  return log;
 }

@@ -2,6 +2,7 @@
  * The workgroup pairing steps of docs/certificates.md, run for real through the CLI: a CA, two host
  * certificates, a replica server process, and Test-VMReplicationConnection from the primary.
  */
+import { PROTOCOL_VERSION } from '../../src/transport/wire.js';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -89,7 +90,7 @@ describe('workgroup pairing through the CLI', () => {
   it('connection test succeeds for the authorized primary and names the trust group', async () => {
     const run = await runCli(['connection', 'test', '--replica-server-name=localhost', `--replica-server-port=${port}`, '--authentication-type=Certificate', `--certificate-thumbprint=${primaryThumb}`, ...primary()]);
     assert.equal(run.exitCode, 0, JSON.stringify(run.json));
-    assert.deepEqual(run.json.result, { ReplicaServerName: 'localhost', ReplicaServerPort: port, AuthenticationType: 'Certificate', PrimaryServerName: 'primary.lab.test', TrustGroup: 'lab', ProtocolVersion: 1 });
+    assert.deepEqual(run.json.result, { ReplicaServerName: 'localhost', ReplicaServerPort: port, AuthenticationType: 'Certificate', PrimaryServerName: 'primary.lab.test', TrustGroup: 'lab', ProtocolVersion: PROTOCOL_VERSION });
   });
 
   it('connection test fails clearly: unauthorized host, IP name, Kerberos, missing thumbprint, nothing listening', async () => {
