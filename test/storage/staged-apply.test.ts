@@ -4,11 +4,12 @@
  * base disk that is still empty. Whatever goes wrong, the replica shows what applying the log would show.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
 import { LogReceiver, type LogConsumer } from '../../src/replica/index.js';
+import { CoalescingWriter } from '../../src/replica/coalescing-writer.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { openDisk } from '../../src/vhdx/index.js';
@@ -47,6 +48,20 @@ async function latestHash(storage: VhdxReplicaStorage, diskId: string): Promise<
 
 async function state(root: string): Promise<StoredState> {
   return JSON.parse(await readFile(join(root, 'state.json'), 'utf8')) as StoredState;
+}
+
+/** Files this process holds open under `dir` (Linux: /proc/self/fd); empty where that cannot be seen. */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const fds = await readdir('/proc/self/fd').catch(() => [] as string[]);
+  const targets = await Promise.all(fds.map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')));
+  return targets.filter((t) => t.startsWith(dir));
+}
+
+/** A writer whose final fsync fails, as after a failed background fdatasync or an EIO at fsync. */
+class FailingSyncWriter extends CoalescingWriter {
+  override async sync(): Promise<void> {
+    throw Object.assign(new Error('input/output error at fsync'), { code: 'EIO' });
+  }
 }
 
 function request(log: Buffer) {
@@ -125,6 +140,45 @@ describe('full copy staged while it arrives', () => {
       }
       await storage.applyPending();
       assert.equal(await latestHash(storage, disk.diskId), model.hashes()[disk.diskId]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('drops the staged disk and closes its handles when the final fsync of the received log fails', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const failing = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB }, { writer: (handle, offset) => new FailingSyncWriter(handle, offset) });
+      const disk = DISKS[0]!;
+      const records = randomRecords(disk.virtualSize, 16);
+      const log = await encode(disk.diskId, INITIAL, records);
+      const key = { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 };
+      await assert.rejects(failing.receive(root, key, request(log), stream(log)), /input\/output error at fsync/);
+      assert.deepEqual(await readdir(join(root, 'staging')), [], 'the staged disk is deleted');
+      assert.deepEqual(await openFilesUnder(join(root, 'staging')), [], 'no handle of the staged disk stays open');
+      assert.deepEqual((await state(root)).pending, []);
+      // The next attempt stages and stores as usual.
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      await receiver.receive(root, key, request(log), stream(log));
+      assert.ok((await state(root)).pending[0]?.staged?.[disk.diskId]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('refuses a streamed log over the limit at once, naming the option; nothing of it stays', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const disk = DISKS[0]!;
+      const log = await encode(disk.diskId, INITIAL, randomRecords(disk.virtualSize, 16));
+      const limit = Math.floor(log.length / 2);
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: limit });
+      const key = { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 };
+      const streamed = { offset: 0, uploadId: 'cd'.repeat(16), primaryServerName: 'a.b.c' };
+      await assert.rejects(receiver.receive(root, key, streamed, stream(log)), (e: { code: string; message: string }) => e.code === 'ERR_INVALID_ARGUMENT' && /hvreplica server run --max-log-bytes/.test(e.message) && e.message.includes(String(limit)));
+      assert.deepEqual(await readdir(join(root, 'uploads', disk.diskId)), [], 'the partial upload is deleted');
+      assert.deepEqual(await readdir(join(root, 'staging')).catch(() => []), [], 'no staged disk stays');
+      assert.deepEqual(await openFilesUnder(root), []);
     } finally {
       dir.cleanup();
     }
