@@ -4,11 +4,11 @@
  * base disk that is still empty. Whatever goes wrong, the replica shows what applying the log would show.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
-import { LogReceiver, type LogConsumer } from '../../src/replica/index.js';
+import { LogReceiver, ReplicaVms, type LogConsumer } from '../../src/replica/index.js';
 import { CoalescingWriter } from '../../src/replica/coalescing-writer.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
@@ -179,6 +179,36 @@ describe('full copy staged while it arrives', () => {
       assert.deepEqual(await readdir(join(root, 'uploads', disk.diskId)), [], 'the partial upload is deleted');
       assert.deepEqual(await readdir(join(root, 'staging')).catch(() => []), [], 'no staged disk stays');
       assert.deepEqual(await openFilesUnder(root), []);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('a server start removes staging disks of a crashed attempt, and keeps and applies a stored cycle\'s staged disks', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      const model = new DiskModel();
+      for (const disk of DISKS) {
+        const records = randomRecords(disk.virtualSize, 8);
+        const log = await encode(disk.diskId, INITIAL, records);
+        await receiver.receive(root, { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 }, request(log), stream(log));
+        model.apply(disk.diskId, records);
+      }
+      // What a server that crashed during a full copy leaves behind: a staging disk nobody will hand over.
+      const debris = join(root, 'staging', `${DISKS[0]!.diskId}-2-0.vhdx`);
+      await mkdir(join(root, 'staging'), { recursive: true });
+      await writeFile(debris, Buffer.alloc(MiB, 1));
+      const bases = DISKS.map((d) => join(root, 'disks', `${d.diskId}.vhdx`));
+      const before = await Promise.all(bases.map(async (b) => (await stat(b)).ino));
+
+      await new ReplicaVms().openExisting([root]);
+
+      assert.deepEqual(await readdir(join(root, 'staging')).catch(() => []), [], 'the crashed attempt\'s staging disk is gone');
+      assert.deepEqual((await state(root)).pending, [], 'the stored cycle was applied');
+      const after = await Promise.all(bases.map(async (b) => (await stat(b)).ino));
+      assert.ok(after.every((ino, i) => ino !== before[i]), 'each staged disk of the stored cycle became its base');
+      for (const disk of DISKS) assert.equal(await latestHash(storage, disk.diskId), model.hashes()[disk.diskId]);
     } finally {
       dir.cleanup();
     }
