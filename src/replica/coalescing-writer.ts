@@ -36,15 +36,14 @@ export class CoalescingWriter {
   }
 
   /**
-   * Passes the body on unchanged while filing every chunk; refuses a body longer than `totalLength`.
+   * Passes the body on unchanged while filing every chunk; refuses a body longer than `totalLength`
+   * (UploadTooLongError).
    * A consumer that stops early leaves the rest of the body unread (and unwritten).
    */
   async *tap(body: AsyncIterable<Uint8Array>, totalLength: number): AsyncGenerator<Buffer> {
     for await (const piece of body) {
       const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      if (this.position + chunk.length > totalLength) {
-        throw new ReplicaError('ERR_INVALID_ARGUMENT', `the upload is longer than the declared length (or, for a log streamed without one, this server's limit) of ${totalLength} bytes`);
-      }
+      if (this.position + chunk.length > totalLength) throw new UploadTooLongError(totalLength);
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
       this.position += chunk.length;
@@ -93,6 +92,16 @@ export class CoalescingWriter {
         this.failure ??= error;
       },
     );
+  }
+}
+
+/** A body that ran past the length it may have: the log can never be taken as sent. */
+export class UploadTooLongError extends ReplicaError {
+  constructor(
+    readonly limit: number,
+    message = `the upload is longer than the declared length of ${limit} bytes; the log is refused, the primary sends it again from the start`,
+  ) {
+    super('ERR_INVALID_ARGUMENT', message);
   }
 }
 

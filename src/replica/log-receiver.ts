@@ -11,13 +11,13 @@
  * not take for a passing reason (a full disk) stays complete, and the next attempt hands it over again.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogFormatError, ReplicationPosition, verifyLog, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
-import { CoalescingWriter } from './coalescing-writer.js';
+import { CoalescingWriter, UploadTooLongError } from './coalescing-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { LogConsumer, LogKey, Staging } from './log-consumer.js';
 
@@ -73,6 +73,11 @@ export interface ReceiverLimits {
   maxLogBytes: number;
 }
 
+export interface ReceiverOptions {
+  /** Makes the writer of an upload's file (tests inject failing syncs here). */
+  writer?: (handle: FileHandle, offset: number) => CoalescingWriter;
+}
+
 /** Codes that say the log itself can never be taken: keeping its bytes would only block a resend. */
 function refusesLog(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -92,6 +97,7 @@ export class LogReceiver {
   constructor(
     private readonly consumer: LogConsumer,
     private readonly limits: ReceiverLimits,
+    private readonly options: ReceiverOptions = {},
   ) {}
 
   /** What the replica holds of this log; the identity tells a re-cut log of the same sequence apart. */
@@ -138,10 +144,29 @@ export class LogReceiver {
       throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
     }
     const handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
-    const writer = new CoalescingWriter(handle, request.offset);
-    let summary: LogSummary | undefined;
-    let refusal: LogFormatError | undefined;
+    const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
     const staging = new StagingSlot(this.consumer, vmDir, key);
+    try {
+      return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size });
+    } catch (error) {
+      // Whatever failed (the body, the final fsync, the hand-over), a staging disk of this attempt is of
+      // no use any more: left behind it would hold a disk-sized file and, on Windows, an open handle that
+      // makes the next attempt's StagedDisk.create fail to replace it.
+      await staging.discard();
+      throw error;
+    }
+  }
+
+  private async receiveInto(
+    vmDir: string,
+    key: LogKey,
+    request: UploadRequest,
+    body: AsyncIterable<Uint8Array>,
+    { handle, writer, staging, size }: { handle: FileHandle; writer: CoalescingWriter; staging: StagingSlot; size: number },
+  ): Promise<UploadStatus> {
+    const limit = request.totalLength ?? this.limits.maxLogBytes;
+    let summary: LogSummary | undefined;
+    let refusal: Error | undefined;
     try {
       if (request.offset < size) await handle.truncate(request.offset);
       const arriving = writer.tap(body, limit);
@@ -156,7 +181,11 @@ export class LogReceiver {
       await writer.flush().catch(() => undefined);
       // A body that ends early is a cut the primary resumes, when it declared the length; a streamed body
       // ends where the primary's log ends, so a log that is then incomplete is refused (its lengths are damaged).
-      if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && request.totalLength !== undefined && writer.position < request.totalLength)) {
+      if (error instanceof UploadTooLongError) {
+        // Never retried into the same result: the primary is told which option bounds it, and nothing of
+        // the log is kept (a streamed log would otherwise fill the volume up to the limit every cycle).
+        refusal = request.totalLength === undefined ? tooLargeError(`a log streamed without a declared length ran past ${error.limit} bytes`, error.limit) : error;
+      } else if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && request.totalLength !== undefined && writer.position < request.totalLength)) {
         refusal = error;
       } else if (!(error instanceof LogFormatError)) {
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
@@ -167,9 +196,9 @@ export class LogReceiver {
       }
       // Otherwise the body ended early (the decoder saw a truncated log): the primary resumes from here.
     } finally {
-      // Whatever arrived is made durable before anyone is told it is there.
+      // Whatever arrived is made durable before anyone is told it is there (a refused log is deleted instead).
       try {
-        await writer.sync();
+        if (refusal === undefined) await writer.sync();
       } catch (error) {
         // What this request added may not be on the disk: hold only what an earlier request made durable.
         await handle.truncate(request.offset).then(() => handle.sync()).catch(() => undefined);
@@ -264,7 +293,7 @@ export class LogReceiver {
     if (totalLength !== undefined) {
       if (!Number.isSafeInteger(totalLength) || totalLength < MIN_LOG_BYTES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `declared log length ${totalLength} is not a valid log size`);
       if (totalLength > this.limits.maxLogBytes) {
-        throw new ReplicaError('ERR_INVALID_ARGUMENT', `a log of ${totalLength} bytes exceeds this replica server's limit of ${this.limits.maxLogBytes}; replicate more often or raise the limit`);
+        throw tooLargeError(`a log of ${totalLength} bytes`, this.limits.maxLogBytes);
       }
     }
     const end = totalLength ?? this.limits.maxLogBytes;
@@ -347,6 +376,14 @@ export const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
 /** The trailer's hash and end magic: what follows the `logBytes` the trailer counts. */
 const TRAILER_HASH_AND_MAGIC_BYTES = 40;
+
+/** A log over the server's limit: names the option that sets it and what the administrator can do. */
+function tooLargeError(what: string, limit: number): ReplicaError {
+  return new ReplicaError(
+    'ERR_INVALID_ARGUMENT',
+    `${what} exceeds this replica server's largest log of ${limit} bytes; raise it on the replica server with "hvreplica server run --max-log-bytes <bytes>" (the default takes a full copy of any disk), or replicate more often so that each log is smaller`,
+  );
+}
 
 function identityOf(identity: LogIdentity): string {
   return identity.uploadId !== undefined ? `upload:${identity.uploadId}` : `hash:${identity.logHash ?? ''}`;

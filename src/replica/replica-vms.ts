@@ -195,9 +195,20 @@ export class ReplicaVms implements LogConsumer {
     }
   }
 
-  /** Opens replicas found on disk (after a restart) so that what they received is applied. */
+  /**
+   * Opens replicas found on disk (after a restart) so that what they received is applied; only for the
+   * replica server at its start, before it listens (it removes staging disks no upload holds any more).
+   */
   async openExisting(vmDirs: readonly string[]): Promise<void> {
     for (const vmDir of vmDirs) this.known.add(vmDir);
+    // Before any upload can arrive: a staging disk there now belongs to an attempt the server did not
+    // finish (it crashed), and an initial copy would otherwise carry it until its end, maybe into ENOSPC.
+    for (const vmDir of vmDirs) {
+      if (!(await exists(join(vmDir, 'state.json')))) continue;
+      await withStorageLock(vmDir, 'replica server: start', async () => (await this.open(vmDir)).clearStaging()).catch((error: unknown) => {
+        log.warn('staging disks left by an earlier run could not be removed', { path: vmDir, error: (error as Error).message });
+      });
+    }
     await this.applyAll();
   }
 

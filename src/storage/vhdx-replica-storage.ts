@@ -208,6 +208,22 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     });
   }
 
+  /**
+   * Removes every disk in staging/: left by an attempt that ended without handing its disk over (a crash
+   * of the replica server during an initial copy leaves a file the size of the disk's data). Only for the
+   * replica server when no upload of this VM is in flight (at its start): an upload's staging disk lives
+   * here while it arrives. A cycle's staged disk is never here; storing the log moved it into the cycle's
+   * incoming/ folder (PendingCycle.staged), so a stored cycle is applied from it all the same.
+   */
+  clearStaging(): Promise<void> {
+    return this.exclusive(async () => {
+      const dir = join(this.root, STAGING_DIR);
+      const left = await readdir(dir).catch(() => [] as string[]);
+      if (left.length > 0) log.info('removing staging disks of uploads that ended without handing them over', { vmId: this.vmId, files: left });
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
+
   async status(): Promise<ReplicaStatus> {
     const s = this.state;
     return {

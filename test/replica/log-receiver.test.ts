@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
 import { encodeLog } from '../../src/protocol/index.js';
-import { LogReceiver, OffsetMismatchError, ReplicaError, type LogConsumer, type LogKey, type VerifiedLog } from '../../src/replica/index.js';
+import { LogReceiver, OffsetMismatchError, uploadsDir, ReplicaError, type LogConsumer, type LogKey, type VerifiedLog } from '../../src/replica/index.js';
 import { KeepingConsumer } from '../transport/keeping-consumer.js';
 
 configureLogging({ quietConsole: true });
@@ -99,7 +99,7 @@ describe('log receiver: durable, resumable, verified', () => {
     const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 100 * 1024 });
     const { log, hash } = await makeLog(key, 64 * 1024);
     const code = (e: ReplicaError) => e.code;
-    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: 200 * 1024, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), (e: ReplicaError) => code(e) === 'ERR_INVALID_ARGUMENT' && /limit/.test(e.message));
+    await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: 200 * 1024, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), (e: ReplicaError) => code(e) === 'ERR_INVALID_ARGUMENT' && /--max-log-bytes/.test(e.message));
     await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: log.length - 10, logHash: hash, primaryServerName: 'a.b.c' }, bytes(log)), /longer than the declared/);
     await assert.rejects(receiver.receive(vmDir, key, { offset: 0, totalLength: log.length, logHash: 'zz', primaryServerName: 'a.b.c' }, bytes(log)), /64 lower-case hex/);
     const other = await makeLog(key, 64 * 1024);
@@ -193,7 +193,8 @@ describe('log receiver: logs streamed before the primary knows their length', ()
     const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000024' };
     const { log } = await makeLog(key, 256 * 1024);
     const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 128 * 1024 });
-    await assert.rejects(receiver.receive(vmDir, key, streamed('6'.repeat(32)), bytes(log)), /longer than the declared/);
+    await assert.rejects(receiver.receive(vmDir, key, streamed('6'.repeat(32)), bytes(log)), /ran past 131072 bytes.*hvreplica server run --max-log-bytes/);
+    assert.deepEqual(await readdir(uploadsDir(vmDir, key.diskId)), [], 'nothing of the refused log stays');
     await assert.rejects(receiver.receive(vmDir, key, streamed('not-hex'), bytes(log)), /upload id/);
     await assert.rejects(receiver.receive(vmDir, key, { offset: 0, primaryServerName: 'a.b.c' }, bytes(log)), /upload id or the log hash/);
   });

@@ -16,6 +16,14 @@ export interface ServerSetArgs extends GlobalOptions {
   force: boolean;
 }
 
+/**
+ * The largest log a replica server takes unless told otherwise. A full copy (the initial replication) is
+ * one log per disk, so anything below a whole disk makes large disks impossible to replicate: this is the
+ * VHDX maximum of 64 TiB plus 1 TiB, more than the log's own framing of that much data (a record header per
+ * 4 MiB). Administrators who want a lower bound set --max-log-bytes.
+ */
+export const DEFAULT_MAX_LOG_BYTES = 65 * 1024 ** 4;
+
 export interface ServerRunArgs extends GlobalOptions {
   'listen-address'?: string;
   'max-log-bytes': number;
@@ -60,7 +68,11 @@ export const serverCommand: CommandModule<GlobalOptions, GlobalOptions> = {
         builder: (y: Argv<GlobalOptions>) =>
           y
             .option('listen-address', { type: 'string', describe: 'Address to listen on (default: all)' })
-            .option('max-log-bytes', { type: 'number', default: 64 * 1024 ** 3, describe: 'Largest log accepted' })
+            .option('max-log-bytes', {
+              type: 'number',
+              default: DEFAULT_MAX_LOG_BYTES,
+              describe: 'Largest log accepted, in bytes; the default (65 TiB) takes a full copy of any disk (one log per disk, up to the VHDX maximum of 64 TiB). A lower value refuses larger logs, including the initial replication of disks with more data than that',
+            })
             .option('recovery-point-interval-sec', { type: 'number', default: 3600, describe: 'Age of the newest recovery point at which the next one is sealed (Hyper-V: one hour)' }) as unknown as Argv<ServerRunArgs>,
         handler: action('server run', async (args: ServerRunArgs) => (await import('./run.js')).serverRun(args), { logToFile: true }),
       })
