@@ -19,7 +19,7 @@
  * appearing below the kept ones, another disk size — cannot be told apart: the caller computes in full.
  * The file is replaced atomically; a damaged or foreign one is ignored (computed in full).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imageOf } from '../failover/disk-sync.js';
 import { logger } from '../logging/logger.js';
@@ -28,6 +28,7 @@ import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE } from '../tracking/hash/hash-algor
 import { hashRanges, type ByteRange } from '../tracking/hash/hash-image.js';
 import { blockCountOf, decodeManifest, encodeManifest, zeroDigest, type HashManifest } from '../tracking/hash/manifest.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { readFileIfExists } from '../util/read-if-exists.js';
 import { openDisk, type VhdxDisk } from '../vhdx/index.js';
 
 const log = logger('kept-manifest');
@@ -97,13 +98,8 @@ export async function chainIdentity(storage: VhdxReplicaStorage, diskId: string)
 
 export async function loadKept(root: string, diskId: string, blockSize: number): Promise<KeptManifest | undefined> {
   const path = keptManifestPath(root, diskId, blockSize);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const bytes = await readFileIfExists(path);
+  if (!bytes) return undefined;
   try {
     if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a kept manifest (bad magic)');
     const metaEnd = 12 + bytes.readUInt32LE(8);

@@ -2,9 +2,10 @@
  * Saved manifests of the states a hash tracker has seen, one file per tracking id in a directory, written
  * atomically (temporary file + rename) so a crash never leaves a half manifest under a valid name.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeManifest, encodeManifest, type HashManifest } from './manifest.js';
+import { readFileIfExists } from '../../util/read-if-exists.js';
 
 const ID_PATTERN = /^hash-[a-z0-9]+-\d+-[0-9a-f]{32}$/;
 
@@ -32,14 +33,8 @@ export class ManifestStore {
   async load(id: string): Promise<HashManifest | undefined> {
     if (!isHashTrackingId(id)) return undefined;
     const path = this.pathOf(id);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    return decodeManifest(bytes, path);
+    const bytes = await readFileIfExists(path);
+    return bytes && decodeManifest(bytes, path);
   }
 
   async remove(id: string): Promise<void> {
