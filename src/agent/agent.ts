@@ -9,7 +9,8 @@ import { logger } from '../logging/logger.js';
 import { ReplicationScheduler, type ReplicationFrequency, type SchedulerTimer } from '../engine/index.js';
 import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
-import { cyclesSettled, replicateVm, type CycleReport } from './replicate-vm.js';
+import { workAfterResultSettled } from '../util/work-after-result.js';
+import { replicateVm, type CycleReport } from './replicate-vm.js';
 import { initialAcknowledged, runInitialReplication } from './initial-run.js';
 import { resyncDue } from './resync.js';
 import { afterMissed } from './relationship-updates.js';
@@ -90,7 +91,7 @@ export class Agent {
   async stop(): Promise<void> {
     await this.refresher.stop();
     await this.vms.stopAll();
-    await cyclesSettled();
+    await workAfterResultSettled();
   }
 
   async refresh(): Promise<void> {

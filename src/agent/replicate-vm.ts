@@ -116,14 +116,10 @@ async function needsFullCopy(stateDir: string, vm: Awaited<ReturnType<HostAdapte
 /**
  * Per VM id, a cycle of this process whose reference point is still being committed after its report
  * was returned: the cycle lock is held until the commit is over (so no other process settles the same
- * point meanwhile), and this process's next cycle of the VM waits for it.
+ * point meanwhile), and this process's next cycle of the VM waits for it. Each is also work after a
+ * result (util/work-after-result.ts): whoever ends the process waits for all of them there.
  */
 const cycleTails = new Map<string, Promise<unknown>>();
-
-/** Resolves once every cycle of this process is wholly over: its commit done and its cycle lock released. */
-export async function cyclesSettled(): Promise<void> {
-  await Promise.all([...cycleTails.values()]);
-}
 
 export async function replicateVm(options: ReplicateOptions): Promise<CycleReport> {
   const { stateDir, host } = options;
