@@ -20,7 +20,8 @@
  * The later step runs at `failover complete` once more with the VM off (the command says so while it runs),
  * and wherever a command finds the VM off and would otherwise meet the chain: `replication set --as-replica`
  * (which re-creates the storage folder the chain is in; it needs the VM off anyway), and `--reverse`
- * (reverseReplication, reverseOverNetwork) and continueExtended when the VM happens to be off. Running, those
+ * (reverseReplication, reverseOverNetwork) and --continue (continueExtended, continueExtendedNetwork) when
+ * the VM happens to be off. Running, those
  * go on without it: the reversed replication reads the VM's disks through the host, and the chain under
  * them stays as it is. Finishing after a reverse moves the VM to new files, so its next cycle is a
  * resynchronisation; the log says so.
