@@ -353,8 +353,8 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   if (args['replication-relationship-type'] !== 'Extended') {
     const site = localSite(args['state-dir'], args['vm-root']);
     for (const vm of await resolveVms(site.host, requireName(args))) {
-      const record = await site.store.get(vm.id);
-      if (record?.heldChain) await finishHeldChainBeforeRemoval(site, record);
+      // Only a record inside the relationship file goes with it; a replica's own record stays anyway.
+      if ((await site.store.relationship(vm.id))?.Failover?.heldChain) await finishHeldChainBeforeRemoval(site, await site.store.require(vm.id));
     }
   }
   return actOnSelected(args, (rel) => {
