@@ -117,10 +117,19 @@ export interface HashSyncOptions {
   hashParallelism?: number;
 }
 
+/**
+ * What the fine pass (two-level comparison) of a disk did: `compared` the differing coarse blocks in
+ * HASH_SYNC_FINE_BLOCK_SIZE blocks on both sides; `skipped` because it could not save much (or the coarse
+ * block is already that small); `replica-too-old` because the replica server predates the digests route,
+ * so the differing coarse blocks went whole.
+ */
+export type FinePassOutcome = 'compared' | 'skipped' | 'replica-too-old';
+
 export interface HashSyncDiskResult {
   logDiskId: string;
   virtualSize: number;
   blockSize: number;
+  finePass: FinePassOutcome;
   /** Bytes of the blocks that differed (what the log carries before compression). */
   differingBytes: number;
 }
@@ -199,13 +208,14 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       }
       const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
       const coarse = [...diffManifests(theirs, local)];
-      const extents = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
+      const fine = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
+      const extents = fine.extents;
       const differingBytes = extents.reduce((sum, e) => sum + e.length, 0);
-      disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, differingBytes });
+      disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, finePass: fine.outcome, differingBytes });
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
       const policy = options.codecPolicy;
       logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image, extents), policy ? { codecPolicy: policy() } : {}) });
-      log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, differingBytes, virtualSize: disk.virtualSize });
+      log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, finePass: fine.outcome, differingBytes, virtualSize: disk.virtualSize });
     }
     await pool.close();
     await client.close();
@@ -222,7 +232,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     }
     const changedBytes = disks.reduce((sum, d) => sum + d.differingBytes, 0);
     const comparedBytes = disks.reduce((sum, d) => sum + d.virtualSize, 0);
-    log.info('hash comparison delivered', { vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, comparedBytes, changedBytes, logBytes: ack.logBytes });
+    log.info('hash comparison delivered', { vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, comparedBytes, changedBytes, logBytes: ack.logBytes, finePass: disks.map((d) => d.finePass) });
     return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
   } finally {
     client.destroy();
@@ -247,13 +257,13 @@ async function finePass(
   content: { position: string; referencePoint: string; coarseBlockSize: number },
   pool: HashPool,
   signal: AbortSignal | undefined,
-): Promise<ChangedExtent[]> {
+): Promise<{ extents: ChangedExtent[]; outcome: FinePassOutcome }> {
   const blockSize = HASH_SYNC_FINE_BLOCK_SIZE;
   const ranges: ByteRange[] = coarse.filter((e) => e.kind === 'data').map((e) => ({ offset: e.offset, length: e.length }));
   const dataBytes = ranges.reduce((sum, r) => sum + r.length, 0);
   const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
   if (content.coarseBlockSize <= blockSize || dataBytes === 0 || dataBytes > disk.virtualSize * FINE_PASS_MAX_SHARE || ranges.length > FINE_PASS_MAX_RANGES || blocks > MAX_MANIFEST_BLOCKS) {
-    return coarse;
+    return { extents: coarse, outcome: 'skipped' };
   }
   // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
   const [theirs, ours] = await Promise.allSettled([
@@ -265,13 +275,18 @@ async function finePass(
     const error: unknown = theirs.reason;
     // A replica server from before the digests route answers "no such route": the coarse blocks go whole.
     if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') {
-      log.verbose('the replica serves no block digests; sending whole differing blocks', { diskId: disk.logDiskId, error: error.message });
-      return coarse;
+      log.info('the replica server serves no block digests (it predates them): the differing blocks go whole; upgrade it to send less', {
+        diskId: disk.logDiskId,
+        blockSize: content.coarseBlockSize,
+        differingBytes: dataBytes,
+        error: error.message,
+      });
+      return { extents: coarse, outcome: 'replica-too-old' };
     }
     throw error;
   }
   const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize: disk.virtualSize });
-  return [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset);
+  return { extents: [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset), outcome: 'compared' };
 }
 
 /** Closes what was opened and forgets it, so a second call (the cycle's cleanup) closes nothing twice. */

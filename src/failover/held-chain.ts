@@ -20,7 +20,9 @@
  * The later step runs at `failover complete` once more with the VM off (the command says so while it runs),
  * and wherever a command finds the VM off and would otherwise meet the chain: `replication set --as-replica`
  * (which re-creates the storage folder the chain is in; it needs the VM off anyway), and `--reverse`
- * (reverseReplication, reverseOverNetwork) and continueExtended when the VM happens to be off. Running, those
+ * (reverseReplication, reverseOverNetwork) and --continue (continueExtended, continueExtendedNetwork) when
+ * the VM happens to be off. `replication remove` finishes it with the VM off and refuses while it runs, as
+ * the record that names the files would go with the relationship (finishHeldChainBeforeRemoval). Running, those
  * go on without it: the reversed replication reads the VM's disks through the host, and the chain under
  * them stays as it is. Finishing after a reverse moves the VM to new files, so its next cycle is a
  * resynchronisation; the log says so.
@@ -112,6 +114,29 @@ export async function finishHeldChain(site: FailoverSite, record: FailoverRecord
     log.info(`the disks of '${record.vmName}' are standalone now; recovery point ${held.pointId}'s chain is deleted`, { vm: record.vmName, folder: held.storagePath });
     return next;
   });
+}
+
+/**
+ * Remove-VMReplication of a VM whose record still holds a chain (a failover completed while it ran, then
+ * reversed or continued, so the record sits in the relationship file that the removal deletes). The record
+ * is the only thing that knows those files must be left, so it may not go first:
+ *   VM off      the chain is finished (the VM moves onto standalone disks, the folder goes), then the
+ *               removal goes on;
+ *   VM running  ERR_INVALID_STATE naming the two steps, and nothing changes: replication goes on (suspend
+ *               it meanwhile if it must stop now), and the files never end up orphaned under a running VM.
+ */
+export async function finishHeldChainBeforeRemoval(site: FailoverSite, record: FailoverRecord): Promise<FailoverRecord> {
+  const held = record.heldChain;
+  if (!held) return record;
+  if (await site.host.vmHoldsDiskFiles(vmOnHost(record))) {
+    throw new FailoverError(
+      'ERR_INVALID_STATE',
+      `replication of VM '${record.vmName}' cannot be removed yet: the VM still runs on recovery point ${held.pointId} of its failover, whose files in ${held.storagePath} it holds open, ` +
+        `and only this relationship's record knows to move it off them. Turn the VM off (Stop-VM) when convenient and run 'hvreplica replication remove --vm-name ${record.vmName}' (Remove-HvrVMReplication) again: ` +
+        `it first moves the disks onto standalone files and deletes that folder. Until then 'hvreplica replication suspend' (Suspend-HvrVMReplication) pauses the replication`,
+    );
+  }
+  return finishHeldChain(site, record);
 }
 
 /** finishHeldChain when the VM is off now; a running VM keeps its chain (the step waits, nothing fails). */

@@ -16,6 +16,7 @@ export {
   type StartFailoverResult,
   type StopFailoverOutcome,
 } from './failover.js';
+export { finishHeldChain, finishHeldChainBeforeRemoval, finishHeldChainIfOff } from './held-chain.js';
 export { reverseReplication, setAsReplica } from './reverse.js';
 export { resumeReplication, suspendReplication } from './suspend.js';
 export { checkExtendedFrequency, continueExtended, enableExtendedReplication, replicateExtended, EXTENDED_FREQUENCIES } from './extended.js';

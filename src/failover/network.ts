@@ -14,6 +14,7 @@
  * The replica side's records are the replica server's (src/replica/replica-records.ts), so failover on the
  * replica host runs the ordinary library operations (failover.ts, test-failover.ts) on them.
  */
+import { lookup } from 'node:dns/promises';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashSyncVm, type HashSyncVmResult } from '../agent/hash-sync.js';
@@ -121,8 +122,30 @@ export async function asReplicaOverNetwork(site: FailoverSite, host: HostAdapter
   return next;
 }
 
+/**
+ * The server a reverse sends to, checked to resolve on this host. The default, the old primary's name as
+ * its certificate carries it (record.peerServer, what this replica server saw), is its identity, not
+ * necessarily a name this host reaches it by (a lab's certificate names, two roles on one machine): an
+ * unresolvable name is refused here, naming the option that gives the right one.
+ */
+async function reverseTarget(given: string | undefined, record: FailoverRecord): Promise<string> {
+  const name = (given ?? record.peerServer).trim().toLowerCase();
+  try {
+    await lookup(name);
+    return name;
+  } catch (error) {
+    const reason = (error as { code?: string }).code ?? String(error);
+    const what = given === undefined ? `the old primary's name '${name}', as its certificate names it and --reverse uses by default,` : `--replica-server-name '${name}'`;
+    throw new FailoverError(
+      'ERR_INVALID_ARGUMENT',
+      `${what} does not resolve on this host (${reason}); give the name this host reaches the old primary's replica server by with --replica-server-name ` +
+        `(Set-HvrVMReplication -ReplicaServerName), e.g. its DNS name, or 'localhost' when both run on this machine. VM '${record.vmName}' was left as it was`,
+    );
+  }
+}
+
 export interface ReverseParameters {
-  /** Default: the old primary (the record's peer, as this replica server saw it). */
+  /** Default: the old primary (the record's peer, as this replica server saw it); it must resolve on this host. */
   replicaServerName?: string;
   /** Default: the port of an existing relationship, else this host's replica server port. */
   replicaServerPort?: number;
@@ -138,6 +161,8 @@ export interface ReverseParameters {
 export async function reverseOverNetwork(site: FailoverSite, host: HostAdapter, vmId: string, parameters: ReverseParameters): Promise<{ record: FailoverRecord; relationship: ReplicationRelationship; sync: HashSyncVmResult }> {
   const stateDir = site.options.stateDir;
   let record = await site.store.require(vmId);
+  // Before anything changes: a name that cannot be reached would fail only after the failover completed.
+  const target = await reverseTarget(parameters.replicaServerName, record);
   if (record.state === 'FailedOverWaitingCompletion' && record.mode !== 'Primary') record = await completeFailover(site, vmId);
   // Off, the VM leaves a chain it still held before it replicates from its final disks; running, it goes on.
   record = await finishHeldChainIfOff(site, record);
@@ -154,7 +179,6 @@ export async function reverseOverNetwork(site: FailoverSite, host: HostAdapter, 
   }
   const credential = await new FileCertificateStore(stateDir).credential(thumbprint);
   const identity = credential.dnsNames[0]!;
-  const target = (parameters.replicaServerName ?? (resuming ? record.peerServer : record.peerServer)).trim().toLowerCase();
   const port = parameters.replicaServerPort ?? existing?.ReplicaServerPort ?? (await new ReplicaConfigStore(stateDir).load()).CertificateAuthenticationPort;
   const vm = await host.getVm(vmId);
   const now = site.clock();

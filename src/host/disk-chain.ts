@@ -52,23 +52,27 @@ export async function flattenedBase(folder: string, diskKey: string, chainTop: s
 }
 
 /**
- * A new differencing layer over `base` in `folder` holding what the VM's own layer `vmLayer` holds (its
- * writes since it was put on the old chain): `base` + the new layer read as the VM's disk reads now.
+ * A new differencing layer over `base` in `folder` holding what the VM's own layers `vmLayers` hold, bottom
+ * first (its writes since it was put on the old chain; more than one where a host keeps a committed
+ * reference point as a layer): `base` + the new layer read as the VM's disk reads now.
  */
-export async function carryLayer(folder: string, diskKey: string, base: string, vmLayer: string): Promise<string> {
+export async function carryLayer(folder: string, diskKey: string, base: string, vmLayers: readonly string[]): Promise<string> {
   const layer = join(folder, `${diskKey}_${randomUUID()}.avhdx`);
   await createDisk(layer, { type: 'differencing', parentPath: base });
   try {
-    const from = await openDisk(vmLayer);
+    const to = await openDisk(layer, { writable: true });
     try {
-      const to = await openDisk(layer, { writable: true });
-      try {
-        await copyExtents(from, to, true);
-      } finally {
-        await to.close();
+      // Bottom first: a block a higher layer holds too is written again with the content the VM reads.
+      for (const vmLayer of vmLayers) {
+        const from = await openDisk(vmLayer);
+        try {
+          await copyExtents(from, to, true);
+        } finally {
+          await from.close();
+        }
       }
     } finally {
-      await from.close();
+      await to.close();
     }
   } catch (error) {
     await rm(layer, { force: true });

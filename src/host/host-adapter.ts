@@ -239,7 +239,8 @@ export interface HostAdapter {
    * exactly as before. Files in `folder` the VM no longer uses (its previous layers) are deleted. The file
    * host does this while the VM runs (under the VM lock); Hyper-V needs the VM off (ERR_INVALID_STATE),
    * which `vmHoldsDiskFiles` tells beforehand.
-   * ERR_INVALID_STATE with frozen reference points; ERR_INVALID_ARGUMENT when a disk has no base given.
+   * ERR_INVALID_STATE with frozen reference points; a committed one is forgotten (it tracked the old files:
+   * the VM's next replication cycle starts over). ERR_INVALID_ARGUMENT when a disk has no base given.
    */
   rebaseVmDisks(nameOrId: string, bases: ReplicaDiskSource[], folder: string): Promise<VmDescription>;
   /**

@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 // The CLI prints the engine's report as JSON, all plain fields, so the engine's type describes it.
 import { replicateExtendedVm, type ExtendedCycleReport } from '../../src/agent/extended-replicate.js';
 import { storageLockFile } from '../../src/replica/storage-lock.js';
 import { FileHost } from '../../src/host/file/file-host.js';
+import { completeFailover, FailoverSite } from '../../src/failover/index.js';
+import { HoldingFileHost } from '../helpers/holding-host.js';
 import { hashDisk } from '../../src/demo/content-hash.js';
 import { hostCertificate } from '../../src/demo/pairing.js';
 import { freePort, ServerProcess } from '../../src/demo/server-process.js';
@@ -262,6 +264,46 @@ describe('extended replication A→B→C over the network', () => {
       assert.ok(report.ChangedBytes > 0 && report.ChangedBytes <= 2 * MiB, `B→C delta carried ${report.ChangedBytes} bytes`);
       ok(await cli(['vm', 'stop', 'vm1', ...b]), 'B\'s VM stops');
       assert.deepEqual((await latestContent(hosts.extendedDir)).hashes, await vmHashes(bHost, 'vm1'), 'C equals B after the delta');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('--continue finishes a failover B completed while its VM ran (the chain held, as on Hyper-V) once the VM is off, then sends from the final disks', async () => {
+    const hosts = await ThreeHosts.create({ disks: [8 * MiB, 4 * MiB], frequencySec: 300 });
+    try {
+      await hosts.startServers();
+      const b = ['--state-dir', hosts.replicaState];
+      await hosts.ab.workload(['--seed=51', '--bytes=2MiB']);
+      await cycleAB(hosts, 'initial');
+      ok(await hosts.enableExtended(), 'extended enable');
+      ok(await hosts.replicateExtended(), 'extended initial');
+
+      // A is lost: B fails over, starts the VM and completes while it runs, on a host that holds a running
+      // VM's chain open as Hyper-V does: the recovery point's chain stays under the VM (record.heldChain).
+      ok(await cli(['vm', 'stop', 'vm1', `--state-dir=${hosts.primaryState}`]), 'A\'s VM stops');
+      ok(await cli(['failover', 'start', '--vm-name=vm1', ...b]), 'failover on B');
+      ok(await cli(['vm', 'start', 'vm1', ...b]), 'B\'s VM starts');
+      const bHost = new HoldingFileHost({ root: join(hosts.replicaState, 'vms') });
+      const site = new FailoverSite({ name: 'replica.e2e.test', stateDir: hosts.replicaState, host: bHost });
+      const completed = await completeFailover(site, hosts.ab.vmId);
+      assert.equal(completed.state, 'FailedOver');
+      assert.equal(completed.heldChain?.storagePath, hosts.ab.replicaDir, 'the chain the VM runs on is held in B\'s replica storage folder');
+      ok(await cli(['workload', '--vm=vm1', '--seed=52', '--bytes=256KiB', '--max-size=64KiB', ...b]), 'workload on B');
+      ok(await cli(['vm', 'stop', 'vm1', ...b]), 'B\'s VM stops');
+      const reads = await vmHashes(bHost, 'vm1');
+
+      // The VM is off: --continue moves it onto its own disks and deletes the chain before it sends to C.
+      const resumed = await cli(['replication', 'resume', '--vm-name=vm1', '--continue', ...b]);
+      ok(resumed, 'resume --continue');
+      assert.deepEqual(rows(resumed).map((r) => [r.ReplicationMode, r.ReplicationState]), [['Primary', 'Replicating']]);
+      const record = await site.store.require(hosts.ab.vmId);
+      assert.equal(record.heldChain, undefined, 'the pending step of the completion is done');
+      assert.ok(!existsSync(hosts.ab.replicaDir), 'the held chain and its folder are deleted');
+      const standalone = readdirSync(site.failedOverDiskFolder(hosts.ab.vmId)).filter((f) => f.endsWith('.vhdx'));
+      assert.equal(standalone.length, 2, `B's VM moved onto a standalone base disk per disk: ${standalone.join(', ')}`);
+      assert.deepEqual(await vmHashes(bHost, 'vm1'), reads, 'B\'s VM reads what it read (its writes included) with the chain gone');
+      assert.deepEqual((await latestContent(hosts.extendedDir)).hashes, reads, 'C holds B\'s VM as it is now');
     } finally {
       await hosts.dispose();
     }

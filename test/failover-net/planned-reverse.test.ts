@@ -71,6 +71,12 @@ describe('planned failover, reverse and failback over the network', () => {
       assert.deepEqual([madeReplica!.ReplicationMode, madeReplica!.ReplicationState], ['Replica', 'WaitingForInitialReplication']);
       primaryServer = await ServerProcess.start({ stateDir: hosts.primaryState, args: ['--recovery-point-interval-sec=0.001'] });
 
+      // The default name, the old primary's as its certificate carries it, does not resolve on loopback:
+      // refused before anything changes, naming the option to pass.
+      const unnamed = await refused(hosts, 'replica', 2, 'ERR_INVALID_ARGUMENT', 'replication', 'set', '--vm-name=vm1', '--reverse', `--replica-server-port=${primaryPort}`, `--certificate-thumbprint=${hosts.pairing.replicaThumbprint}`);
+      assert.match(unnamed, /'primary\.e2e\.test'.*does not resolve on this host.*--replica-server-name.*Set-HvrVMReplication -ReplicaServerName/);
+      assert.equal((await ok(hosts, 'replica', 'replication', 'get', '--vm-name=vm1'))[0]!.ReplicationState, 'FailedOverWaitingCompletion', 'the failover was not completed on the way');
+
       // Reverse on the failed-over host: only the differences travel.
       const reverse = ['replication', 'set', '--vm-name=vm1', '--reverse', '--replica-server-name=localhost', `--replica-server-port=${primaryPort}`, `--certificate-thumbprint=${hosts.pairing.replicaThumbprint}`];
       const [reversed] = await ok(hosts, 'replica', ...reverse);
@@ -99,7 +105,7 @@ describe('planned failover, reverse and failback over the network', () => {
       assert.deepEqual(await vmHashes(hosts.primaryState, hosts.vmId), backContent, 'failback loses nothing');
       await ok(hosts, 'replica', 'replication', 'set', '--vm-name=vm1', '--as-replica', '--allowed-primary-server=primary.e2e.test');
       // Port and certificate default to the original relationship's; the name is given because the default
-      // (replica.e2e.test, the name the peer's certificate carries) does not resolve on loopback.
+      // (replica.e2e.test, the name the peer's certificate carries) does not resolve on loopback (refused above).
       const [again] = await ok(hosts, 'primary', 'replication', 'set', '--vm-name=vm1', '--reverse', '--replica-server-name=localhost');
       assert.deepEqual([again!.ReplicationMode, again!.ReplicationState, again!.ReplicaServerName], ['Primary', 'Replicating', 'localhost']);
       const backBytes = (await ok(hosts, 'primary', 'replication', 'measure', '--vm-name=vm1'))[0]!.InitialReplicationSize as number;

@@ -19,7 +19,8 @@ function pattern(seed: number, length: number): Buffer {
   return b;
 }
 
-async function writeVhdx(path: string, offset: number, data: Buffer): Promise<void> {
+/** Writes `data` at `offset` of a VHDX file (opened and closed for the one write). */
+export async function writeVhdx(path: string, offset: number, data: Buffer): Promise<void> {
   const disk = await openDisk(path, { writable: true });
   try {
     await disk.write(offset, data);
@@ -28,7 +29,8 @@ async function writeVhdx(path: string, offset: number, data: Buffer): Promise<vo
   }
 }
 
-async function readVhdx(path: string, offset: number, length: number): Promise<Buffer> {
+/** Reads `length` bytes at `offset` of a VHDX file (or chain) as a guest would. */
+export async function readVhdx(path: string, offset: number, length: number): Promise<Buffer> {
   const disk = await openDisk(path);
   try {
     return await disk.read(offset, length);

@@ -13,6 +13,8 @@ import { FileHost } from '../../src/host/file/file-host.js';
 import { LOCK_FILE, withVmLock } from '../../src/host/file/vm-lock.js';
 import { HashTracker } from '../../src/tracking/hash/hash-tracker.js';
 import { collectChanges } from '../../src/tracking/change-tracker.js';
+import { createDisk } from '../../src/vhdx/index.js';
+import { readVhdx, writeVhdx } from './contract.js';
 import { tempDir } from '../helpers/paths.js';
 
 const MiB = 1024 * 1024;
@@ -158,6 +160,45 @@ describe('file host', () => {
     await host.unregisterVm('retire01');
     assert.equal(existsSync(retired), false);
     assert.ok(existsSync(join(folder, 'disk0.vhdx')));
+  });
+
+  it('re-bases a VM that replicates (a committed reference point\'s layer above its own): refused with a frozen point, then everything it wrote carried, the point forgotten', async () => {
+    const chain = join(dir.path, 'rebase-chain');
+    mkdirSync(chain, { recursive: true });
+    const base = join(chain, 'point.vhdx');
+    // app01's one disk: 16 MiB.
+    await createDisk(base, { type: 'dynamic', virtualSize: 16 * MiB, blockSize: MiB });
+    await writeVhdx(base, 0, Buffer.alloc(MiB, 1));
+    const own = join(dir.path, 'rebase-own.avhdx');
+    await createDisk(own, { type: 'differencing', parentPath: base });
+    const source = await host.getVm('app01');
+    const vm = await host.registerReplicaVm({ ...source.configuration, name: 'rebase01' }, [{ diskId: 'disk0', path: own }], { location: join(dir.path, 'rebase01'), name: 'rebase01' });
+    await host.startVm(vm.id);
+    const write = (at: number, byte: number) => host.withWritableDisks(vm.id, async ([disk]) => disk!.disk.write(at, Buffer.alloc(64 * 1024, byte)));
+    await write(MiB, 2);
+    // As a reverse leaves it: a reference point committed, the VM writing into the layer above.
+    await host.commitReferencePoint(vm.id, (await host.createReferencePoint(vm.id)).id);
+    await write(2 * MiB, 3);
+    await write(0, 4);
+    const frozen = await host.createReferencePoint(vm.id);
+    const folder = join(dir.path, 'rebase-disks');
+    await assert.rejects(host.rebaseVmDisks(vm.id, [{ diskId: 'disk0', path: base }], folder), code('ERR_INVALID_STATE'));
+    await host.discardReferencePoint(vm.id, frozen.id);
+    const layers = (await host.getVm(vm.id)).referencePoints.length;
+    assert.equal(layers, 1, 'the committed point stays until the re-base');
+
+    const after = await host.rebaseVmDisks(vm.id, [{ diskId: 'disk0', path: base }], folder);
+    assert.deepEqual(after.referencePoints, [], 'the committed point tracked the old files: forgotten');
+    rmSync(chain, { recursive: true, force: true });
+    rmSync(own, { force: true });
+    const current = after.disks[0]!.currentPath;
+    assert.ok(current.startsWith(folder), current);
+    assert.deepEqual(readdirSync(await host.folderOf(vm.id)).filter((f) => f.endsWith('.avhdx')), [], 'the old layers are deleted');
+    assert.ok((await readVhdx(current, 0, 64 * 1024)).equals(Buffer.alloc(64 * 1024, 4)), 'the last write over the chain');
+    assert.ok((await readVhdx(current, 64 * 1024, 64 * 1024)).equals(Buffer.alloc(64 * 1024, 1)), 'what the chain held');
+    assert.ok((await readVhdx(current, MiB, 64 * 1024)).equals(Buffer.alloc(64 * 1024, 2)), 'a write below the committed point');
+    assert.ok((await readVhdx(current, 2 * MiB, 64 * 1024)).equals(Buffer.alloc(64 * 1024, 3)), 'a write above it');
+    await host.stopVm(vm.id);
   });
 
   it('unregisters a VM whose folder held only retired layers and its disks elsewhere, removing the folder', async () => {

@@ -18,7 +18,7 @@ import { seedStorage, syncByHash } from '../../src/failover/disk-sync.js';
 import { completeFailover, startFailover, stopFailover } from '../../src/failover/failover.js';
 import { pointFiles } from '../../src/failover/recovery-points.js';
 import { FailoverSite } from '../../src/failover/site.js';
-import { finishHeldChainIfOff } from '../../src/failover/held-chain.js';
+import { finishHeldChainBeforeRemoval, finishHeldChainIfOff } from '../../src/failover/held-chain.js';
 import { setAsReplica } from '../../src/failover/reverse.js';
 import { startTestFailover, stopTestFailover } from '../../src/failover/test-failover.js';
 import { diskLogId } from '../../src/engine/ids.js';
@@ -315,6 +315,29 @@ test('a command that finds the VM off finishes a held chain on its way (as --rev
   assert.equal(finished.state, 'FailedOver');
   assert.ok(!existsSync(storagePath));
   assert.deepEqual(await Promise.all(hostResources(hv, VM).map(sha256Of)), reads, 'the VM reads what it read');
+});
+
+test('Remove-VMReplication of a VM whose completed failover holds a chain: refused while it runs (nothing touched), the chain finished first once it is off', async () => {
+  const { hv, site } = await replicaHost();
+  await startFailover(site, VM);
+  await site.host.startVm(VM);
+  const done = await completeFailover(site, VM);
+  const storagePath = done.heldChain!.storagePath;
+  const held = await hv.heldFiles();
+  const reads = await Promise.all(hostResources(hv, VM).map(sha256Of));
+
+  await assert.rejects(finishHeldChainBeforeRemoval(site, done), (e: any) =>
+    e.code === 'ERR_INVALID_STATE' && /cannot be removed yet/.test(e.message) && /Stop-VM/.test(e.message) && /replication remove --vm-name web01/.test(e.message) && e.message.includes(storagePath));
+  await hv.assertHeldUntouched(held);
+  assert.deepEqual((await site.store.require(VM)).heldChain, done.heldChain, 'the record still names the files');
+
+  await site.host.stopVm(VM, { force: true });
+  const finished = await finishHeldChainBeforeRemoval(site, await site.store.require(VM));
+  assert.equal(finished.heldChain, undefined);
+  assert.ok(!existsSync(storagePath), 'the held chain and its folder are deleted before the record goes');
+  const disks = hostResources(hv, VM);
+  assert.ok(disks.every((p) => p.startsWith(site.failedOverDiskFolder(VM)) && existsSync(p)), disks.join(', '));
+  assert.deepEqual(await Promise.all(disks.map(sha256Of)), reads, 'the VM reads what it read');
 });
 
 test('replication to the same host: the failed-over VM gets its own id, and a cancel leaves the primary alone', async () => {

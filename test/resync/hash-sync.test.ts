@@ -142,6 +142,7 @@ describe('hash comparison over the network', () => {
       assert.equal(result.comparedBytes, total);
       assert.ok(result.changedBytes > 0 && result.changedBytes <= fineBound, `${result.changedBytes} differing bytes, at most the ${fineBound} bytes of 4 KiB blocks written`);
       assert.ok(fineBound < bound, `the writes touch ${fineBound} bytes of 4 KiB blocks, ${bound} of 64 KiB blocks`);
+      assert.ok(result.disks.some((d) => d.finePass === 'compared'), `the fine pass ran: ${JSON.stringify(result.disks)}`);
       assert.ok(result.logBytes <= result.changedBytes + 64 * 1024, `log ${result.logBytes} bytes for ${result.changedBytes} differing`);
       assert.ok(result.logBytes < total / 8, `log ${result.logBytes} bytes for ${total} bytes of disk`);
       t.diagnostic(`hash sync: ${result.logBytes} bytes sent, ${result.changedBytes} differing (writes touched ${fineBound} in 4 KiB blocks, ${bound} in 64 KiB), of ${total} bytes of disk`);

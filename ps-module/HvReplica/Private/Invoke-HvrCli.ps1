@@ -11,9 +11,12 @@ function Invoke-HvrCli
         the CLI's own error (category from its exit code, FullyQualifiedErrorId from its code), a CLI
         that cannot be found, output that is not one JSON object, or an unknown schemaVersion.
         Native exit codes do not throw in PowerShell, and stderr lines become error records under
-        $ErrorActionPreference = 'Stop', so both are handled here: stderr (the CLI's log) is shown as
+        $ErrorActionPreference = 'Stop', so both are handled here: stderr is the CLI's log, one JSON object
+        per line with --json (docs/cli-contract.md 1.1). Its warnings go to the warning stream
+        (Write-Warning, for every cmdlet: -WarningAction and $WarningPreference apply), and so do its error
+        lines when the command succeeded (a failure is the returned ErrorRecord); every other line is
         verbose output. With a remote -ComputerName the same command runs there through PowerShell
-        remoting, with the hvreplica installed on that host.
+        remoting, with the hvreplica installed on that host, and its log is shown the same way.
     .PARAMETER Argument
         The noun, the verb and the options, e.g. 'replication', 'get', '--vm-name=web1'.
     .PARAMETER ComputerName
@@ -58,6 +61,29 @@ function Invoke-HvrCli
         param ([System.Management.Automation.ErrorRecord] $Record)
         [pscustomobject]@{ Result = $null; Error = $Record }
     }
+    # The CLI's log lines (stderr): warnings reach the administrator without -Verbose, as Hyper-V's own
+    # cmdlets warn (e.g. Complete-HvrVMFailover: turn the VM off, then run Complete again).
+    $showLog = {
+        param ([string[]] $Line, [int] $ExitCode)
+        foreach ($text in @($Line))
+        {
+            if ([string]::IsNullOrWhiteSpace($text)) { continue }
+            $entry = $null
+            if ($text.TrimStart().StartsWith('{'))
+            {
+                try { $entry = $text | ConvertFrom-Json -ErrorAction Stop } catch { $entry = $null }
+            }
+            $level = if ($null -ne $entry -and $null -ne $entry.PSObject.Properties['level']) { [string]$entry.level } else { '' }
+            if ($level -eq 'warn' -or ($level -eq 'error' -and $ExitCode -eq 0))
+            {
+                Write-Warning -Message ([string]$entry.message)
+            }
+            else
+            {
+                Write-Verbose -Message ('hvreplica: {0}' -f $text)
+            }
+        }
+    }
 
     if (Test-HvrLocalComputer -ComputerName $ComputerName)
     {
@@ -79,17 +105,19 @@ function Invoke-HvrCli
             try { [Console]::OutputEncoding = $savedEncoding } catch { $null = $_ }
         }
         $stdout = New-Object -TypeName System.Collections.Generic.List[string]
+        $log = New-Object -TypeName System.Collections.Generic.List[string]
         foreach ($line in @($lines))
         {
             if ($line -is [System.Management.Automation.ErrorRecord])
             {
-                Write-Verbose -Message ('hvreplica: {0}' -f $line.Exception.Message)
+                $log.Add($line.Exception.Message)
             }
             elseif ($null -ne $line)
             {
                 $stdout.Add([string]$line)
             }
         }
+        & $showLog $log.ToArray() $exitCode
         $output = $stdout -join "`n"
     }
     else
@@ -97,8 +125,11 @@ function Invoke-HvrCli
         $remote = {
             param ([string[]] $RemoteArguments)
             $ErrorActionPreference = 'Continue'
-            $text = & hvreplica @RemoteArguments 2>$null
-            [pscustomobject]@{ Output = (@($text) -join "`n"); ExitCode = $LASTEXITCODE }
+            $lines = & hvreplica @RemoteArguments 2>&1
+            $exit = $LASTEXITCODE
+            $text = @($lines | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+            $logged = @($lines | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | ForEach-Object { $_.Exception.Message })
+            [pscustomobject]@{ Output = (@($text) -join "`n"); Log = $logged; ExitCode = $exit }
         }
         $invokeParameters = @{
             ComputerName  = $ComputerName
@@ -121,6 +152,8 @@ function Invoke-HvrCli
         }
         $output = [string]$answer.Output
         $exitCode = [int]$answer.ExitCode
+        # The remote script block always answers with Log; one that carries none (a test's canned answer) logged nothing.
+        if ($null -ne $answer.PSObject.Properties['Log']) { & $showLog @($answer.Log) $exitCode }
     }
 
     $envelope = $null

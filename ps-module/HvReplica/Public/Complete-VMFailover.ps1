@@ -14,8 +14,9 @@ function Complete-VMFailover
         storage folder, under the VM, until it is off: turn it off when convenient (Stop-VM) and run
         Complete-HvrVMFailover again, which moves the VM onto standalone disks and deletes that folder.
         Run again while the VM still runs, it fails with that instruction and changes nothing;
-        Set-HvrVMReplication -AsReplica, and -Reverse with the VM off, finish it on their way. -Verbose
-        shows the warning the command gives (docs/hyperv.md, "Failover on a Hyper-V replica").
+        Set-HvrVMReplication -AsReplica, Resume-HvrVMReplication -Continue, -Reverse and
+        Remove-HvrVMReplication with the VM off finish it on their way (Remove-HvrVMReplication refuses while
+        it runs). The command says so in a warning (docs/hyperv.md, "Failover on a Hyper-V replica").
     .PARAMETER VMName
         Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name
         (VMName, or Name where Hyper-V has that alias).

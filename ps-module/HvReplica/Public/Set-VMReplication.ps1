@@ -23,7 +23,9 @@ function Set-VMReplication
     .PARAMETER Credential
         Credential for -ComputerName.
     .PARAMETER ReplicaServerName
-        New replica server (DNS name). With -Reverse: the server to replicate back to; default the old primary.
+        New replica server (DNS name). With -Reverse: the server to replicate back to; default the old
+        primary's name as its certificate carries it, which must resolve on this host (else the command
+        fails, naming this parameter, and changes nothing).
     .PARAMETER ReplicaServerPort
         New port of the replica server, 1-65535.
     .PARAMETER AuthenticationType

@@ -525,19 +525,27 @@ export class FileHost implements HostAdapter {
     // The chains below the VM's layers are read-only: copied without the lock, so the VM keeps running.
     const flattened = new Map<string, string>();
     for (const base of bases) flattened.set(base.diskId, await flattenedBase(folder, base.diskId, base.path));
+    const retired: string[] = [];
     const described = await withVmLock(vmFolder, 'rebase disks', async () => {
       const record = await readVm(vmFolder);
-      for (const disk of record.disks) {
-        if (disk.layers.length > 0) {
-          throw new HostError('ERR_INVALID_STATE', `VM '${record.name}' has reference points on disk '${disk.id}'; commit or discard them before re-basing its disks`);
-        }
-        // Under the lock no guest write is half-way: the layer copied is every write the VM made.
-        disk.file = await carryLayer(folder, disk.id, flattened.get(disk.id)!, resolveFile(vmFolder, disk.file));
+      if (record.referencePoints.some((p) => p.state === 'frozen')) {
+        throw new HostError('ERR_INVALID_STATE', `VM '${record.name}' has frozen reference points; commit or discard them before re-basing its disks`);
       }
+      for (const disk of record.disks) {
+        // Under the lock no guest write is half-way: the layers copied are every write the VM made, the
+        // committed reference point's layer (a VM that replicates) included.
+        const own = [disk.file, ...disk.layers.map((l) => l.file)].map((f) => resolveFile(vmFolder, f));
+        disk.file = await carryLayer(folder, disk.id, flattened.get(disk.id)!, own);
+        retired.push(...disk.layers.map((l) => l.file));
+        disk.layers = [];
+      }
+      // As Hyper-V's: a committed point tracked the old files; the VM's next replication cycle starts over.
+      record.referencePoints = [];
       record.layerEpoch += 1;
       await writeVm(vmFolder, record);
       return this.describe(vmFolder, record);
     });
+    await removeFiles(vmFolder, retired);
     await pruneFolder(folder, [...flattened.values(), ...described.disks.map((d) => d.currentPath)]);
     return described;
   }

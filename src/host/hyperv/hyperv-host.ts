@@ -639,7 +639,7 @@ export class HyperVHost implements HostAdapter {
       if (!base) throw new HostError('ERR_INVALID_ARGUMENT', `no chain given to re-base disk '${disk.instanceId}' of VM '${info.name}' on`);
       const key = disk.deviceKey.replace(/[\\:]/g, '_');
       const flattened = await flattenedBase(folder, key, base.path);
-      const layer = await carryLayer(folder, key, flattened, disk.path);
+      const layer = await carryLayer(folder, key, flattened, [disk.path]);
       kept.push(flattened, layer);
       moved.push({ deviceKey: disk.deviceKey, path: layer });
     }

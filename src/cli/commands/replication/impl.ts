@@ -30,6 +30,8 @@ import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import type { CommandResult } from '../../output.js';
+import { finishHeldChainBeforeRemoval } from '../../../failover/index.js';
+import type { RelationshipWithFailover } from '../../../failover/record.js';
 import { localSite, selectRecords, standaloneRecords } from '../failover/select.js';
 import { testVirtualMachine } from '../failover/test-vm.js';
 import type { ReplicationArgs } from './command.js';
@@ -342,8 +344,26 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
   return { data: out };
 }
 
-export function remove(args: ReplicationArgs): Promise<CommandResult> {
-  return actOnSelected(args, () => undefined);
+/**
+ * Remove-VMReplication. A relationship whose failover record still holds the chain a running VM was left on
+ * (src/failover/held-chain.ts) is not simply deleted: with the VM off the chain is finished first, running
+ * the removal is refused saying what to do, so those files are never orphaned.
+ */
+export async function remove(args: ReplicationArgs): Promise<CommandResult> {
+  if (args['replication-relationship-type'] !== 'Extended') {
+    const site = localSite(args['state-dir'], args['vm-root']);
+    for (const vm of await resolveVms(site.host, requireName(args))) {
+      // Only a record inside the relationship file goes with it; a replica's own record stays anyway.
+      if ((await site.store.relationship(vm.id))?.Failover?.heldChain) await finishHeldChainBeforeRemoval(site, await site.store.require(vm.id));
+    }
+  }
+  return actOnSelected(args, (rel) => {
+    // A chain held meanwhile (a completion racing this command) keeps its record: run the command again.
+    if ((rel as RelationshipWithFailover).Failover?.heldChain) {
+      throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
+    }
+    return undefined;
+  });
 }
 
 /**

@@ -132,6 +132,19 @@ Describe 'Invoke-HvrCli' {
             }
         }
 
+        It 'shows the remote CLI''s warnings on the warning stream and the rest of its log as verbose' {
+            Mock -ModuleName HvReplica.Core -CommandName Invoke-Command -MockWith {
+                [pscustomobject]@{
+                    Output   = '{"schemaVersion":1,"command":"failover complete","ok":true,"result":[]}'
+                    Log      = @('{"level":"warn","message":"turn it off, then run Complete-HvrVMFailover again"}', '{"level":"info","message":"failover completed"}')
+                    ExitCode = 0
+                }
+            }
+            $streams = @(InModuleScope HvReplica.Core { Invoke-HvrCli -Argument 'failover', 'complete' -ComputerName 'hv-remote-9' -Verbose 3>&1 4>&1 })
+            @($streams | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }).Message | Should -Be @('turn it off, then run Complete-HvrVMFailover again')
+            (@($streams | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n") | Should -Match 'failover completed'
+        }
+
         It 'maps the remote CLI''s error like a local one' {
             Mock -ModuleName HvReplica.Core -CommandName Invoke-Command -MockWith {
                 [pscustomobject]@{ Output = '{"schemaVersion":1,"command":"replication get","ok":false,"exitCode":3,"error":{"code":"ERR_NOT_FOUND","message":"no VM web9"}}'; ExitCode = 3 }
