@@ -28,7 +28,8 @@ import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
 import { decodeManifest, diffManifests, diffRangeDigests, hashRanges, type ByteRange } from '../tracking/index.js';
-import { HASH_ALGORITHMS, PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
 import { HashPool } from '../tracking/hash/hash-pool.js';
 import {
   agreedAlgorithm,
@@ -181,8 +182,9 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   const uploader = new Http2LogUploader(connect);
   let pool: HashPool | undefined;
   try {
-    // BLAKE3 when the replica server computes it (protocol 3 lists it in the hello), SHA-256 from an older one.
-    const algorithm = agreedAlgorithm(await client.hello(), options.algorithm ?? PREFERRED_SYNC_ALGORITHM, HASH_ALGORITHMS);
+    // BLAKE3 when the replica server computes it (protocol 3 lists it in the hello) and this CPU has a SIMD path
+    // for it, SHA-256 otherwise (an older server, or a CPU where SHA-256 is the faster).
+    const algorithm = agreedAlgorithm(await client.hello(), options.algorithm ?? PREFERRED_SYNC_ALGORITHM, algorithmsWorthUsingHere());
     // One pool for every disk and both levels: starting workers (SHA-256) costs tens of milliseconds each.
     pool = new HashPool(algorithm, options.hashParallelism);
     const content = await client.content(source.logVmId);

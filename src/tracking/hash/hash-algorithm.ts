@@ -2,10 +2,13 @@
  * The per-block digest of the hash tracker and of comparisons by hash (resync).
  *
  * Measured (bench/tracking/hash-candidates.ts, one core, node 20.20 / OpenSSL 3.0, x86-64 with SHA-NI and
- * AVX-512, 2026-11-25; blake3 2026-12-07, the addon's own code, bench/replication/README.md "Resync"):
+ * AVX-512, 2026-11-25 idle; the blake3 rows 2026-12-07 on the same VM at load 6.5, where sha256 gave
+ * 1166 MiB/s, so about 3.9× SHA-256 with AVX-512, 2.1× with AVX2, 0.3× in portable code):
  *
  *   algorithm     64 KiB blocks   1 MiB blocks
- *   blake3         ~4-5 GiB/s                    (AVX-512: 16 chunks side by side; AVX2 half that)
+ *   blake3          4543 MiB/s                   (the addon's own, native/src/hash/: AVX-512, 16 chunks at once)
+ *                   2482 MiB/s                   (AVX2, 8 chunks at once)
+ *                    354 MiB/s                   (portable code: SHA-256 stays the choice there)
  *   sha256          1425 MiB/s      1620 MiB/s   (OpenSSL uses the SHA-NI instructions)
  *   blake2b512      1122 MiB/s      1190 MiB/s
  *   sha512-256       885 MiB/s       944 MiB/s
