@@ -21,13 +21,14 @@ async function row(hosts: TwoHosts, verb: 'get' | 'measure' | 'suspend' | 'resum
 
 describe('suspend during a resynchronization', () => {
   it('stops the running resync, waits for a resume, then the resync continues to an exact replica', async () => {
-    const hosts = await TwoHosts.create({ disks: [64 * MiB, 64 * MiB] });
+    // Enough to send that the resync is still running when the suspend arrives: the comparison itself is quick now.
+    const hosts = await TwoHosts.create({ disks: [128 * MiB, 128 * MiB] });
     try {
       const server = await hosts.startServer();
       await hosts.workload(['--seed=91', '--bytes=8MiB']);
       const initial = await hosts.replicate();
       assert.equal(initial.cycle?.Kind, 'initial');
-      await hosts.workload(['--seed=92', '--bytes=48MiB', '--zero-share=0', '--trim-share=0']);
+      await hosts.workload(['--seed=92', '--bytes=160MiB', '--zero-share=0', '--trim-share=0']);
       const stray = await hosts.host.createReferencePoint(hosts.vmId);
       await hosts.host.commitReferencePoint(hosts.vmId, stray.id);
       assert.equal((await hosts.replicate()).json.error?.code, 'ERR_RESYNC_REQUIRED');

@@ -6,10 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { DiskImage } from '../../src/host/disk-image.js';
+import { VhdxImage } from '../../src/host/vhdx-image.js';
 import { blake3, blake3Blocks, blake3Paths } from '../../src/native/blake3.js';
 import { HashPool } from '../../src/tracking/hash/hash-pool.js';
-import { diffManifests, hashImage } from '../../src/tracking/index.js';
+import { diffManifests, hashImage, hashRanges } from '../../src/tracking/index.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
+import { tempDir } from '../helpers/paths.js';
 import { ContentModel } from './content-model.js';
 import { MemoryImage } from './memory-image.js';
 
@@ -116,6 +121,38 @@ describe('BLAKE3 of the addon', () => {
       assert.throws(() => [...diffManifests(sha, a)], /not comparable: sha256.* vs blake3/);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('a VHDX reads and hashes in one native step with the same digests as reading windows and hashing them', async () => {
+    const dir = tempDir('hvr-blake3-vhdx-');
+    try {
+      const path = join(dir.path, 'disk.vhdx');
+      const size = 12 * 1024 * 1024 + 5 * 4096; // not a whole number of 64 KiB blocks: a short last block
+      await createDisk(path, { type: 'dynamic', virtualSize: size, logicalSectorSize: 512, blockSize: 1024 * 1024 });
+      const disk = await openDisk(path, { writable: true });
+      await disk.write(0, randomBytes(3 * 1024 * 1024 + 777));
+      await disk.write(7 * 1024 * 1024 + 4096, randomBytes(300_000)); // between them: blocks never written
+      await disk.write(size - 8192, randomBytes(8192));
+      await disk.close();
+      const image = await VhdxImage.open(path);
+      // The same image without the fused step: windows read into buffers, hashed by the pool.
+      const windowed: DiskImage = { virtualSize: image.virtualSize, logicalSectorSize: image.logicalSectorSize, read: (o, l) => image.read(o, l), readInto: (o, b) => image.readInto(o, b), allocation: () => image.allocation(), close: async () => undefined };
+      try {
+        for (const blockSize of [4096, 65536, 1024 * 1024]) {
+          const [fused, plain] = [await hashImage(image, { blockSize, algorithm: 'blake3', windowSize: 2 * 1024 * 1024 }), await hashImage(windowed, { blockSize, algorithm: 'blake3', windowSize: 2 * 1024 * 1024 })];
+          assert.ok(fused.digests.equals(plain.digests), `whole disk at ${blockSize}-byte blocks`);
+        }
+        const ranges = [{ offset: 0, length: 65536 }, { offset: 7 * 1024 * 1024, length: 3 * 65536 }, { offset: size - 5 * 4096, length: 5 * 4096 }];
+        const options = { blockSize: 4096, algorithm: 'blake3' as const };
+        assert.ok((await hashRanges(image, ranges, options)).equals(await hashRanges(windowed, ranges, options)), 'ranges of 4 KiB blocks');
+        await assert.rejects(image.disk.blake3Blocks(4096, 4096, 65536), RangeError);
+      } finally {
+        await image.close();
+      }
+      await assert.rejects(image.disk.blake3Blocks(0, 4096, 4096), /closed/);
+    } finally {
+      dir.cleanup();
     }
   });
 });
