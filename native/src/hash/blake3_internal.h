@@ -48,10 +48,11 @@ using HashManyFn = void (*)(const uint8_t* const* inputs, size_t count, size_t b
                             bool increment_counter, uint32_t flags, uint32_t flags_start, uint32_t flags_end,
                             uint8_t* out);
 
-// Lanes of each SIMD path (inputs one call compresses at once); the path's HashMany takes any count.
+// One input after another, everywhere.
 void HashManyPortable(const uint8_t* const* inputs, size_t count, size_t blocks, uint64_t counter,
                       bool increment_counter, uint32_t flags, uint32_t flags_start, uint32_t flags_end, uint8_t* out);
-// Defined only where the compiler can target the instructions (GCC or Clang on x86-64); null elsewhere.
+// Side by side in SIMD lanes (8 with AVX2, 16 with AVX-512), any count; defined where the compiler can target
+// the instructions (GCC or Clang on x86-64), null elsewhere. Callers check the CPU first (blake3.cc).
 extern const HashManyFn kHashManyAvx2;
 extern const HashManyFn kHashManyAvx512;
 

@@ -1,7 +1,7 @@
 // BLAKE3's compression of N inputs side by side, one input per 32-bit lane of a vector (GCC/Clang vector
-// extensions). Included only by the per-instruction-set files, after their target pragma and inside an
-// anonymous namespace: every function here is then compiled for that instruction set and for nothing else.
-// Needs <cstdint>, <cstring>, <utility> and blake3_internal.h included before the pragma.
+// extensions). Included only by blake3_x86.cc, once per instruction set, each time inside that set's target
+// pragma and its own namespace: every function here is then compiled for that instruction set and nothing
+// else, and no inline function of a standard header picks up wider instructions (they are included before).
 
 // N 32-bit lanes (GCC cannot size a vector by a template parameter directly).
 template <int N>

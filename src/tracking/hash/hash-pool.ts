@@ -73,10 +73,12 @@ export class HashPool {
   /**
    * Windows worth handing over before waiting for one: two per worker keep every worker busy. Native
    * hashing shares the libuv pool (4 threads by default) with the reads that feed it, so one per core and
-   * one more, leaving a thread for the next read.
+   * one more, leaving a thread for the next read; a pool of one (the replica's background keeper) stays on
+   * one core.
    */
   get maxInFlight(): number {
-    return this.algorithm === 'blake3' ? this.size + 1 : this.size * 2;
+    if (this.algorithm !== 'blake3') return this.size * 2;
+    return this.size === 1 ? 1 : this.size + 1;
   }
 
   private nativeInFlight = 0;
