@@ -28,9 +28,11 @@ import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
 import { decodeManifest, diffManifests, diffRangeDigests, hashRanges, type ByteRange } from '../tracking/index.js';
-import { DEFAULT_HASH_ALGORITHM } from '../tracking/hash/hash-algorithm.js';
+import { PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
 import { HashPool } from '../tracking/hash/hash-pool.js';
 import {
+  agreedAlgorithm,
   Http2LogUploader,
   manifestBlockSize,
   MAX_MANIFEST_BLOCKS,
@@ -115,6 +117,8 @@ export interface HashSyncOptions {
   codecPolicy?: () => CodecPolicy;
   /** Hash worker threads on this side (default one per core). */
   hashParallelism?: number;
+  /** The algorithm to ask for (default PREFERRED_SYNC_ALGORITHM); SHA-256 whenever the replica does not list it. */
+  algorithm?: HashAlgorithm;
 }
 
 /**
@@ -185,9 +189,13 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   const client = await connect();
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
-  // One set of hash workers for every disk and both levels: starting workers costs tens of milliseconds each.
-  const pool = new HashPool(DEFAULT_HASH_ALGORITHM, options.hashParallelism);
+  let pool: HashPool | undefined;
   try {
+    // BLAKE3 when the replica server computes it (protocol 3 lists it in the hello) and this CPU has a SIMD path
+    // for it, SHA-256 otherwise (an older server, or a CPU where SHA-256 is the faster).
+    const algorithm = agreedAlgorithm(await client.hello(), options.algorithm ?? PREFERRED_SYNC_ALGORITHM, algorithmsWorthUsingHere());
+    // One pool for every disk and both levels: starting workers (SHA-256) costs tens of milliseconds each.
+    pool = new HashPool(algorithm, options.hashParallelism);
     const content = await client.content(source.logVmId);
     const position = checkComparable(content, source);
     const cycle = { generation: position.generation, sequence: position.sequence + 1, baseReferencePoint: content.ReferencePoint, newReferencePoint: source.referencePoint };
@@ -200,13 +208,16 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       const blockSize = manifestBlockSize(disk.virtualSize, options.blockSize ?? HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS);
       // Both sides hash at once: the replica reads its copy while this side reads the source.
       const [remote, local] = await Promise.all([
-        client.manifest(source.logVmId, disk.logDiskId, blockSize),
+        client.manifest(source.logVmId, disk.logDiskId, blockSize, algorithm),
         manifestOf(image, blockSize, { pool, ...(signal ? { signal } : {}) }),
       ]);
       if (remote.position !== content.Position || remote.referencePoint !== content.ReferencePoint) {
         throw new AgentError('ERR_BUSY', `the replica moved from ${content.Position} to ${remote.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
       }
       const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
+      if (theirs.algorithm !== algorithm || theirs.blockSize !== blockSize) {
+        throw new AgentError('ERR_INVALID_STATE', `the replica answered a ${theirs.algorithm} manifest at ${theirs.blockSize}-byte blocks for disk ${disk.logDiskId}; ${algorithm} at ${blockSize} was asked for: is the replica server's hvreplica damaged or mixed? upgrade it and try again`);
+      }
       const coarse = [...diffManifests(theirs, local)];
       const fine = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
       const extents = fine.extents;
@@ -236,7 +247,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
   } finally {
     client.destroy();
-    await pool.close();
+    await pool?.close();
     await uploader.close().catch(() => undefined);
     await closeImages(opened);
   }
@@ -267,7 +278,7 @@ async function finePass(
   }
   // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
   const [theirs, ours] = await Promise.allSettled([
-    client.digests(logVmId, disk.logDiskId, { blockSize, position: content.position, referencePoint: content.referencePoint, ranges }),
+    client.digests(logVmId, disk.logDiskId, { blockSize, algorithm: pool.algorithm, position: content.position, referencePoint: content.referencePoint, ranges }),
     hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
   ]);
   if (ours.status === 'rejected') throw ours.reason;
@@ -285,7 +296,7 @@ async function finePass(
     }
     throw error;
   }
-  const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize: disk.virtualSize });
+  const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: pool.algorithm, blockSize, virtualSize: disk.virtualSize });
   return { extents: [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset), outcome: 'compared' };
 }
 

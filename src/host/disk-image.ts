@@ -21,6 +21,11 @@ export interface DiskImage {
    */
   readInto?(offset: number, into: Buffer): Promise<void>;
   /**
+   * BLAKE3 digests of every `blockSize` block of [offset, offset + length) (the last may be short), read and
+   * hashed in one step where the image can (the VHDX engine): no window buffer, reads overlap hashing.
+   */
+  blake3Blocks?(offset: number, length: number, blockSize: number): Promise<Buffer>;
+  /**
    * Where the image holds data, when the format knows (sorted, covering the whole disk). Lets readers of
    * sparse images skip what reads as zeros; absent for formats that cannot tell.
    */

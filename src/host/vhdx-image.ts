@@ -29,6 +29,10 @@ export class VhdxImage implements DiskImage {
     await this.disk.read(offset, into);
   }
 
+  blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer> {
+    return this.disk.blake3Blocks(offset, length, blockSize);
+  }
+
   allocation(): Promise<AllocationExtent[]> {
     return this.disk.map();
   }

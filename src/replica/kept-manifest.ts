@@ -3,8 +3,9 @@
  * storage with the position it describes and the identity of the disk's layer chain at that moment, so a
  * later comparison re-hashes only what changed since instead of the whole disk.
  *
- *   <storage root>/manifests/<disk>-<block size>.hvrman   "HVRKEPT1", u32 LE meta length, meta (JSON),
- *                                                          then the encoded manifest (HVRHMAN1, self-checked)
+ *   <storage root>/manifests/<disk>-<block size>[-<algorithm>].hvrman   "HVRKEPT1", u32 LE meta length, meta
+ *                          (JSON), then the encoded manifest (HVRHMAN1, self-checked); one per block size and
+ *                          algorithm, no algorithm in the name for SHA-256 (the files kept before others existed)
  *
  * What changed since is told by the layers (src/storage/vhdx-replica-storage.ts): cycles are written only
  * into the top layer, so every change since the manifest was taken lies in the layer that was the top then
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { imageOf } from '../failover/disk-sync.js';
 import { logger } from '../logging/logger.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
-import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
+import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE, isHashAlgorithm, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { hashRanges, type ByteRange } from '../tracking/hash/hash-image.js';
 import { blockCountOf, decodeManifest, encodeManifest, zeroDigest, type HashManifest } from '../tracking/hash/manifest.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -68,15 +69,29 @@ export interface ContentPosition {
   referencePoint: string;
 }
 
-export function keptManifestPath(root: string, diskId: string, blockSize: number): string {
-  return join(root, KEPT_MANIFEST_DIR, `${diskId}-${blockSize}.hvrman`);
+/** What tells a disk's kept manifests apart. */
+export interface ManifestKind {
+  blockSize: number;
+  algorithm: HashAlgorithm;
 }
 
-/** Block sizes of the manifests kept for a disk. */
-export async function keptBlockSizes(root: string, diskId: string): Promise<number[]> {
+export function keptManifestPath(root: string, diskId: string, kind: ManifestKind): string {
+  const suffix = kind.algorithm === DEFAULT_HASH_ALGORITHM ? '' : `-${kind.algorithm}`;
+  return join(root, KEPT_MANIFEST_DIR, `${diskId}-${kind.blockSize}${suffix}.hvrman`);
+}
+
+/** Block sizes and algorithms of the manifests kept for a disk. */
+export async function keptKinds(root: string, diskId: string): Promise<ManifestKind[]> {
   const names = await readdir(join(root, KEPT_MANIFEST_DIR)).catch(() => [] as string[]);
   const prefix = `${diskId}-`;
-  return names.filter((n) => n.startsWith(prefix) && n.endsWith('.hvrman')).map((n) => Number(n.slice(prefix.length, -'.hvrman'.length))).filter((n) => Number.isSafeInteger(n) && n > 0);
+  const kinds: ManifestKind[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.hvrman')) continue;
+    const [size, algorithm = DEFAULT_HASH_ALGORITHM, ...rest] = name.slice(prefix.length, -'.hvrman'.length).split('-');
+    const blockSize = Number(size);
+    if (rest.length === 0 && Number.isSafeInteger(blockSize) && blockSize > 0 && isHashAlgorithm(algorithm)) kinds.push({ blockSize, algorithm });
+  }
+  return kinds;
 }
 
 /**
@@ -96,8 +111,9 @@ export async function chainIdentity(storage: VhdxReplicaStorage, diskId: string)
   return out;
 }
 
-export async function loadKept(root: string, diskId: string, blockSize: number): Promise<KeptManifest | undefined> {
-  const path = keptManifestPath(root, diskId, blockSize);
+export async function loadKept(root: string, diskId: string, kind: ManifestKind): Promise<KeptManifest | undefined> {
+  const { blockSize } = kind;
+  const path = keptManifestPath(root, diskId, kind);
   const bytes = await readFileIfExists(path);
   if (!bytes) return undefined;
   try {
@@ -105,7 +121,7 @@ export async function loadKept(root: string, diskId: string, blockSize: number):
     const metaEnd = 12 + bytes.readUInt32LE(8);
     const meta = JSON.parse(bytes.toString('utf8', 12, metaEnd)) as KeptMeta;
     const manifest = decodeManifest(bytes.subarray(metaEnd), path);
-    if (meta.format !== 1 || meta.diskId !== diskId || meta.blockSize !== blockSize || manifest.blockSize !== blockSize || !Array.isArray(meta.chain)) {
+    if (meta.format !== 1 || meta.diskId !== diskId || meta.blockSize !== blockSize || manifest.blockSize !== blockSize || manifest.algorithm !== kind.algorithm || !Array.isArray(meta.chain)) {
       throw new Error('its description does not match its name');
     }
     return { meta, manifest };
@@ -126,7 +142,7 @@ export async function saveKept(root: string, kept: KeptManifest): Promise<Buffer
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(meta.length, 8);
   const encoded = encodeManifest(kept.manifest);
-  const path = keptManifestPath(root, kept.meta.diskId, kept.meta.blockSize);
+  const path = keptManifestPath(root, kept.meta.diskId, kept.manifest);
   try {
     await writeFileAtomic(path, Buffer.concat([head, meta, encoded]));
   } catch (error) {
@@ -237,8 +253,8 @@ export async function rehashBlocks(disk: VhdxDisk, manifest: HashManifest, runs:
 }
 
 /** An all-zero disk's manifest: the start of a computation that fills it in slices. */
-export function emptyManifest(virtualSize: number, blockSize: number): HashManifest {
-  return { algorithm: DEFAULT_HASH_ALGORITHM, blockSize, virtualSize, digests: Buffer.alloc(blockCountOf(virtualSize, blockSize) * DIGEST_SIZE) };
+export function emptyManifest(virtualSize: number, kind: ManifestKind): HashManifest {
+  return { algorithm: kind.algorithm, blockSize: kind.blockSize, virtualSize, digests: Buffer.alloc(blockCountOf(virtualSize, kind.blockSize) * DIGEST_SIZE) };
 }
 
 /** What bringing a kept manifest to the content now takes: the blocks to hash again (none: unchanged). */

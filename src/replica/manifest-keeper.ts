@@ -16,8 +16,9 @@ import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { logger } from '../logging/logger.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { throwIfAborted } from '../tracking/extents.js';
+import { DEFAULT_HASH_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { blockCountOf } from '../tracking/hash/manifest.js';
-import { bringUpToDate, chainIdentity, emptyManifest, keptBlockSizes, loadKept, planUpdate, rehashBlocks, topIsEmpty, type KeptManifest } from './kept-manifest.js';
+import { bringUpToDate, chainIdentity, emptyManifest, keptKinds, loadKept, planUpdate, rehashBlocks, topIsEmpty, type KeptManifest, type ManifestKind } from './kept-manifest.js';
 import { VmRegistry } from './vm-registry.js';
 
 const log = logger('manifest-keeper');
@@ -25,6 +26,8 @@ const log = logger('manifest-keeper');
 export interface ManifestKeeperOptions {
   /** The block size primaries compare this disk at (kept in any case; sizes asked for before are kept too). */
   blockSizeFor: (virtualSize: number) => number;
+  /** The algorithm primaries compare with (kept in any case, at blockSizeFor; default SHA-256). */
+  algorithm?: HashAlgorithm;
   /** How often the VMs are looked at (default 5 s). */
   pollMs?: number;
   /** A VM whose state changed less than this ago is busy receiving: left for later (default 5 s). */
@@ -38,7 +41,7 @@ type Locked = <T>(vmDir: string, purpose: string, body: (storage: VhdxReplicaSto
 interface Work {
   diskId: string;
   virtualSize: number;
-  blockSize: number;
+  kind: ManifestKind;
   /** A kept manifest with the chain now, and the blocks changed since; none: a new manifest, every block. */
   from?: { kept: KeptManifest; runs: Array<[number, number]> };
 }
@@ -108,10 +111,12 @@ export class ManifestKeeper {
       const now = { position: status.position.toString(), referencePoint: status.referencePoint };
       const work: Work[] = [];
       for (const disk of status.disks) {
-        const sizes = new Set([this.options.blockSizeFor(disk.virtualSize), ...(await keptBlockSizes(storage.root, disk.diskId))]);
-        for (const blockSize of sizes) {
-          const target = { diskId: disk.diskId, virtualSize: disk.virtualSize, blockSize };
-          const kept = await loadKept(storage.root, disk.diskId, blockSize);
+        const preferred: ManifestKind = { blockSize: this.options.blockSizeFor(disk.virtualSize), algorithm: this.options.algorithm ?? DEFAULT_HASH_ALGORITHM };
+        const kinds = [preferred, ...(await keptKinds(storage.root, disk.diskId)).filter((k) => k.blockSize !== preferred.blockSize || k.algorithm !== preferred.algorithm)];
+        for (const kind of kinds) {
+          const { blockSize } = kind;
+          const target = { diskId: disk.diskId, virtualSize: disk.virtualSize, kind };
+          const kept = await loadKept(storage.root, disk.diskId, kind);
           const plan = kept && (await planUpdate(storage, kept, now));
           if (!kept || !plan) {
             work.push(target);
@@ -134,7 +139,8 @@ export class ManifestKeeper {
 
   /** Hashes the work's blocks (all of them for a new manifest) a slice at a time, then brings the result up to date. */
   private async computeInSlices(vmDir: string, work: Work): Promise<boolean> {
-    const { diskId, virtualSize, blockSize } = work;
+    const { diskId, virtualSize, kind } = work;
+    const { blockSize } = kind;
     const signal = this.abort.signal;
     const started = Date.now();
     const count = blockCountOf(virtualSize, blockSize);
@@ -149,7 +155,7 @@ export class ManifestKeeper {
         // The chain and position at the start: what is written from now on lies in its top layer or newer ones.
         kept ??= {
           meta: { format: 1, diskId, blockSize, position: status.position.toString(), referencePoint: status.referencePoint, chain: await chainIdentity(storage, diskId) },
-          manifest: emptyManifest(virtualSize, blockSize),
+          manifest: emptyManifest(virtualSize, kind),
         };
         const latest = await storage.openLatest(diskId);
         try {
@@ -170,10 +176,10 @@ export class ManifestKeeper {
       return bringUpToDate(storage, final, { position: status.position.toString(), referencePoint: status.referencePoint }, { parallelism: 1, signal, maxBlocks: sliceBlocks, storeUnchanged: true });
     });
     if (!saved) {
-      log.verbose('the content changed too much while its hash manifest was computed; computed again later', { path: vmDir, diskId, blockSize });
+      log.verbose('the content changed too much while its hash manifest was computed; computed again later', { path: vmDir, diskId, blockSize, algorithm: kind.algorithm });
       return false;
     }
-    log.info('hash manifest kept', { path: vmDir, diskId, blockSize, ms: Date.now() - started });
+    log.info('hash manifest kept', { path: vmDir, diskId, blockSize, algorithm: kind.algorithm, ms: Date.now() - started });
     return true;
   }
 }

@@ -28,10 +28,10 @@ import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { hashImage, hashRanges, type ByteRange } from '../tracking/index.js';
 import { blockCountOf, validateBlockSize, type HashManifest } from '../tracking/hash/manifest.js';
-import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
+import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { BackupCopies, type BackupCopy } from './backup-copies.js';
 import { ReplicaError } from './errors.js';
-import { bringUpToDate, chainIdentity, loadKept, saveKept, type ContentPosition } from './kept-manifest.js';
+import { bringUpToDate, chainIdentity, loadKept, saveKept, type ContentPosition, type ManifestKind } from './kept-manifest.js';
 import { ManifestKeeper, type ManifestKeeperOptions } from './manifest-keeper.js';
 import type { PrimaryAuthorization } from './replica-service.js';
 import type { ReplicaVms } from './replica-vms.js';
@@ -77,6 +77,8 @@ export interface DiskManifest {
 /** The fine pass of a two-level comparison: digests of the blocks of a few ranges of one disk. */
 export interface DigestRequest {
   blockSize: number;
+  /** Default SHA-256 (what a primary before protocol 3 means). */
+  algorithm?: HashAlgorithm;
   /** The content the coarse manifest described (`generation/sequence`, reference point): it must still be it. */
   position: string;
   referencePoint: string;
@@ -92,8 +94,10 @@ export interface BackupSeedResult extends ReplicaContentStatus {
 
 /** The wire's view of this service (the server calls only this). */
 export interface ReplicaContentHandler {
+  /** What the manifest and digests routes compute; the hello lists them (protocol 3). */
+  readonly hashAlgorithms: readonly HashAlgorithm[];
   content(auth: PrimaryAuthorization, vmId: string): Promise<ReplicaContentStatus>;
-  manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, blockSize: number | undefined): Promise<DiskManifest>;
+  manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, blockSize: number | undefined, algorithm?: HashAlgorithm): Promise<DiskManifest>;
   digests(auth: PrimaryAuthorization, vmId: string, diskId: string, request: DigestRequest): Promise<Buffer>;
   seedFromBackup(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<BackupSeedResult>;
 }
@@ -107,6 +111,8 @@ export interface ReplicaContentOptions {
   cacheBytes?: number;
   /** Keep the manifests up to date in the background (manifest-keeper.ts); none when undefined. */
   keep?: ManifestKeeperOptions;
+  /** Algorithms served (default all of HASH_ALGORITHMS); tests narrow it to stand for an older server. */
+  hashAlgorithms?: readonly HashAlgorithm[];
 }
 
 /** A counting semaphore: at most `size` bodies run at once, the others wait in order. */
@@ -157,6 +163,7 @@ function diskOf(status: StorageStatus, vmId: string, diskId: string): StorageSta
 }
 
 export class ReplicaContentService implements ReplicaContentHandler {
+  readonly hashAlgorithms: readonly HashAlgorithm[];
   private readonly vms: VmRegistry;
   private readonly backups: BackupCopies;
   private readonly slots: Slots;
@@ -171,6 +178,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
     private readonly replicas: ReplicaVms,
     options: ReplicaContentOptions = {},
   ) {
+    this.hashAlgorithms = options.hashAlgorithms ?? HASH_ALGORITHMS;
     this.vms = new VmRegistry(stateDir);
     this.backups = new BackupCopies(stateDir);
     this.slots = new Slots(options.concurrentManifests ?? 2);
@@ -207,8 +215,9 @@ export class ReplicaContentService implements ReplicaContentHandler {
     return this.locked(await this.vmDir(auth, vmId), 'content', async (storage) => statusOf(storage.vmId, await storage.status()));
   }
 
-  async manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, requested: number | undefined): Promise<DiskManifest> {
+  async manifest(auth: PrimaryAuthorization, vmId: string, diskId: string, requested: number | undefined, algorithm: HashAlgorithm = DEFAULT_HASH_ALGORITHM): Promise<DiskManifest> {
     const blockSize = checkedBlockSize(requested ?? DEFAULT_MANIFEST_BLOCK_SIZE);
+    this.checkAlgorithm(algorithm);
     const vmDir = await this.vmDir(auth, vmId);
     // A slot first, then the lock: waiting for a slot must not hold the VM's storage.
     return this.slots.run(() =>
@@ -221,10 +230,10 @@ export class ReplicaContentService implements ReplicaContentHandler {
           throw new ReplicaError('ERR_INVALID_ARGUMENT', `a manifest of disk ${diskId} at ${blockSize}-byte blocks has ${blocks} digests, more than the ${MAX_MANIFEST_BLOCKS} one answer carries; ask for larger blocks`);
         }
         // A position names one content, except a superseding cycle (same position, newer reference point).
-        const key = `${vmDir}|${diskId}|${blockSize}|${status.position.toString()}|${status.referencePoint}`;
+        const key = `${vmDir}|${diskId}|${blockSize}|${algorithm}|${status.position.toString()}|${status.referencePoint}`;
         let bytes = this.cache.get(key);
         if (!bytes) {
-          bytes = await this.current(storage, diskId, blockSize, { position: status.position.toString(), referencePoint: status.referencePoint });
+          bytes = await this.current(storage, diskId, { blockSize, algorithm }, { position: status.position.toString(), referencePoint: status.referencePoint });
           this.remember(key, bytes);
         }
         return { status: statusOf(storage.vmId, status), manifest: bytes };
@@ -239,6 +248,8 @@ export class ReplicaContentService implements ReplicaContentHandler {
   async digests(auth: PrimaryAuthorization, vmId: string, diskId: string, request: DigestRequest): Promise<Buffer> {
     const { ranges } = request;
     const blockSize = checkedBlockSize(request.blockSize);
+    const algorithm = request.algorithm ?? DEFAULT_HASH_ALGORITHM;
+    this.checkAlgorithm(algorithm);
     if (ranges.length > MAX_DIGEST_RANGES) throw new ReplicaError('ERR_INVALID_ARGUMENT', `a digests request names at most ${MAX_DIGEST_RANGES} ranges, this one ${ranges.length}; ask for fewer, larger ranges`);
     const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
     if (blocks > MAX_MANIFEST_BLOCKS) throw new ReplicaError('ERR_INVALID_ARGUMENT', `the ranges hold ${blocks} blocks of ${blockSize} bytes, more than the ${MAX_MANIFEST_BLOCKS} one answer carries; ask for larger blocks`);
@@ -253,7 +264,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
         }
         const image = imageOf(await storage.openLatest(diskId));
         try {
-          return await hashRanges(image, ranges, { blockSize, parallelism: this.hashParallelism });
+          return await hashRanges(image, ranges, { blockSize, algorithm, parallelism: this.hashParallelism });
         } catch (error) {
           if (error instanceof RangeError) throw new ReplicaError('ERR_INVALID_ARGUMENT', `disk ${diskId}: ${error.message}`);
           throw error;
@@ -268,24 +279,29 @@ export class ReplicaContentService implements ReplicaContentHandler {
    * The manifest of the disk's content now: the kept one brought up to date when what changed since can be
    * told (kept-manifest.ts), else computed in full; kept for the next comparison either way.
    */
-  private async current(storage: VhdxReplicaStorage, diskId: string, blockSize: number, now: ContentPosition): Promise<Buffer> {
+  private async current(storage: VhdxReplicaStorage, diskId: string, kind: ManifestKind, now: ContentPosition): Promise<Buffer> {
+    const { blockSize, algorithm } = kind;
     const started = Date.now();
-    const kept = await loadKept(storage.root, diskId, blockSize);
+    const kept = await loadKept(storage.root, diskId, kind);
     const updated = kept && (await bringUpToDate(storage, kept, now, { parallelism: this.hashParallelism }));
     if (updated) {
-      log.info('manifest from the kept one', { vmId: storage.vmId, diskId, blockSize, position: now.position, ms: Date.now() - started });
+      log.info('manifest from the kept one', { vmId: storage.vmId, diskId, blockSize, algorithm, position: now.position, ms: Date.now() - started });
       return updated;
     }
     const chain = await chainIdentity(storage, diskId);
     const image = imageOf(await storage.openLatest(diskId));
     let manifest: HashManifest;
     try {
-      manifest = await hashImage(image, { blockSize, parallelism: this.hashParallelism });
+      manifest = await hashImage(image, { blockSize, algorithm, parallelism: this.hashParallelism });
     } finally {
       await image.close();
     }
-    log.info('manifest computed', { vmId: storage.vmId, diskId, blockSize, position: now.position, ms: Date.now() - started });
+    log.info('manifest computed', { vmId: storage.vmId, diskId, blockSize, algorithm, position: now.position, ms: Date.now() - started });
     return saveKept(storage.root, { meta: { format: 1, diskId, blockSize, ...now, chain }, manifest });
+  }
+
+  private checkAlgorithm(algorithm: HashAlgorithm): void {
+    if (!this.hashAlgorithms.includes(algorithm)) throw new ReplicaError('ERR_INVALID_ARGUMENT', `this replica server computes ${this.hashAlgorithms.join(', ')} digests, not ${algorithm}`);
   }
 
   /** Keeps a finished manifest; the oldest go once the total passes the bound. */

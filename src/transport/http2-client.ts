@@ -10,7 +10,7 @@ import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
-import type { ByteRange } from '../tracking/index.js';
+import type { ByteRange, HashAlgorithm } from '../tracking/index.js';
 import {
   backupPath,
   contentPath,
@@ -177,8 +177,8 @@ export class ReplicaClient {
   }
 
   /** The encoded hash manifest of one replica disk's latest content, and the position it describes. */
-  async manifest(vmId: string, diskId: string, blockSize: number): Promise<{ manifest: Buffer; position: string | null; referencePoint: string }> {
-    const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize) }, undefined, MAX_MANIFEST_BYTES);
+  async manifest(vmId: string, diskId: string, blockSize: number, algorithm?: HashAlgorithm): Promise<{ manifest: Buffer; position: string | null; referencePoint: string }> {
+    const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize, algorithm) }, undefined, MAX_MANIFEST_BYTES);
     const header = (name: string) => decodeURIComponent(String(answer.headers[name] ?? ''));
     return { manifest: answer.body, position: header(HEADER_POSITION) || null, referencePoint: header(HEADER_REFERENCE_POINT) };
   }
@@ -187,10 +187,10 @@ export class ReplicaClient {
    * Digests of the `blockSize` blocks of `ranges` of one replica disk (concatenated, 32 bytes each), of the
    * content at `position`/`referencePoint` (the replica refuses with ERR_BUSY when it moved on since).
    */
-  async digests(vmId: string, diskId: string, request: { blockSize: number; position: string; referencePoint: string; ranges: readonly ByteRange[] }): Promise<Buffer> {
+  async digests(vmId: string, diskId: string, request: { blockSize: number; algorithm?: HashAlgorithm; position: string; referencePoint: string; ranges: readonly ByteRange[] }): Promise<Buffer> {
     const headers: OutgoingHttpHeaders = {
       ':method': 'POST',
-      ':path': digestsPath(vmId, diskId, request.blockSize),
+      ':path': digestsPath(vmId, diskId, request.blockSize, request.algorithm),
       'content-type': 'application/octet-stream',
       [HEADER_POSITION]: encodeURIComponent(request.position),
       [HEADER_REFERENCE_POINT]: encodeURIComponent(request.referencePoint),

@@ -13,6 +13,7 @@ import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, type ReplicaVmDefiniti
 import { OffsetMismatchError, type LogIdentity, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
 import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
+import type { HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -190,6 +191,8 @@ export class ReplicaHttpServer {
         ReplicaServerName: this.options.credential.dnsNames[0] ?? '',
         PrimaryServerName: auth.primaryServerName,
         TrustGroup: auth.entry.TrustGroup,
+        // Only where the content routes are served: without them there is nothing to compute.
+        ...(this.options.content ? { HashAlgorithms: [...this.options.content.hashAlgorithms] } : {}),
       };
       return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
     }
@@ -251,6 +254,9 @@ export class ReplicaHttpServer {
     if (!content) return this.fail(stream, 'ERR_NOT_FOUND', 'this replica server does not serve replica content');
     const expected = route.kind === 'backup' ? 'PUT' : route.kind === 'digests' ? 'POST' : 'GET';
     if (method !== expected) return this.fail(stream, 'ERR_INVALID_ARGUMENT', `method ${method} is not allowed here`);
+    if ((route.kind === 'manifest' || route.kind === 'digests') && !content.hashAlgorithms.some((a) => a === route.algorithm)) {
+      return this.fail(stream, 'ERR_INVALID_ARGUMENT', `this replica server computes ${content.hashAlgorithms.join(', ')} digests, not '${route.algorithm}'`);
+    }
     try {
       if (route.kind === 'backup') {
         const definition = await readVmDefinition(stream, route.vmId);
@@ -258,7 +264,7 @@ export class ReplicaHttpServer {
       }
       if (route.kind === 'content') return this.reply(stream, 'vm-content', 200, JSON.stringify(await content.content(auth, route.vmId)), 'application/json');
       if (route.kind === 'digests') return await this.serveDigests(stream, headers, route, auth, content);
-      const { status, manifest } = await content.manifest(auth, route.vmId, route.diskId, route.blockSize);
+      const { status, manifest } = await content.manifest(auth, route.vmId, route.diskId, route.blockSize, route.algorithm as HashAlgorithm);
       this.metrics.inc('hvr_requests_total', { route: 'manifest', status: '200' });
       if (stream.destroyed || stream.closed) return;
       stream.respond({
@@ -298,7 +304,8 @@ export class ReplicaHttpServer {
         throw new HttpError('ERR_INVALID_ARGUMENT', `header ${name} is not valid percent-encoded text`);
       }
     };
-    const digests = await content.digests(auth, route.vmId, route.diskId, { blockSize: route.blockSize, position: text(HEADER_POSITION), referencePoint: text(HEADER_REFERENCE_POINT), ranges });
+    const request = { blockSize: route.blockSize, algorithm: route.algorithm as HashAlgorithm, position: text(HEADER_POSITION), referencePoint: text(HEADER_REFERENCE_POINT), ranges };
+    const digests = await content.digests(auth, route.vmId, route.diskId, request);
     this.metrics.inc('hvr_requests_total', { route: 'digests', status: '200' });
     if (stream.destroyed || stream.closed) return;
     stream.respond({ ':status': 200, 'content-type': DIGESTS_CONTENT_TYPE, 'content-length': digests.length, [HEADER_PROTOCOL]: String(PROTOCOL_VERSION) });

@@ -4,14 +4,16 @@
  * copy the administrator put on the replica host. Server and client both parse and build them from here.
  *
  *   GET  /v1/vms/<vmId>/content                                  position, reference point, disks (JSON)
- *   GET  /v1/vms/<vmId>/disks/<diskId>/manifest?block-size=<n>   HVRHMAN1 manifest of the latest content
- *   POST /v1/vms/<vmId>/disks/<diskId>/digests?block-size=<n>    digests of the blocks of the ranges sent
+ *   GET  /v1/vms/<vmId>/disks/<diskId>/manifest?block-size=<n>[&algorithm=<a>]   HVRHMAN1 manifest of the latest content
+ *   POST /v1/vms/<vmId>/disks/<diskId>/digests?block-size=<n>[&algorithm=<a>]    digests of the blocks of the ranges sent
  *                                                                (the fine pass of a two-level comparison)
+ *   (no algorithm: SHA-256, as servers before protocol 3 compute; wire.ts HelloResponse.HashAlgorithms)
  *   PUT  /v1/vms/<vmId>/backup                                   VM definition: seed the replica from the copy
  */
 import { isGuid } from '../protocol/index.js';
 import { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS, manifestBytes } from '../replica/replica-content.js';
-import { DIGEST_SIZE } from '../tracking/hash/hash-algorithm.js';
+import { DIGEST_SIZE, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import type { HelloResponse } from './wire.js';
 import type { ByteRange } from '../tracking/index.js';
 import { blockCountOf, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../tracking/hash/manifest.js';
 
@@ -32,14 +34,22 @@ export const DIGESTS_CONTENT_TYPE = 'application/vnd.hvreplica.digests';
 
 export type ContentRoute =
   | { kind: 'content'; vmId: string }
-  | { kind: 'manifest'; vmId: string; diskId: string; blockSize: number | undefined }
-  | { kind: 'digests'; vmId: string; diskId: string; blockSize: number }
+  | { kind: 'manifest'; vmId: string; diskId: string; blockSize: number | undefined; algorithm: string }
+  | { kind: 'digests'; vmId: string; diskId: string; blockSize: number; algorithm: string }
   | { kind: 'backup'; vmId: string };
 
 const CONTENT_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/content$/;
 const BACKUP_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/backup$/;
-const MANIFEST_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/manifest(?:\?block-size=(\d{1,10}))?$/;
-const DIGESTS_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/digests\?block-size=(\d{1,10})$/;
+const MANIFEST_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/manifest(?:\?block-size=(\d{1,10})(?:&algorithm=([a-z0-9]{1,16}))?)?$/;
+const DIGESTS_PATH = /^\/v1\/vms\/([0-9a-f-]{36})\/disks\/([0-9a-f-]{36})\/digests\?block-size=(\d{1,10})(?:&algorithm=([a-z0-9]{1,16}))?$/;
+
+/** The algorithm a request without `&algorithm=` means: what every server before protocol 3 computes. */
+const WIRE_DEFAULT_ALGORITHM: HashAlgorithm = 'sha256';
+
+/** `&algorithm=` only when not the default, so a SHA-256 request is the one older servers know. */
+function algorithmQuery(algorithm: HashAlgorithm): string {
+  return algorithm === WIRE_DEFAULT_ALGORITHM ? '' : `&algorithm=${algorithm}`;
+}
 
 export function contentPath(vmId: string): string {
   return `/v1/vms/${vmId}/content`;
@@ -49,12 +59,21 @@ export function backupPath(vmId: string): string {
   return `/v1/vms/${vmId}/backup`;
 }
 
-export function manifestPath(vmId: string, diskId: string, blockSize: number): string {
-  return `/v1/vms/${vmId}/disks/${diskId}/manifest?block-size=${blockSize}`;
+export function manifestPath(vmId: string, diskId: string, blockSize: number, algorithm: HashAlgorithm = WIRE_DEFAULT_ALGORITHM): string {
+  return `/v1/vms/${vmId}/disks/${diskId}/manifest?block-size=${blockSize}${algorithmQuery(algorithm)}`;
 }
 
-export function digestsPath(vmId: string, diskId: string, blockSize: number): string {
-  return `/v1/vms/${vmId}/disks/${diskId}/digests?block-size=${blockSize}`;
+export function digestsPath(vmId: string, diskId: string, blockSize: number, algorithm: HashAlgorithm = WIRE_DEFAULT_ALGORITHM): string {
+  return `/v1/vms/${vmId}/disks/${diskId}/digests?block-size=${blockSize}${algorithmQuery(algorithm)}`;
+}
+
+/**
+ * The algorithm a comparison uses with a server that answered `hello`: the preferred one when the server
+ * lists it and this side computes it too, else SHA-256 (a server before protocol 3 lists nothing).
+ */
+export function agreedAlgorithm(hello: Pick<HelloResponse, 'HashAlgorithms'>, preferred: HashAlgorithm, usableHere: readonly HashAlgorithm[]): HashAlgorithm {
+  const theirs = hello.HashAlgorithms ?? [WIRE_DEFAULT_ALGORITHM];
+  return theirs.includes(preferred) && usableHere.includes(preferred) ? preferred : WIRE_DEFAULT_ALGORITHM;
 }
 
 /** The body of a digests request: each range as u64 offset, u64 length (little-endian). */
@@ -90,10 +109,10 @@ export function parseContentPath(path: string): ContentRoute | undefined {
   match = BACKUP_PATH.exec(path);
   if (match) return isGuid(match[1]!) ? { kind: 'backup', vmId: match[1]! } : undefined;
   match = DIGESTS_PATH.exec(path);
-  if (match) return isGuid(match[1]!) && isGuid(match[2]!) ? { kind: 'digests', vmId: match[1]!, diskId: match[2]!, blockSize: Number(match[3]) } : undefined;
+  if (match) return isGuid(match[1]!) && isGuid(match[2]!) ? { kind: 'digests', vmId: match[1]!, diskId: match[2]!, blockSize: Number(match[3]), algorithm: match[4] ?? WIRE_DEFAULT_ALGORITHM } : undefined;
   match = MANIFEST_PATH.exec(path);
   if (!match || !isGuid(match[1]!) || !isGuid(match[2]!)) return undefined;
-  return { kind: 'manifest', vmId: match[1]!, diskId: match[2]!, blockSize: match[3] === undefined ? undefined : Number(match[3]) };
+  return { kind: 'manifest', vmId: match[1]!, diskId: match[2]!, blockSize: match[3] === undefined ? undefined : Number(match[3]), algorithm: match[4] ?? WIRE_DEFAULT_ALGORITHM };
 }
 
 /**

@@ -19,8 +19,11 @@ import type { LogKey } from '../replica/index.js';
  * 2: uploads may stream a log still being encoded (no `hvr-total-length`, an `hvr-upload-id` from the first
  * byte). A version 2 server still takes version 1 uploads (declared length and hash); a primary needs a
  * server of at least version 2 and says so instead of failing on a header the old server does not know.
+ * 3: the hello lists the hash algorithms the manifest and digests routes compute (`HashAlgorithms`), and
+ * those routes take `&algorithm=`; a primary asks for BLAKE3 only from a server that lists it, and for
+ * SHA-256 (the only one before, asked for without the parameter) from any other.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MIN_SERVER_PROTOCOL_VERSION = 2;
 export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';
@@ -67,6 +70,8 @@ export interface HelloResponse {
   ReplicaServerName: string;
   PrimaryServerName: string;
   TrustGroup: string;
+  /** Algorithms the manifest and digests routes compute (protocol 3 on); absent from older servers: SHA-256 only. */
+  HashAlgorithms?: string[];
 }
 
 const STATUS_BY_CODE: Record<string, number> = {

@@ -54,6 +54,8 @@ export interface VhdxBinding extends NativeBinding {
   /** Fills `buffer` from virtual offset `offset`; resolves with the byte count (always buffer.length). */
   vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
   vhdxWrite(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<void>;
+  /** BLAKE3 digests (32 bytes each) of every blockSize block of [offset, offset + length), read and hashed in one job. */
+  vhdxBlake3Blocks(handle: RawVhdxHandle, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /** mode 0: zero (reads zero afterwards), 1: trim (space may be released; reads zero). */
   vhdxZero(handle: RawVhdxHandle, offset: number, length: number, mode: 0 | 1): Promise<void>;
   vhdxFlush(handle: RawVhdxHandle): Promise<void>;

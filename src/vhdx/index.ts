@@ -126,6 +126,11 @@ export interface VhdxDisk {
   /** Reads through the whole chain. With a number, returns a new Buffer of that length. */
   read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer>;
   /**
+   * The BLAKE3 digest of every `blockSize` block of the range (the last may be short), read through the
+   * whole chain and hashed on the libuv pool while still in the CPU cache: no window in memory.
+   */
+  blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer>;
+  /**
    * Writes into this (top) layer; any offset and length (partial sectors are merged with what the chain
    * shows). Durable only after flush() or close(): a crash before that may lose the write, never the file.
    */
@@ -193,6 +198,12 @@ class OpenDisk implements VhdxDisk {
     checkRange('read', offset, buffer.length);
     await vhdxBinding().vhdxRead(this.handle, offset, buffer);
     return buffer;
+  }
+
+  async blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer> {
+    checkRange('hash', offset, length);
+    if (!Number.isSafeInteger(blockSize) || blockSize <= 0 || offset % blockSize !== 0) throw new RangeError(`hash: block size ${blockSize} must be positive and divide the offset ${offset}`);
+    return vhdxBinding().vhdxBlake3Blocks(this.handle, offset, length, blockSize);
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {

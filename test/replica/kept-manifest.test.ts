@@ -9,7 +9,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { imageOf } from '../../src/failover/disk-sync.js';
-import { bringUpToDate, chainIdentity, changedFrom, keptManifestPath, loadKept, saveKept, type LayerIdentity } from '../../src/replica/kept-manifest.js';
+import { bringUpToDate, chainIdentity, changedFrom, keptKinds, keptManifestPath, loadKept, saveKept, type LayerIdentity, type ManifestKind } from '../../src/replica/kept-manifest.js';
 import { ManifestKeeper } from '../../src/replica/manifest-keeper.js';
 import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { encodeManifest, hashImage } from '../../src/tracking/index.js';
@@ -17,12 +17,19 @@ import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import { tempDir } from '../helpers/paths.js';
 import { DISKS, encode, ManualClock, MiB, randomRecords, stream, VM_ID } from '../storage/fixtures.js';
 
-const BLOCK_SIZES = [64 * 1024, 4096];
+/** Every kind is kept side by side: two block sizes of SHA-256 and the BLAKE3 primaries prefer. */
+const KINDS: ManifestKind[] = [
+  { blockSize: 64 * 1024, algorithm: 'sha256' },
+  { blockSize: 4096, algorithm: 'sha256' },
+  { blockSize: 64 * 1024, algorithm: 'blake3' },
+];
+/** What the background keeper is told primaries compare with. */
+const KEEPER_KIND: ManifestKind = { blockSize: 64 * 1024, algorithm: 'blake3' };
 
-async function fullHash(storage: VhdxReplicaStorage, diskId: string, blockSize: number): Promise<Buffer> {
+async function fullHash(storage: VhdxReplicaStorage, diskId: string, { blockSize, algorithm }: ManifestKind): Promise<Buffer> {
   const image = imageOf(await storage.openLatest(diskId));
   try {
-    return encodeManifest(await hashImage(image, { blockSize, parallelism: 1 }));
+    return encodeManifest(await hashImage(image, { blockSize, algorithm, parallelism: 1 }));
   } finally {
     await image.close();
   }
@@ -37,9 +44,9 @@ async function positionOf(storage: VhdxReplicaStorage): Promise<{ position: stri
 async function keepInFull(storage: VhdxReplicaStorage): Promise<void> {
   const now = await positionOf(storage);
   for (const d of DISKS) {
-    for (const blockSize of BLOCK_SIZES) {
+    for (const { blockSize, algorithm } of KINDS) {
       const image = imageOf(await storage.openLatest(d.diskId));
-      const manifest = await hashImage(image, { blockSize, parallelism: 1 }).finally(() => image.close());
+      const manifest = await hashImage(image, { blockSize, algorithm, parallelism: 1 }).finally(() => image.close());
       await saveKept(storage.root, { meta: { format: 1, diskId: d.diskId, blockSize, ...now, chain: await chainIdentity(storage, d.diskId) }, manifest });
     }
   }
@@ -50,14 +57,16 @@ async function checkKept(storage: VhdxReplicaStorage, when: string): Promise<num
   const now = await positionOf(storage);
   let updated = 0;
   for (const d of DISKS) {
-    for (const blockSize of BLOCK_SIZES) {
-      const kept = await loadKept(storage.root, d.diskId, blockSize);
+    for (const kind of KINDS) {
+      const { blockSize } = kind;
+      const kept = await loadKept(storage.root, d.diskId, kind);
       assert.ok(kept, `${when}: a kept manifest of ${d.diskId} at ${blockSize}`);
+      assert.equal(kept.manifest.algorithm, kind.algorithm);
       const bytes = await bringUpToDate(storage, kept, now, { parallelism: 1 });
       if (!bytes) continue;
       updated += 1;
-      assert.ok(bytes.equals(await fullHash(storage, d.diskId, blockSize)), `${when}: disk ${d.diskId} at ${blockSize}-byte blocks`);
-      const again = await loadKept(storage.root, d.diskId, blockSize);
+      assert.ok(bytes.equals(await fullHash(storage, d.diskId, kind)), `${when}: disk ${d.diskId} at ${blockSize}-byte blocks, ${kind.algorithm}`);
+      const again = await loadKept(storage.root, d.diskId, kind);
       assert.equal(again!.meta.position, now.position, `${when}: stored at the new position`);
       assert.ok(encodeManifest(again!.manifest).equals(bytes), `${when}: stored as served`);
     }
@@ -89,7 +98,12 @@ describe('kept hash manifests', () => {
       await withStorage(history, async (storage) => {
         let ref = await cycle(storage, 1, 0, '', 40);
         await keepInFull(storage);
-        assert.equal(await checkKept(storage, 'unchanged'), DISKS.length * BLOCK_SIZES.length);
+        assert.equal(await checkKept(storage, 'unchanged'), DISKS.length * KINDS.length);
+        // One file per block size and algorithm, SHA-256's named as before algorithms were kept apart.
+        const order = (k: ManifestKind) => `${k.algorithm}/${k.blockSize}`;
+        for (const d of DISKS) assert.deepEqual((await keptKinds(storage.root, d.diskId)).map(order).sort(), KINDS.map(order).sort());
+        assert.match(keptManifestPath(storage.root, DISKS[0]!.diskId, KINDS[0]!), /-65536\.hvrman$/);
+        assert.match(keptManifestPath(storage.root, DISKS[0]!.diskId, KINDS[2]!), /-65536-blake3\.hvrman$/);
         for (let s = 1; s <= 12; s += 1) {
           ref = await cycle(storage, 1, s, ref);
           // Kept at some points, not others: several cycles and seals may lie between two requests.
@@ -97,7 +111,7 @@ describe('kept hash manifests', () => {
           if (s % 2 === 0) {
             const updated = await checkKept(storage, `after cycle ${s}`);
             // Every change lies in layers that can be told apart: nothing is recomputed in full.
-            assert.equal(updated, DISKS.length * BLOCK_SIZES.length, `after cycle ${s}: brought up to date, not recomputed`);
+            assert.equal(updated, DISKS.length * KINDS.length, `after cycle ${s}: brought up to date, not recomputed`);
           }
         }
         assert.ok((await storage.listRecoveryPoints()).length <= Math.max(1, history));
@@ -118,7 +132,7 @@ describe('kept hash manifests', () => {
       await disk.write(0, Buffer.alloc(MiB, 7));
       await disk.close();
       await rename(staged, base);
-      const kept = await loadKept(root, diskId, BLOCK_SIZES[0]!);
+      const kept = await loadKept(root, diskId, KINDS[0]!);
       assert.equal(await bringUpToDate(storage, kept!, await positionOf(storage)), undefined);
     });
   });
@@ -158,29 +172,29 @@ describe('kept hash manifests', () => {
           }
           return body(storage);
         },
-        { blockSizeFor: () => 64 * 1024, sliceBytes: MiB },
+        { blockSizeFor: () => 64 * 1024, algorithm: 'blake3', sliceBytes: MiB },
       );
       for (let round = 0; round < 4 && !(await keeper.keep(root)); round += 1);
       assert.ok(sequence > 0, 'cycles arrived while the manifest was computed');
       const now = await positionOf(storage);
       for (const d of DISKS) {
-        const kept = await loadKept(root, d.diskId, 64 * 1024);
-        assert.ok(kept, `kept for ${d.diskId} (${keptManifestPath(root, d.diskId, 64 * 1024)})`);
+        const kept = await loadKept(root, d.diskId, KEEPER_KIND);
+        assert.ok(kept, `kept for ${d.diskId} (${keptManifestPath(root, d.diskId, KEEPER_KIND)})`);
         const bytes = await bringUpToDate(storage, kept, now, { parallelism: 1 });
-        assert.ok(bytes?.equals(await fullHash(storage, d.diskId, 64 * 1024)), `disk ${d.diskId}`);
+        assert.ok(bytes?.equals(await fullHash(storage, d.diskId, KEEPER_KIND)), `disk ${d.diskId}`);
       }
       // Many changes into the top layer wait for its seal (they would be hashed again after every cycle)...
       const exact = async (when: string): Promise<void> => {
         for (const d of DISKS) {
-          const kept = await loadKept(root, d.diskId, 64 * 1024);
+          const kept = await loadKept(root, d.diskId, KEEPER_KIND);
           assert.equal(kept!.meta.position, (await positionOf(storage)).position, `${when}: disk ${d.diskId} at the position now`);
-          assert.ok(encodeManifest(kept!.manifest).equals(await fullHash(storage, d.diskId, 64 * 1024)), `${when}: disk ${d.diskId}`);
+          assert.ok(encodeManifest(kept!.manifest).equals(await fullHash(storage, d.diskId, KEEPER_KIND)), `${when}: disk ${d.diskId}`);
         }
       };
       sequence += 1;
       ref = await cycle(storage, 1, sequence, ref, 40);
       assert.equal(await keeper.keep(root), true);
-      for (const d of DISKS) assert.notEqual((await loadKept(root, d.diskId, 64 * 1024))!.meta.position, (await positionOf(storage)).position, 'waits for the seal');
+      for (const d of DISKS) assert.notEqual((await loadKept(root, d.diskId, KEEPER_KIND))!.meta.position, (await positionOf(storage)).position, 'waits for the seal');
       // ...then are hashed in slices, only them.
       await storage.seal();
       assert.equal(await keeper.keep(root), true);

@@ -38,6 +38,8 @@ async function serverWithoutDigests(stateDir: string) {
   const content = new ReplicaContentService(stateDir, replicas);
   const asked: string[] = [];
   const older: ReplicaContentHandler = {
+    // A server from before the digests route knew SHA-256 manifests only.
+    hashAlgorithms: ['sha256'],
     content: (auth, vmId) => content.content(auth, vmId),
     manifest: (auth, vmId, diskId, blockSize) => content.manifest(auth, vmId, diskId, blockSize),
     seedFromBackup: (auth, definition) => content.seedFromBackup(auth, definition),

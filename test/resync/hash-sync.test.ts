@@ -13,7 +13,7 @@ import { diskLogId, vmLogId } from '../../src/engine/index.js';
 import { hostCertificate } from '../../src/demo/pairing.js';
 import { addEntry, makeEntry, ReplicaConfigStore } from '../../src/replica/index.js';
 import { FileCertificateStore } from '../../src/security/index.js';
-import { decodeManifest } from '../../src/tracking/index.js';
+import { decodeManifest, type HashAlgorithm } from '../../src/tracking/index.js';
 import { manifestBlockSize, MAX_MANIFEST_BLOCKS, ReplicaClient, TransportError } from '../../src/transport/index.js';
 import { MiB, TwoHosts } from '../e2e/harness.js';
 import { recoveryPoints, touchedBytes } from './helpers.js';
@@ -57,6 +57,19 @@ describe('hash comparison over the network', () => {
         assert.equal(answer.referencePoint, initial.cycle!.ReferencePoint);
         const manifest = decodeManifest(answer.manifest);
         assert.deepEqual([manifest.blockSize, manifest.virtualSize, manifest.digests.length], [BLOCK, 8 * MiB, (8 * MiB / BLOCK) * 32]);
+        // Without an algorithm (a primary before protocol 3): SHA-256, as before.
+        assert.equal(manifest.algorithm, 'sha256');
+        // Protocol 3: the hello lists what the routes compute; BLAKE3 is asked for by name and kept apart.
+        const hello = await client.hello();
+        assert.ok(hello.ProtocolVersion >= 3 && hello.HashAlgorithms?.includes('blake3') && hello.HashAlgorithms.includes('sha256'), JSON.stringify(hello));
+        const fast = decodeManifest((await client.manifest(vmId, diskId, BLOCK, 'blake3')).manifest);
+        assert.deepEqual([fast.algorithm, fast.blockSize, fast.digests.length], ['blake3', BLOCK, manifest.digests.length]);
+        assert.ok(!fast.digests.equals(manifest.digests), 'other digests of the same content');
+        const fastFine = decodeManifest((await client.manifest(vmId, diskId, 4096, 'blake3')).manifest);
+        const fastDigests = await client.digests(vmId, diskId, { blockSize: 4096, algorithm: 'blake3', position: answer.position!, referencePoint: answer.referencePoint, ranges: [{ offset: 2 * BLOCK, length: BLOCK }] });
+        assert.ok(fastDigests.equals(fastFine.digests.subarray(2 * (BLOCK / 4096) * 32, 3 * (BLOCK / 4096) * 32)), 'BLAKE3 fine digests match its manifest');
+        const unknown = await refused(client.manifest(vmId, diskId, BLOCK, 'md5' as HashAlgorithm), 'ERR_INVALID_ARGUMENT');
+        assert.match(unknown.message, /not 'md5'/);
         // Asked again (a primary that lost its connection): the same manifest, from the finished computation.
         assert.ok((await client.manifest(vmId, diskId, BLOCK)).manifest.equals(answer.manifest));
         await refused(client.manifest(vmId, diskId, 1000), 'ERR_INVALID_ARGUMENT');
@@ -117,7 +130,7 @@ describe('hash comparison over the network', () => {
     const disks = [16 * MiB, 8 * MiB];
     const hosts = await TwoHosts.create({ disks });
     try {
-      await hosts.startServer();
+      const server = await hosts.startServer();
       await hosts.workload(['--seed=51', '--bytes=6MiB']);
       const initial = await hosts.replicate();
       assert.equal(initial.code, 0, JSON.stringify(initial.json));
@@ -145,6 +158,7 @@ describe('hash comparison over the network', () => {
       assert.ok(result.disks.some((d) => d.finePass === 'compared'), `the fine pass ran: ${JSON.stringify(result.disks)}`);
       assert.ok(result.logBytes <= result.changedBytes + 64 * 1024, `log ${result.logBytes} bytes for ${result.changedBytes} differing`);
       assert.ok(result.logBytes < total / 8, `log ${result.logBytes} bytes for ${total} bytes of disk`);
+      assert.match(server.stderr, /"algorithm":"blake3"[^\n]*"message":"manifest (computed|from the kept one)"/, 'the replica served BLAKE3 manifests');
       t.diagnostic(`hash sync: ${result.logBytes} bytes sent, ${result.changedBytes} differing (writes touched ${fineBound} in 4 KiB blocks, ${bound} in 64 KiB), of ${total} bytes of disk`);
       const state = await loadPrimaryState(stateFile);
       assert.deepEqual([state?.generation, state?.sequence, state?.referencePoint, state?.fullCopyRequired], [1, 2, result.referencePoint, undefined]);
@@ -158,6 +172,32 @@ describe('hash comparison over the network', () => {
       const points = await recoveryPoints(hosts.replicaDir);
       assert.ok(points.some((p) => p.referencePoint === initial.cycle!.ReferencePoint), 'the recovery point of the initial replication is kept');
       assert.ok((await hosts.verifyReplica(after.cycle!.ReferencePoint)) >= 3, 'every recovery point checked against the primary');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('compares with SHA-256 where BLAKE3 is not agreed (an older replica server): the same differing blocks, an exact replica', async () => {
+    const disks = [8 * MiB];
+    const hosts = await TwoHosts.create({ disks });
+    try {
+      const server = await hosts.startServer();
+      await hosts.workload(['--seed=61', '--bytes=4MiB']);
+      assert.equal((await hosts.replicate()).code, 0);
+      const journal = join(hosts.root, 'journal.jsonl');
+      await hosts.workload(['--seed=62', '--bytes=256KiB', '--max-size=32KiB', `--journal=${journal}`]);
+      const stray = await hosts.host.createReferencePoint(hosts.vmId);
+      await hosts.host.commitReferencePoint(hosts.vmId, stray.id);
+      const stateFile = primaryStateFile(hosts.primaryState, hosts.vmId);
+      const result = await hashSyncVm({ host: hosts.host, vm: hosts.vmId, stateFile, replica: await hosts.connection(), blockSize: BLOCK, algorithm: 'sha256' });
+      await hosts.rememberPrimary(result.referencePoint);
+      const vm = await hosts.host.getVm(hosts.vmId);
+      const fineBound = await touchedBytes(journal, 4096, new Map(vm.disks.map((d) => [d.id, d.virtualSize])));
+      assert.ok(result.changedBytes > 0 && result.changedBytes <= fineBound, `${result.changedBytes} differing bytes, at most the ${fineBound} bytes of 4 KiB blocks written`);
+      assert.match(server.stderr, /"algorithm":"sha256"[^\n]*"message":"manifest (computed|from the kept one)"/, 'the replica served SHA-256 manifests');
+      assert.doesNotMatch(server.stderr, /"algorithm":"blake3"[^\n]*"message":"manifest (computed|from the kept one)"/);
+      assert.equal(await hosts.server!.stop(), 0);
+      assert.ok((await hosts.verifyReplica(result.referencePoint)) >= 2);
     } finally {
       await hosts.dispose();
     }

@@ -12,6 +12,7 @@ import { blockCountOf, DEFAULT_BLOCK_SIZE, validateBlockSize, zeroDigest, type H
 
 export interface HashImageOptions {
   blockSize?: number;
+  /** Default: the pool's, else SHA-256. */
   algorithm?: HashAlgorithm;
   /** Worker threads; default one per core. */
   parallelism?: number;
@@ -48,7 +49,7 @@ function* blocksToRead(allocation: AllocationExtent[] | undefined, count: number
 export async function hashImage(image: DiskImage, options: HashImageOptions = {}): Promise<HashManifest> {
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   validateBlockSize(blockSize);
-  const algorithm = options.algorithm ?? DEFAULT_HASH_ALGORITHM;
+  const algorithm = options.algorithm ?? options.pool?.algorithm ?? DEFAULT_HASH_ALGORITHM;
   const { virtualSize } = image;
   const count = blockCountOf(virtualSize, blockSize);
   const digests = Buffer.alloc(count * DIGEST_SIZE);
@@ -113,7 +114,7 @@ async function digestRuns(
   place: (block: number, ordinal: number, digests: Buffer) => void,
 ): Promise<void> {
   const { blockSize } = options;
-  const algorithm = options.algorithm ?? DEFAULT_HASH_ALGORITHM;
+  const algorithm = options.algorithm ?? options.pool?.algorithm ?? DEFAULT_HASH_ALGORITHM;
   const { virtualSize } = image;
   const blocksPerWindow = Math.max(1, Math.floor((options.windowSize ?? 8 * 1024 * 1024) / blockSize));
   const pool = options.pool ?? new HashPool(algorithm, options.parallelism);
@@ -131,6 +132,18 @@ async function digestRuns(
         const blocks = Math.min(blocksPerWindow, end - block);
         const offset = block * blockSize;
         const length = Math.min(blocks * blockSize, virtualSize - offset);
+        const at = ordinal;
+        ordinal += blocks;
+        if (algorithm === 'blake3' && image.blake3Blocks) {
+          // Read and hashed in one native job: several windows at once, no buffer here.
+          const fused: Promise<void> = image.blake3Blocks(offset, length, blockSize).then((digests) => {
+            place(block, at, digests);
+            inFlight.delete(fused);
+          });
+          inFlight.add(fused);
+          if (inFlight.size >= pool.maxInFlight) await Promise.race(inFlight);
+          continue;
+        }
         let data: Buffer;
         if (image.readInto) {
           data = spare.pop() ?? Buffer.allocUnsafeSlow(windowBytes);
@@ -138,16 +151,14 @@ async function digestRuns(
         } else {
           data = await image.read(offset, length);
         }
-        const at = ordinal;
-        ordinal += blocks;
         const job: Promise<void> = pool.hash(data, blockSize, length).then((result) => {
           place(block, at, result.digests);
           if (result.data.length === windowBytes) spare.push(result.data);
           inFlight.delete(job);
         });
         inFlight.add(job);
-        // Two batches per worker keep every core busy while bounding memory to a few windows.
-        if (inFlight.size >= pool.size * 2) await Promise.race(inFlight);
+        // Enough windows to keep every core busy while bounding memory to a few windows.
+        if (inFlight.size >= pool.maxInFlight) await Promise.race(inFlight);
       }
     }
     await Promise.all(inFlight);

@@ -1,9 +1,12 @@
 /**
- * A fixed pool of hashing worker threads (one per core by default). Batches are handed to the least
- * loaded worker; buffers move by transfer, never by copy.
+ * Hashes windows of blocks on every core. SHA-256 and BLAKE2b: a fixed pool of worker threads (one per core
+ * by default), node:crypto in each; batches go to the least loaded worker and buffers move by transfer,
+ * never by copy. BLAKE3: the addon hashes a whole window per call on the libuv pool, no workers needed;
+ * `size` then bounds the windows hashed at once.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { blake3Blocks } from '../../native/blake3.js';
 import type { HashAlgorithm } from './hash-algorithm.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 
@@ -31,6 +34,7 @@ export class HashPool {
     readonly size: number = availableParallelism(),
   ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`hash pool size must be a positive integer, got ${size}`);
+    if (algorithm === 'blake3') return;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
       worker.on('message', (reply: HashReply) => this.settle(reply));
@@ -48,6 +52,7 @@ export class HashPool {
   hash(data: Buffer, blockSize: number, length: number = data.length): Promise<HashResult> {
     if (!Number.isSafeInteger(length) || length < 0 || length > data.length) throw new RangeError(`hash length ${length} is outside the ${data.length}-byte buffer`);
     if (this.failure) return Promise.reject(this.failure);
+    if (this.algorithm === 'blake3') return this.hashNative(data, blockSize, length);
     const worker = this.load.indexOf(Math.min(...this.load));
     const id = this.nextId++;
     // A pooled Buffer shares its ArrayBuffer with others and cannot be transferred; copy only then, into
@@ -62,7 +67,29 @@ export class HashPool {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending.size + this.nativeInFlight;
+  }
+
+  /**
+   * Windows worth handing over before waiting for one: two per worker keep every worker busy. Native
+   * hashing shares the libuv pool (4 threads by default) with the reads that feed it, so one per core and
+   * one more, leaving a thread for the next read; a pool of one (the replica's background keeper) stays on
+   * one core.
+   */
+  get maxInFlight(): number {
+    if (this.algorithm !== 'blake3') return this.size * 2;
+    return this.size === 1 ? 1 : this.size + 1;
+  }
+
+  private nativeInFlight = 0;
+
+  private async hashNative(data: Buffer, blockSize: number, length: number): Promise<HashResult> {
+    this.nativeInFlight += 1;
+    try {
+      return { digests: await blake3Blocks(data.subarray(0, length), blockSize), data };
+    } finally {
+      this.nativeInFlight -= 1;
+    }
   }
 
   async close(): Promise<void> {

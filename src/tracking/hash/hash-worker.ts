@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { CRYPTO_NAME, DIGEST_SIZE, type HashAlgorithm } from './hash-algorithm.js';
+import { CRYPTO_NAME, DIGEST_SIZE, type CryptoHashAlgorithm } from './hash-algorithm.js';
 
 export interface HashRequest {
   id: number;
-  algorithm: HashAlgorithm;
+  algorithm: CryptoHashAlgorithm;
   blockSize: number;
   data: ArrayBuffer;
   length: number;

@@ -5,7 +5,7 @@
  * Binary layout, little-endian:
  *   0  char[8]  magic "HVRHMAN1"
  *   8  u32      format version (1)
- *  12  u32      algorithm (1 sha256, 2 blake2b-512 truncated to 256 bits)
+ *  12  u32      algorithm (1 sha256, 2 blake2b-512 truncated to 256 bits, 3 blake3)
  *  16  u32      block size in bytes
  *  20  u32      digest size (32)
  *  24  u64      virtual size of the disk in bytes
@@ -14,7 +14,8 @@
  *  …   byte[32] SHA-256 of everything before it, so a truncated or damaged manifest is refused
  */
 import { createHash } from 'node:crypto';
-import { ALGORITHM_CODE, CRYPTO_NAME, DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from './hash-algorithm.js';
+import { ALGORITHM_CODE, DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from './hash-algorithm.js';
+import { digestOf } from './block-digest.js';
 import { ExtentCoalescer } from '../extents.js';
 import type { ChangedExtent } from '../change-tracker.js';
 
@@ -110,7 +111,7 @@ export function manifestId(manifest: HashManifest): string {
 
 /** The digest of `length` zero bytes, to tell zero blocks apart without reading them again. */
 export function zeroDigest(algorithm: HashAlgorithm, length: number): Buffer {
-  return createHash(CRYPTO_NAME[algorithm]).update(Buffer.alloc(length)).digest().subarray(0, DIGEST_SIZE);
+  return digestOf(algorithm, Buffer.alloc(length));
 }
 
 /**

@@ -10,6 +10,7 @@ import { FileCertificateStore } from '../../../security/index.js';
 import { ReplicaHttpServer } from '../../../transport/index.js';
 import { manifestBlockSize } from '../../../transport/manifest-wire.js';
 import { HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS } from '../../../agent/hash-sync.js';
+import { PREFERRED_SYNC_ALGORITHM } from '../../../tracking/hash/hash-algorithm.js';
 import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
@@ -46,7 +47,7 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   });
   // Content and hash manifests of the same open replicas the logs go to (comparisons by hash).
   // Kept up to date in the background at the block size primaries compare at (src/agent/hash-sync.ts).
-  const content = new ReplicaContentService(stateDir, replicas, { keep: { blockSizeFor: (size) => manifestBlockSize(size, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS) } });
+  const content = new ReplicaContentService(stateDir, replicas, { keep: { blockSizeFor: (size) => manifestBlockSize(size, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS), algorithm: PREFERRED_SYNC_ALGORITHM } });
   const server = new ReplicaHttpServer({ credential, handler, content });
   const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
   content.start();

@@ -1,0 +1,76 @@
+// JS_ functions of the BLAKE3 manifest hash (hash/blake3.h): a whole window of blocks per call, hashed on
+// the libuv pool so that the main thread goes on reading the next window meanwhile.
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "binding/async_work.h"
+#include "binding/registry.h"
+#include "hash/blake3.h"
+
+namespace hvr::binding {
+namespace {
+
+using hash::Blake3Path;
+
+Blake3Path PathArgument(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return Blake3Path::kAuto;
+  if (!info[index].IsString()) ThrowUsage(info.Env(), "the BLAKE3 path must be a string");
+  const std::string name = info[index].As<Napi::String>();
+  for (Blake3Path path : {Blake3Path::kAvx512, Blake3Path::kAvx2, Blake3Path::kPortable}) {
+    if (name == hash::Blake3PathName(path)) return path;
+  }
+  ThrowUsage(info.Env(), ("unknown BLAKE3 path '" + name + "': expected avx512, avx2 or portable").c_str());
+}
+
+Napi::Value JsBlake3Paths(const Napi::CallbackInfo& info) {
+  const std::vector<Blake3Path> paths = hash::Blake3Paths();
+  Napi::Array out = Napi::Array::New(info.Env(), paths.size());
+  for (uint32_t i = 0; i < paths.size(); i++) out.Set(i, hash::Blake3PathName(paths[i]));
+  return out;
+}
+
+// blake3(data, path?) → the 32-byte digest, synchronously (small inputs: zero digests, tests).
+Napi::Value JsBlake3(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsTypedArray()) ThrowUsage(info.Env(), "Usage: blake3(data, path?)");
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  const Blake3Path path = PathArgument(info, 1);
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), hash::kBlake3DigestSize);
+  CallSync(info.Env(), [&] { hash::Blake3(data.Data(), data.ByteLength(), out.Data(), path); });
+  return out;
+}
+
+// blake3Blocks(data, blockSize, path?) → Promise of the digests of every blockSize block of data, 32 bytes each.
+Napi::Value JsBlake3Blocks(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) ThrowUsage(info.Env(), "Usage: blake3Blocks(data, blockSize, path?)");
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  const int64_t block_size = info[1].As<Napi::Number>().Int64Value();
+  if (block_size <= 0) ThrowUsage(info.Env(), "blockSize must be a positive integer");
+  const Blake3Path path = PathArgument(info, 2);
+  const uint8_t* bytes = data.Data();
+  const size_t length = data.ByteLength();
+  const size_t block = static_cast<size_t>(block_size);
+  return PromiseWorker<std::vector<uint8_t>>::Run(
+      info.Env(), "hvr.blake3Blocks",
+      [bytes, length, block, path] {
+        std::vector<uint8_t> digests((length + block - 1) / block * hash::kBlake3DigestSize);
+        hash::Blake3Blocks(bytes, length, block, digests.data(), path);
+        return digests;
+      },
+      [](Napi::Env env, std::vector<uint8_t>& digests) -> Napi::Value {
+        return Napi::Buffer<uint8_t>::Copy(env, digests.data(), digests.size());
+      },
+      {data});
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("blake3Paths", Napi::Function::New(env, JsBlake3Paths, "blake3Paths"));
+  exports.Set("blake3", Napi::Function::New(env, JsBlake3, "blake3"));
+  exports.Set("blake3Blocks", Napi::Function::New(env, JsBlake3Blocks, "blake3Blocks"));
+}
+BindingRegistrar registrar(Register);
+
+}  // namespace
+}  // namespace hvr::binding
