@@ -165,7 +165,10 @@ export class LogReceiver {
       throw error;
     }
     const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
-    const staging = new StagingSlot(this.consumer, vmDir, key, writer, resumed);
+    // Said before the first hole is left: a server killed mid-upload then finds a hollow file whose staging a
+    // restart cleared, and starts the log over instead of resuming a file that lacks payloads.
+    const hollowFrom = (staged: string) => writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    const staging = new StagingSlot(this.consumer, vmDir, key, writer, hollowFrom, resumed);
     try {
       return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size, partial, meta, identity });
     } catch (error) {
@@ -412,6 +415,8 @@ class StagingSlot {
     private readonly vmDir: string,
     private readonly key: LogKey,
     private readonly writer: CoalescingWriter,
+    /** Records that the upload is hollow from here on (before any payload is left out). */
+    private readonly hollowFrom: (staged: string) => Promise<void>,
     resumed?: { progress: HollowProgress; staging: Staging },
   ) {
     this.resuming = resumed !== undefined;
@@ -441,7 +446,9 @@ class StagingSlot {
     if (this.resuming || !this.consumer.stage || header.vmId !== k.vmId || header.diskId !== k.diskId || header.generation !== k.generation || header.sequence !== k.sequence) return;
     try {
       this.staging = await this.consumer.stage(this.vmDir, header);
+      if (this.staging) await this.hollowFrom(this.staging.path);
     } catch (error) {
+      await this.discard();
       this.dropped(error);
     }
     if (this.staging) this.receipt = new HollowReceipt(this.writer, this.staging);

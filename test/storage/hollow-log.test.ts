@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rename, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
@@ -120,6 +120,29 @@ describe('hollow logs of staged full copies', () => {
     assert.equal(done.Accepted, true);
     assert.deepEqual((await state(root)).pending[0]!.hollow, [DISK.diskId]);
     await completeAndCheck(receiver, root, storage, records);
+    }));
+
+  it('starts over after a server killed mid-upload: its file says it is hollow before the first hole', () =>
+    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+      // A body that never ends, as when the server process dies under it: the file is left as it is then.
+      let stalled!: () => void;
+      const stalledPromise = new Promise<void>((resolve) => (stalled = resolve));
+      const endless = (async function* () {
+        yield* stream(log.subarray(0, 3 * MiB));
+        stalled();
+        await new Promise(() => undefined);
+      })();
+      void receiver.receive(root, KEY, request(log), endless);
+      await stalledPromise;
+      const meta = JSON.parse(await readFile(join(root, 'uploads', DISK.diskId, '0000000001-000000000000.hvrlog.partial.json'), 'utf8')) as { hollow?: { bytes: number } };
+      assert.equal(meta.hollow?.bytes, 0, 'the upload is known to be hollow, with nothing kept yet');
+      // The restarted server: a new receiver, and staging cleared.
+      await storage.clearStaging().catch(() => undefined);
+      await rm(join(root, 'staging'), { recursive: true, force: true });
+      const restarted = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      assert.equal((await restarted.status(root, KEY, { uploadId: 'ab'.repeat(16) })).ReceivedBytes, 0);
+      assert.equal((await restarted.receive(root, KEY, request(log), stream(log))).Accepted, true);
+      await completeAndCheck(restarted, root, storage, records);
     }));
 
   it('starts over when the staging disk of a cut upload is gone (a server restart clears staging)', () =>
