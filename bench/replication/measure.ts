@@ -92,6 +92,12 @@ export interface Measured {
   sec: number;
   /** Peak RSS of the process and its children, KiB. */
   peakKiB: number;
+  /**
+   * CPU seconds (user + system) of the process and the children it waited for, with GNU time; undefined
+   * without. Less at the mercy of a loaded machine than the wall time: what a change saves in work shows
+   * here even when other engineers' builds stretch every wall time.
+   */
+  cpuSec?: number;
   stdout: string;
   stderr: string;
 }
@@ -104,25 +110,46 @@ export async function measure(cmd: string, args: string[], env: NodeJS.ProcessEn
   const method = peakMethod();
   const scratch = method === 'gnu-time' ? await mkdtemp(join(tmpdir(), 'hvr-bench-time-')) : undefined;
   const timeFile = scratch ? join(scratch, 'rusage') : '';
-  const argv = scratch ? [GNU_TIME, '-f', '%M', '-o', timeFile, cmd, ...args] : [cmd, ...args];
+  const argv = scratch ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, cmd, ...args] : [cmd, ...args];
   const start = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const sampler = method === 'proc-vmhwm' && child.pid !== undefined ? new TreePeakSampler(child.pid) : undefined;
   const { code, stdout, stderr } = await collect(child);
   const sec = (performance.now() - start) / 1000;
   let peakKiB = sampler?.stop() ?? 0;
+  let cpuSec: number | undefined;
   if (scratch) {
-    peakKiB = await readTimeFile(timeFile);
+    ({ peakKiB, cpuSec } = await readUsage(timeFile));
     await rm(scratch, { recursive: true, force: true });
   }
-  return { code, sec, peakKiB, stdout, stderr };
+  return { code, sec, peakKiB, ...(cpuSec === undefined ? {} : { cpuSec }), stdout, stderr };
 }
 
-/** GNU time writes "Command exited with non-zero status N" before the figure when the command failed. */
+/** CPU seconds (user + system) a running process has used so far (/proc/<pid>/stat); undefined if unreadable. */
+export function processCpuSec(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').at(-1)!.trim().split(/\s+/);
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture node runs on. */
+const CLOCK_TICKS = 100;
+
 async function readTimeFile(path: string): Promise<number> {
+  return (await readUsage(path)).peakKiB;
+}
+
+/** GNU time writes "Command exited with non-zero status N" before the figures when the command failed. */
+async function readUsage(path: string): Promise<{ peakKiB: number; cpuSec?: number }> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  const figures = text.trim().split('\n').filter((line) => /^\d+$/.test(line.trim()));
-  return figures.length > 0 ? Number(figures.at(-1)) : 0;
+  const lines = text.trim().split('\n').map((line) => line.trim().split(/\s+/));
+  const figures = lines.filter((f) => f.length >= 1 && f.every((x) => /^\d+(\.\d+)?$/.test(x))).at(-1);
+  if (!figures) return { peakKiB: 0 };
+  return { peakKiB: Number(figures[0]), ...(figures.length === 3 ? { cpuSec: Number(figures[1]) + Number(figures[2]) } : {}) };
 }
 
 function collect(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {

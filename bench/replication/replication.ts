@@ -27,7 +27,7 @@ import { freePort, type ServerProcess } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
 import { benchOptions, changedBytes, loadNow, type CommonOptions, check, compareContent, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
-import { Daemon, measure, peakMethod, resetPeak, vmHwmKiB, type Measured } from './measure.js';
+import { Daemon, measure, peakMethod, processCpuSec, resetPeak, vmHwmKiB, type Measured } from './measure.js';
 
 configureLogging({ quietConsole: true });
 
@@ -158,7 +158,11 @@ async function main(): Promise<void> {
     say('initial: hvreplica');
     await warm(diskFiles);
     const serverPeakPerPhase = resetPeak(serverPid);
+    const serverCpuBefore = processCpuSec(serverPid);
     const initial = await hvreplica(['replicate', `--vm=${VM}`, `--state-dir=${primaryState}`]);
+    const serverCpuAfter = processCpuSec(serverPid);
+    // CPU seconds of each process for the initial copy: the work done, less bent by a loaded machine than the wall time.
+    const initialCpu = { agentCpuSec: initial.run.cpuSec ?? null, serverCpuSec: serverCpuBefore === undefined || serverCpuAfter === undefined ? null : serverCpuAfter - serverCpuBefore };
     const initialCycle = initial.result as CycleJson;
     const serverInitialKiB = vmHwmKiB(serverPid);
     if (initialCycle.Kind !== 'initial') throw new Error(`the first cycle was ${initialCycle.Kind}, not initial`);
@@ -322,6 +326,7 @@ async function main(): Promise<void> {
       'Targets (DESIGN §6)                                       ratio      limit     met',
       ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
       '',
+      `Initial copy, CPU seconds (user + system): agent ${initialCpu.agentCpuSec?.toFixed(2) ?? 'n/a (no GNU time)'}, replica server ${initialCpu.serverCpuSec?.toFixed(2) ?? 'n/a'}`,
       `Agent warnings (stderr of hvreplica replicate): ${allWarnings.length === 0 ? 'none' : `${allWarnings.length}, first: ${allWarnings[0]}`}`,
       `Server warnings (stderr of hvreplica server run): ${serverWarnings.length === 0 ? 'none' : `${serverWarnings.length}, first: ${serverWarnings[0]}`}`,
       `Replica equals primary (SHA-256 per disk at the last point): ${replicaEqual ? 'yes' : 'NO'}; rsync copy equals the primary's files: ${rsyncEqual ? 'yes' : 'NO'}`,
@@ -337,7 +342,7 @@ async function main(): Promise<void> {
         bytes: totalBytes,
         cp: { sec: cpInitial.sec, peakKiB: cpInitial.peakKiB },
         rsync: { sec: rsyncInitial.run.sec, clientPeakKiB: rsyncInitial.run.peakKiB, daemonPeakKiB: rsyncInitialDaemonKiB, wireBytes: rsyncInitial.stats.wireBytes },
-        hvreplica: { processSec: hvrInitialSec, cycleSec: initialCycle.LatencySec, agentPeakKiB: initial.run.peakKiB, serverPeakKiB: serverInitialKiB, logBytes: initialCycle.LogBytes, warnings: initialWarnings },
+        hvreplica: { processSec: hvrInitialSec, cycleSec: initialCycle.LatencySec, agentPeakKiB: initial.run.peakKiB, serverPeakKiB: serverInitialKiB, logBytes: initialCycle.LogBytes, warnings: initialWarnings, ...initialCpu },
       },
       delta: { median: d, rounds },
       serverWarnings,

@@ -59,6 +59,23 @@ export class ChunkReader {
     return out;
   }
 
+  /** Passes over `n` bytes without copying them (a hollow log's missing payloads). */
+  async skip(n: number, what: string): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.fill(1))) {
+        throw new LogFormatError('ERR_LOG_TRUNCATED', `log ends in the middle of the ${what}: it was cut short; send it again from the start`, this.position);
+      }
+      const first = this.chunks[0]!;
+      const take = Math.min(first.length, left);
+      if (take === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(take);
+      this.buffered -= take;
+      this.position += take;
+      left -= take;
+    }
+  }
+
   /** True when the source has no more bytes. */
   async atEnd(): Promise<boolean> {
     return !(await this.fill(1));

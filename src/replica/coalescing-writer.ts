@@ -24,6 +24,10 @@ export class CoalescingWriter {
   position: number;
   /** True once the body ended normally (not cut by an error). */
   ended = false;
+  /** Bytes below this may be filed (all, unless holdBack() was called). */
+  private released = Number.POSITIVE_INFINITY;
+  /** Ranges of the log left unwritten (a hollow log's payloads), ascending. */
+  private holes: { from: number; to: number }[] = [];
 
   constructor(
     private readonly handle: FileHandle,
@@ -33,6 +37,20 @@ export class CoalescingWriter {
     this.filed = offset;
     this.position = offset;
     this.writeback = new EarlyWriteback(handle);
+  }
+
+  /**
+   * From now on bytes are filed only once the caller has placed them (release), so that some can be left
+   * out: a hollow log (hollow-log.ts) files the framing and leaves the payloads that a staging disk holds.
+   */
+  holdBack(): void {
+    this.released = this.filed;
+  }
+
+  /** Bytes before `upTo` may be filed, except `hole` (left unwritten: the file reads zeros there). */
+  release(upTo: number, hole?: { from: number; to: number }): void {
+    if (hole && hole.to > hole.from) this.holes.push(hole);
+    if (upTo > this.released) this.released = upTo;
   }
 
   /**
@@ -79,19 +97,52 @@ export class CoalescingWriter {
     // Back-pressure: at most one batch on its way to the disk while the next one is gathered.
     await this.inflight;
     if (this.failure !== undefined) throw this.failure;
-    if (this.pendingBytes === 0) return;
-    const batch = this.pending;
+    const ready = Math.min(this.pendingBytes, this.released - this.filed);
+    if (ready <= 0) return;
+    const batch = takeBytes(this.pending, ready);
+    this.pendingBytes -= ready;
     const at = this.filed;
-    this.filed += this.pendingBytes;
-    this.pending = [];
-    this.pendingBytes = 0;
-    const bytes = this.filed - at;
-    this.inflight = writeAll(this.handle, batch, at).then(
+    this.filed += ready;
+    const segments = this.withoutHoles(batch, at);
+    const bytes = segments.reduce((sum, s) => sum + s.bytes, 0);
+    this.inflight = (async () => {
+      for (const segment of segments) await writeAll(this.handle, segment.buffers, segment.at);
+    })().then(
       () => this.writeback.written(bytes),
       (error: unknown) => {
         this.failure ??= error;
       },
     );
+  }
+
+  /** The parts of `batch` (the log from `at`) outside the holes, each with its place in the file. */
+  private withoutHoles(batch: Buffer[], at: number): { at: number; buffers: Buffer[]; bytes: number }[] {
+    const end = at + batch.reduce((sum, b) => sum + b.length, 0);
+    while (this.holes.length > 0 && this.holes[0]!.to <= at) this.holes.shift();
+    if (this.holes.length === 0 || this.holes[0]!.from >= end) return [{ at, buffers: batch, bytes: end - at }];
+    const segments: { at: number; buffers: Buffer[]; bytes: number }[] = [];
+    let position = at;
+    for (const buf of batch) {
+      let from = 0;
+      while (from < buf.length) {
+        const here = position + from;
+        const hole = this.holes.find((h) => h.to > here);
+        if (hole && hole.from <= here) {
+          from = Math.min(buf.length, hole.to - position);
+          continue;
+        }
+        const until = Math.min(buf.length, hole ? hole.from - position : buf.length);
+        const last = segments.at(-1);
+        const piece = buf.subarray(from, until);
+        if (last && last.at + last.bytes === here) {
+          last.buffers.push(piece);
+          last.bytes += piece.length;
+        } else segments.push({ at: here, buffers: [piece], bytes: piece.length });
+        from = until;
+      }
+      position += buf.length;
+    }
+    return segments;
   }
 }
 
@@ -103,6 +154,23 @@ export class UploadTooLongError extends ReplicaError {
   ) {
     super('ERR_INVALID_ARGUMENT', message);
   }
+}
+
+/** Removes the first `bytes` bytes from `buffers` (splitting one if needed) and returns them. */
+function takeBytes(buffers: Buffer[], bytes: number): Buffer[] {
+  const taken: Buffer[] = [];
+  while (bytes > 0) {
+    const first = buffers[0]!;
+    if (first.length <= bytes) {
+      taken.push(buffers.shift()!);
+      bytes -= first.length;
+    } else {
+      taken.push(first.subarray(0, bytes));
+      buffers[0] = first.subarray(bytes);
+      bytes = 0;
+    }
+  }
+  return taken;
 }
 
 /** One gathered write at `at` (no copy into a single buffer); a short write continues where it stopped. */

@@ -12,12 +12,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { pathExists } from '../util/path-exists.js';
 import { join } from 'node:path';
-import { LogFormatError, ReplicationPosition, verifyLog, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
+import { decodeLog, LogFormatError, ReplicationPosition, verifyLog, type DecodeOptions, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import { CoalescingWriter, UploadTooLongError } from './coalescing-writer.js';
+import { HollowReceipt, type HollowProgress } from './hollow-log.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { LogConsumer, LogKey, Staging } from './log-consumer.js';
 
@@ -56,6 +58,8 @@ export interface UploadRequest extends LogIdentity {
 interface PartialMeta {
   /** The upload id, or the log hash when the primary gave none. */
   identity: string;
+  /** Set when the file is hollow (hollow-log.ts): where it resumes, and the staging file with the payloads. */
+  hollow?: HollowProgress;
 }
 
 interface AcceptedRecord {
@@ -125,11 +129,20 @@ export class LogReceiver {
     let size = await fileSize(partial);
     const known = await readJsonFile<PartialMeta>(meta);
     const identity = identityOf(request);
-    if (known?.identity !== identity) {
-      // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
+    const startOver = async () => {
       await rm(partial, { force: true });
       size = 0;
       await writeFileAtomic(meta, JSON.stringify({ identity } satisfies PartialMeta));
+    };
+    // A different log under the same sequence (the primary re-cut it after a failed cycle): start over.
+    if (known?.identity !== identity) await startOver();
+    // A hollow file goes on only from where it was cut, with the staging disk that holds its payloads.
+    let resumed: { progress: HollowProgress; staging: Staging } | undefined;
+    if (known?.identity === identity && known.hollow) {
+      const staging = request.offset > 0 && request.offset === known.hollow.bytes && size === known.hollow.bytes ? await this.resumeStaging(vmDir, partial, known.hollow) : undefined;
+      if (staging) resumed = { progress: known.hollow, staging };
+      else if (request.offset === 0 || !(await pathExists(known.hollow.staged)) || size !== known.hollow.bytes) await startOver();
+      else throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
     }
     // A streamed upload (no declared length) runs to the log's trailer, never past the server's limit.
     const limit = request.totalLength ?? this.limits.maxLogBytes;
@@ -137,17 +150,27 @@ export class LogReceiver {
       // The complete file is already the replica storage's incoming log too (the consumer links it, it
       // does not copy it; a crash came before we dropped our name). Writing into it would change that
       // log under the storage: drop our name and let the upload start over in a file of its own.
-      await rm(partial, { force: true });
-      size = 0;
+      await resumed?.staging.suspend().catch(() => undefined);
+      resumed = undefined;
+      await startOver();
     }
     if (request.offset > size) {
       throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
     }
-    const handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
-    const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
-    const staging = new StagingSlot(this.consumer, vmDir, key);
+    let handle: FileHandle;
     try {
-      return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size });
+      handle = await open(partial, size === 0 ? 'w' : 'r+', 0o600);
+    } catch (error) {
+      await resumed?.staging.suspend().catch(() => undefined);
+      throw error;
+    }
+    const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
+    // Said before the first hole is left: a server killed mid-upload then finds a hollow file whose staging a
+    // restart cleared, and starts the log over instead of resuming a file that lacks payloads.
+    const hollowFrom = (staged: string) => writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    const staging = new StagingSlot(this.consumer, vmDir, key, writer, hollowFrom, resumed);
+    try {
+      return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size, partial, meta, identity });
     } catch (error) {
       // Whatever failed (the body, the final fsync, the hand-over), a staging disk of this attempt is of
       // no use any more: left behind it would hold a disk-sized file and, on Windows, an open handle that
@@ -162,31 +185,37 @@ export class LogReceiver {
     key: LogKey,
     request: UploadRequest,
     body: AsyncIterable<Uint8Array>,
-    { handle, writer, staging, size }: { handle: FileHandle; writer: CoalescingWriter; staging: StagingSlot; size: number },
+    files: { handle: FileHandle; writer: CoalescingWriter; staging: StagingSlot; size: number; partial: string; meta: string; identity: string },
   ): Promise<UploadStatus> {
+    const { handle, writer, staging, size } = files;
     const limit = request.totalLength ?? this.limits.maxLogBytes;
     let summary: LogSummary | undefined;
     let refusal: Error | undefined;
+    /** Where a cut hollow upload resumes, once its staging disk is durable (hollow-log.ts). */
+    let kept: number | undefined;
     try {
       if (request.offset < size) await handle.truncate(request.offset);
       const arriving = writer.tap(body, limit);
       // A log sent whole in one request is verified as its bytes arrive (the decoder pulls them through
-      // the writer), so it is not read back from the disk; a resumed one is verified from the file. Each
-      // verified record may also go to a staging disk (a full copy), so that applying it later is a rename.
-      if (request.offset === 0) summary = await verifyLog(arriving, staging);
+      // the writer), so it is not read back from the disk; a resumed one is verified from the file (a hollow
+      // one: its framing from the file, then the new bytes as they arrive). Each verified record may also go
+      // to a staging disk (a full copy), so that applying it later is a rename.
+      if (request.offset === 0) summary = await verifyLog(arriving, staging, staging.decodeOptions);
+      else if (staging.resuming) summary = await verifyLog(prefixThen(files.partial, request.offset, arriving), staging, staging.decodeOptions);
       else for await (const chunk of arriving) void chunk;
+      // A verified log is placed whole (the trailer follows the last record): everything left may be filed.
+      if (summary) writer.release(Number.POSITIVE_INFINITY);
       await writer.flush();
     } catch (error) {
-      await staging.discard();
+      // A hollow upload's staging disk holds its payloads: kept when the upload may resume (keepHollow).
+      if (!staging.hollow || isRefusal(error, writer, request)) await staging.discard();
       await writer.flush().catch(() => undefined);
-      // A body that ends early is a cut the primary resumes, when it declared the length; a streamed body
-      // ends where the primary's log ends, so a log that is then incomplete is refused (its lengths are damaged).
       if (error instanceof UploadTooLongError) {
         // Never retried into the same result: the primary is told which option bounds it, and nothing of
         // the log is kept (a streamed log would otherwise fill the volume up to the limit every cycle).
         refusal = request.totalLength === undefined ? tooLargeError(`a log streamed without a declared length ran past ${error.limit} bytes`, error.limit) : error;
-      } else if (error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && request.totalLength !== undefined && writer.position < request.totalLength)) {
-        refusal = error;
+      } else if (isRefusal(error, writer, request)) {
+        refusal = error as Error;
       } else if (!(error instanceof LogFormatError)) {
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
           throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full after ${writer.position} bytes of this log; free space there, the upload resumes where it stopped`);
@@ -198,7 +227,9 @@ export class LogReceiver {
     } finally {
       // Whatever arrived is made durable before anyone is told it is there (a refused log is deleted instead).
       try {
-        if (refusal === undefined) await writer.sync();
+        // A hollow upload cut short keeps what its staging disk holds, up to a record boundary.
+        if (refusal === undefined && staging.hollow && summary === undefined) kept = await this.keepHollow(files);
+        else if (refusal === undefined) await writer.sync();
       } catch (error) {
         // What this request added may not be on the disk: hold only what an earlier request made durable.
         await handle.truncate(request.offset).then(() => handle.sync()).catch(() => undefined);
@@ -210,11 +241,20 @@ export class LogReceiver {
     if (refusal) return this.refuse(vmDir, key, refusal);
     if (!writer.ended || (request.totalLength !== undefined && writer.position < request.totalLength)) {
       await staging.discard();
-      return { ReceivedBytes: writer.position, Accepted: false, Position: null };
+      return { ReceivedBytes: kept ?? writer.position, Accepted: false, Position: null };
     }
-    const staged = summary ? await staging.finish() : (await staging.discard(), undefined);
+    const hollow = staging.hollow;
+    let staged: string | undefined;
     try {
-      return await this.finish(vmDir, key, request, summary, staged);
+      staged = summary ? await staging.finish() : (await staging.discard(), undefined);
+    } catch (error) {
+      // Only a hollow log's staging disk is needed (it holds the payloads): without it the log starts over.
+      await rm(files.partial, { force: true });
+      await rm(files.meta, { force: true });
+      throw error;
+    }
+    try {
+      return await this.finish(vmDir, key, request, summary, staged, hollow);
     } finally {
       // Moved by the consumer when it took it; otherwise it is of no use any more.
       if (staged !== undefined) await rm(staged, { force: true });
@@ -230,7 +270,51 @@ export class LogReceiver {
     throw error;
   }
 
-  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary, staged?: string): Promise<UploadStatus> {
+  /**
+   * A cut hollow upload: makes its staging disk durable, cuts the received file back to the record boundary
+   * that disk holds everything before, syncs it, and records where it resumes. Anything failing here leaves
+   * an empty upload (the primary starts the log over), never a file whose missing payloads nothing holds.
+   */
+  private async keepHollow(files: { handle: FileHandle; writer: CoalescingWriter; staging: StagingSlot; meta: string; identity: string }): Promise<number> {
+    const { handle, writer, staging } = files;
+    let progress: HollowProgress | undefined;
+    try {
+      progress = await staging.suspendHollow();
+    } catch (error) {
+      log.warn('the staging disk of a cut upload could not be kept; the log starts over', { error: (error as Error).message });
+    }
+    const bytes = progress?.bytes ?? 0;
+    try {
+      await writer.flush();
+    } catch {
+      progress = undefined;
+    }
+    await handle.truncate(progress ? bytes : 0);
+    await writer.sync().catch(async () => {
+      progress = undefined;
+      await handle.truncate(0);
+      await handle.sync();
+    });
+    await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, ...(progress ? { hollow: progress } : {}) } satisfies PartialMeta));
+    return progress ? bytes : 0;
+  }
+
+  /** The staging a cut hollow upload suspended, reopened for the next request (undefined when gone). */
+  private async resumeStaging(vmDir: string, partial: string, progress: HollowProgress): Promise<Staging | undefined> {
+    if (!this.consumer.stage || !(await pathExists(progress.staged))) return undefined;
+    let header: LogHeader | undefined;
+    try {
+      for await (const entry of decodeLog(createReadStream(partial, { end: Math.max(0, progress.bytes - 1) }))) {
+        if (entry.kind === 'header') header = entry.header;
+        break;
+      }
+    } catch {
+      return undefined;
+    }
+    return header && (await this.consumer.stage(vmDir, header, progress.staged).catch(() => undefined));
+  }
+
+  private async finish(vmDir: string, key: LogKey, request: UploadRequest, verified?: LogSummary, staged?: string, hollow = false): Promise<UploadStatus> {
     const { partial, meta, accepted } = this.paths(vmDir, key);
     const drop = async () => {
       await rm(partial, { force: true });
@@ -248,7 +332,7 @@ export class LogReceiver {
       return this.refuse(vmDir, key, error as Error);
     }
     try {
-      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName, ...(staged === undefined ? {} : { staged }) });
+      await this.consumer.consume(vmDir, { ...key, path: partial, summary, primaryServerName: request.primaryServerName, ...(staged === undefined ? {} : { staged, ...(hollow ? { hollow } : {}) }) });
     } catch (error) {
       if (refusesLog(error)) {
         await drop();
@@ -281,10 +365,10 @@ export class LogReceiver {
     if (record && record.generation === key.generation && record.sequence === key.sequence && same(record)) {
       return { ReceivedBytes: record.totalLength, Accepted: true, Position: new ReplicationPosition(key.generation, key.sequence).toString() };
     }
-    if (named) {
-      const known = await readJsonFile<PartialMeta>(meta);
-      if (known?.identity !== identityOf(identity)) return { ReceivedBytes: 0, Accepted: false, Position: null };
-    }
+    const known = await readJsonFile<PartialMeta>(meta);
+    if (named && known?.identity !== identityOf(identity)) return { ReceivedBytes: 0, Accepted: false, Position: null };
+    // A hollow file is only worth its staging disk (a server restart clears staging): without it, nothing.
+    if (known?.hollow && !(await pathExists(known.hollow.staged))) return { ReceivedBytes: 0, Accepted: false, Position: null };
     return { ReceivedBytes: await fileSize(partial), Accepted: false, Position: null };
   }
 
@@ -315,30 +399,63 @@ export class LogReceiver {
 }
 
 /**
- * The consumer's staging for one upload, if it offers one. Staging only saves time: when it cannot be had
- * or fails, the log is received and applied as usual, so its errors are logged and never fail the upload.
+ * The consumer's staging for one upload, if it offers one. Staging normally only saves time: when it cannot
+ * be had or fails, the log is received and applied as usual, so its errors are logged and never fail the
+ * upload. Once the received file is hollow (hollow-log.ts), the staging disk holds payloads nothing else
+ * does: from then on its failures fail the upload.
  */
 class StagingSlot {
   private staging: Staging | undefined;
+  private receipt: HollowReceipt | undefined;
+  /** True when this request goes on with a hollow upload that an earlier one left. */
+  readonly resuming: boolean;
 
   constructor(
     private readonly consumer: LogConsumer,
     private readonly vmDir: string,
     private readonly key: LogKey,
-  ) {}
+    private readonly writer: CoalescingWriter,
+    /** Records that the upload is hollow from here on (before any payload is left out). */
+    private readonly hollowFrom: (staged: string) => Promise<void>,
+    resumed?: { progress: HollowProgress; staging: Staging },
+  ) {
+    this.resuming = resumed !== undefined;
+    if (resumed) {
+      this.staging = resumed.staging;
+      this.receipt = new HollowReceipt(writer, resumed.staging, resumed.progress);
+    }
+  }
+
+  /** Whether the received file leaves payloads to the staging disk. */
+  get hollow(): boolean {
+    return this.receipt !== undefined;
+  }
+
+  /**
+   * For the decoder: a resumed hollow upload's (which records an earlier request took), or the placement of
+   * records for one that may turn hollow once its staging starts (at the log's header).
+   */
+  get decodeOptions(): DecodeOptions {
+    if (this.resuming) return this.receipt!.decodeOptions;
+    return { onRecordHeader: (layout) => this.receipt?.decodeOptions.onRecordHeader?.(layout) };
+  }
 
   readonly header = async (header: LogHeader): Promise<void> => {
     const k = this.key;
     // A header that names another place is refused once the log is complete; nothing is staged for it.
-    if (!this.consumer.stage || header.vmId !== k.vmId || header.diskId !== k.diskId || header.generation !== k.generation || header.sequence !== k.sequence) return;
+    if (this.resuming || !this.consumer.stage || header.vmId !== k.vmId || header.diskId !== k.diskId || header.generation !== k.generation || header.sequence !== k.sequence) return;
     try {
       this.staging = await this.consumer.stage(this.vmDir, header);
+      if (this.staging) await this.hollowFrom(this.staging.path);
     } catch (error) {
+      await this.discard();
       this.dropped(error);
     }
+    if (this.staging) this.receipt = new HollowReceipt(this.writer, this.staging);
   };
 
   readonly record = async (record: DecodedRecord): Promise<void> => {
+    if (this.receipt) return this.receipt.record(record);
     if (!this.staging) return;
     try {
       await this.staging.record(record);
@@ -348,16 +465,24 @@ class StagingSlot {
     }
   };
 
-  /** The finished staged file, or undefined when there is none (or finishing it failed). */
+  /** The finished staged file, or undefined when there is none (or finishing it failed: rethrown when hollow). */
   async finish(): Promise<string | undefined> {
     const staging = this.staging;
     this.staging = undefined;
     try {
       return await staging?.finish();
     } catch (error) {
+      if (this.receipt) throw error;
       this.dropped(error);
       return undefined;
     }
+  }
+
+  /** A hollow upload cut short: its staging disk made durable and let go, and where the upload resumes. */
+  async suspendHollow(): Promise<HollowProgress | undefined> {
+    const receipt = this.receipt;
+    this.staging = undefined;
+    return receipt?.suspend();
   }
 
   async discard(): Promise<void> {
@@ -369,6 +494,23 @@ class StagingSlot {
   private dropped(error: unknown): void {
     log.warn('staging a full copy failed; the log is applied after it is received', { vmId: this.key.vmId, diskId: this.key.diskId, error: (error as Error).message });
   }
+}
+
+/**
+ * Whether a failed receive refuses the log for good (never resumed): a body longer than allowed, or a log
+ * found malformed or damaged. A body that ends early is a cut the primary resumes, when it declared the
+ * length; a streamed body ends where the primary's log ends, so a log that is then incomplete is refused
+ * (its lengths are damaged).
+ */
+function isRefusal(error: unknown, writer: CoalescingWriter, request: UploadRequest): boolean {
+  if (error instanceof UploadTooLongError) return true;
+  return error instanceof LogFormatError && !(error.code === 'ERR_LOG_TRUNCATED' && writer.ended && request.totalLength !== undefined && writer.position < request.totalLength);
+}
+
+/** The first `bytes` of the received file, then what arrives: a resumed hollow log, verified whole. */
+async function* prefixThen(path: string, bytes: number, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield* createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+  yield* rest;
 }
 
 /** What a primary chooses when it starts a log: 128 random bits in hex. */

@@ -163,7 +163,7 @@ export class ReplicaVms implements LogConsumer {
       try {
         // Linked, not copied: the received file becomes the incoming log (its bytes were verified by the receiver).
         const bytes = (await stat(verified.path)).size;
-        complete = (await storage.receiveFile(verified.path, verified.summary.header, verified.staged)).cycleComplete;
+        complete = (await storage.receiveFile(verified.path, verified.summary.header, verified.staged, verified.hollow === true)).cycleComplete;
         await this.options.records?.received(verified.vmId, verified, bytes);
       } catch (error) {
         // Already applied: the primary missed our acknowledgement and sent it again; it is held.
@@ -175,9 +175,9 @@ export class ReplicaVms implements LogConsumer {
   }
 
   /** A staged disk for a full copy onto a replica that holds nothing yet (VhdxReplicaStorage.stage). */
-  async stage(vmDir: string, header: LogHeader): Promise<Staging | undefined> {
+  async stage(vmDir: string, header: LogHeader, resume?: string): Promise<Staging | undefined> {
     if (!(await exists(join(vmDir, 'state.json')))) return undefined;
-    return withStorageLock(vmDir, 'replica server: stage', async () => (await this.open(vmDir)).stage(header));
+    return withStorageLock(vmDir, 'replica server: stage', async () => (await this.open(vmDir)).stage(header, resume));
   }
 
   /** Applies and seals what is due in every replica this server knows (a periodic timer calls this). */

@@ -38,6 +38,12 @@ export interface PendingCycle {
    * staged while it arrived, staged-disk.ts). Applying takes it instead of the log when the base is empty.
    */
   staged?: Record<string, string>;
+  /**
+   * Disk ids whose log under incoming/ is hollow (src/replica/hollow-log.ts): it holds the log's framing,
+   * and the payloads of its uncompressed data records are read back from the staged disk (or, once that was
+   * taken as the base, from the base itself), checked by their record hashes.
+   */
+  hollow?: string[];
 }
 
 export interface StoredState {

@@ -48,13 +48,17 @@ export class StagedDisk {
       logicalSectorSize: like.logicalSectorSize,
       physicalSectorSize: like.physicalSectorSize,
     });
-    let disk: VhdxDisk;
     try {
-      disk = await openDisk(path, { writable: true });
+      return await StagedDisk.open(path);
     } catch (error) {
       await rm(path, { force: true });
       throw error;
     }
+  }
+
+  /** Opens a staged disk an earlier upload of the same log left (suspend), to go on writing into it. */
+  static async open(path: string): Promise<StagedDisk> {
+    const disk = await openDisk(path, { writable: true });
     // Only a head start for the final flush: without it the copy is staged all the same.
     const syncHandle = await open(path, 'r+').catch((error: unknown) => {
       log.debug('no early writeback for the staging disk', { path, error: (error as Error).message });
@@ -71,8 +75,22 @@ export class StagedDisk {
     });
   }
 
+  /** Reads back what was staged (a hollow log's payloads, hollow-log.ts). */
+  read(offset: number, length: number): Promise<Buffer> {
+    return this.disk.read(offset, length);
+  }
+
   /** Makes every write durable and closes the disk; its path is then handed over with the log. */
   async finish(): Promise<string> {
+    await this.suspend();
+    return this.path;
+  }
+
+  /**
+   * Makes every write durable and closes the disk, keeping the file: an upload cut short goes on into it
+   * later (open). Fails, and drops the disk, when a write or sync failed.
+   */
+  async suspend(): Promise<void> {
     try {
       await this.writes.drain();
       // A failed background sync fails the disk, even if the engine's own flush would not see it again.
@@ -85,7 +103,6 @@ export class StagedDisk {
     await this.syncHandle?.close();
     this.closed = true;
     await this.disk.close();
-    return this.path;
   }
 
   /** Drops the disk (the log failed, or staging did). */

@@ -263,7 +263,10 @@ export class VhdxReplicaStorage implements ReplicaStorage {
    * volume, a file system without them) the bytes are copied as `receive` does.
    * Refuses exactly what `receive` refuses.
    */
-  receiveFile(path: string, verified?: LogHeader, staged?: string): Promise<ReceiveResult> {
+  receiveFile(path: string, verified?: LogHeader, staged?: string, hollow = false): Promise<ReceiveResult> {
+    if (hollow && (staged === undefined || verified === undefined)) {
+      return Promise.reject(new StorageError('ERR_INVALID_ARGUMENT', 'a hollow log comes with the staged disk that holds its payloads, verified'));
+    }
     return this.exclusive(async () => {
       const temp = this.receiveTemp();
       try {
@@ -280,7 +283,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           await writeDurably(temp, createReadStream(path, { highWaterMark: IO_BYTES }));
         }
         const header = verified ?? (await verifyLog(createReadStream(temp, { highWaterMark: IO_BYTES }))).header;
-        return await this.store(temp, header, verified ? staged : undefined);
+        return await this.store(temp, header, verified ? staged : undefined, hollow);
       } catch (error) {
         throw diskFull('storing a received log', error);
       } finally {
@@ -299,8 +302,14 @@ export class VhdxReplicaStorage implements ReplicaStorage {
    * replace, for the initial replication of a replica that holds nothing yet. Undefined otherwise (the log
    * is then applied after it is stored, as always). The caller hands the finished disk to receiveFile.
    */
-  stage(header: LogHeader): Promise<StagedDisk | undefined> {
+  stage(header: LogHeader, resume?: string): Promise<StagedDisk | undefined> {
     return this.exclusive(async () => {
+      const path = join(this.root, STAGING_DIR, `${header.diskId}-${header.generation}-${header.sequence}.vhdx`);
+      if (resume !== undefined) {
+        // Only this log's own staging file, and only while staging is still what the replica wants.
+        if (resume !== path || header.sequence !== 0 || header.baseReferencePoint !== '' || !this.stageable() || !(await pathExists(path))) return undefined;
+        return StagedDisk.open(path);
+      }
       if (header.sequence !== 0 || header.baseReferencePoint !== '' || !this.stageable()) return undefined;
       try {
         acceptLog(this.state, header);
@@ -315,7 +324,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       await base.close();
       if (info.type !== 'dynamic') return undefined;
       await mkdir(join(this.root, STAGING_DIR), { recursive: true });
-      return StagedDisk.create(join(this.root, STAGING_DIR, `${header.diskId}-${header.generation}-${header.sequence}.vhdx`), info);
+      return StagedDisk.create(path, info);
     });
   }
 
@@ -325,7 +334,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   }
 
   /** Files the durable, verified log at `temp` under its cycle and commits the state that names it. */
-  private async store(temp: string, header: LogHeader, staged?: string): Promise<ReceiveResult> {
+  private async store(temp: string, header: LogHeader, staged?: string, hollow = false): Promise<ReceiveResult> {
     const incoming = join(this.root, 'incoming');
     const acceptance = acceptLog(this.state, header);
     const next = this.clone();
@@ -363,6 +372,10 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     await fsyncDirectory(dir);
     const replaced = cycle.logs[header.diskId];
     cycle.logs[header.diskId] = name;
+    const hollowDisks = (cycle.hollow ?? []).filter((d) => d !== header.diskId);
+    if (hollow) hollowDisks.push(header.diskId);
+    if (hollowDisks.length > 0) cycle.hollow = hollowDisks;
+    else delete cycle.hollow;
     await this.commit(next);
     if (replaced !== undefined) await rm(join(dir, replaced), { force: true });
     if (replacedStaged !== undefined) await rm(join(dir, replacedStaged), { force: true });
@@ -388,7 +401,11 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           const layer = this.diskPath(this.top.files[disk.diskId]!);
           const staged = cycle.staged?.[disk.diskId];
           if (staged !== undefined && (await this.takeStaged(cycle, join(dir, staged), layer))) continue;
-          await this.applyLog(layer, join(dir, cycle.logs[disk.diskId]!));
+          // A hollow log's payloads are in its staged disk, or in the base once the disk was taken as it (a
+          // crash came before the state said so); wherever they are read from, their record hashes check them.
+          const hollow = cycle.hollow?.includes(disk.diskId) === true;
+          const payloads = hollow && staged !== undefined && (await pathExists(join(dir, staged))) ? join(dir, staged) : hollow ? layer : undefined;
+          await this.applyLog(layer, join(dir, cycle.logs[disk.diskId]!), payloads);
         }
         const next = this.clone();
         next.pending.shift();
@@ -432,14 +449,25 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     return true;
   }
 
-  /** Writes every record of one log into `layerPath`. Records are absolute, so applying twice is harmless. */
-  private async applyLog(layerPath: string, logPath: string): Promise<void> {
+  /**
+   * Writes every record of one log into `layerPath`. Records are absolute, so applying twice is harmless.
+   * `payloadsFrom` names the disk holding a hollow log's uncompressed payloads (it may be `layerPath` itself).
+   */
+  private async applyLog(layerPath: string, logPath: string, payloadsFrom?: string): Promise<void> {
     let disk: VhdxDisk;
+    let payloads: VhdxDisk | undefined;
     try {
       disk = await openDisk(layerPath, { writable: true });
     } catch (error) {
       throw diskFull('opening a replica disk', error);
     }
+    try {
+      if (payloadsFrom !== undefined) payloads = payloadsFrom === layerPath ? disk : await openDisk(payloadsFrom);
+    } catch (error) {
+      await disk.close().catch(() => undefined);
+      throw error;
+    }
+    const source = payloads;
     const writes = new SerialWrites();
     try {
       // The log was verified whole when it was stored. Here it is checked again before anything is written
@@ -447,7 +475,9 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       // and the whole-log hash, which covers only the framing and record hashes), in case the file was
       // damaged at rest. One write is in flight while the next record is read and checked, so the disk and
       // the CPU work at the same time.
-      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }))) {
+      const hollow = source ? { payloadOf: ({ offset, length }: { offset: number; length: number }) => writes.drain().then(() => source.read(offset, length)) } : {};
+      // (A hollow log's uncompressed payloads come from the disk it was staged into: see DecodeOptions.payloadOf.)
+      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow)) {
         if (entry.kind !== 'record') continue;
         const record = entry.record;
         await writes.next(() => writeRecord(disk, record));
@@ -459,6 +489,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       await writes.drain().catch(() => undefined);
       throw diskFull('applying a log', error);
     } finally {
+      if (payloads !== undefined && payloads !== disk) await payloads.close().catch(() => undefined);
       await disk.close().catch((error: unknown) => log.warn('closing a replica disk failed', { error }));
     }
   }

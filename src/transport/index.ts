@@ -13,3 +13,4 @@ export * from './throttle.js';
 export * from './connection-test.js';
 export * from './transport-sink.js';
 export * from './manifest-wire.js';
+export * from './replayable-log.js';

@@ -1,7 +1,7 @@
 /**
  * A log to upload: its identity, a way to read it from any byte offset (which is what makes an upload
  * resumable), and its length and hash once the whole log exists. The network sink uploads a log while
- * it is still being encoded (log-spool.ts), so the length and hash may come only at the end.
+ * it is still being encoded (replayable-log.ts, log-spool.ts), so the length and hash may come only at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';

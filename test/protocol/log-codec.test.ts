@@ -99,6 +99,30 @@ describe('replication log round trip', () => {
     assert.equal(compressible.codec, CodecId.Brotli);
   });
 
+  it('doubles the pause after each incompressible run, up to its cap, and starts again after a compressed record', async () => {
+    const policy = new AdaptiveCodecPolicy(brotliCodec(1), { giveUpAfter: 1, retryAfter: 2, maxRetryAfter: 8 });
+    const pattern = async (records: number) => {
+      const tried: boolean[] = [];
+      for (let i = 0; i < records; i += 1) {
+        const skipped = policy.stats.skipped;
+        await policy.encode(randomBytes(4096));
+        tried.push(policy.stats.skipped === skipped);
+      }
+      return tried.map((t) => (t ? 'T' : '.')).join('');
+    };
+    // Probe, pause 2; probe, pause 4; probe, pause 8; probe, pause 8 (the cap).
+    assert.equal(await pattern(1 + 2 + 1 + 4 + 1 + 8 + 1 + 8 + 1), 'T..T....T........T........T');
+    assert.equal((await policy.encode(textLike(4096))).codec, CodecId.None, 'still pausing: the record is stored raw untried');
+    // Once a probe finds compressible data, the pause is back to its start.
+    const fresh = new AdaptiveCodecPolicy(brotliCodec(1), { giveUpAfter: 1, retryAfter: 2, maxRetryAfter: 8 });
+    for (let i = 0; i < 1 + 2 + 1 + 4; i += 1) await fresh.encode(randomBytes(4096));
+    assert.equal((await fresh.encode(textLike(4096))).codec, CodecId.Brotli);
+    await fresh.encode(randomBytes(4096));
+    const before = fresh.stats.skipped;
+    for (let i = 0; i < 3; i += 1) await fresh.encode(randomBytes(4096));
+    assert.equal(fresh.stats.skipped - before, 2, 'after a compressed record an incompressible run pauses for retryAfter again');
+  });
+
   it('judges a large record by a sample: incompressible data costs a sample, not a whole compression', async () => {
     const inner = brotliCodec(1);
     const calls: number[] = [];

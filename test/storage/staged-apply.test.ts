@@ -8,34 +8,20 @@ import { mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
-import { LogReceiver, ReplicaVms, type LogConsumer } from '../../src/replica/index.js';
+import { LogReceiver, ReplicaVms } from '../../src/replica/index.js';
 import { CoalescingWriter } from '../../src/replica/coalescing-writer.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
-import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import type { VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { openDisk } from '../../src/vhdx/index.js';
-import { tempDir } from '../helpers/paths.js';
 import { DISKS, DiskModel, encode, MiB, randomRecords, readAll, sha, stream, VM_ID } from './fixtures.js';
+import { stagingConsumer, stagingSetup } from './staging-fixtures.js';
 
 configureLogging({ quietConsole: true });
 
 const INITIAL = { generation: 1, sequence: 0, base: '', next: 'rp-0' };
 
-async function setup() {
-  const dir = tempDir('staged-apply');
-  const root = join(dir.path, VM_ID);
-  const storage = await createVhdxReplicaStorage(root, { vmId: VM_ID, disks: DISKS, blockSize: MiB });
-  return { dir, root, storage };
-}
-
-/** The replica server's wiring in small: the receiver stages into and hands over to this storage. */
-function consumerOf(storage: VhdxReplicaStorage): LogConsumer {
-  return {
-    stage: async (_vmDir, header) => storage.stage(header),
-    consume: async (_vmDir, log) => {
-      await storage.receiveFile(log.path, log.summary.header, log.staged);
-    },
-  };
-}
+const setup = () => stagingSetup('staged-apply');
+const consumerOf = stagingConsumer;
 
 async function latestHash(storage: VhdxReplicaStorage, diskId: string): Promise<string> {
   const disk = await storage.openLatest(diskId);

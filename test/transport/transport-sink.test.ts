@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,29 +42,37 @@ describe('TransportSink: the engine delivering cycles over the network', () => {
     await rm(spool, { recursive: true, force: true });
   });
 
-  it('acknowledges a cycle once the replica accepted every disk log, then clears the spool', async () => {
+  for (const spooling of [false, true]) {
+  it(`acknowledges a cycle once the replica accepted every disk log ${spooling ? 'from spool files, then clears them' : 'straight from the encoders, writing no spool file'}`, async () => {
     const { primary } = await pki();
     const uploader = new Http2LogUploader(() => ReplicaClient.connect({ serverName: REPLICA_NAME, port: host.port, address: '127.0.0.1' }, primary));
-    const sink = new TransportSink({ uploader: new RetryingUploader(uploader, { attempts: 2, backoffMs: () => 0 }), spoolDir: spool, parallelStreams: 2 });
+    const sequence = spooling ? 2 : 1;
+    const sink = new TransportSink({
+      uploader: new RetryingUploader(uploader, { attempts: 2, backoffMs: () => 0 }),
+      spoolDir: spool,
+      parallelStreams: 2,
+      ...(spooling ? { onSpooled: async () => assert.equal((await readdir(join(spool, VM, `1-${sequence}`))).length, DISKS.length, 'one spool file per log') } : {}),
+    });
     const data = DISKS.map(() => randomBytes(64 * 1024));
     try {
-      const ack = await sink.deliver({ vmId: VM, generation: 1, sequence: 1, logs: DISKS.map((d, i) => outgoing(d, 1, data[i]!)) });
+      const ack = await sink.deliver({ vmId: VM, generation: 1, sequence, logs: DISKS.map((d, i) => outgoing(d, sequence, data[i]!)) });
       assert.equal(ack.generation, 1);
-      assert.equal(ack.sequence, 1);
+      assert.equal(ack.sequence, sequence);
       assert.ok(ack.logBytes > 2 * 64 * 1024);
-      const again = await sink.deliver({ vmId: VM, generation: 1, sequence: 1, logs: DISKS.map((d, i) => outgoing(d, 1, data[i]!)) });
+      const again = await sink.deliver({ vmId: VM, generation: 1, sequence, logs: DISKS.map((d, i) => outgoing(d, sequence, data[i]!)) });
       assert.equal(again.logBytes, 0, 'a cycle the replica already holds is acknowledged without sending it again');
     } finally {
       await uploader.close();
     }
     for (const [i, disk] of DISKS.entries()) {
-      const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), disk, 1, 1));
+      const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), disk, 1, sequence));
       const records = [];
       for await (const entry of decodeLog([stored])) if (entry.kind === 'record' && entry.record.type === 'data') records.push(entry.record.data);
       assert.deepEqual(records, [data[i]]);
     }
-    assert.deepEqual(await readdir(join(spool, VM)), []);
+    assert.equal(existsSync(join(spool, VM, `1-${sequence}`)), false, spooling ? 'the spool files are removed once acknowledged' : 'nothing is spooled');
   });
+  }
 
   it('tells its caller once every log is spooled, while the uploads still run (the source can be let go)', async () => {
     let releaseUploads!: () => void;
