@@ -38,6 +38,11 @@ export interface Staging {
 export interface LogConsumer {
   /** Resolves once the log is held durably (that is when the primary may be told it is accepted). */
   consume(vmDir: string, log: VerifiedLog): Promise<void>;
+  /**
+   * Optional: an upload into `vmDir` begins; the receiver calls the returned function once it is over
+   * (answered or failed). Lets background work on the replica give way to cycles (upload-activity.ts).
+   */
+  uploading?(vmDir: string): () => void;
   /** Optional: a staging for a log whose header just arrived, when applying it while it arrives pays. */
   stage?(vmDir: string, header: LogHeader): Promise<Staging | undefined>;
 }
