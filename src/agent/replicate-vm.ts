@@ -190,8 +190,6 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
     const start = clock();
     let result: CycleResult;
     try {
-      // The TLS handshake runs while the cycle takes its reference point (closed in `finally` either way).
-      uploader?.connectAhead();
       result = await replicator.syncOnce(signal);
     } catch (error) {
       // A cycle stopped on purpose (agent stop, initial stop, suspend) is no failure of the relationship.

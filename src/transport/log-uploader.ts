@@ -73,18 +73,7 @@ export class Http2LogUploader implements LogUploader {
     }
   }
 
-  /**
-   * Starts connecting now, so that the first upload finds the session ready: the TLS handshake then runs
-   * while the cycle takes its reference point instead of after it. A failure is left for that upload to
-   * meet again and report (it connects anew).
-   */
-  connectAhead(): void {
-    this.session().catch(() => undefined);
-  }
-
   async close(): Promise<void> {
-    // A connection still being made would otherwise open after close and hold the process up.
-    await this.connecting?.catch(() => undefined);
     const client = this.client;
     this.client = undefined;
     await client?.close();

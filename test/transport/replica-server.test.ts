@@ -119,32 +119,6 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
     await expectTransportError(testReplicationConnection({ serverName: 'other.hvr.test', port: host.port, address: '127.0.0.1' }, primary), 'ERR_UNAUTHORIZED');
   });
 
-  it('connects ahead of the first upload on one session, and a close while still connecting leaves none open', async () => {
-    const { primary } = await pki();
-    const made: ReplicaClient[] = [];
-    const connect = async () => {
-      const client = await ReplicaClient.connect(endpoint(host.port), primary);
-      made.push(client);
-      return client;
-    };
-    const key = { vmId: VM, diskId: DISK(7), generation: 1, sequence: 1 };
-    const log = await makeLog(key, randomBytes(64 * 1024));
-    const ahead = new Http2LogUploader(connect);
-    ahead.connectAhead();
-    try {
-      assert.equal((await ahead.upload(bufferLogSource(log, key))).Accepted, true);
-      assert.equal(made.length, 1, 'the upload used the session connected ahead');
-    } finally {
-      await ahead.close();
-    }
-    assert.equal(made[0]!.closed, true);
-    const closedAtOnce = new Http2LogUploader(connect);
-    closedAtOnce.connectAhead();
-    await closedAtOnce.close();
-    assert.equal(made.length, 2);
-    assert.equal(made[1]!.closed, true, 'the session that was still connecting is closed too');
-  });
-
   it('accepts a log, stores it in incoming/ and advances the position', async () => {
     const { primary } = await pki();
     const key = { vmId: VM, diskId: DISK(1), generation: 1, sequence: 1 };
