@@ -50,6 +50,11 @@ export interface LogConsumer {
   /** Resolves once the log is held durably (that is when the primary may be told it is accepted). */
   consume(vmDir: string, log: VerifiedLog): Promise<void>;
   /**
+   * Optional: an upload into `vmDir` begins; the receiver calls the returned function once it is over
+   * (answered or failed). Lets background work on the replica give way to cycles (upload-activity.ts).
+   */
+  uploading?(vmDir: string): () => void;
+  /**
    * Optional: a staging for a log whose header just arrived, when applying it while it arrives pays. With
    * `resume`, the staging an earlier, cut upload of the same log suspended at that path, if it may still be used.
    */

@@ -111,7 +111,8 @@ export class LogReceiver {
 
   async receive(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     this.checkRequest(request);
-    return this.mutex.run(this.lockKey(vmDir, key), () => this.receiveLocked(vmDir, key, request, body)).catch((error: unknown) => {
+    const ended = this.consumer.uploading?.(vmDir);
+    return this.mutex.run(this.lockKey(vmDir, key), () => this.receiveLocked(vmDir, key, request, body)).finally(() => ended?.()).catch((error: unknown) => {
       // A full volume can strike at any write (the upload's metadata as well as its bytes): always a
       // passing condition the primary retries, never an internal error.
       if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {

@@ -5,20 +5,24 @@
  *
  * Low priority by construction: one VM and one disk at a time server-wide, one hash worker, and only for a
  * VM whose state has not changed for `idleMs` (no cycle arriving). A manifest computed from scratch is
- * hashed in slices, each under the storage lock and each reading the content as it is then; uploads and
- * applies wait at most one slice. Blocks written meanwhile lie in the layers that were the top at the start
- * or newer, so bringing the result up to date at the end (under the lock) makes it exact; when that cannot
- * be told (a new base meanwhile) the work is dropped and done again at the next quiet moment.
+ * hashed in slices, each under the storage lock and each reading the content as it is then. With the
+ * server's UploadActivity it gives way to cycles: no slice starts while a log upload runs or ran less than
+ * `idleMs` ago, and a slice running when an upload begins stops at its next chunk (and is hashed again
+ * later), so a cycle neither waits for a slice to finish nor shares the cores with one. Blocks written
+ * meanwhile lie in the layers that were the top at the start or newer, so bringing the result up to date
+ * at the end (under the lock) makes it exact; when that cannot be told (a new base meanwhile) the work is
+ * dropped and done again at the next quiet moment.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setImmediate as yieldToOthers } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToOthers } from 'node:timers/promises';
 import { logger } from '../logging/logger.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { throwIfAborted } from '../tracking/extents.js';
 import { DEFAULT_HASH_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { blockCountOf } from '../tracking/hash/manifest.js';
 import { bringUpToDate, chainIdentity, emptyManifest, keptKinds, loadKept, planUpdate, rehashBlocks, topIsEmpty, type KeptManifest, type ManifestKind } from './kept-manifest.js';
+import { UploadBeganError, type UploadActivity } from './upload-activity.js';
 import { VmRegistry } from './vm-registry.js';
 
 const log = logger('manifest-keeper');
@@ -34,6 +38,8 @@ export interface ManifestKeeperOptions {
   idleMs?: number;
   /** Bytes hashed per slice under the storage lock (default 256 MiB). */
   sliceBytes?: number;
+  /** The server's log uploads, which the keeper gives way to (see above); none: it only watches state files. */
+  uploads?: UploadActivity;
 }
 
 type Locked = <T>(vmDir: string, purpose: string, body: (storage: VhdxReplicaStorage) => Promise<T>) => Promise<T>;
@@ -88,10 +94,13 @@ export class ManifestKeeper {
       if (!state) continue;
       const mark = `${state.mtimeMs}:${state.size}`;
       if (this.done.get(vm.Path) === mark || Date.now() - state.mtimeMs < idleMs) continue;
+      if (this.options.uploads?.busy(idleMs)) return;
       try {
         if (await this.keep(vm.Path)) this.done.set(vm.Path, mark);
       } catch (error) {
         if (this.abort.signal.aborted) return;
+        // Gave way to a cycle: the next quiet tick starts again from the state then.
+        if (error instanceof UploadBeganError) return;
         log.warn('keeping the hash manifests of a replica failed; tried again later', { path: vm.Path, error: (error as Error).message });
       }
     }
@@ -104,7 +113,7 @@ export class ManifestKeeper {
    * be repeated after every cycle until then, as the whole top layer counts as changed.
    */
   async keep(vmDir: string): Promise<boolean> {
-    const signal = this.abort.signal;
+    const signal = this.signal();
     const todo = await this.locked(vmDir, 'keep hash manifests', async (storage) => {
       const status = await storage.status();
       if (!status.position) return [];
@@ -133,6 +142,38 @@ export class ManifestKeeper {
     return complete;
   }
 
+  /** Aborted when the keeper closes or, with an UploadActivity, when the next upload begins. */
+  private signal(): AbortSignal {
+    const uploads = this.options.uploads;
+    return uploads ? AbortSignal.any([this.abort.signal, uploads.untilNextUpload()]) : this.abort.signal;
+  }
+
+  /** Resolves once no upload ran for `idleMs` (at once without an UploadActivity); rejects when the keeper closes. */
+  private async quiet(): Promise<void> {
+    const idleMs = this.options.idleMs ?? 5_000;
+    while (this.options.uploads?.busy(idleMs)) {
+      throwIfAborted(this.abort.signal);
+      await sleep(Math.min(idleMs, 250));
+    }
+    throwIfAborted(this.abort.signal);
+  }
+
+  /**
+   * Runs one step of hashing once uploads are quiet; a step stopped because an upload began is run again
+   * from its start at the next quiet moment (what it hashed is written over), so the work done before it stays.
+   */
+  private async givingWay<T>(step: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    for (;;) {
+      await this.quiet();
+      try {
+        return await step(this.signal());
+      } catch (error) {
+        if (!(error instanceof UploadBeganError) || this.abort.signal.aborted) throw error;
+        log.verbose('hashing gave way to a log upload; it goes on when uploads are quiet');
+      }
+    }
+  }
+
   private sliceBlocks(blockSize: number): number {
     return Math.max(1, Math.floor((this.options.sliceBytes ?? 256 * 1024 * 1024) / blockSize));
   }
@@ -141,14 +182,12 @@ export class ManifestKeeper {
   private async computeInSlices(vmDir: string, work: Work): Promise<boolean> {
     const { diskId, virtualSize, kind } = work;
     const { blockSize } = kind;
-    const signal = this.abort.signal;
     const started = Date.now();
     const count = blockCountOf(virtualSize, blockSize);
     const sliceBlocks = this.sliceBlocks(blockSize);
     let kept: KeptManifest | undefined = work.from?.kept;
     for (const slice of slices(work.from?.runs ?? [[0, count]], sliceBlocks)) {
-      throwIfAborted(signal);
-      const sliced = await this.locked(vmDir, 'keep hash manifests', async (storage) => {
+      const sliced = await this.givingWay((signal) => this.locked(vmDir, 'keep hash manifests', async (storage) => {
         const status = await storage.status();
         const disk = status.disks.find((d) => d.diskId === diskId);
         if (!status.position || disk?.virtualSize !== virtualSize) return false;
@@ -164,17 +203,17 @@ export class ManifestKeeper {
           await latest.close();
         }
         return true;
-      });
+      }));
       if (!sliced) return false;
       await yieldToOthers();
     }
     if (!kept) return true;
     const final = kept;
-    const saved = await this.locked(vmDir, 'keep hash manifests', async (storage) => {
+    const saved = await this.givingWay((signal) => this.locked(vmDir, 'keep hash manifests', async (storage) => {
       const status = await storage.status();
       if (!status.position) return undefined;
       return bringUpToDate(storage, final, { position: status.position.toString(), referencePoint: status.referencePoint }, { parallelism: 1, signal, maxBlocks: sliceBlocks, storeUnchanged: true });
-    });
+    }));
     if (!saved) {
       log.verbose('the content changed too much while its hash manifest was computed; computed again later', { path: vmDir, diskId, blockSize, algorithm: kind.algorithm });
       return false;

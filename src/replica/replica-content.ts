@@ -184,7 +184,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
     this.slots = new Slots(options.concurrentManifests ?? 2);
     this.hashParallelism = options.hashParallelism ?? availableParallelism();
     this.cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
-    this.keeper = options.keep && new ManifestKeeper(stateDir, (vmDir, purpose, body) => this.locked(vmDir, purpose, body), options.keep);
+    this.keeper = options.keep && new ManifestKeeper(stateDir, (vmDir, purpose, body) => this.locked(vmDir, purpose, body), { uploads: replicas.uploads, ...options.keep });
   }
 
   /** Starts keeping the manifests up to date in the background (when options.keep says how). */

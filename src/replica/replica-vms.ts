@@ -28,6 +28,7 @@ import { ReplicaError } from './errors.js';
 import type { LogConsumer, Staging, VerifiedLog } from './log-consumer.js';
 import type { ReplicaRecords } from './replica-records.js';
 import { withStorageLock } from './storage-lock.js';
+import { UploadActivity } from './upload-activity.js';
 
 const log = logger('replica-vms');
 
@@ -68,6 +69,10 @@ function sameDisks(a: ReplicaVmDefinition['Disks'], b: Array<{ diskId: string; v
 export class ReplicaVms implements LogConsumer {
   /** Folders of the replicas this server has seen, for the periodic apply. */
   private readonly known = new Set<string>();
+  /** Log uploads in progress: background work (the manifest keeper) gives way to them. */
+  readonly uploads = new UploadActivity();
+  /** Applies still running after their log was acknowledged (consume). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly options: ReplicaVmsOptions = {}) {}
 
@@ -154,8 +159,17 @@ export class ReplicaVms implements LogConsumer {
     return openVhdxReplicaStorage(vmDir, this.options.clock ? { clock: this.options.clock } : {});
   }
 
+  /**
+   * Stores the log durably and resolves: that is the acknowledgement (DESIGN §3 step 7). A cycle it
+   * completes is applied after that, in the background but within the same hold of the storage lock, so
+   * whoever takes the lock next (the next log, a failover or a reader on this host, the hash manifests)
+   * finds it applied exactly as when the apply came before the answer; only the primary stops waiting for
+   * it. A crash before the apply is over leaves the cycle stored, and the server applies it at its start.
+   */
   async consume(vmDir: string, verified: VerifiedLog): Promise<void> {
-    await withStorageLock(vmDir, 'replica server: receive', async () => {
+    let stored!: () => void;
+    const storedNow = new Promise<void>((resolve) => (stored = resolve));
+    const held = withStorageLock(vmDir, 'replica server: receive and apply', async () => {
       // Checked under the lock: a failover started on this host in the meantime is seen here.
       await this.options.records?.receiving(verified.vmId, verified.primaryServerName, () => this.definition(vmDir));
       const storage = await this.open(vmDir);
@@ -170,8 +184,25 @@ export class ReplicaVms implements LogConsumer {
         if (isStorageError(error, 'ERR_LOG_DUPLICATE')) return;
         throw error;
       }
+      stored();
       if (complete) await this.apply(vmDir, storage);
     });
+    this.runsOn(held);
+    await Promise.race([storedNow, held]);
+  }
+
+  /** Resolves once every apply left running after an acknowledgement is over (the server's stop waits here). */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private runsOn(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  uploading(_vmDir: string): () => void {
+    return this.uploads.begin();
   }
 
   /** A staged disk for a full copy onto a replica that holds nothing yet (VhdxReplicaStorage.stage). */

@@ -69,13 +69,17 @@ describe('end to end over loopback', () => {
       for (let i = 0; i < 600 && applies() === before; i += 1) await new Promise((r) => setTimeout(r, 20));
       assert.ok(applies() > before, `the server never started applying the delta:\n${server.stderr}`);
       await server.kill();
-      const failed = await cycle;
-      assert.notEqual(failed.code, 0, 'the primary was not acknowledged, so its cycle fails and its reference point stays');
+      // The server answers once the cycle is stored and applies it after (DESIGN §3 step 7): the kill may
+      // come before or after its answer left. Acknowledged, the primary moves on and the stored cycle is
+      // applied at the server's next start; not, its cycle fails, its reference point stays, and the union
+      // of changes goes out again under the same sequence.
+      const killed = await cycle;
+      const acknowledged = killed.code === 0;
 
       await hosts.startServer();
       const again = await hosts.replicate();
       assert.equal(again.code, 0, JSON.stringify(again.json));
-      assert.equal(again.cycle?.Sequence, 1, 'the union of changes goes out under the same sequence');
+      assert.equal(again.cycle?.Sequence, acknowledged ? 2 : 1, acknowledged ? 'the next cycle follows the acknowledged one' : 'the union of changes goes out under the same sequence');
       assert.equal(await hosts.server!.stop(), 0);
       const checked = await hosts.verifyReplica(again.cycle!.ReferencePoint);
       assert.ok(checked >= 2, `checked ${checked} recovery points`);

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { imageOf } from '../../src/failover/disk-sync.js';
 import { bringUpToDate, chainIdentity, changedFrom, keptKinds, keptManifestPath, loadKept, saveKept, type LayerIdentity, type ManifestKind } from '../../src/replica/kept-manifest.js';
 import { ManifestKeeper } from '../../src/replica/manifest-keeper.js';
+import { UploadActivity, UploadBeganError } from '../../src/replica/upload-activity.js';
 import { createVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { encodeManifest, hashImage } from '../../src/tracking/index.js';
 import { createDisk, openDisk } from '../../src/vhdx/index.js';
@@ -206,5 +207,72 @@ describe('kept hash manifests', () => {
       await exact('after a small cycle');
       await keeper.close();
     });
+  });
+  it('give way to log uploads: a slice running when one begins stops, and is hashed again once uploads are quiet', async () => {
+    await withStorage(2, async (storage, root) => {
+      let ref = await cycle(storage, 1, 0, '', 40);
+      await storage.seal();
+      const uploads = new UploadActivity();
+      let calls = 0;
+      let sequence = 0;
+      let gaveWay = 0;
+      let hashedDuringUpload = 0;
+      let uploading: (() => void) | undefined;
+      const keeper = new ManifestKeeper(
+        root,
+        async (_dir, _purpose, body) => {
+          calls += 1;
+          if (calls !== 2) {
+            const result = await body(storage);
+            if (uploading) hashedDuringUpload += 1;
+            return result;
+          }
+          // The first slice: an upload begins as it starts, and its cycle lands while the slice would run.
+          uploading = uploads.begin();
+          sequence += 1;
+          ref = await cycle(storage, 1, sequence, ref);
+          try {
+            return await body(storage);
+          } catch (error) {
+            if (error instanceof UploadBeganError) gaveWay += 1;
+            throw error;
+          } finally {
+            const end = uploading;
+            uploading = undefined;
+            setImmediate(end);
+          }
+        },
+        { blockSizeFor: () => 64 * 1024, sliceBytes: 8 * MiB, idleMs: 1, uploads },
+      );
+      for (let round = 0; round < 4 && !(await keeper.keep(root)); round += 1);
+      assert.equal(gaveWay, 1, 'the slice running when the upload began stopped');
+      assert.equal(hashedDuringUpload, 0, 'nothing was hashed while the upload ran');
+      const now = await positionOf(storage);
+      for (const d of DISKS) {
+        const kept = await loadKept(root, d.diskId, 64 * 1024);
+        assert.ok(kept, `kept for ${d.diskId}`);
+        const bytes = await bringUpToDate(storage, kept, now, { parallelism: 1 });
+        assert.ok(bytes?.equals(await fullHash(storage, d.diskId, 64 * 1024)), `disk ${d.diskId} equals a full hash`);
+      }
+      await keeper.close();
+    });
+  });
+
+  it('know when uploads are quiet (UploadActivity)', () => {
+    let now = 1_000;
+    const uploads = new UploadActivity(() => now);
+    assert.equal(uploads.busy(100), false);
+    const before = uploads.untilNextUpload();
+    const end = uploads.begin();
+    assert.ok(before.aborted && before.reason instanceof UploadBeganError, 'work started before the upload is told to stop');
+    assert.equal(uploads.busy(100), true);
+    const during = uploads.untilNextUpload();
+    now += 50;
+    end();
+    end();
+    assert.equal(uploads.busy(100), true, 'quiet only a while after the last upload ended');
+    now += 100;
+    assert.equal(uploads.busy(100), false);
+    assert.equal(during.aborted, false, 'an upload already running does not stop work started after it');
   });
 });

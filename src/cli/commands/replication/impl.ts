@@ -24,6 +24,7 @@ import {
   type ReplicationRelationship,
 } from '../../../relationship/index.js';
 import { ReplicaConfigStore } from '../../../replica/index.js';
+import { recordAfterApply } from '../../../replica/applied-record.js';
 import { replicaStatistics, resetReplicaStatistics } from '../../../replica/replica-statistics.js';
 import { requestCycleCancel } from '../../../agent/cycle-lock.js';
 import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
@@ -204,7 +205,9 @@ async function replicaRelationships(stateDir: string, relationships: readonly Re
   const server = await new ReplicaConfigStore(stateDir).load();
   const now = new Date();
   const out: ReplicationRelationship[] = [];
-  for (const r of records) {
+  for (const listed of records) {
+    // After the apply of a cycle the server has just acknowledged, if one runs (src/replica/applied-record.ts).
+    const r = await recordAfterApply(site, listed);
     const registered = await site.registry.get(r.vmId);
     const disks = r.configuration.disks.map((d) => ({ Path: d.location ?? d.id, ControllerType: null, ControllerNumber: null, ControllerLocation: null }));
     const primary = r.mode === 'Primary';

@@ -63,6 +63,8 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   clearInterval(sweep);
   await content.close();
   await server.close();
+  // Cycles acknowledged just before the stop are applied before the process ends (else at the next start).
+  await replicas.settled();
   await sweeping;
   await clearRuntime(stateDir);
   return { data: { ComputerName: hostname(), Port: address.port, StartedAt: startedAt, StoppedAt: new Date().toISOString() } };

@@ -1,0 +1,128 @@
+/**
+ * DESIGN §3 step 7: the replica server acknowledges a log once it is stored durably and applies it after.
+ * Whoever takes the storage lock after the acknowledgement (the next log, a failover, `recovery-point list`,
+ * the hash manifests) still finds the cycle applied; a server killed between its answer and the apply
+ * applies the stored cycle at its next start, and the content is exactly the primary's.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { configureLogging } from '../../src/logging/logger.js';
+import { LogReceiver, ReplicaVms } from '../../src/replica/index.js';
+import { withStorageLock } from '../../src/replica/storage-lock.js';
+import type { StoredState } from '../../src/storage/replica-state.js';
+import { createVhdxReplicaStorage, openVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { tempDir } from '../helpers/paths.js';
+import { DISKS, DiskModel, encode, MiB, randomRecords, readAll, sha, stream, VM_ID, type CycleSpec } from '../storage/fixtures.js';
+
+configureLogging({ quietConsole: true });
+
+const INITIAL: CycleSpec = { generation: 1, sequence: 0, base: '', next: 'rp-0' };
+const DELTA: CycleSpec = { generation: 1, sequence: 1, base: 'rp-0', next: 'rp-1' };
+
+async function latestHashes(storage: VhdxReplicaStorage): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const d of DISKS) {
+    const disk = await storage.openLatest(d.diskId);
+    try {
+      out[d.diskId] = sha(await readAll(disk));
+    } finally {
+      await disk.close();
+    }
+  }
+  return out;
+}
+
+async function storedState(root: string): Promise<StoredState> {
+  return JSON.parse(await readFile(join(root, 'state.json'), 'utf8')) as StoredState;
+}
+
+/** Sends one cycle (a log per disk) through the receiver, as uploads arrive; returns the last answer. */
+async function sendCycle(receiver: LogReceiver, root: string, model: DiskModel, cycle: CycleSpec) {
+  let answer;
+  for (const disk of DISKS) {
+    const records = randomRecords(disk.virtualSize, 24);
+    const log = await encode(disk.diskId, cycle, records);
+    const key = { vmId: VM_ID, diskId: disk.diskId, generation: cycle.generation, sequence: cycle.sequence };
+    answer = await receiver.receive(root, key, { offset: 0, uploadId: 'cd'.repeat(16), primaryServerName: 'primary.test', totalLength: log.length }, stream(log));
+    model.apply(disk.diskId, records);
+  }
+  return answer!;
+}
+
+/** A new replica of DISKS in a temporary folder, with the server's consumer and receiver over it. */
+async function withReplica(body: (root: string, replicas: ReplicaVms, receiver: LogReceiver, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir('ack-apply');
+  const root = join(dir.path, VM_ID);
+  try {
+    await createVhdxReplicaStorage(root, { vmId: VM_ID, disks: DISKS, blockSize: MiB });
+    const replicas = new ReplicaVms();
+    await body(root, replicas, new LogReceiver(replicas, { maxLogBytes: 64 * MiB }), dir.path);
+    await replicas.settled();
+  } finally {
+    dir.cleanup();
+  }
+}
+
+describe('acknowledged when stored, applied after', () => {
+  it('a reader taking the storage lock after the acknowledgement finds the cycle applied', async () => {
+    await withReplica(async (root, _replicas, receiver) => {
+      const model = new DiskModel();
+      for (const cycle of [INITIAL, DELTA]) {
+        const answer = await sendCycle(receiver, root, model, cycle);
+        assert.equal(answer.Accepted, true);
+        assert.equal(answer.Position, `${cycle.generation}/${cycle.sequence}@0`);
+        // What `recovery-point list`, a failover or the manifest keeper do: open the storage under its lock.
+        const seen = await withStorageLock(root, 'test reader', async () => {
+          const storage = await openVhdxReplicaStorage(root);
+          return { status: await storage.status(), hashes: await latestHashes(storage) };
+        });
+        assert.equal(seen.status.position?.toString(), `${cycle.generation}/${cycle.sequence}@0`, 'the reader sees the acknowledged cycle applied');
+        assert.equal(seen.status.referencePoint, cycle.next);
+        assert.deepEqual(seen.status.pending, []);
+        assert.deepEqual(seen.hashes, model.hashes());
+      }
+    });
+  });
+
+  it('a server killed after acknowledging and before applying applies the stored cycle at its next start, exactly', async () => {
+    await withReplica(async (root, replicas, receiver, dir) => {
+      const model = new DiskModel();
+      await sendCycle(receiver, root, model, INITIAL);
+      await replicas.settled();
+      const before = await latestHashes(await openVhdxReplicaStorage(root));
+
+      // The delta cycle's logs, stored by a server process that dies as soon as it has acknowledged them.
+      const files: string[] = [];
+      for (const disk of DISKS) {
+        const records = randomRecords(disk.virtualSize, 24);
+        const file = join(dir, `${disk.diskId}.hvrlog`);
+        await writeFile(file, await encode(disk.diskId, DELTA, records));
+        files.push(file);
+        model.apply(disk.diskId, records);
+      }
+      const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'store-then-die.js'), root, ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+      assert.equal(signal, 'SIGKILL', `the storing process ended otherwise (exit ${code}): ${stderr}`);
+
+      // Acknowledged, not applied: stored durably under incoming/, the content still the previous cycle's.
+      const left = await storedState(root);
+      assert.deepEqual(left.position, { generation: 1, sequence: 0 });
+      assert.deepEqual(left.pending.map((c) => [c.generation, c.sequence, Object.keys(c.logs).length]), [[1, 1, DISKS.length]]);
+      assert.deepEqual(await latestHashes(await openVhdxReplicaStorage(root)), before);
+
+      // The next start of the server (its lock is taken over from the dead process) applies it.
+      await new ReplicaVms().openExisting([root]);
+      const after = await openVhdxReplicaStorage(root);
+      assert.equal((await after.status()).position?.toString(), '1/1@0');
+      assert.equal((await after.status()).referencePoint, DELTA.next);
+      assert.deepEqual((await after.status()).pending, []);
+      assert.deepEqual(await latestHashes(after), model.hashes());
+    });
+  });
+});
