@@ -242,17 +242,17 @@ describe('kept hash manifests', () => {
             setImmediate(end);
           }
         },
-        { blockSizeFor: () => 64 * 1024, sliceBytes: 8 * MiB, idleMs: 1, uploads },
+        { blockSizeFor: () => KEEPER_KIND.blockSize, algorithm: KEEPER_KIND.algorithm, sliceBytes: 8 * MiB, idleMs: 1, uploads },
       );
       for (let round = 0; round < 4 && !(await keeper.keep(root)); round += 1);
       assert.equal(gaveWay, 1, 'the slice running when the upload began stopped');
       assert.equal(hashedDuringUpload, 0, 'nothing was hashed while the upload ran');
       const now = await positionOf(storage);
       for (const d of DISKS) {
-        const kept = await loadKept(root, d.diskId, 64 * 1024);
+        const kept = await loadKept(root, d.diskId, KEEPER_KIND);
         assert.ok(kept, `kept for ${d.diskId}`);
         const bytes = await bringUpToDate(storage, kept, now, { parallelism: 1 });
-        assert.ok(bytes?.equals(await fullHash(storage, d.diskId, 64 * 1024)), `disk ${d.diskId} equals a full hash`);
+        assert.ok(bytes?.equals(await fullHash(storage, d.diskId, KEEPER_KIND)), `disk ${d.diskId} equals a full hash`);
       }
       await keeper.close();
     });
