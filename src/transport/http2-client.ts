@@ -10,6 +10,7 @@ import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
+import { DEFAULT_LIVENESS, SessionLiveness, type LivenessOptions } from './session-liveness.js';
 import type { ByteRange, HashAlgorithm } from '../tracking/index.js';
 import {
   backupPath,
@@ -36,6 +37,8 @@ export interface ReplicaEndpoint {
 
 export interface ConnectOptions {
   connectTimeoutMs?: number;
+  /** When a server that stopped answering counts as gone (session-liveness.ts). */
+  liveness?: LivenessOptions;
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -77,10 +80,15 @@ function identityHeaders(identity: LogIdentity): OutgoingHttpHeaders {
 }
 
 export class ReplicaClient {
+  private readonly liveness: SessionLiveness;
+
   private constructor(
     private readonly session: ClientHttp2Session,
     readonly endpoint: ReplicaEndpoint,
-  ) {}
+    liveness: LivenessOptions = {},
+  ) {
+    this.liveness = new SessionLiveness(session, { ...DEFAULT_LIVENESS, ...liveness });
+  }
 
   static async connect(endpoint: ReplicaEndpoint, credential: HostCredential, options: ConnectOptions = {}): Promise<ReplicaClient> {
     const authority = `https://${endpoint.serverName}:${endpoint.port}`;
@@ -113,7 +121,7 @@ export class ReplicaClient {
         }
         session.removeAllListeners('error');
         session.on('error', () => undefined);
-        resolve(new ReplicaClient(session, endpoint));
+        resolve(new ReplicaClient(session, endpoint, options.liveness));
       });
       session.once('error', (error) => {
         clearTimeout(timer);
@@ -222,10 +230,15 @@ export class ReplicaClient {
       const chunks: Buffer[] = [];
       let size = 0;
       let settled = false;
+      const untrack = this.liveness.track();
       const finish = (error: TransportError | undefined, value?: Buffer) => {
         if (settled) return;
         settled = true;
+        untrack();
         body?.unpipe(stream);
+        // However the stream ended, a session ended for silence says so.
+        const lost = this.liveness.lostReason;
+        if (error?.code === 'ERR_CONNECTION' && lost) error = new TransportError('ERR_CONNECTION', lost, true);
         if (error) {
           body?.destroy();
           reject(error);

@@ -124,6 +124,10 @@ export class ReplicaHttpServer {
       session.on('error', (error) => log.debug('session error', { error: error.message }));
     });
     this.server.on('stream', (stream, headers) => {
+      // A primary that resets or loses its connection makes the stream emit an error, possibly after its
+      // handler stopped listening (answered, or failed first): that must never take the server down. The
+      // handler sees the failure through its own reads and writes.
+      stream.on('error', (error) => log.debug('stream error', { error: error.message }));
       const handling = this.handle(stream, headers).catch((error: unknown) => {
         log.error('request failed', { error: (error as Error).message });
         this.fail(stream, 'ERR_INTERNAL', 'internal error');

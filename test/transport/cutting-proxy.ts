@@ -1,6 +1,8 @@
 /**
  * A TCP proxy on loopback that forwards to a target and, once, cuts both connections after a given
- * number of client-to-server bytes: a network fault in the middle of an upload.
+ * number of client-to-server bytes: a network fault in the middle of an upload. With `silent`, the
+ * connections are not closed but go quiet in both directions (a dropped NAT entry, a pulled cable):
+ * nothing tells either end.
  */
 import net from 'node:net';
 
@@ -10,19 +12,25 @@ export interface CuttingProxy {
   close(): Promise<void>;
 }
 
-export async function startCuttingProxy(targetPort: number, cutAfterBytes: number): Promise<CuttingProxy> {
+export async function startCuttingProxy(targetPort: number, cutAfterBytes: number, options: { silent?: boolean } = {}): Promise<CuttingProxy> {
   const sockets = new Set<net.Socket>();
   const state = { armed: true, cuts: 0 };
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let forwarded = 0;
+    let quiet = false;
     const cut = state.armed;
     client.on('data', (chunk: Buffer) => {
+      if (quiet) return;
       if (cut && state.armed && forwarded + chunk.length >= cutAfterBytes) {
         state.armed = false;
         state.cuts += 1;
         upstream.write(chunk.subarray(0, Math.max(0, cutAfterBytes - forwarded)), () => {
+          if (options.silent) {
+            quiet = true;
+            return;
+          }
           client.destroy();
           upstream.destroy();
         });
@@ -33,6 +41,7 @@ export async function startCuttingProxy(targetPort: number, cutAfterBytes: numbe
     });
     upstream.on('drain', () => client.resume());
     upstream.on('data', (chunk: Buffer) => {
+      if (quiet) return;
       if (!client.write(chunk)) upstream.pause();
     });
     client.on('drain', () => upstream.resume());

@@ -11,6 +11,7 @@ import type { HostCredential } from '../../src/security/index.js';
 import {
   bufferLogSource,
   Http2LogUploader,
+  type LogUploader,
   ReplicaClient,
   RetryingUploader,
   SESSION_WINDOW_BYTES,
@@ -189,6 +190,41 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
       await proxy.close();
     }
     const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), DISK(2), 1, 1));
+    assert.ok(stored.equals(log), 'the resumed log is byte-identical');
+  });
+
+  it('ends a session whose connection went silent mid-upload and resumes on a new one', async () => {
+    const { primary } = await pki();
+    const key = { vmId: VM, diskId: DISK(12), generation: 1, sequence: 1 };
+    const log = await makeLog(key, randomBytes(3 * STREAM_WINDOW_BYTES));
+    // No reset, no close: the proxy just stops passing bytes both ways, as a dropped NAT entry would.
+    const proxy = await startCuttingProxy(host.port, 2 * STREAM_WINDOW_BYTES, { silent: true });
+    const offsets: number[] = [];
+    const source = bufferLogSource(log, key);
+    const spied: LogSource = { ...source, open: (offset) => (offsets.push(offset), source.open(offset)) };
+    const liveness = { intervalMs: 50, timeoutMs: 400 };
+    const uploader = new Http2LogUploader(() => ReplicaClient.connect({ ...endpoint(proxy.port) }, primary, { liveness }));
+    const failures: string[] = [];
+    const watched: LogUploader = {
+      upload: (s, signal) => uploader.upload(s, signal).catch((error: Error) => {
+        failures.push(error.message);
+        throw error;
+      }),
+    };
+    const retrying = new RetryingUploader(watched, { attempts: 3, backoffMs: () => 0 });
+    try {
+      const result = await retrying.upload(spied);
+      assert.equal(proxy.cuts, 1, 'the first connection went silent');
+      assert.equal(result.Accepted, true);
+      assert.equal(result.Attempts, 2, 'one more attempt on a new connection');
+      assert.equal(offsets[0], 0);
+      assert.ok(offsets[1]! > 0 && offsets[1]! < log.length, `resumed at ${offsets[1]}`);
+      assert.match(failures.join('\n'), /has not answered .*the connection is dead/, `the failed attempt says the connection died: ${failures.join('; ')}`);
+    } finally {
+      await uploader.close();
+      await proxy.close();
+    }
+    const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), DISK(12), 1, 1));
     assert.ok(stored.equals(log), 'the resumed log is byte-identical');
   });
 

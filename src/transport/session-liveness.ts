@@ -1,0 +1,73 @@
+/**
+ * Notices a replica server that stopped answering while requests wait on it. A connection that dies
+ * without a reset (a NAT or firewall dropping its state, a cable pulled, a peer that froze) leaves the TLS
+ * socket open and an upload waiting forever for flow-control credit or an answer; TCP would notice only
+ * after its keep-alive (hours by default). So while a request is in flight the session is pinged, and a
+ * ping unanswered for `timeoutMs` ends the session: the waiting requests fail as a lost connection, which
+ * the uploader retries on a new one, resuming at the server's offset.
+ */
+import type { ClientHttp2Session } from 'node:http2';
+
+export interface LivenessOptions {
+  /** How often an HTTP/2 PING goes out while requests are in flight (default 10 s). */
+  intervalMs?: number;
+  /** How long a PING may stay unanswered before the session counts as dead (default 30 s). */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_LIVENESS: Required<LivenessOptions> = { intervalMs: 10_000, timeoutMs: 30_000 };
+
+export class SessionLiveness {
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pingSentAt: number | undefined;
+  /** Why the session was ended, once it was; the requests it failed report this. */
+  lostReason: string | undefined;
+
+  constructor(
+    private readonly session: ClientHttp2Session,
+    private readonly options: Required<LivenessOptions>,
+  ) {
+    session.once('close', () => this.stop());
+  }
+
+  /** A request starts; the returned function ends it (called once, whatever the outcome). */
+  track(): () => void {
+    this.inFlight += 1;
+    if (!this.timer && this.inFlight === 1) {
+      this.timer = setInterval(() => this.tick(), Math.min(this.options.intervalMs, this.options.timeoutMs));
+      this.timer.unref();
+    }
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.stop();
+    };
+  }
+
+  private tick(): void {
+    if (this.session.destroyed || this.session.closed) return this.stop();
+    const now = Date.now();
+    if (this.pingSentAt !== undefined) {
+      if (now - this.pingSentAt < this.options.timeoutMs) return;
+      this.lostReason = `the replica server has not answered for ${Math.round(this.options.timeoutMs / 1000)} s (an HTTP/2 ping went unanswered): the connection is dead`;
+      this.stop();
+      this.session.destroy();
+      return;
+    }
+    this.pingSentAt = now;
+    const sent = this.session.ping((error) => {
+      // An error here is the session ending, which fails the requests by itself.
+      if (!error) this.pingSentAt = undefined;
+    });
+    if (!sent) this.pingSentAt = undefined;
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.pingSentAt = undefined;
+  }
+}
