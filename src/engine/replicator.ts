@@ -146,7 +146,8 @@ export class Replicator {
       const generation = !state ? 1 : fullCopy ? state.generation + 1 : state.generation;
       const sequence = fullCopy ? 0 : state!.sequence + 1;
       const vmId = vmLogId(description.id);
-      let changedBytes = 0;
+      // Per disk, and counted again from 0 by each encoding: an upload may encode a log a second time to resume.
+      const changedByDisk = new Map<string, number>();
       const logs: OutgoingLog[] = description.disks.map((disk) => {
         const header: LogHeaderInput = {
           vmId,
@@ -159,11 +160,20 @@ export class Replicator {
           logicalSectorSize: disk.logicalSectorSize,
           consistency,
         };
-        const records = fullCopy ? this.fullCopyRecords(point, disk, (n) => (changedBytes += n)) : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, (n) => (changedBytes += n), signal);
+        const count = (n: number) => changedByDisk.set(disk.id, (changedByDisk.get(disk.id) ?? 0) + n);
+        const records = fullCopy ? this.fullCopyRecords(point, disk, count) : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, count, signal);
         const policy = this.options.codecPolicy;
-        return { diskId: header.diskId, header, encode: () => encodeLog(header, records(), policy ? { codecPolicy: policy() } : {}) };
+        return {
+          diskId: header.diskId,
+          header,
+          encode: () => {
+            changedByDisk.set(disk.id, 0);
+            return encodeLog(header, records(), policy ? { codecPolicy: policy() } : {});
+          },
+        };
       });
       const ack = await this.options.sink.deliver({ vmId, generation, sequence, logs }, signal);
+      const changedBytes = [...changedByDisk.values()].reduce((sum, n) => sum + n, 0);
       phases.lap('deliver');
       if (ack.generation !== generation || ack.sequence !== sequence) {
         throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);

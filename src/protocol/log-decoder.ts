@@ -133,6 +133,8 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       }
       const elsewhere = recordHeader.codec === CodecId.None ? options.payloadOf?.({ offset, length }) : undefined;
       if (elsewhere) {
+        // Read back while the hole is skipped; a failure of either is the decode's, never an unhandled rejection.
+        elsewhere.catch(() => undefined);
         await reader.skip(storedLength, 'record payload');
         const data = await elsewhere;
         if (data.length !== length) throw new LogFormatError('ERR_LOG_TRUNCATED', `the payload of record ${offset}+${length} could not be read back whole`, at);

@@ -142,7 +142,9 @@ export class LogReceiver {
     if (known?.identity === identity && known.hollow) {
       const staging = request.offset > 0 && request.offset === known.hollow.bytes && size === known.hollow.bytes ? await this.resumeStaging(vmDir, partial, known.hollow) : undefined;
       if (staging) resumed = { progress: known.hollow, staging };
-      else if (request.offset === 0 || !(await pathExists(known.hollow.staged)) || size !== known.hollow.bytes) await startOver();
+      // Its staging could not be taken up again (gone, no longer wanted, or it failed to open): a hollow file
+      // is nothing without it, so the upload starts over rather than being sent to the offset it asked for.
+      else if (request.offset === 0 || request.offset === known.hollow.bytes || !(await pathExists(known.hollow.staged)) || size !== known.hollow.bytes) await startOver();
       else throw new OffsetMismatchError(size, `the replica holds ${size} bytes of this log; continue from there, not from ${request.offset}`);
     }
     // A streamed upload (no declared length) runs to the log's trailer, never past the server's limit.

@@ -207,6 +207,9 @@ export class ReplicaVms implements LogConsumer {
 
   /** A staged disk for a full copy onto a replica that holds nothing yet (VhdxReplicaStorage.stage). */
   async stage(vmDir: string, header: LogHeader, resume?: string): Promise<Staging | undefined> {
+    // Only a full copy is ever staged: a delta must not wait here for the storage lock (the previous
+    // cycle's apply holds it after its answer) while its upload's body goes unread.
+    if (header.sequence !== 0 || header.baseReferencePoint !== '') return undefined;
     if (!(await exists(join(vmDir, 'state.json')))) return undefined;
     return withStorageLock(vmDir, 'replica server: stage', async () => (await this.open(vmDir)).stage(header, resume));
   }

@@ -21,7 +21,7 @@ import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SerialWrites } from './serial-writes.js';
 import { normalizeGuid } from '../protocol/guid.js';
-import type { LogHeader } from '../protocol/log-format.js';
+import { LOG_FORMAT_VERSION, type LogHeader } from '../protocol/log-format.js';
 import { StagedDisk, writeRecord } from './staged-disk.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
@@ -303,6 +303,9 @@ export class VhdxReplicaStorage implements ReplicaStorage {
    * is then applied after it is stored, as always). The caller hands the finished disk to receiveFile.
    */
   stage(header: LogHeader, resume?: string): Promise<StagedDisk | undefined> {
+    // A log of an older format (version 1: its whole-log hash covers the payloads) is never stored hollow:
+    // applying it from the stored file must stay possible, and that file would lack the payloads.
+    if (header.formatVersion !== LOG_FORMAT_VERSION) return Promise.resolve(undefined);
     return this.exclusive(async () => {
       const path = join(this.root, STAGING_DIR, `${header.diskId}-${header.generation}-${header.sequence}.vhdx`);
       if (resume !== undefined) {
@@ -402,7 +405,8 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           const staged = cycle.staged?.[disk.diskId];
           if (staged !== undefined && (await this.takeStaged(cycle, join(dir, staged), layer))) continue;
           // A hollow log's payloads are in its staged disk, or in the base once the disk was taken as it (a
-          // crash came before the state said so); wherever they are read from, their record hashes check them.
+          // crash came before the state said so). They were verified by their record hashes as they arrived
+          // and are not checked again when read back, just as taking the staged disk by rename checks nothing.
           const hollow = cycle.hollow?.includes(disk.diskId) === true;
           const payloads = hollow && staged !== undefined && (await pathExists(join(dir, staged))) ? join(dir, staged) : hollow ? layer : undefined;
           await this.applyLog(layer, join(dir, cycle.logs[disk.diskId]!), payloads);

@@ -249,6 +249,7 @@ export class ReplicaClient {
         answered = h;
       });
       stream.on('data', (chunk: Buffer) => {
+        this.liveness.progress();
         size += chunk.length;
         if (size > maxBytes) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -280,6 +281,8 @@ export class ReplicaClient {
           finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false));
         });
         body.pipe(stream);
+        // Body bytes keep flowing only while the server grants flow-control window: progress.
+        body.on('data', () => this.liveness.progress());
       }
     });
   }

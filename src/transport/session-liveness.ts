@@ -2,9 +2,10 @@
  * Notices a replica server that stopped answering while requests wait on it. A connection that dies
  * without a reset (a NAT or firewall dropping its state, a cable pulled, a peer that froze) leaves the TLS
  * socket open and an upload waiting forever for flow-control credit or an answer; TCP would notice only
- * after its keep-alive (hours by default). So while a request is in flight the session is pinged, and a
- * ping unanswered for `timeoutMs` ends the session: the waiting requests fail as a lost connection, which
- * the uploader retries on a new one, resuming at the server's offset.
+ * after its keep-alive (hours by default). So while a request is in flight the session is pinged, and when
+ * for `timeoutMs` neither a ping was answered nor a request made progress, the session ends: the waiting
+ * requests fail as a lost connection, which the uploader retries on a new one, resuming at the server's
+ * offset. Progress counts because on a slow link a ping waits behind a flow-control window of data.
  */
 import type { ClientHttp2Session } from 'node:http2';
 
@@ -21,6 +22,7 @@ export class SessionLiveness {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private pingSentAt: number | undefined;
+  private lastProgressAt = 0;
   /** Why the session was ended, once it was; the requests it failed report this. */
   lostReason: string | undefined;
 
@@ -47,12 +49,18 @@ export class SessionLiveness {
     };
   }
 
+  /** A request moved bytes (the server took body bytes past its window, or answered some): it is alive. */
+  progress(): void {
+    this.lastProgressAt = Date.now();
+  }
+
   private tick(): void {
     if (this.session.destroyed || this.session.closed) return this.stop();
     const now = Date.now();
     if (this.pingSentAt !== undefined) {
-      if (now - this.pingSentAt < this.options.timeoutMs) return;
-      this.lostReason = `the replica server has not answered for ${Math.round(this.options.timeoutMs / 1000)} s (an HTTP/2 ping went unanswered): the connection is dead`;
+      if (now - Math.max(this.pingSentAt, this.lastProgressAt) < this.options.timeoutMs) return;
+      const silence = this.options.timeoutMs >= 1000 ? `${Math.round(this.options.timeoutMs / 1000)} s` : `${this.options.timeoutMs} ms`;
+      this.lostReason = `the replica server has not answered for ${silence} (an HTTP/2 ping went unanswered and no bytes moved): the connection is dead`;
       this.stop();
       this.session.destroy();
       return;

@@ -125,7 +125,8 @@ export class TransportSink implements LogSink {
       const cause = (error as Error).name === 'AbortError' && both.aborted ? both.reason : error;
       if (!stop.signal.aborted) stop.abort(cause);
       await Promise.allSettled(uploads);
-      await Promise.all(replays.map((r) => r.close()));
+      // Closing must not replace the cycle's cause with its own failure.
+      await Promise.allSettled(replays.map((r) => r.close()));
       throw cause;
     }
     const settled = await Promise.allSettled(uploads);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { crc32 } from 'node:zlib';
 import {
   AdaptiveCodecPolicy,
   brotliCodec,
@@ -18,6 +17,7 @@ import {
   type LogEntry,
   type Codec,
 } from '../../src/protocol/index.js';
+import { asVersion1 } from '../helpers/log-version1.js';
 import { chunked, DISK_ID, encodeToBuffer, header, sampleRecords, textLike, VM_ID } from './helpers.js';
 
 async function collect(buf: Buffer, size?: number): Promise<LogEntry[]> {
@@ -342,16 +342,3 @@ function withCounts(log: Buffer, recordCount: number, dataBytes: number): Buffer
   return out;
 }
 
-/**
- * The same log in format version 1: version 1 in the header (its CRC redone) and the whole-log hash over
- * every byte before it, payloads included (what version 2 leaves to the record hashes).
- */
-function asVersion1(v2: Buffer): Buffer {
-  const log = Buffer.from(v2);
-  log.writeUInt16LE(1, 8);
-  const headerLength = log.readUInt16LE(10);
-  log.writeUInt32LE(crc32(log.subarray(0, headerLength - 4)), headerLength - 4);
-  const hashAt = log.length - 40;
-  createHash('sha256').update(log.subarray(0, hashAt)).digest().copy(log, hashAt);
-  return log;
-}

@@ -14,6 +14,7 @@ import type { StoredState } from '../../src/storage/replica-state.js';
 import type { VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { openDisk } from '../../src/vhdx/index.js';
 import { DISKS, DiskModel, encode, MiB, randomRecords, readAll, sha, stream, VM_ID } from './fixtures.js';
+import { asVersion1 } from '../helpers/log-version1.js';
 import { stagingConsumer, stagingSetup } from './staging-fixtures.js';
 
 configureLogging({ quietConsole: true });
@@ -79,6 +80,29 @@ describe('full copy staged while it arrives', () => {
       const after = await Promise.all(bases.map(async (b) => (await stat(b)).ino));
       assert.ok(after.every((ino, i) => ino !== before[i]), 'each staged disk became its base (renamed, not applied again)');
       assert.deepEqual(await readdir(join(root, 'incoming')), [], 'logs and staged disks are gone once applied');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('never stages a version 1 full copy (an earlier primary\'s): it is stored whole and applies from the stored log', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const receiver = new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB });
+      const model = new DiskModel();
+      for (const disk of DISKS) {
+        const records = randomRecords(disk.virtualSize, 16);
+        const log = asVersion1(await encode(disk.diskId, INITIAL, records));
+        const key = { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 };
+        const status = await receiver.receive(root, key, request(log), stream(log));
+        assert.equal(status.Accepted, true);
+        model.apply(disk.diskId, records);
+        const cycle = (await state(root)).pending[0]!;
+        assert.equal(cycle.staged?.[disk.diskId], undefined, 'no staged disk for a version 1 log');
+        assert.ok(!cycle.hollow?.includes(disk.diskId), 'not stored hollow: its whole-log hash covers the payloads');
+      }
+      await storage.applyPending();
+      for (const disk of DISKS) assert.equal(await latestHash(storage, disk.diskId), model.hashes()[disk.diskId]);
     } finally {
       dir.cleanup();
     }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
@@ -61,6 +62,13 @@ describe('BLAKE3 of the addon', () => {
     assert.equal(paths.at(-1), 'portable');
     for (const path of paths) assert.ok(['avx512', 'avx2', 'portable'].includes(path), path);
     if (process.arch !== 'x64') assert.deepEqual(paths, ['portable']);
+    // Where this machine's CPU (and OS) offer AVX2, the build must have the SIMD code: a build without it
+    // would still pass every "paths agree" check below, trivially.
+    if (process.arch === 'x64' && process.platform === 'linux') {
+      const flags = readFileSync('/proc/cpuinfo', 'utf8');
+      if (/\bavx2\b/.test(flags)) assert.ok(paths.includes('avx2'), `AVX2 is on this CPU but the addon offers ${paths.join(', ')}`);
+      if (/\bavx512f\b/.test(flags)) assert.ok(paths.includes('avx512'), `AVX-512 is on this CPU but the addon offers ${paths.join(', ')}`);
+    }
   });
 
   for (const path of blake3Paths()) {

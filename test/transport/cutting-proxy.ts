@@ -2,7 +2,7 @@
  * A TCP proxy on loopback that forwards to a target and, once, cuts both connections after a given
  * number of client-to-server bytes: a network fault in the middle of an upload. With `silent`, the
  * connections are not closed but go quiet in both directions (a dropped NAT entry, a pulled cable):
- * nothing tells either end.
+ * nothing tells either end. With `bytesPerSecond`, client-to-server bytes pass at that rate (a slow link).
  */
 import net from 'node:net';
 
@@ -12,7 +12,7 @@ export interface CuttingProxy {
   close(): Promise<void>;
 }
 
-export async function startCuttingProxy(targetPort: number, cutAfterBytes: number, options: { silent?: boolean } = {}): Promise<CuttingProxy> {
+export async function startCuttingProxy(targetPort: number, cutAfterBytes: number, options: { silent?: boolean; bytesPerSecond?: number } = {}): Promise<CuttingProxy> {
   const sockets = new Set<net.Socket>();
   const state = { armed: true, cuts: 0 };
   const server = net.createServer((client) => {
@@ -37,6 +37,12 @@ export async function startCuttingProxy(targetPort: number, cutAfterBytes: numbe
         return;
       }
       forwarded += chunk.length;
+      if (options.bytesPerSecond) {
+        client.pause();
+        upstream.write(chunk);
+        setTimeout(() => client.resume(), (chunk.length / options.bytesPerSecond) * 1000);
+        return;
+      }
       if (!upstream.write(chunk)) client.pause();
     });
     upstream.on('drain', () => client.resume());

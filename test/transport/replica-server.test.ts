@@ -228,6 +228,25 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
     assert.ok(stored.equals(log), 'the resumed log is byte-identical');
   });
 
+  it('keeps a healthy upload on a slow link alive while its pings wait behind the data', async () => {
+    const { primary } = await pki();
+    const key = { vmId: VM, diskId: DISK(13), generation: 1, sequence: 1 };
+    const log = await makeLog(key, randomBytes(STREAM_WINDOW_BYTES + STREAM_WINDOW_BYTES / 2));
+    // 2 MiB/s with a stream window (4 MiB) of data queued ahead of a ping: its answer takes about 2 s, longer
+    // than the timeout; the upload is alive all the same, because its bytes keep moving (a window update
+    // about every second).
+    const proxy = await startCuttingProxy(host.port, Number.MAX_SAFE_INTEGER, { bytesPerSecond: 2 * 1024 * 1024 });
+    const liveness = { intervalMs: 100, timeoutMs: 1500 };
+    const uploader = new Http2LogUploader(() => ReplicaClient.connect({ ...endpoint(proxy.port) }, primary, { liveness }));
+    try {
+      const result = await uploader.upload(bufferLogSource(log, key));
+      assert.equal(result.Accepted, true, 'accepted on its first attempt: the session was never counted dead');
+    } finally {
+      await uploader.close();
+      await proxy.close();
+    }
+  });
+
   it('keeps an upload open while the server stores and applies it for longer than the idle limit', async () => {
     const { primary } = await pki();
     const slow = await startReplica({ idleTimeoutMs: 300, consumeDelayMs: 1500 });

@@ -76,7 +76,11 @@ function Invoke-HvrCli
             $level = if ($null -ne $entry -and $null -ne $entry.PSObject.Properties['level']) { [string]$entry.level } else { '' }
             if ($level -eq 'warn' -or ($level -eq 'error' -and $ExitCode -eq 0))
             {
-                Write-Warning -Message ([string]$entry.message)
+                # The line's own fields (the reason, the VM, ...) follow the message: a warning without its
+                # cause tells the administrator little.
+                $details = @($entry.PSObject.Properties | Where-Object { $_.Name -notin @('level', 'message', 'timestamp', 'service', 'component') } | ForEach-Object { '{0}: {1}' -f $_.Name, $_.Value })
+                $warning = if ($details.Count -gt 0) { '{0} ({1})' -f $entry.message, ($details -join '; ') } else { [string]$entry.message }
+                Write-Warning -Message $warning
             }
             else
             {

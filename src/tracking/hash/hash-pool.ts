@@ -10,6 +10,9 @@ import { blake3Blocks } from '../../native/blake3.js';
 import type { HashAlgorithm } from './hash-algorithm.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 
+/** Native hashing jobs on the libuv pool at once (it has 4 threads unless UV_THREADPOOL_SIZE says otherwise). */
+const MAX_NATIVE_IN_FLIGHT = 3;
+
 /** A batch's digests, and its data buffer back (transferred twice, never copied) for the next batch. */
 export interface HashResult {
   digests: Buffer;
@@ -78,7 +81,9 @@ export class HashPool {
    */
   get maxInFlight(): number {
     if (this.algorithm !== 'blake3') return this.size * 2;
-    return this.size === 1 ? 1 : this.size + 1;
+    // At most 3 whatever the cores: with libuv's 4 threads, a fourth job would queue the uploads' writes,
+    // fsyncs and VHDX I/O of other cycles behind a comparison.
+    return this.size === 1 ? 1 : Math.min(this.size + 1, MAX_NATIVE_IN_FLIGHT);
   }
 
   private nativeInFlight = 0;

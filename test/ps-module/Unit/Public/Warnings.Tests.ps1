@@ -57,6 +57,19 @@ Describe 'Warnings of the CLI' {
         ($verbose.Message -join "`n") | Should -Not -Match '"level":"warn"'
     }
 
+    It 'keeps the fields of a warning line (its reason, its VM) after the message' {
+        $path = Join-Path -Path $TestDrive -ChildPath ('cli-{0}.mjs' -f [guid]::NewGuid())
+        $result = (Get-Content -Raw -Path (Join-Path -Path $script:HvrFixturePath -ChildPath 'vm-replication.json')).Trim()
+        Set-Content -Encoding Ascii -Path $path -Value @(
+            'process.stderr.write(JSON.stringify({ component: "replica-vms", level: "warn", message: "applying received logs failed; tried again later", vm: "web1", error: "no space left on device", timestamp: "2026-12-07T07:00:00.000Z", service: "hvreplica" }) + "\n");'
+            'process.stdout.write(JSON.stringify({ schemaVersion: 1, command: "x", ok: true, result: [' + $result + '] }) + "\n");'
+        )
+        $env:HVR_CLI = $path
+        $null = Get-HvrVMReplication -VMName 'web1' -WarningVariable warned -WarningAction SilentlyContinue
+        $warned | Should -HaveCount 1
+        $warned[0].Message | Should -BeExactly 'applying received logs failed; tried again later (vm: web1; error: no space left on device)'
+    }
+
     It 'honours -WarningAction Ignore' {
         Set-TestCli -Fixture 'vm-replication' -Level 'warn' -Message 'quiet please'
         $streams = @(Get-HvrVMReplication -VMName 'web1' -WarningAction Ignore 3>&1)
