@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configureLogging } from '../../src/logging/logger.js';
+import { decodeHeader, parseHeaderPrefix } from '../../src/protocol/log-format.js';
 import { LogReceiver, ReplicaVms } from '../../src/replica/index.js';
 import { withStorageLock } from '../../src/replica/storage-lock.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
@@ -85,6 +86,33 @@ describe('acknowledged when stored, applied after', () => {
         assert.deepEqual(seen.status.pending, []);
         assert.deepEqual(seen.hashes, model.hashes());
       }
+    });
+  });
+
+  it('a delta upload never waits for the storage lock to ask for staging (only a full copy is staged)', async () => {
+    await withReplica(async (root, replicas, receiver) => {
+      await sendCycle(receiver, root, new DiskModel(), INITIAL);
+      await replicas.settled();
+      const disk = DISKS[0]!;
+      const log = await encode(disk.diskId, DELTA, randomRecords(disk.virtualSize, 2));
+      const delta = decodeHeader(log.subarray(0, parseHeaderPrefix(log.subarray(0, 16))));
+      // The previous cycle's apply (or a CLI) holds the lock; a delta's header has just arrived.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const taken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = withStorageLock(root, 'test: a long apply', async () => {
+        locked();
+        await held;
+      });
+      await taken;
+      let answered = false;
+      const staging = replicas.stage(root, delta).then((s) => ((answered = true), s));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(answered, true, 'the delta did not wait for the lock');
+      assert.equal(await staging, undefined, 'a delta is not staged');
+      release();
+      await holder;
     });
   });
 
