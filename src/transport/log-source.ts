@@ -32,15 +32,25 @@ export function newUploadId(): string {
 }
 
 /** The whole-log hash sits 40 bytes from the end of every log, before the 8-byte end magic. */
+export const TRAILER_TAIL_BYTES = 40;
+
 export function trailerHash(tail: Buffer): string {
-  if (tail.length < 40 || tail.subarray(tail.length - 8).toString('latin1') !== 'HVRLEND\n') {
+  if (tail.length < TRAILER_TAIL_BYTES || tail.subarray(tail.length - 8).toString('latin1') !== 'HVRLEND\n') {
     throw new LogFormatError('ERR_LOG_TRUNCATED', 'the log has no trailer; it was not written completely');
   }
-  return tail.subarray(tail.length - 40, tail.length - 8).toString('hex');
+  return tail.subarray(tail.length - TRAILER_TAIL_BYTES, tail.length - 8).toString('hex');
+}
+
+/**
+ * The last TRAILER_TAIL_BYTES of a log written so far, after `chunk`: a copy, not a view that would keep a
+ * whole chunk alive while the log is written.
+ */
+export function lastBytesAfter(tail: Buffer, chunk: Buffer): Buffer {
+  return Buffer.from(chunk.length >= TRAILER_TAIL_BYTES ? chunk.subarray(-TRAILER_TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TRAILER_TAIL_BYTES));
 }
 
 export function bufferLogSource(log: Buffer, key: LogKey): LogSource {
-  const complete = { length: log.length, hash: trailerHash(log.subarray(Math.max(0, log.length - 40))) };
+  const complete = { length: log.length, hash: trailerHash(log.subarray(Math.max(0, log.length - TRAILER_TAIL_BYTES))) };
   return {
     key,
     uploadId: newUploadId(),

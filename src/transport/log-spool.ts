@@ -12,11 +12,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { writeAll } from '../replica/coalescing-writer.js';
 import type { LogKey } from '../replica/index.js';
-import { newUploadId, trailerHash, type CompleteLog, type LogSource } from './log-source.js';
+import { lastBytesAfter, newUploadId, trailerHash, type CompleteLog, type LogSource } from './log-source.js';
 
 /** Read size of a follower: large enough that HTTP/2 framing, not syscalls, sets the pace. */
 const READ_BYTES = 1024 * 1024;
-const TAIL_BYTES = 40;
 /** How much of what was last written followers may take from memory. */
 const RECENT_BYTES = 16 * 1024 * 1024;
 
@@ -24,7 +23,7 @@ export class LogSpool {
   readonly source: LogSource;
   /** Bytes written to the file so far (what a follower may read). */
   private written = 0;
-  private tail = Buffer.alloc(0);
+  private tail: Buffer = Buffer.alloc(0);
   /** The last chunks written, oldest first, each with its offset in the log; they are never changed after. */
   private recent: { at: number; buf: Buffer }[] = [];
   private recentBytes = 0;
@@ -81,8 +80,7 @@ export class LogSpool {
       this.written += buf.length;
     }
     while (this.recentBytes - this.recent[0]!.buf.length >= RECENT_BYTES) this.recentBytes -= this.recent.shift()!.buf.length;
-    // Only the last bytes are kept (the trailer's hash), not a copy of every chunk.
-    for (const buf of buffers) this.tail = buf.length >= TAIL_BYTES ? Buffer.from(buf.subarray(-TAIL_BYTES)) : Buffer.concat([this.tail, buf]).subarray(-TAIL_BYTES);
+    for (const buf of buffers) this.tail = lastBytesAfter(this.tail, buf);
     this.wake();
   }
 

@@ -24,7 +24,7 @@
  */
 import { Readable } from 'node:stream';
 import type { LogKey } from '../replica/index.js';
-import { newUploadId, trailerHash, type CompleteLog, type LogSource } from './log-source.js';
+import { lastBytesAfter, newUploadId, trailerHash, type CompleteLog, type LogSource } from './log-source.js';
 
 /**
  * Bytes kept behind the newest encoded byte. The replica's durable offset after a cut lies at most the bytes
@@ -34,7 +34,6 @@ import { newUploadId, trailerHash, type CompleteLog, type LogSource } from './lo
 export const KEEP_BYTES = 32 * 1024 * 1024;
 /** How far the stream handed to the uploader reads ahead of the socket (a few records). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-const TAIL_BYTES = 40;
 
 export interface ReplayableLogOptions {
   /** Bytes kept in memory behind the newest encoded byte (default KEEP_BYTES). */
@@ -57,7 +56,7 @@ export class ReplayableLog {
   /** The last chunks of the current pass, oldest first, each with its offset in the log. */
   private kept: { at: number; buf: Buffer }[] = [];
   private keptBytes = 0;
-  private tail = Buffer.alloc(0);
+  private tail: Buffer = Buffer.alloc(0);
   private done: CompleteLog | undefined;
   private failure: Error | undefined;
   private closed = false;
@@ -193,8 +192,7 @@ export class ReplayableLog {
     this.keptBytes += buf.length;
     this.head += buf.length;
     while (this.kept.length > 1 && this.keptBytes - this.kept[0]!.buf.length >= this.keepBytes) this.keptBytes -= this.kept.shift()!.buf.length;
-    // A copy of the last bytes (the trailer's hash), not a view that would keep a whole chunk alive.
-    this.tail = Buffer.from(buf.length >= TAIL_BYTES ? buf.subarray(-TAIL_BYTES) : Buffer.concat([this.tail, buf]).subarray(-TAIL_BYTES));
+    this.tail = lastBytesAfter(this.tail, buf);
     if (this.head > this.furthest) {
       const fresh = this.head - Math.max(this.furthest, this.head - buf.length);
       this.furthest = this.head;
