@@ -8,19 +8,30 @@ import { hostname } from 'node:os';
 import type { HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { runsAfterResult } from '../util/work-after-result.js';
-import { commitsSettled, Replicator, replicaDisksOf, type CycleResult, type LogSink } from '../engine/index.js';
+// Each import names its module, not a barrel (src/*/index.ts): a one-shot `replicate` loads what a primary's
+// cycle runs, not the replica server's side of every package (~60 modules, measured at start-up).
+import type { LogSink } from '../engine/log-sink.js';
 import { loadPrimaryState } from '../engine/primary-state.js';
-import { AdaptiveCodecPolicy, noneCodec, REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../protocol/index.js';
-import { RelationshipStore, type ReplicationRelationship } from '../relationship/index.js';
-import { ReplicaConfigStore } from '../replica/index.js';
-import { FileCertificateStore, type HostCredential } from '../security/index.js';
-import { BandwidthLimitedUploader, Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, TransportSink, type BandwidthSchedule, type DeliveryProgress, type ReplicaEndpoint, type RetryOptions } from '../transport/index.js';
+import { commitsSettled, Replicator, replicaDisksOf, type CycleResult } from '../engine/replicator.js';
+import { AdaptiveCodecPolicy, noneCodec } from '../protocol/codec.js';
+import { REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../protocol/replica-vm.js';
+import { RelationshipStore } from '../relationship/store.js';
+import type { ReplicationRelationship } from '../relationship/types.js';
+import { ReplicaConfigStore } from '../replica/config-store.js';
+import { FileCertificateStore } from '../security/certificate-store.js';
+import type { HostCredential } from '../security/credential.js';
+import type { BandwidthSchedule } from '../transport/bandwidth-schedule.js';
+import { TransportError } from '../transport/errors.js';
+import { ReplicaClient, type ReplicaEndpoint } from '../transport/http2-client.js';
+import { Http2LogUploader, RetryingUploader, type RetryOptions } from '../transport/log-uploader.js';
+import { BandwidthLimitedUploader } from '../transport/throttle.js';
+import { TransportSink, type DeliveryProgress } from '../transport/transport-sink.js';
 import { toWire as hostConfigurationToWire } from '../host/hyperv/exported-definition.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
 import { cycleLockFile, primaryStateFile, spoolDir } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
-import { needsResync, RESYNC_STATES, resyncAfterFailure, resyncIfDue } from './resync.js';
+import { needsResync, RESYNC_STATES } from './resync-states.js';
 
 const log = logger('agent');
 
@@ -129,6 +140,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   const rel = await requireRelationship(stateDir, vm.id, vm.name);
   // A resync waiting, due or interrupted: continue it (or say why not) instead of a delta.
   if (RESYNC_STATES.has(rel.ReplicationState) && !options.sink && !options.initialOnly && !options.planned) {
+    const { resyncIfDue } = await import('./resync.js');
     return withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, (cancelled) => resyncIfDue({ ...options, signal: joinSignals(options.signal, cancelled) }, rel));
   }
   if (!SENDING_STATES.has(rel.ReplicationState)) {
@@ -190,6 +202,8 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
     const start = clock();
     let result: CycleResult;
     try {
+      // The TLS handshake runs while the cycle takes its reference point (closed in `finally` either way).
+      uploader?.connectAhead();
       result = await replicator.syncOnce(signal);
     } catch (error) {
       // A cycle stopped on purpose (agent stop, initial stop, suspend) is no failure of the relationship.
@@ -197,7 +211,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
       await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
       // Tracking lost its place, or the replica is out of step: resynchronize (now, or when its rules allow).
-      if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return resyncAfterFailure({ ...options, signal }, vm.id, error);
+      if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return (await import('./resync.js')).resyncAfterFailure({ ...options, signal }, vm.id, error);
       throw error;
     } finally {
       await uploader?.close();

@@ -19,22 +19,17 @@ import type { HashSyncVmResult } from './hash-sync.js';
 import { hashSyncRelationship, hashSyncReport } from './hash-sync-cycle.js';
 import { cycleLockFile } from './paths.js';
 import { afterFailure } from './relationship-updates.js';
+import { needsResync, RESYNC_STATES } from './resync-states.js';
 import { credentialOf, endpointOf, joinSignals, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
 import { logger } from '../logging/logger.js';
 import { recordCycle, RelationshipStore, rollStatistics, type ReplicationRelationship, type ReplicationState } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
-import { isResyncRequired } from '../tracking/change-tracker.js';
 import { TransportError } from '../transport/index.js';
 
 const log = logger('resync');
 
-/** States in which the relationship waits for, runs or paused a resync. */
-export const RESYNC_STATES: ReadonlySet<ReplicationState> = new Set<ReplicationState>(['WaitingForStartResynchronize', 'Resynchronizing', 'ResynchronizeSuspended']);
-
-/** Whether a failed cycle calls for a resync: tracking lost on the primary, or the replica out of step. */
-export function needsResync(error: unknown): boolean {
-  return isResyncRequired(error) || (error instanceof TransportError && error.code === 'ERR_LOG_OUT_OF_SEQUENCE');
-}
+// Re-exported: callers of the resync find them here too (resync-states.ts says why they live apart).
+export { needsResync, RESYNC_STATES };
 
 function secondsOfDay(now: Date): number {
   return now.getHours() * 3600 + now.getMinutes() * 60 + now.getSeconds();

@@ -5,7 +5,7 @@
  * crash between the two leaves a frozen point the next cycle recognises as already delivered.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { prepareFileAtomic, writeFileAtomic, type PreparedFile } from '../util/atomic-file.js';
 import { EngineError } from './errors.js';
 
 export interface PrimaryDiskState {
@@ -43,6 +43,18 @@ export async function loadPrimaryState(path: string): Promise<PrimaryState | und
   }
 }
 
+/**
+ * Writes the state a cycle will leave if the replica acknowledges it, without putting it in place: the
+ * cycle does this while its logs are delivered and only commits it (a rename) after the acknowledgement.
+ */
+export function preparePrimaryState(path: string, state: PrimaryState): Promise<PreparedFile> {
+  return prepareFileAtomic(path, serialized(state));
+}
+
 export async function savePrimaryState(path: string, state: PrimaryState): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(path, serialized(state));
+}
+
+function serialized(state: PrimaryState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
 }

@@ -22,7 +22,8 @@ import { EngineError } from './errors.js';
 import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
 import { PhaseTimes } from './phase-times.js';
-import { loadPrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
+import type { PreparedFile } from '../util/atomic-file.js';
+import { loadPrimaryState, preparePrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
 const log = logger('replicator');
 
@@ -141,6 +142,7 @@ export class Replicator {
     const point = await host.createReferencePoint(vm, { consistency });
     phases.lap('referencePoint');
     let acknowledged = false;
+    let prepared: Promise<PreparedFile> | undefined;
     try {
       const fullCopy = !state || state.fullCopyRequired === true || description.disks.some((d) => state!.disks[d.id] === undefined);
       const generation = !state ? 1 : fullCopy ? state.generation + 1 : state.generation;
@@ -172,18 +174,22 @@ export class Replicator {
           },
         };
       });
+      const disks: PrimaryState['disks'] = {};
+      for (const disk of description.disks) {
+        disks[disk.id] = { logDiskId: diskLogId(description.id, disk.id), trackingId: trackingIdAt(point, disk.id) };
+      }
+      const next: PrimaryState = { formatVersion: 1, vmId: description.id, generation, sequence, referencePoint: point.id, disks };
+      // Written (and fsynced) while the logs are delivered, put in place only once they are acknowledged.
+      prepared = preparePrimaryState(this.options.stateFile, next);
+      prepared.catch(() => undefined);
       const ack = await this.options.sink.deliver({ vmId, generation, sequence, logs }, signal);
       const changedBytes = [...changedByDisk.values()].reduce((sum, n) => sum + n, 0);
       phases.lap('deliver');
       if (ack.generation !== generation || ack.sequence !== sequence) {
         throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);
       }
-      const disks: PrimaryState['disks'] = {};
-      for (const disk of description.disks) {
-        disks[disk.id] = { logDiskId: diskLogId(description.id, disk.id), trackingId: trackingIdAt(point, disk.id) };
-      }
-      state = { formatVersion: 1, vmId: description.id, generation, sequence, referencePoint: point.id, disks };
-      await savePrimaryState(this.options.stateFile, state);
+      await (await prepared).commit();
+      state = next;
       acknowledged = true;
       phases.lap('saveState');
       // A failed commit is finished by the next cycle (settleLeftoverPoints); the point must stay.
@@ -195,6 +201,8 @@ export class Replicator {
       return { kind: fullCopy ? 'initial' : 'delta', generation, sequence, referencePoint: point.id, consistency, logBytes: ack.logBytes, changedBytes };
     } catch (error) {
       if (acknowledged) throw error;
+      // The state this cycle would have left never takes effect.
+      await prepared?.then((file) => file.abandon(), () => undefined);
       await host.discardReferencePoint(vm, point.id).catch((discardError: unknown) => {
         log.warn('discarding the reference point of a failed cycle failed; the next cycle retries', { vm, point: point.id, error: discardError });
       });

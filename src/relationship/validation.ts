@@ -3,7 +3,8 @@
  * (hyperv-replica.md §2.1, §2.2) applied to a VM and a relationship, returning the new relationship or
  * throwing a RelationshipError that says which rule was broken.
  */
-import { isDnsName, normalizeThumbprint } from '../replica/index.js';
+import { isDnsName } from '../replica/dns-name.js';
+import { normalizeThumbprint } from '../replica/server-settings.js';
 import { RelationshipError } from './errors.js';
 import { emptyStatistics } from './statistics.js';
 import { REPLICATION_FREQUENCIES, type AuthenticationType, type DiskRef, type ReplicationRelationship } from './types.js';

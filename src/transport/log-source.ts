@@ -24,6 +24,11 @@ export interface LogSource {
   finished(): Promise<CompleteLog>;
   /** The log from `offset`; a log still being written is followed until its end. */
   open(offset: number): Readable;
+  /**
+   * The upload of this log is about to start (it connects and asks the replica what it holds first): a
+   * source that makes its bytes on demand may start making the first ones now, within its memory bound.
+   */
+  readAhead?(): void;
 }
 
 /** 128 random bits in hex, the form the replica server takes (UPLOAD_ID in log-receiver.ts). */

@@ -34,6 +34,12 @@ import { lastBytesAfter, newUploadId, trailerHash, type CompleteLog, type LogSou
 export const KEEP_BYTES = 32 * 1024 * 1024;
 /** How far the stream handed to the uploader reads ahead of the socket (a few records). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes encoded before the upload reads its first one (`readAhead`), while it connects and asks the replica
+ * what it holds: the encoder (reading the frozen disk, hashing: CPU) runs while the upload waits on the network.
+ * At most half the bytes kept, so the upload still finds them all in memory.
+ */
+export const ENCODE_AHEAD_BYTES = 8 * 1024 * 1024;
 
 export interface ReplayableLogOptions {
   /** Bytes kept in memory behind the newest encoded byte (default KEEP_BYTES). */
@@ -60,6 +66,8 @@ export class ReplayableLog {
   private done: CompleteLog | undefined;
   private failure: Error | undefined;
   private closed = false;
+  /** An upload has started reading: encoding ahead of it is over. */
+  private reading = false;
   /** Pulls from the encoder one at a time (readers, finished(), close() share it). */
   private turn: Promise<unknown> = Promise.resolve();
   /** Encoder passes started (1 = no replay was needed). */
@@ -76,7 +84,11 @@ export class ReplayableLog {
       uploadId: newUploadId(),
       complete: () => this.done,
       finished: () => this.finished(),
-      open: (offset) => Readable.from(this.follow(offset), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }),
+      open: (offset) => {
+        this.reading = true;
+        return Readable.from(this.follow(offset), { objectMode: false, highWaterMark: READ_AHEAD_BYTES });
+      },
+      readAhead: () => this.encodeAhead(Math.min(ENCODE_AHEAD_BYTES, this.keepBytes / 2)),
     };
   }
 
@@ -93,6 +105,26 @@ export class ReplayableLog {
       this.kept = [];
       this.keptBytes = 0;
     });
+  }
+
+  /**
+   * Encodes the first `limit` bytes of the first pass before anyone reads them, one chunk per turn so that a
+   * reader arriving meanwhile is served between two chunks; stops as soon as one reads. An encoder failure
+   * is kept (`failure`) for the upload to meet when it reads, not thrown here.
+   */
+  private encodeAhead(limit: number): void {
+    const step = (): void => {
+      this.exclusive(async () => {
+        if (this.reading || this.closed || this.failure || this.done || this.head >= limit) return false;
+        if (this.encoder === undefined) {
+          if (this.passes > 0) return false;
+          await this.startPass();
+        }
+        await this.pull();
+        return true;
+      }).then((more) => more && step(), () => undefined);
+    };
+    step();
   }
 
   private exclusive<T>(body: () => Promise<T>): Promise<T> {

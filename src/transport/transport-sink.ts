@@ -69,6 +69,8 @@ export class TransportSink implements LogSink {
     const upload = async (source: LogSource): Promise<UploadResult> => {
       while (slots === 0) await new Promise<void>((resolve) => waiting.push(resolve));
       slots -= 1;
+      // Its first bytes are encoded while the upload still waits for the session and the replica's answer.
+      source.readAhead?.();
       try {
         return await this.options.uploader.upload(source, both);
       } catch (error) {

@@ -4,6 +4,7 @@
  * fsync the directory so that the rename itself is durable (POSIX; Windows has no directory fsync and
  * MoveFileEx with MOVEFILE_WRITE_THROUGH, which node's rename uses, is enough there).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -17,10 +18,23 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A replacement written ahead and put in place later: the temp file is written and fsynced at once, the
+ * rename and the directory's fsync happen in `commit`. For a state that may only take effect after some
+ * event (the replica's acknowledgement of a cycle) but whose content is known before it: what is left to
+ * do after the event is a rename and one fsync instead of a write and two. Until `commit` nothing a reader
+ * opens has changed; `abandon` removes the temp file (a crash leaves it behind, named so nobody reads it).
+ */
+export interface PreparedFile {
+  commit(): Promise<void>;
+  abandon(): Promise<void>;
+}
+
 /** State files may hold names, keys' paths and positions: readable by the owner only unless told otherwise. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function prepareFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<PreparedFile> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}.tmp`);
+  const abandon = () => rm(temp, { force: true });
   try {
     const handle = await open(temp, 'wx', mode);
     try {
@@ -29,10 +43,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     } finally {
       await handle.close();
     }
-    await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    await abandon();
     throw error;
   }
-  await fsyncDirectory(dirname(path));
+  return {
+    commit: async () => {
+      try {
+        await rename(temp, path);
+      } catch (error) {
+        await abandon();
+        throw error;
+      }
+      await fsyncDirectory(dirname(path));
+    },
+    abandon,
+  };
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await (await prepareFileAtomic(path, data, mode)).commit();
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { commitsSettled, Replicator, replicaDisksOf } from '../../src/engine/replicator.js';
@@ -87,6 +87,34 @@ describe('Replicator.syncOnce', () => {
     const next = await replicator.syncOnce();
     assert.deepEqual([next.generation, next.sequence], [1, 1]);
     assertReplicaMatches(next.referencePoint);
+  });
+
+  it('writes the next state while it delivers, puts it in place only on the acknowledgement, and leaves nothing of a failed cycle', async () => {
+    await replicator.syncOnce();
+    const acknowledged = await readFile(stateFile, 'utf8');
+    const aside = async () => (await readdir(dir.path)).filter((name) => name !== 'primary.json');
+    const deliver = sink.deliver.bind(sink);
+    const during: { state: string; ahead: string[] }[] = [];
+    sink.deliver = async (cycle) => {
+      // The state written ahead appears beside the state file while the logs are still on their way.
+      for (let waited = 0; (await aside()).length === 0 && waited < 5_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      const ahead = await Promise.all((await aside()).map((name) => readFile(join(dir.path, name), 'utf8')));
+      during.push({ state: await readFile(stateFile, 'utf8'), ahead });
+      return deliver(cycle);
+    };
+    host.write(0, 0, randomBytes(64 * 1024));
+    const delta = await replicator.syncOnce();
+    assert.equal(during.length, 1);
+    assert.equal(during[0]!.state, acknowledged, 'the state in place is the last acknowledged one until the replica answers');
+    assert.deepEqual(during[0]!.ahead.map((text) => (JSON.parse(text) as { sequence: number }).sequence), [delta.sequence], 'the next state was written ahead');
+    assert.equal((JSON.parse(await readFile(stateFile, 'utf8')) as { sequence: number }).sequence, delta.sequence);
+    assert.deepEqual(await aside(), [], 'put in place by renaming what was written ahead');
+    const saved = await readFile(stateFile, 'utf8');
+    sink.failBeforeStore = 1;
+    host.write(0, MiB, randomBytes(64 * 1024));
+    await assert.rejects(replicator.syncOnce(), /injected network failure/);
+    assert.equal(await readFile(stateFile, 'utf8'), saved, 'a failed delivery leaves the acknowledged state');
+    assert.deepEqual(await aside(), [], 'and nothing written ahead behind it');
   });
 
   it('finishes a commit that failed after the acknowledgement on the next cycle', async () => {

@@ -133,6 +133,27 @@ describe('upload without a spool file', () => {
     assert.ok(passes.every((p) => p.closed));
   });
 
+  it('encodes the first bytes while the upload still connects, at most half of what it keeps, and serves them from memory', async () => {
+    const data = randomBytes(8 * MiB);
+    const { encode, passes } = encoderOf(9, data);
+    const expected = await whole(encode);
+    passes.length = 0;
+    let encoded = 0;
+    const keepBytes = 4 * MiB;
+    const replay = new ReplayableLog({ vmId: VM, diskId: DISK, generation: 1, sequence: 9 }, encode, { keepBytes, onEncoded: (n) => (encoded += n) });
+    replay.source.readAhead?.();
+    for (let waited = 0; encoded < keepBytes / 2 && waited < 10_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Nobody reads yet: the encoder stops at the bound (one record past it at most) instead of running to the end.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(encoded >= keepBytes / 2, `encoded ahead: ${encoded}`);
+    assert.ok(encoded < keepBytes / 2 + 2 * MiB, `stopped at the bound: ${encoded}`);
+    assert.ok((await read(replay.source.open(0))).equals(expected));
+    assert.equal(replay.passes, 1, 'the bytes encoded ahead were read from memory, not encoded again');
+    assert.equal(encoded, expected.length);
+    await replay.close();
+    assert.ok(passes.every((p) => p.closed));
+  });
+
   it('refuses to go on when a second pass of the encoder gives another log', async () => {
     // Random data, new on every pass: a source that changed under the encoder.
     const encode = () => encodeLog(header(6), [{ type: 'data' as const, offset: 0, data: randomBytes(4 * MiB) }]);

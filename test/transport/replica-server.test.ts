@@ -21,6 +21,7 @@ import {
   uploadAll,
   type LogSource,
 } from '../../src/transport/index.js';
+import { freePort } from '../../src/demo/server-process.js';
 import { startCuttingProxy } from './cutting-proxy.js';
 import { makeLog, pki, PRIMARY_NAME, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
 
@@ -118,6 +119,82 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
   it('refuses a replica server whose certificate does not carry the name asked for', async () => {
     const { primary } = await pki();
     await expectTransportError(testReplicationConnection({ serverName: 'other.hvr.test', port: host.port, address: '127.0.0.1' }, primary), 'ERR_UNAUTHORIZED');
+  });
+
+  it('connects ahead of the first upload on one session, and a close while still connecting leaves none open', async () => {
+    const { primary } = await pki();
+    const made: ReplicaClient[] = [];
+    const connect = async () => {
+      const client = await ReplicaClient.connect(endpoint(host.port), primary);
+      made.push(client);
+      return client;
+    };
+    const key = { vmId: VM, diskId: DISK(7), generation: 1, sequence: 1 };
+    const log = await makeLog(key, randomBytes(64 * 1024));
+    const ahead = new Http2LogUploader(connect);
+    ahead.connectAhead();
+    try {
+      assert.equal((await ahead.upload(bufferLogSource(log, key))).Accepted, true);
+      assert.equal(made.length, 1, 'the upload used the session connected ahead');
+    } finally {
+      await ahead.close();
+    }
+    assert.equal(made[0]!.closed, true);
+    const closedAtOnce = new Http2LogUploader(connect);
+    closedAtOnce.connectAhead();
+    await closedAtOnce.close();
+    assert.equal(made.length, 2);
+    assert.equal(made[1]!.closed, true, 'the session that was still connecting is closed too');
+  });
+
+  it('leaves a failed connect ahead to the upload, which connects again and reports its own failure', async () => {
+    const { primary } = await pki();
+    let attempts = 0;
+    const uploader = new Http2LogUploader(async () => {
+      attempts += 1;
+      // The first connect (ahead) finds nobody listening; the upload's own connect reaches the replica.
+      return ReplicaClient.connect(endpoint(attempts === 1 ? await freePort() : host.port), primary);
+    });
+    const key = { vmId: VM, diskId: DISK(8), generation: 1, sequence: 1 };
+    uploader.connectAhead();
+    try {
+      // Let the connect ahead fail before the upload asks for the session.
+      while (attempts < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await uploader.upload(bufferLogSource(await makeLog(key, randomBytes(4096)), key))).Accepted, true);
+      assert.equal(attempts, 2);
+    } finally {
+      await uploader.close();
+    }
+  });
+
+  it('asks the replica both questions of a streamed upload (this upload, any log of its sequence) at once', async () => {
+    const { primary } = await pki();
+    let inFlight = 0;
+    let most = 0;
+    const uploader = new Http2LogUploader(async () => {
+      const client = await ReplicaClient.connect(endpoint(host.port), primary);
+      const status = client.status.bind(client);
+      client.status = async (...args) => {
+        most = Math.max(most, (inFlight += 1));
+        try {
+          return await status(...args);
+        } finally {
+          inFlight -= 1;
+        }
+      };
+      return client;
+    });
+    const key = { vmId: VM, diskId: DISK(9), generation: 1, sequence: 1 };
+    const log = await makeLog(key, randomBytes(64 * 1024));
+    // Its length and hash not known yet: the replica is asked about this upload and about the sequence.
+    const streamed: LogSource = { ...bufferLogSource(log, key), complete: () => undefined };
+    try {
+      assert.equal((await uploader.upload(streamed)).Accepted, true);
+      assert.equal(most, 2, 'both status requests were in flight together');
+    } finally {
+      await uploader.close();
+    }
   });
 
   it('accepts a log, stores it in incoming/ and advances the position', async () => {

@@ -74,6 +74,36 @@ describe('TransportSink: the engine delivering cycles over the network', () => {
   });
   }
 
+  it('encodes each log while its upload still connects to the replica', async () => {
+    const { primary } = await pki();
+    let encodedBeforeConnected = 0;
+    let encoded = 0;
+    let releaseConnect!: () => void;
+    const connectMayFinish = new Promise<void>((resolve) => (releaseConnect = resolve));
+    const uploader = new Http2LogUploader(async () => {
+      // Held until the encoder has made bytes (or a bound passed): what it made by then was made ahead.
+      for (let waited = 0; encoded === 0 && waited < 5_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      encodedBeforeConnected = encoded;
+      releaseConnect();
+      return ReplicaClient.connect({ serverName: REPLICA_NAME, port: host.port, address: '127.0.0.1' }, primary);
+    });
+    const sink = new TransportSink({
+      uploader,
+      spoolDir: spool,
+      onProgress: (p) => {
+        if (p.phase === 'spool') encoded = p.bytes;
+      },
+    });
+    try {
+      const ack = await sink.deliver({ vmId: VM, generation: 1, sequence: 3, logs: DISKS.map((d) => outgoing(d, 3, randomBytes(64 * 1024))) });
+      assert.equal(ack.sequence, 3);
+      await connectMayFinish;
+      assert.ok(encodedBeforeConnected > 0, 'bytes were encoded before the session existed');
+    } finally {
+      await uploader.close();
+    }
+  });
+
   it('tells its caller once every log is spooled, while the uploads still run (the source can be let go)', async () => {
     let releaseUploads!: () => void;
     const uploadsMayFinish = new Promise<void>((resolve) => (releaseUploads = resolve));
