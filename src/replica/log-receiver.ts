@@ -258,6 +258,11 @@ export class LogReceiver {
     }
     try {
       return await this.finish(vmDir, key, request, summary, staged, hollow);
+    } catch (error) {
+      // A complete hollow log the storage could not take for a passing reason (its lock stayed busy, a full
+      // volume): its staging disk holds the payloads, so both stay and the retry only hands the log over.
+      if (hollow && staged !== undefined && summary && (await this.keepComplete(files, staged, summary))) staged = undefined;
+      throw error;
     } finally {
       // Moved by the consumer when it took it; otherwise it is of no use any more.
       if (staged !== undefined) await rm(staged, { force: true });
@@ -300,6 +305,23 @@ export class LogReceiver {
     });
     await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, ...(progress ? { hollow: progress } : {}) } satisfies PartialMeta));
     return progress ? bytes : 0;
+  }
+
+  /**
+   * Records a complete hollow log whose hand-over failed as resumable at its end, when the log was not
+   * refused (its file is still there) and its staging disk was not taken. False when there is nothing to keep.
+   */
+  private async keepComplete(files: { partial: string; meta: string; identity: string }, staged: string, summary: LogSummary): Promise<boolean> {
+    const bytes = summary.trailer.logBytes + TRAILER_HASH_AND_MAGIC_BYTES;
+    try {
+      if (!(await pathExists(staged)) || (await fileSize(files.partial)) !== bytes) return false;
+      const progress: HollowProgress = { staged, bytes, records: summary.trailer.recordCount };
+      await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, hollow: progress } satisfies PartialMeta));
+      return true;
+    } catch (error) {
+      log.warn('a received full copy could not be kept for the next hand-over; it is sent again', { error: (error as Error).message });
+      return false;
+    }
   }
 
   /** The staging a cut hollow upload suspended, reopened for the next request (undefined when gone). */
