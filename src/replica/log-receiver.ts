@@ -16,6 +16,7 @@ import { pathExists } from '../util/path-exists.js';
 import { join } from 'node:path';
 import { decodeLog, LogFormatError, ReplicationPosition, verifyLog, type DecodeOptions, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
+import { markSparse } from '../native/sparse-file.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import { CoalescingWriter, UploadTooLongError } from './coalescing-writer.js';
@@ -170,7 +171,11 @@ export class LogReceiver {
     const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
     // Said before the first hole is left: a server killed mid-upload then finds a hollow file whose staging a
     // restart cleared, and starts the log over instead of resuming a file that lacks payloads.
-    const hollowFrom = (staged: string) => writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    const hollowFrom = async (staged: string) => {
+      // On NTFS the holes would be zero-filled, every payload byte written twice again, unless it is sparse.
+      if (!(await markSparse(partial))) log.debug('the received log cannot be sparse on this volume; its holes are written as zeros', { partial });
+      await writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    };
     const staging = new StagingSlot(this.consumer, vmDir, key, writer, hollowFrom, resumed);
     try {
       return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size, partial, meta, identity });
