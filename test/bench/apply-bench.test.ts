@@ -14,10 +14,10 @@ interface Report {
   options: { diskMiB: number; rounds: number };
   deltaBytes: number;
   deltaWrites: number;
-  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number }>;
+  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number; plainDeltaSec: number }>;
   sequentialMiBs: number;
   full: { applyMiBs: number };
-  delta: { applyMiBs: number };
+  delta: { applyMiBs: number; plainMiBs: number };
   targets: Array<{ target: string; value: number; met: boolean }>;
   verified: { replicaEqualsModel: boolean | null; modelSha256: string; replicaSha256: string };
 }
@@ -36,7 +36,7 @@ describe('bench/replication/apply', () => {
       assert.equal(report.verified.replicaSha256, report.verified.modelSha256);
       assert.equal(report.rounds.length, 2);
       assert.ok(report.deltaWrites > 0 && report.deltaBytes > 0 && report.deltaBytes < 16 * 1024 * 1024);
-      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, report.delta.applyMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec])]) {
+      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, report.delta.applyMiBs, report.delta.plainMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec, r.plainDeltaSec])]) {
         assert.ok(isFigure(figure, true), `figure ${figure}`);
       }
       assert.equal(report.targets.length, 2);
