@@ -21,6 +21,8 @@ export interface NativeBinding {
   hostFeatures(): HostFeatures;
   requireHostFeature(name: keyof Omit<HostFeatures, 'platform'>): void;
   fileSize(path: string): Promise<number>;
+  /** Marks a file sparse (NTFS, ReFS); false where the file system cannot, true and nothing done on POSIX. */
+  markSparse(path: string): Promise<boolean>;
 }
 
 /** The package root: dist/src/native → three levels up. */

@@ -16,6 +16,7 @@ import { pathExists } from '../util/path-exists.js';
 import { join } from 'node:path';
 import { decodeLog, LogFormatError, ReplicationPosition, verifyLog, type DecodeOptions, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
+import { markSparse } from '../native/sparse-file.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 import { CoalescingWriter, UploadTooLongError } from './coalescing-writer.js';
@@ -170,7 +171,11 @@ export class LogReceiver {
     const writer = this.options.writer?.(handle, request.offset) ?? new CoalescingWriter(handle, request.offset);
     // Said before the first hole is left: a server killed mid-upload then finds a hollow file whose staging a
     // restart cleared, and starts the log over instead of resuming a file that lacks payloads.
-    const hollowFrom = (staged: string) => writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    const hollowFrom = async (staged: string) => {
+      // On NTFS the holes would be zero-filled, every payload byte written twice again, unless it is sparse.
+      if (!(await markSparse(partial))) log.debug('the received log cannot be sparse on this volume; its holes are written as zeros', { partial });
+      await writeFileAtomic(meta, JSON.stringify({ identity, hollow: { staged, bytes: 0, records: 0 } } satisfies PartialMeta));
+    };
     const staging = new StagingSlot(this.consumer, vmDir, key, writer, hollowFrom, resumed);
     try {
       return await this.receiveInto(vmDir, key, request, body, { handle, writer, staging, size, partial, meta, identity });
@@ -258,6 +263,11 @@ export class LogReceiver {
     }
     try {
       return await this.finish(vmDir, key, request, summary, staged, hollow);
+    } catch (error) {
+      // A complete hollow log the storage could not take for a passing reason (its lock stayed busy, a full
+      // volume): its staging disk holds the payloads, so both stay and the retry only hands the log over.
+      if (hollow && staged !== undefined && summary && (await this.keepComplete(files, staged, summary))) staged = undefined;
+      throw error;
     } finally {
       // Moved by the consumer when it took it; otherwise it is of no use any more.
       if (staged !== undefined) await rm(staged, { force: true });
@@ -300,6 +310,23 @@ export class LogReceiver {
     });
     await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, ...(progress ? { hollow: progress } : {}) } satisfies PartialMeta));
     return progress ? bytes : 0;
+  }
+
+  /**
+   * Records a complete hollow log whose hand-over failed as resumable at its end, when the log was not
+   * refused (its file is still there) and its staging disk was not taken. False when there is nothing to keep.
+   */
+  private async keepComplete(files: { partial: string; meta: string; identity: string }, staged: string, summary: LogSummary): Promise<boolean> {
+    const bytes = summary.trailer.logBytes + TRAILER_HASH_AND_MAGIC_BYTES;
+    try {
+      if (!(await pathExists(staged)) || (await fileSize(files.partial)) !== bytes) return false;
+      const progress: HollowProgress = { staged, bytes, records: summary.trailer.recordCount };
+      await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, hollow: progress } satisfies PartialMeta));
+      return true;
+    } catch (error) {
+      log.warn('a received full copy could not be kept for the next hand-over; it is sent again', { error: (error as Error).message });
+      return false;
+    }
   }
 
   /** The staging a cut hollow upload suspended, reopened for the next request (undefined when gone). */

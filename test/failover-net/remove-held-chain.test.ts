@@ -4,7 +4,8 @@
  * reversed over the network while it still ran: the pending step of the completion (record.heldChain) now
  * lives in the relationship file the removal deletes. With the VM off, `hvreplica replication remove`
  * finishes it first — the VM moves onto standalone disks, the chain's folder goes — so nothing is orphaned.
- * The refusal while the VM runs is tested on the Hyper-V adapter (test/hyperv-unit/failover.test.ts).
+ * The refusal while the VM runs is tested here in process (the CLI's file host never holds a chain) and on the
+ * Hyper-V adapter (test/hyperv-unit/failover.test.ts).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hostCertificate } from '../../src/demo/pairing.js';
 import { freePort, ServerProcess } from '../../src/demo/server-process.js';
-import { completeFailover, FailoverSite } from '../../src/failover/index.js';
+import { completeFailover, FailoverSite, isFailoverError } from '../../src/failover/index.js';
+import { finishHeldChainsBeforeRemoval } from '../../src/cli/commands/replication/held-chains.js';
 import { reverseOverNetwork } from '../../src/failover/network.js';
 import { runWorkload } from '../../src/host/file/workload.js';
 import { HoldingFileHost } from '../helpers/holding-host.js';
@@ -50,6 +52,12 @@ describe('replication remove of a reversed VM whose completed failover still hol
       assert.deepEqual((await site.store.relationship(hosts.vmId))?.Failover?.heldChain, completed.heldChain, 'the pending step lives in the relationship file now');
 
       await runWorkload(bHost, { vm: hosts.vmId, seed: 62, maxBytes: 256 * 1024 });
+      // While the VM runs on the chain: its exact name is refused; a pattern leaves it waiting (a warning says
+      // why) so that the pattern's other VMs are removed, as Hyper-V removes each VM on its own. Nothing changes.
+      await assert.rejects(finishHeldChainsBeforeRemoval(site, 'vm1'), (e: unknown) => isFailoverError(e, 'ERR_INVALID_STATE') && /Stop-VM/.test(e.message));
+      assert.deepEqual([...(await finishHeldChainsBeforeRemoval(site, 'VM*'))], [hosts.vmId]);
+      assert.deepEqual((await site.store.relationship(hosts.vmId))?.Failover?.heldChain, completed.heldChain, 'the chain is still held, and named');
+      assert.ok(existsSync(hosts.replicaDir));
       await bHost.stopVm(hosts.vmId);
       const reads = await vmHashes(hosts.replicaState, hosts.vmId);
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
 import { decodeLog, type LogRecordInput } from '../../src/protocol/index.js';
-import { LogReceiver, OffsetMismatchError } from '../../src/replica/index.js';
+import { LogReceiver, OffsetMismatchError, ReplicaError, type LogConsumer } from '../../src/replica/index.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import type { VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { DISKS, DiskModel, encode, MiB, readAll, sha, stream, VM_ID } from './fixtures.js';
@@ -156,6 +156,33 @@ describe('hollow logs of staged full copies', () => {
     assert.equal((await receiver.receive(root, KEY, request(log), stream(log))).Accepted, true);
     await completeAndCheck(receiver, root, storage, records);
     }));
+
+  it('keeps a complete hollow log whose hand-over failed for a passing reason: the retry sends no byte again', async () => {
+    const { dir, root, storage } = await setup();
+    try {
+      const records = fullCopy();
+      const log = await encode(DISK.diskId, INITIAL, records);
+      const staging = consumerOf(storage);
+      let refusals = 1;
+      const busyOnce: LogConsumer = {
+        ...staging,
+        consume: async (vmDir, received) => {
+          if (refusals-- > 0) throw new ReplicaError('ERR_BUSY', 'the storage lock stayed busy; try again later');
+          await staging.consume(vmDir, received);
+        },
+      };
+      const receiver = new LogReceiver(busyOnce, { maxLogBytes: 64 * MiB });
+      await assert.rejects(receiver.receive(root, KEY, request(log), stream(log)), (e: ReplicaError) => e.code === 'ERR_BUSY');
+      assert.equal((await receiver.status(root, KEY, { uploadId: 'ab'.repeat(16) })).ReceivedBytes, log.length, 'the whole log is held');
+      assert.equal((await readdir(join(root, 'staging'))).length, 1, 'with the staging disk that holds its payloads');
+      const done = await receiver.receive(root, KEY, request(log, log.length), stream(Buffer.alloc(0)));
+      assert.equal(done.Accepted, true);
+      assert.deepEqual((await state(root)).pending[0]!.hollow, [DISK.diskId]);
+      await completeAndCheck(receiver, root, storage, records);
+    } finally {
+      dir.cleanup();
+    }
+  });
 
   it('applies the hollow log over a base that already is the staged disk (a crash came after taking it)', () =>
     withFullCopy(async ({ root, storage, receiver, records, log }) => {

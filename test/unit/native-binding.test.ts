@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { binding } from '../../src/native/binding.js';
@@ -51,6 +52,26 @@ describe('native addon', () => {
         assert.ok(error.message.includes(missing), 'the message names the file');
         return true;
       });
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('marks a file sparse while another handle writes it; a missing file is a NativeError', async () => {
+    const dir = tempDir('addon');
+    try {
+      const file = join(dir.path, 'received.partial');
+      const writer = await open(file, 'w');
+      try {
+        // POSIX file systems leave holes unwritten anyway: true, and the file is untouched.
+        assert.equal(await binding().markSparse(file), true);
+        await writer.write(Buffer.alloc(4096, 1), 0, 4096, 8 * 1024 * 1024);
+      } finally {
+        await writer.close();
+      }
+      assert.equal(statSync(file).size, 8 * 1024 * 1024 + 4096);
+      await assert.rejects(binding().markSparse(join(dir.path, 'absent.partial')), (error: unknown) => error instanceof NativeError && error.code === 'ERR_NOT_FOUND' && error.errno === 2);
+      assert.throws(() => (binding() as unknown as { markSparse(value: unknown): unknown }).markSparse(7), TypeError);
     } finally {
       dir.cleanup();
     }

@@ -35,6 +35,12 @@ describe('Windows x64 addon under Wine', () => {
       assert.ok(missing.errno === 2 || missing.errno === 3, `ERROR_FILE_NOT_FOUND or ERROR_PATH_NOT_FOUND, got ${String(missing.errno)}`);
       assert.equal(missing.syscall, 'CreateFileW');
       assert.equal(outcome.ownSize, statSync(exe).size);
+      // Wine's file system may or may not do sparse files; either way the call answers, with a writer open.
+      assert.equal(typeof outcome.sparse, 'boolean');
+      assert.equal(outcome.sparseThenWritten, 8 * 1024 * 1024 + 4096, 'the file is written past its hole');
+      const sparseMissing = outcome.sparseMissingError as Record<string, unknown>;
+      assert.equal(sparseMissing.code, 'ERR_NOT_FOUND');
+      assert.equal(sparseMissing.syscall, 'CreateFileW');
     });
   }
 });

@@ -1,6 +1,9 @@
 // Runs inside Windows node.exe under Wine (not by node:test): loads the win32-x64 prebuild through the same
 // TypeScript wrapper the CLI uses and records what happened as JSON in the file named by argv[2].
 import { writeFileSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { binding } from '../../src/native/binding.js';
 import { NativeError } from '../../src/native/native-error.js';
 
@@ -12,6 +15,10 @@ interface Outcome {
   rctError?: unknown;
   missingFileError?: unknown;
   ownSize?: number;
+  /** markSparse on a file another handle has open for writing (as the replica server's received log is). */
+  sparse?: boolean;
+  sparseThenWritten?: number;
+  sparseMissingError?: unknown;
   failure?: string;
 }
 
@@ -31,6 +38,22 @@ try {
     outcome.missingFileError = error instanceof NativeError ? error.toJSON() : String(error);
   }
   outcome.ownSize = await addon.fileSize(process.execPath);
+  const sparseFile = join(tmpdir(), `hvr-sparse-${process.pid}.bin`);
+  const writer = await open(sparseFile, 'w');
+  try {
+    outcome.sparse = await addon.markSparse(sparseFile);
+    await writer.write(Buffer.alloc(4096, 1), 0, 4096, 8 * 1024 * 1024);
+    await writer.sync();
+    outcome.sparseThenWritten = (await writer.stat()).size;
+  } finally {
+    await writer.close();
+    await rm(sparseFile, { force: true });
+  }
+  try {
+    await addon.markSparse('Z:\\definitely\\not\\here.bin');
+  } catch (error) {
+    outcome.sparseMissingError = error instanceof NativeError ? error.toJSON() : String(error);
+  }
 } catch (error) {
   outcome.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -49,11 +49,20 @@ Napi::Value JsFileSize(const Napi::CallbackInfo& info) {
       [](Napi::Env env, uint64_t& size) { return Napi::Number::New(env, static_cast<double>(size)); });
 }
 
+Napi::Value JsMarkSparse(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsString()) ThrowUsage(info.Env(), "Usage: markSparse(path)");
+  std::string path = info[0].As<Napi::String>();
+  return PromiseWorker<bool>::Run(
+      info.Env(), "hvr.markSparse", [path] { return MarkSparse(path); },
+      [](Napi::Env env, bool& sparse) { return Napi::Boolean::New(env, sparse); });
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, JsVersion, "version"));
   exports.Set("hostFeatures", Napi::Function::New(env, JsHostFeatures, "hostFeatures"));
   exports.Set("requireHostFeature", Napi::Function::New(env, JsRequireHostFeature, "requireHostFeature"));
   exports.Set("fileSize", Napi::Function::New(env, JsFileSize, "fileSize"));
+  exports.Set("markSparse", Napi::Function::New(env, JsMarkSparse, "markSparse"));
 }
 BindingRegistrar registrar(Register);
 

@@ -27,4 +27,10 @@ class File {
   virtual const std::string& path() const = 0;
 };
 
+// Marks an existing file sparse where the file system would otherwise allocate (and zero-fill) every byte
+// below its end (NTFS, ReFS), so that ranges never written take neither space nor writes. Works while
+// other handles have the file open. False where the file system has no sparse files (FAT); true without
+// doing anything where every file is sparse already (POSIX file systems).
+bool MarkSparse(const std::string& path);
+
 }  // namespace hvr

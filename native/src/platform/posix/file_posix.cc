@@ -104,4 +104,11 @@ bool File::Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool MarkSparse(const std::string& path) {
+  // Writing past a hole never fills it here; only a missing file is an error, as on Windows.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) ThrowErrno(errno, "stat", path);
+  return true;
+}
+
 }  // namespace hvr

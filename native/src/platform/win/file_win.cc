@@ -1,4 +1,5 @@
 #include <windows.h>
+#include <winioctl.h>
 
 #include "core/file.h"
 #include "core/native_error.h"
@@ -96,6 +97,22 @@ std::unique_ptr<File> File::Open(const std::string& path, OpenMode mode) {
 
 bool File::Exists(const std::string& path) {
   return GetFileAttributesW(Utf8ToWide(path).c_str()) != INVALID_FILE_ATTRIBUTES;
+}
+
+bool MarkSparse(const std::string& path) {
+  // FILE_WRITE_ATTRIBUTES is all FSCTL_SET_SPARSE needs; sharing everything lets the writer keep its handle.
+  HANDLE handle = CreateFileW(Utf8ToWide(path).c_str(), FILE_WRITE_ATTRIBUTES,
+                              FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
+                              FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (handle == INVALID_HANDLE_VALUE) ThrowWin32(GetLastError(), "CreateFileW", path);
+  DWORD returned = 0;
+  BOOL ok = DeviceIoControl(handle, FSCTL_SET_SPARSE, nullptr, 0, nullptr, 0, &returned, nullptr);
+  DWORD error = ok ? ERROR_SUCCESS : GetLastError();
+  CloseHandle(handle);
+  if (ok) return true;
+  // A file system without sparse files (FAT, some network shares) keeps writing zeros: slower, still correct.
+  if (error == ERROR_INVALID_FUNCTION || error == ERROR_NOT_SUPPORTED) return false;
+  ThrowWin32(error, "DeviceIoControl(FSCTL_SET_SPARSE)", path);
 }
 
 }  // namespace hvr

@@ -3,7 +3,7 @@
  * disks) and the certificate store (the thumbprint must name a usable certificate of this host, whose
  * DNS name is this host's identity as a primary).
  */
-import type { HostAdapter, VmSummary } from '../../../host/host-adapter.js';
+import type { HostAdapter } from '../../../host/host-adapter.js';
 import {
   emptyStatistics,
   enableRelationship,
@@ -13,7 +13,6 @@ import {
   RelationshipStore,
   REPLICATION_STATES,
   rollStatistics,
-  selectVms,
   setRelationship,
   validateEnableParameters,
   vmForReplication,
@@ -31,11 +30,11 @@ import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
 import type { CommandResult } from '../../output.js';
-import { finishHeldChainBeforeRemoval } from '../../../failover/index.js';
 import type { RelationshipWithFailover } from '../../../failover/record.js';
 import { localSite, selectRecords, standaloneRecords } from '../failover/select.js';
 import { testVirtualMachine } from '../failover/test-vm.js';
 import type { ReplicationArgs } from './command.js';
+import { finishHeldChainsBeforeRemoval, resolveVms } from './held-chains.js';
 import { openHostAdapter } from './host.js';
 import { withInitialStatus } from './initial-status.js';
 import { healthView, replicationView } from './view.js';
@@ -48,12 +47,6 @@ function requireName(args: ReplicationArgs): string {
   const name = args['vm-name']?.trim();
   if (!name) invalid('--vm-name is required');
   return name!;
-}
-
-/** The VMs a name selects on this host: a pattern may match none; an exact name must exist. */
-async function resolveVms(host: HostAdapter, pattern: string): Promise<VmSummary[]> {
-  if (isWildcard(pattern)) return selectVms(await host.listVms(), pattern);
-  return [await host.getVm(pattern)];
 }
 
 async function primaryIdentity(stateDir: string, thumbprint: string): Promise<string> {
@@ -348,25 +341,20 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 }
 
 /**
- * Remove-VMReplication. A relationship whose failover record still holds the chain a running VM was left on
- * (src/failover/held-chain.ts) is not simply deleted: with the VM off the chain is finished first, running
- * the removal is refused saying what to do, so those files are never orphaned.
+ * Remove-VMReplication. A held chain of a completed failover is finished first, or waits with its VM
+ * (held-chains.ts): a VM that waits keeps its relationship and is not in the result.
  */
 export async function remove(args: ReplicationArgs): Promise<CommandResult> {
-  if (args['replication-relationship-type'] !== 'Extended') {
-    const site = localSite(args['state-dir'], args['vm-root']);
-    for (const vm of await resolveVms(site.host, requireName(args))) {
-      // Only a record inside the relationship file goes with it; a replica's own record stays anyway.
-      if ((await site.store.relationship(vm.id))?.Failover?.heldChain) await finishHeldChainBeforeRemoval(site, await site.store.require(vm.id));
-    }
-  }
-  return actOnSelected(args, (rel) => {
+  const waiting = args['replication-relationship-type'] === 'Extended' ? new Set<string>() : await finishHeldChainsBeforeRemoval(localSite(args['state-dir'], args['vm-root']), requireName(args));
+  const removed = await actOnSelected(args, (rel) => {
+    if (waiting.has(rel.VMId)) return rel;
     // A chain held meanwhile (a completion racing this command) keeps its record: run the command again.
     if ((rel as RelationshipWithFailover).Failover?.heldChain) {
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
   });
+  return { data: (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId))) };
 }
 
 /**

@@ -1,0 +1,260 @@
+/**
+ * Replica apply against the disk's sequential write speed (DESIGN §6: "replica apply: at least 80% of the
+ * disk's sequential write speed"). The replica storage (src/storage/vhdx-replica-storage.ts) applies logs
+ * that were received and stored in its incoming/ folder; this bench times exactly that step,
+ * `applyPending()`, in this process, for two logs made by the real encoder:
+ *
+ *   full   a full copy of the whole disk (1 MiB records of incompressible data) onto a new replica, as an
+ *          initial copy that was not staged while it arrived (an imported one, or one resumed after a restart)
+ *          is applied;
+ *   delta  after that, a cycle of scattered 4–256 KiB writes over `--change-percent` of the disk, applied
+ *          into the replica's layer as every delta cycle is.
+ *
+ * The peer is `dd if=/dev/zero bs=4M conv=fsync` writing the disk's size to a new file on the same volume,
+ * in the same round: the disk's sequential write speed, durable as the apply is (it flushes). Both applies
+ * are held to that rate (a dd of the delta's few MiB would measure dd's start and one fsync, not the
+ * disk). For the delta the table also shows the same writes made at their places into dd's file and flushed:
+ * what this disk gives for that pattern, the floor of any apply. Rounds interleave dd and the applies; each
+ * round applies into a new replica. Rates are data bytes per second.
+ * At the end the replica must read exactly what the logs wrote (SHA-256 against a model of the disk).
+ *
+ * Run: node dist/bench/replication/apply.js [--disk-mib=4096] [--change-percent=1] [--rounds=3] [--seed=1]
+ *        [--work-dir=os.tmpdir()] [--keep]
+ * Prints a table, then one JSON line (the last line of stdout).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { configureLogging } from '../../src/logging/logger.js';
+import { encodeLog, type LogRecordInput } from '../../src/protocol/log-encoder.js';
+import { createVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { benchOptions, loadNow, lpad, median, MiB, mib, pad, sh, type CommonOptions } from './kit.js';
+
+configureLogging({ quietConsole: true });
+
+const VM_ID = '5e1b0a7c-3d2f-4a61-9b80-c1d2e3f4a5b6';
+const DISK_ID = '5e1b0a7c-3d2f-4a61-9b80-000000000001';
+const RECORD_BYTES = MiB;
+
+interface Options extends CommonOptions {
+  changePercent: number;
+  rounds: number;
+}
+
+function options(): Options {
+  const { common, values } = benchOptions({
+    'change-percent': { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
+  });
+  const o: Options = { ...common, changePercent: Number(values['change-percent']), rounds: Number(values.rounds) };
+  if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${String(values.rounds)}`);
+  return o;
+}
+
+/** A seeded xorshift stream: incompressible bytes, and the choices of the delta's writes. */
+class Seeded {
+  private x: number;
+  constructor(seed: number) {
+    this.x = (seed * 2654435761) >>> 0 || 1;
+  }
+  next(): number {
+    this.x ^= this.x << 13;
+    this.x ^= this.x >>> 17;
+    this.x ^= this.x << 5;
+    return this.x >>> 0;
+  }
+  fill(buffer: Buffer): Buffer {
+    for (let at = 0; at + 4 <= buffer.length; at += 4) buffer.writeUInt32LE(this.next(), at);
+    return buffer;
+  }
+}
+
+/** The whole disk in 1 MiB records; each record is written to the model as it is made. */
+function* fullCopy(diskBytes: number, seed: number, model: Buffer | undefined): Generator<LogRecordInput> {
+  const random = new Seeded(seed);
+  for (let offset = 0; offset < diskBytes; offset += RECORD_BYTES) {
+    const data = random.fill(Buffer.allocUnsafe(Math.min(RECORD_BYTES, diskBytes - offset)));
+    if (model) data.copy(model, offset);
+    yield { type: 'data', offset, data };
+  }
+}
+
+/** Scattered, sorted, non-overlapping writes of 4–256 KiB (log-uniform) covering about `bytes` in all. */
+function scattered(diskBytes: number, bytes: number, seed: number): LogRecordInput[] {
+  const random = new Seeded(seed + 7919);
+  const count = Math.max(1, Math.round(bytes / (64 * 1024)));
+  const slot = Math.floor(diskBytes / count / 4096) * 4096;
+  const records: LogRecordInput[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = Math.min(slot, 4096 * 2 ** (random.next() % 7));
+    const offset = i * slot + Math.floor((random.next() % Math.max(1, (slot - length) / 4096 + 1))) * 4096;
+    records.push({ type: 'data', offset, data: random.fill(Buffer.allocUnsafe(length)) });
+  }
+  return records;
+}
+
+/** Encodes a log of the disk into `path` with the real encoder. */
+async function writeLog(path: string, diskBytes: number, cycle: { sequence: number; base: string; next: string }, records: Iterable<LogRecordInput>): Promise<void> {
+  const header = {
+    vmId: VM_ID,
+    diskId: DISK_ID,
+    generation: 1,
+    sequence: cycle.sequence,
+    baseReferencePoint: cycle.base,
+    newReferencePoint: cycle.next,
+    virtualSize: diskBytes,
+    logicalSectorSize: 512 as const,
+    consistency: 'crash' as const,
+  };
+  await pipeline(Readable.from(encodeLog(header, records)), createWriteStream(path));
+}
+
+const dataBytes = (records: LogRecordInput[]): number => records.reduce((sum, r) => sum + (r.type === 'data' ? r.data.length : 0), 0);
+
+interface Round {
+  ddSec: number;
+  applyFullSec: number;
+  applyDeltaSec: number;
+  plainDeltaSec: number;
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const load = { start: loadNow(), end: [] as number[] };
+  const diskBytes = o.diskMiB * MiB;
+  const root = await mkdtemp(join(o.workDir, 'hvr-bench-apply-'));
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  try {
+    const logs = join(root, 'logs');
+    await mkdir(logs);
+    say(`encoding a full copy of ${mib(diskBytes)} and a delta of ${o.changePercent}%`);
+    // The model of the disk is only kept where it fits comfortably; the replica's hash is checked against it.
+    const model = diskBytes <= 8192 * MiB ? Buffer.alloc(diskBytes) : undefined;
+    await writeLog(join(logs, 'full.hvrlog'), diskBytes, { sequence: 0, base: '', next: 'rp-0' }, fullCopy(diskBytes, o.seed, model));
+    const delta = scattered(diskBytes, (diskBytes * o.changePercent) / 100, o.seed);
+    for (const r of delta) if (r.type === 'data' && model) r.data.copy(model, r.offset);
+    const deltaBytes = dataBytes(delta);
+    await writeLog(join(logs, 'delta.hvrlog'), diskBytes, { sequence: 1, base: 'rp-0', next: 'rp-1' }, delta);
+    await sh('sync -f "$1"', root);
+
+    const rounds: Round[] = [];
+    let replicaSha256 = '';
+    for (let r = 0; r < o.rounds; r++) {
+      const dir = join(root, `round-${r}`);
+      await mkdir(dir);
+      const plain = join(dir, 'dd.bin');
+      const dd = async (): Promise<number> => (await sh('dd if=/dev/zero of="$1" bs=4M count="$2" conv=fsync status=none', plain, String(Math.ceil(diskBytes / (4 * MiB))))).sec;
+      // The delta's writes, at their places, into dd's file and flushed: what the disk gives for this pattern.
+      const plainDelta = async (): Promise<number> => {
+        const start = performance.now();
+        const file = await open(plain, 'r+');
+        try {
+          for (const r of delta) if (r.type === 'data') await file.write(r.data, 0, r.data.length, r.offset);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+        return (performance.now() - start) / 1000;
+      };
+      const storage = await createVhdxReplicaStorage(join(dir, 'replica'), { vmId: VM_ID, disks: [{ diskId: DISK_ID, virtualSize: diskBytes, logicalSectorSize: 512 }] });
+      // Stored as the replica server stores a received log (a second name for the file, verified), not timed.
+      const store = async (name: string) => {
+        const copy = join(dir, name);
+        await link(join(logs, name), copy);
+        await storage.receiveFile(copy);
+        await rm(copy);
+      };
+      const apply = async (): Promise<number> => {
+        const start = performance.now();
+        const result = await storage.applyPending();
+        if (result.applied.length !== 1) throw new Error(`expected one cycle applied, got ${result.applied.length}`);
+        return (performance.now() - start) / 1000;
+      };
+      say(`round ${r + 1}/${o.rounds}: full copy`);
+      await store('full.hvrlog');
+      await sh('sync -f "$1"', root);
+      const ddSec = await dd();
+      const applyFullSec = await apply();
+      say(`round ${r + 1}/${o.rounds}: delta`);
+      await store('delta.hvrlog');
+      await sh('sync -f "$1"', root);
+      const applyDeltaSec = await apply();
+      const plainDeltaSec = await plainDelta();
+      await rm(plain);
+      rounds.push({ ddSec, applyFullSec, applyDeltaSec, plainDeltaSec });
+      if (r === o.rounds - 1 && model) {
+        const disk = await storage.openLatest(DISK_ID);
+        const hash = createHash('sha256');
+        try {
+          for (let at = 0; at < diskBytes; at += 64 * MiB) hash.update(await disk.read(at, Math.min(64 * MiB, diskBytes - at)));
+        } finally {
+          await disk.close();
+        }
+        replicaSha256 = hash.digest('hex');
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+    load.end = loadNow();
+
+    let modelSha256 = '';
+    if (model) {
+      // One update takes at most 2 GiB.
+      const hash = createHash('sha256');
+      for (let at = 0; at < diskBytes; at += 64 * MiB) hash.update(model.subarray(at, Math.min(at + 64 * MiB, diskBytes)));
+      modelSha256 = hash.digest('hex');
+    }
+    const equal = model === undefined || modelSha256 === replicaSha256;
+    const med = (pick: (r: Round) => number): number => median(rounds.map(pick));
+    const rate = (bytes: number, sec: number): number => bytes / MiB / sec;
+    const sequentialMiBs = rate(diskBytes, med((r) => r.ddSec));
+    const full = { applyMiBs: rate(diskBytes, med((r) => r.applyFullSec)) };
+    const scatteredRates = { applyMiBs: rate(deltaBytes, med((r) => r.applyDeltaSec)), plainMiBs: rate(deltaBytes, med((r) => r.plainDeltaSec)) };
+    const targets = [
+      { target: 'full copy: apply rate / sequential write rate', value: full.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: full.applyMiBs / sequentialMiBs >= 0.8 },
+      { target: 'delta: apply rate / sequential write rate', value: scatteredRates.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: scatteredRates.applyMiBs / sequentialMiBs >= 0.8 },
+    ];
+    const lines = [
+      `hvreplica apply benchmark: 1 × ${mib(diskBytes)} disk, a full copy and a delta of ${mib(deltaBytes)} (${delta.length} writes of 4–256 KiB), ${o.rounds} round(s), seed ${o.seed}`,
+      `node ${process.version}, ${cpus().length} cores, load average ${load.start.join(' ')} at start, ${load.end.join(' ')} at end`,
+      '',
+      `  ${pad('', 40)} ${lpad('median', 9)}  ${lpad('rate', 12)}  rounds`,
+      `  ${pad('dd conv=fsync of the disk size', 40)} ${lpad(med((r) => r.ddSec).toFixed(3), 7)} s  ${lpad(sequentialMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.ddSec.toFixed(3)).join(', ')}`,
+      `  ${pad('apply of the full copy', 40)} ${lpad(med((r) => r.applyFullSec).toFixed(3), 7)} s  ${lpad(full.applyMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyFullSec.toFixed(3)).join(', ')}`,
+      `  ${pad('apply of the delta', 40)} ${lpad(med((r) => r.applyDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.applyMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyDeltaSec.toFixed(3)).join(', ')}`,
+      `  ${pad("the delta's writes into dd's file", 40)} ${lpad(med((r) => r.plainDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.plainMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.plainDeltaSec.toFixed(3)).join(', ')}`,
+      '',
+      'Targets (DESIGN §6)                                       ratio      limit     met',
+      ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
+      '',
+      `Replica equals what the logs wrote (SHA-256 of the disk, last round): ${model ? (equal ? 'yes' : 'NO') : 'not checked (disk over 8 GiB)'}`,
+    ];
+    process.stdout.write(`${lines.map((line) => line.trimEnd()).join('\n')}\n`);
+    const report = {
+      bench: 'apply',
+      node: process.version,
+      cores: cpus().length,
+      loadAverage: load,
+      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, rounds: o.rounds, seed: o.seed },
+      deltaBytes,
+      deltaWrites: delta.length,
+      rounds,
+      sequentialMiBs,
+      full,
+      delta: scatteredRates,
+      targets,
+      verified: { replicaEqualsModel: model ? equal : null, modelSha256, replicaSha256 },
+    };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (!equal) process.exitCode = 1;
+  } finally {
+    if (o.keep) say(`kept ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
