@@ -32,31 +32,35 @@ export class ChunkReader {
   }
 
   async read(n: number, what: string): Promise<Buffer> {
-    if (n === 0) return Buffer.alloc(0);
+    const pieces = await this.readPieces(n, what);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, n);
+  }
+
+  /**
+   * The next `n` bytes as the pieces they arrived in (views, no copy): a record's payload spans many network
+   * chunks, and joining them copied every byte into a buffer of its own that the caller may not need.
+   */
+  async readPieces(n: number, what: string): Promise<Buffer[]> {
     if (!(await this.fill(n))) {
       throw new LogFormatError('ERR_LOG_TRUNCATED', `log ends in the middle of the ${what}: it was cut short; send it again from the start`, this.position + this.buffered);
     }
-    let out: Buffer;
-    if (this.chunks[0]!.length >= n) {
+    const pieces: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
       const first = this.chunks[0]!;
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const first = this.chunks[0]!;
-        const take = Math.min(first.length, n - filled);
-        first.copy(out, filled, 0, take);
-        filled += take;
-        if (take === first.length) this.chunks.shift();
-        else this.chunks[0] = first.subarray(take);
+      if (first.length <= left) {
+        pieces.push(first);
+        this.chunks.shift();
+        left -= first.length;
+      } else {
+        pieces.push(first.subarray(0, left));
+        this.chunks[0] = first.subarray(left);
+        left = 0;
       }
     }
     this.buffered -= n;
     this.position += n;
-    return out;
+    return pieces;
   }
 
   /** Passes over `n` bytes without copying them (a hollow log's missing payloads). */

@@ -25,9 +25,41 @@ import {
   type LogTrailer,
 } from './log-format.js';
 
-export type DecodedRecord =
-  | { type: 'data'; offset: number; length: number; codec: CodecId; storedLength: number; data: Buffer }
-  | { type: 'zero' | 'trim'; offset: number; length: number };
+export type DecodedRecord = DecodedData | { type: 'zero' | 'trim'; offset: number; length: number };
+
+/**
+ * A data record. Its bytes are kept in the pieces they arrived in (network chunks): a writer that can
+ * gather them (VhdxDisk.write) takes `pieces`, and `data` joins them only when something asks for one buffer.
+ */
+export interface DecodedData {
+  type: 'data';
+  offset: number;
+  length: number;
+  codec: CodecId;
+  storedLength: number;
+  /** The record's bytes (decompressed), in order; together `length` bytes. */
+  readonly pieces: readonly Buffer[];
+  /** The same bytes in one buffer (joined on first use when there are several pieces). */
+  readonly data: Buffer;
+}
+
+class PiecewiseData implements DecodedData {
+  readonly type = 'data';
+  private joined: Buffer | undefined;
+
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly codec: CodecId,
+    readonly storedLength: number,
+    readonly pieces: readonly Buffer[],
+  ) {}
+
+  get data(): Buffer {
+    this.joined ??= this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.length);
+    return this.joined;
+  }
+}
 
 export type LogEntry =
   | { kind: 'header'; header: LogHeader }
@@ -87,7 +119,12 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
     const prefix = await take(12, 'header');
     const headerLength = parseHeaderPrefix(prefix);
     // Version 1's whole-log hash also covers every stored payload byte (log-format.ts).
-    const readPayload = prefix.readUInt16LE(8) === 1 ? take : (n: number, what: string) => reader.read(n, what);
+    const payloadInLogHash = prefix.readUInt16LE(8) === 1;
+    const readPayload = async (n: number): Promise<Buffer[]> => {
+      const pieces = await reader.readPieces(n, 'record payload');
+      if (payloadInLogHash) for (const piece of pieces) logHash?.update(piece);
+      return pieces;
+    };
     const header = decodeHeader(Buffer.concat([prefix, await take(headerLength - 12, 'header')]));
     yield { kind: 'header', header };
 
@@ -139,17 +176,27 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         const data = await elsewhere;
         if (data.length !== length) throw new LogFormatError('ERR_LOG_TRUNCATED', `the payload of record ${offset}+${length} could not be read back whole`, at);
         dataBytes += length;
-        yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
+        yield { kind: 'record', record: new PiecewiseData(offset, length, recordHeader.codec, storedLength, [data]) };
         continue;
       }
-      const stored = await readPayload(storedLength, 'record payload');
-      const data = await codecForId(recordHeader.codec).decompress(stored, length).catch((error: unknown) => {
-        throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
-      });
+      const stored = await readPayload(storedLength);
+      // Uncompressed bytes stay in the pieces they arrived in (storedLength === length was checked above).
+      const pieces =
+        recordHeader.codec === CodecId.None
+          ? stored
+          : [
+              await codecForId(recordHeader.codec)
+                .decompress(stored.length === 1 ? stored[0]! : Buffer.concat(stored, storedLength), length)
+                .catch((error: unknown) => {
+                  throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
+                }),
+            ];
       // Always: this is the only hash over the payload (the whole-log hash covers this record hash instead).
-      verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).update(data).digest(), at);
+      const recordHash = createHash('sha256').update(prefixBytes);
+      for (const piece of pieces) recordHash.update(piece);
+      verifyHash(recordHeader.checksum, recordHash.digest(), at);
       dataBytes += length;
-      yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
+      yield { kind: 'record', record: new PiecewiseData(offset, length, recordHeader.codec, storedLength, pieces) };
     }
 
     const trailerAt = reader.position;

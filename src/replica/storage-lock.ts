@@ -20,6 +20,13 @@ import { KeyedMutex } from './keyed-mutex.js';
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
 const local = new KeyedMutex();
+/**
+ * Holders whose body runs now. An enabled AsyncLocalStorage makes node 20 run async hooks for every promise
+ * and callback the process creates, which cost the replica server several percent of its CPU during a full
+ * copy (bench/replication/README.md, "Replica server CPU"); so it is disabled whenever no holder runs, and
+ * only work inside a lock pays for it. run() enables it again.
+ */
+let running = 0;
 
 /** Default wait for another process's holder: long enough for a large apply, short enough to report. */
 export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
@@ -95,9 +102,12 @@ export async function withStorageLock<T>(folder: string, purpose: string, body: 
   if (mine?.has(path)) return body();
   return local.run(path, async () => {
     await acquire(path, purpose, options.waitMs ?? STORAGE_LOCK_WAIT_MS);
+    running += 1;
     try {
       return await held.run(new Set([...(mine ?? []), path]), body);
     } finally {
+      running -= 1;
+      if (running === 0) held.disable();
       await rm(path, { force: true });
     }
   });

@@ -18,7 +18,8 @@ const log = logger('staged-disk');
 
 /** Writes one verified record at its absolute place (so writing it twice is harmless). */
 export function writeRecord(disk: VhdxDisk, record: DecodedRecord): Promise<void> {
-  if (record.type === 'data') return disk.write(record.offset, record.data);
+  // The pieces as they arrived: the engine gathers them, so the record is never joined in a buffer of its own.
+  if (record.type === 'data') return disk.write(record.offset, record.pieces);
   if (record.type === 'zero') return disk.zero(record.offset, record.length);
   return disk.trim(record.offset, record.length);
 }

@@ -14,6 +14,7 @@ import { OffsetMismatchError, type LogIdentity, type PrimaryAuthorization, type 
 import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
 import type { HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { bodyChunks } from './body-chunks.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -223,7 +224,7 @@ export class ReplicaHttpServer {
       // cancelling then would make the primary send the whole log again.
       stream.once('end', () => stream.setTimeout(0));
       try {
-        const status = await this.options.handler.upload(auth, key, request, this.countBytes(stream));
+        const status = await this.options.handler.upload(auth, key, request, this.uploadBody(stream));
         if (status.Accepted) this.metrics.inc('hvr_logs_accepted_total');
         return this.reply(stream, 'log-upload', 200, JSON.stringify(status), 'application/json');
       } finally {
@@ -316,12 +317,9 @@ export class ReplicaHttpServer {
     stream.end(digests);
   }
 
-  private async *countBytes(stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
+  private uploadBody(stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
     // Not destroyed when the receiver stops reading (a full disk): the stream must still carry the answer.
-    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      this.metrics.inc('hvr_received_bytes_total', {}, chunk.length);
-      yield chunk;
-    }
+    return bodyChunks(stream, { onChunk: (chunk) => this.metrics.inc('hvr_received_bytes_total', {}, chunk.length) });
   }
 
   private reply(stream: ServerHttp2Stream, route: string, status: number, body: string, contentType: string): void {

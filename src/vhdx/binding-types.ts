@@ -53,7 +53,8 @@ export interface VhdxBinding extends NativeBinding {
   vhdxInfo(handle: RawVhdxHandle): RawVhdxInfo;
   /** Fills `buffer` from virtual offset `offset`; resolves with the byte count (always buffer.length). */
   vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
-  vhdxWrite(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<void>;
+  /** Writes `data` (one buffer, or several back to back) at virtual offset `offset`. */
+  vhdxWrite(handle: RawVhdxHandle, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** BLAKE3 digests (32 bytes each) of every blockSize block of [offset, offset + length), read and hashed in one job. */
   vhdxBlake3Blocks(handle: RawVhdxHandle, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /** mode 0: zero (reads zero afterwards), 1: trim (space may be released; reads zero). */

@@ -133,8 +133,9 @@ export interface VhdxDisk {
   /**
    * Writes into this (top) layer; any offset and length (partial sectors are merged with what the chain
    * shows). Durable only after flush() or close(): a crash before that may lose the write, never the file.
+   * `data` may be several buffers written back to back (gathered natively, off the JS thread).
    */
-  write(offset: number, data: Uint8Array): Promise<void>;
+  write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Makes the range read as zeros (in a differencing layer: hides the parent); whole blocks become ZERO blocks. */
   zero(offset: number, length: number): Promise<void>;
   /** Like zero, and whole blocks also give their file space back (hole punched after the metadata commit). */
@@ -206,8 +207,8 @@ class OpenDisk implements VhdxDisk {
     return vhdxBinding().vhdxBlake3Blocks(this.handle, offset, length, blockSize);
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    checkRange('write', offset, data.length);
+  async write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    checkRange('write', offset, data instanceof Uint8Array ? data.length : data.reduce((sum, piece) => sum + piece.length, 0));
     await vhdxBinding().vhdxWrite(this.handle, offset, data);
   }
 

@@ -80,6 +80,17 @@ describe('replication log round trip', () => {
     assert.deepEqual(Buffer.concat(got.map((r) => (r.type === 'data' ? r.data : Buffer.alloc(0)))), big);
   });
 
+  it('hands an uncompressed record over in the chunks it arrived in, views of them and not a copy', async () => {
+    const data = randomBytes(256 * 1024);
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 512, data }], { codecPolicy: new AdaptiveCodecPolicy(noneCodec) });
+    const [record] = records(await collect(log, 16 * 1024));
+    assert.ok(record?.type === 'data' && record.codec === CodecId.None);
+    assert.ok(record.pieces.length > 1, 'the payload spans several chunks');
+    assert.ok(record.pieces.every((piece) => piece.buffer === log.buffer), 'every piece is a view of the bytes received');
+    assert.deepEqual(Buffer.concat(record.pieces), data);
+    assert.deepEqual(record.data, data, 'joined when asked for one buffer');
+  });
+
   for (const codec of [noneCodec, deflateCodec(1), brotliCodec(0), brotliCodec(4)]) {
     it(`round-trips with codec ${codec.name}`, async () => {
       const data = textLike(256 * 1024, 3);

@@ -1,0 +1,57 @@
+/**
+ * The storage lock's in-process side: a holder may take the lock it holds again, and the async context
+ * that tells it so is tracked only while some holder runs (tracking every promise of the process cost the
+ * replica server CPU during uploads, which take no lock).
+ */
+import assert from 'node:assert/strict';
+import { executionAsyncResource } from 'node:async_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { withStorageLock } from '../../src/replica/storage-lock.js';
+
+/**
+ * Whether node propagates an AsyncLocalStorage into new async resources right now: the storage's init hook
+ * then marks each one with a symbol (node 20's implementation; where node tracks context without hooks this
+ * is always false, and there is nothing to turn off).
+ */
+function contextTracked(): Promise<boolean> {
+  return new Promise((resolve) => setImmediate(() => resolve(Object.getOwnPropertySymbols(executionAsyncResource()).some((s) => s.description === 'kResourceStore'))));
+}
+
+describe('storage lock in one process', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-lock-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('lets a holder take its own lock again, in every holding after the first', async () => {
+    const folder = join(dir, 'a');
+    for (let round = 0; round < 2; round += 1) {
+      const inner = await withStorageLock(folder, 'outer', () => withStorageLock(folder, 'inner', async () => 'taken again', { waitMs: 200 }));
+      assert.equal(inner, 'taken again');
+    }
+  });
+
+  it('tracks async context only while a holder runs', async () => {
+    const folders = [join(dir, 'b'), join(dir, 'c')];
+    const seen: boolean[] = [];
+    let releaseFirst!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const first = withStorageLock(folders[0]!, 'first', async () => {
+      seen.push(await contextTracked());
+      await gate;
+    });
+    // A second holder of another folder ends while the first still runs: the first keeps its context.
+    await withStorageLock(folders[1]!, 'second', async () => undefined);
+    seen.push(await contextTracked());
+    releaseFirst();
+    await first;
+    assert.deepEqual(seen, [true, true], 'tracked while a holder runs');
+    assert.equal(await contextTracked(), false, 'not tracked once every holder is done');
+  });
+});
