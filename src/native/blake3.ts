@@ -22,6 +22,14 @@ export function blake3Paths(): Blake3Path[] {
   return blake3Binding().blake3Paths();
 }
 
+/**
+ * Whether BLAKE3 is worth choosing here: only with a SIMD path, since the portable code is slower than
+ * SHA-256 with the SHA-NI instructions (src/tracking/hash/hash-algorithm.ts).
+ */
+export function blake3HasSimd(): boolean {
+  return blake3Paths().some((path) => path !== 'portable');
+}
+
 /** The 32-byte BLAKE3 digest of `data`, computed on the calling thread (small inputs). */
 export function blake3(data: Uint8Array, path?: Blake3Path): Buffer {
   return blake3Binding().blake3(data, path);

@@ -24,6 +24,7 @@ import {
   type LogHeader,
   type LogTrailer,
 } from './log-format.js';
+import { recordChecksum } from './record-hash.js';
 
 export type DecodedRecord =
   | { type: 'data'; offset: number; length: number; codec: CodecId; storedLength: number; data: Buffer }
@@ -102,7 +103,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {
           throw new LogFormatError('ERR_LOG_MALFORMED', 'end record carries data', at);
         }
-        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes), at);
         break;
       }
       const { offset, length, storedLength } = recordHeader;
@@ -120,7 +121,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       }
       if (recordHeader.type !== RecordType.Data) {
         if (storedLength !== 0 || recordHeader.codec !== CodecId.None) throw new LogFormatError('ERR_LOG_MALFORMED', 'zero or trim record carries data', at);
-        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes), at);
         yield { kind: 'record', record: { type: recordHeader.type === RecordType.Zero ? 'zero' : 'trim', offset, length } };
         continue;
       }
@@ -147,7 +148,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         throw error instanceof LogFormatError ? new LogFormatError(error.code, error.message, at) : error;
       });
       // Always: this is the only hash over the payload (the whole-log hash covers this record hash instead).
-      verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).update(data).digest(), at);
+      verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes, data), at);
       dataBytes += length;
       yield { kind: 'record', record: { type: 'data', offset, length, codec: recordHeader.codec, storedLength, data } };
     }
