@@ -77,10 +77,14 @@ export class TransportSink implements LogSink {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     // Asked on the uploads' session while their first status requests go out: no round trip of its own. A
     // replica that cannot be asked gets SHA-256 logs, which every replica reads (its uploads fail anyway).
-    const recordHash = recordHashOf(this.options.uploader).catch((error: unknown) => {
-      log.debug('the replica\'s log record checksums are unknown; writing SHA-256 logs', { error: (error as Error).message });
-      return DEFAULT_RECORD_HASH;
-    });
+    // Without logs nothing is asked: no session is opened that no upload would wait for (and close).
+    const recordHash =
+      cycle.logs.length === 0
+        ? Promise.resolve(DEFAULT_RECORD_HASH)
+        : recordHashOf(this.options.uploader).catch((error: unknown) => {
+            log.debug('the replica\'s log record checksums are unknown; writing SHA-256 logs', { error: (error as Error).message });
+            return DEFAULT_RECORD_HASH;
+          });
     let slots = parallel;
     const waiting: (() => void)[] = [];
     const upload = async (source: LogSource): Promise<UploadResult> => {

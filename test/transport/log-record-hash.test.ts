@@ -108,4 +108,21 @@ describe('a primary whose uploader cannot tell what the replica reads', () => {
     await sink.deliver({ vmId: VM, generation: 1, sequence: 0, logs: [outgoing(0, [randomBytes(4096)], chosen)] });
     assert.deepEqual(chosen, [{ recordHash: 'sha256' }]);
   });
+
+  it('does not ask a replica at all for a cycle without logs (no session left open)', async () => {
+    let asked = 0;
+    const sink = new TransportSink({
+      uploader: {
+        recordHash: async () => {
+          asked += 1;
+          return 'blake3';
+        },
+        upload: () => Promise.reject(new Error('no upload expected')),
+      },
+      spoolDir: tmpdir(),
+    });
+    const ack = await sink.deliver({ vmId: VM, generation: 1, sequence: 3, logs: [] });
+    assert.equal(ack.logBytes, 0);
+    assert.equal(asked, 0);
+  });
 });
