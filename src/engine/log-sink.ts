@@ -5,6 +5,7 @@
  * acknowledgement after which the primary may commit its reference point.
  */
 import { logger } from '../logging/logger.js';
+import type { LogWriteOptions } from '../protocol/log-encoder.js';
 import type { LogHeaderInput } from '../protocol/log-format.js';
 import { isStorageError } from '../storage/errors.js';
 import type { RecoveryPoint, ReplicaStorage } from '../storage/replica-storage.js';
@@ -15,8 +16,12 @@ export interface OutgoingLog {
   /** The GUID the log header carries. */
   diskId: string;
   header: LogHeaderInput;
-  /** Encodes the log; called once per delivery attempt, streams with bounded memory. */
-  encode(): AsyncIterable<Buffer>;
+  /**
+   * Encodes the log; called once per delivery attempt, streams with bounded memory. The sink chooses how the
+   * log is written (`options`: its record checksum, which depends on who reads it) and passes the same choice
+   * to every encoding of one delivery, so that they yield the same bytes.
+   */
+  encode(options?: LogWriteOptions): AsyncIterable<Buffer>;
 }
 
 export interface OutgoingCycle {

@@ -168,9 +168,9 @@ export class Replicator {
         return {
           diskId: header.diskId,
           header,
-          encode: () => {
+          encode: (options) => {
             changedByDisk.set(disk.id, 0);
-            return encodeLog(header, records(), policy ? { codecPolicy: policy() } : {});
+            return encodeLog(header, records(), { ...options, ...(policy ? { codecPolicy: policy() } : {}) });
           },
         };
       });

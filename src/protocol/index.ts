@@ -12,6 +12,7 @@ export {
   type LogTrailer,
 } from './log-format.js';
 export * from './codec.js';
+export * from './record-hash.js';
 export * from './log-encoder.js';
 export * from './log-decoder.js';
 export * from './replica-vm.js';

@@ -24,6 +24,7 @@ import {
   type LogHeader,
   type LogTrailer,
 } from './log-format.js';
+import { recordChecksum } from './record-hash.js';
 
 export type DecodedRecord = DecodedData | { type: 'zero' | 'trim'; offset: number; length: number };
 
@@ -139,7 +140,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {
           throw new LogFormatError('ERR_LOG_MALFORMED', 'end record carries data', at);
         }
-        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes), at);
         break;
       }
       const { offset, length, storedLength } = recordHeader;
@@ -157,7 +158,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       }
       if (recordHeader.type !== RecordType.Data) {
         if (storedLength !== 0 || recordHeader.codec !== CodecId.None) throw new LogFormatError('ERR_LOG_MALFORMED', 'zero or trim record carries data', at);
-        verifyHash(recordHeader.checksum, createHash('sha256').update(prefixBytes).digest(), at);
+        verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes), at);
         yield { kind: 'record', record: { type: recordHeader.type === RecordType.Zero ? 'zero' : 'trim', offset, length } };
         continue;
       }
@@ -192,9 +193,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
                 }),
             ];
       // Always: this is the only hash over the payload (the whole-log hash covers this record hash instead).
-      const recordHash = createHash('sha256').update(prefixBytes);
-      for (const piece of pieces) recordHash.update(piece);
-      verifyHash(recordHeader.checksum, recordHash.digest(), at);
+      verifyHash(recordHeader.checksum, await recordChecksum(header.recordHash, prefixBytes, pieces), at);
       dataBytes += length;
       yield { kind: 'record', record: new PiecewiseData(offset, length, recordHeader.codec, storedLength, pieces) };
     }

@@ -17,6 +17,7 @@ import {
   type LogHeaderInput,
   type LogTrailer,
 } from './log-format.js';
+import { DEFAULT_RECORD_HASH, recordChecksum, type RecordHashAlgorithm } from './record-hash.js';
 
 export type LogRecordInput =
   | { type: 'data'; offset: number; data: Buffer }
@@ -30,7 +31,15 @@ export interface EncodeOptions {
   detectZeros?: boolean;
   /** Split data records at this size (default and maximum MAX_RECORD_BYTES). */
   maxRecordBytes?: number;
+  /**
+   * The record checksum (record-hash.ts). Default SHA-256, a version 2 log every reader takes; BLAKE3 (version
+   * 3) only for a reader known to take it (a replica server that lists it in its hello).
+   */
+  recordHash?: RecordHashAlgorithm;
 }
+
+/** What a log's producer lets its sink choose: the sink knows who reads the log. */
+export type LogWriteOptions = Pick<EncodeOptions, 'recordHash'>;
 
 const ZEROS = Buffer.alloc(64 * 1024);
 
@@ -42,12 +51,6 @@ function isAllZero(data: Buffer): boolean {
     if (!slice.equals(ZEROS.subarray(0, slice.length))) return false;
   }
   return true;
-}
-
-function recordHash(prefix: Buffer, payload?: Buffer): Buffer {
-  const hash = createHash('sha256').update(prefix);
-  if (payload) hash.update(payload);
-  return hash.digest();
 }
 
 class Framer {
@@ -72,7 +75,7 @@ class Framer {
 
 /**
  * Encodes a log. Yields buffers to write in order; returns the trailer (counts and whole-log hash, which
- * covers everything but the payloads: one SHA-256 pass per payload byte, the record's).
+ * covers everything but the payloads: one hash pass per payload byte, the record's).
  * Use with `Readable.from(encodeLog(...))` or `pipeline(encodeLog(...), file)`.
  */
 export async function* encodeLog(
@@ -80,7 +83,8 @@ export async function* encodeLog(
   records: AsyncIterable<LogRecordInput> | Iterable<LogRecordInput>,
   options: EncodeOptions = {},
 ): AsyncGenerator<Buffer, LogTrailer, undefined> {
-  const header = validateHeader(headerInput);
+  const recordHash = options.recordHash ?? DEFAULT_RECORD_HASH;
+  const header = validateHeader(headerInput, recordHash);
   const policy = options.codecPolicy ?? new AdaptiveCodecPolicy();
   const detectZeros = options.detectZeros ?? true;
   const maxRecord = options.maxRecordBytes ?? MAX_RECORD_BYTES;
@@ -102,16 +106,16 @@ export async function* encodeLog(
     }
   };
 
-  const emptyRecord = (type: RecordType, offset: number, length: number): Buffer => {
+  const emptyRecord = async (type: RecordType, offset: number, length: number): Promise<Buffer> => {
     const prefix = encodeRecordPrefix(type, CodecId.None, 0, offset, length);
     framer.recordCount += 1;
-    return framer.emit(Buffer.concat([prefix, recordHash(prefix)]));
+    return framer.emit(Buffer.concat([prefix, await recordChecksum(recordHash, prefix)]));
   };
 
   for await (const record of records) {
     if (record.type !== 'data') {
       checkExtent(record.offset, record.length);
-      yield emptyRecord(record.type === 'zero' ? RecordType.Zero : RecordType.Trim, record.offset, record.length);
+      yield await emptyRecord(record.type === 'zero' ? RecordType.Zero : RecordType.Trim, record.offset, record.length);
       continue;
     }
     checkExtent(record.offset, record.data.length);
@@ -119,20 +123,20 @@ export async function* encodeLog(
       const slice = record.data.subarray(at, Math.min(record.data.length, at + maxRecord));
       const offset = record.offset + at;
       if (detectZeros && isAllZero(slice)) {
-        yield emptyRecord(RecordType.Zero, offset, slice.length);
+        yield await emptyRecord(RecordType.Zero, offset, slice.length);
         continue;
       }
       const { codec, stored } = await policy.encode(slice);
       const prefix = encodeRecordPrefix(RecordType.Data, codec, stored.length, offset, slice.length);
       framer.recordCount += 1;
       framer.dataBytes += slice.length;
-      yield framer.emit(Buffer.concat([prefix, recordHash(prefix, slice)]));
+      yield framer.emit(Buffer.concat([prefix, await recordChecksum(recordHash, prefix, [slice])]));
       yield framer.emitPayload(stored);
     }
   }
 
   const endPrefix = encodeRecordPrefix(RecordType.End, CodecId.None, 0, 0, 0);
-  yield framer.emit(Buffer.concat([endPrefix, recordHash(endPrefix)]));
+  yield framer.emit(Buffer.concat([endPrefix, await recordChecksum(recordHash, endPrefix)]));
   const counts = encodeTrailerCounts(framer.recordCount, framer.dataBytes, framer.bytes + 24);
   framer.emit(counts);
   const hash = framer.logHash.digest();

@@ -1,21 +1,23 @@
 /**
- * The replication log, format version 2: what one delta cycle (or one slice of an initial replication)
+ * The replication log, format versions 2 and 3: what one delta cycle (or one slice of an initial replication)
  * of one disk carries. Little-endian throughout; readable front to back without seeking, so it streams
  * over the network and onto removable media alike.
  *
- *   header   magic "\x89HVRLOG\n", u16 version, u16 header length, u8 consistency, 3 reserved bytes,
+ *   header   magic "\x89HVRLOG\n", u16 version, u16 header length, u8 consistency, u8 record hash algorithm
+ *            (version 3: 1 SHA-256, 3 BLAKE3; zero in version 2), 2 reserved bytes,
  *            VM id (16, GUID), disk id (16, GUID), u64 generation, u64 sequence, u64 virtual size,
  *            u32 logical sector size, u16 + u16 lengths of the base and new reference point ids,
  *            both ids (UTF-8), u32 CRC-32 of the header bytes before it
  *   record*  u8 type, u8 codec, u16 reserved, u32 stored length, u64 offset, u64 length,
- *            32-byte SHA-256 over the record header's first 24 bytes and the *uncompressed* payload,
+ *            32-byte record checksum over the record header's first 24 bytes and the *uncompressed* payload
+ *            (record-hash.ts: SHA-256 in version 2, the header's algorithm in version 3),
  *            then `stored length` payload bytes (data records only)
- *   end      a record of type End with every field zero and the SHA-256 of nothing but its 24 bytes
+ *   end      a record of type End with every field zero and the checksum of nothing but its 24 bytes
  *   trailer  u64 record count, u64 data bytes (uncompressed), u64 log bytes (up to here),
  *            32-byte whole-log SHA-256, magic "HVRLEND\n"
  *
  * The whole-log hash covers every byte before it *except the stored payloads*: the header, every record
- * header (its 24 bytes and its SHA-256, which stands for the payload) in order, the end record and the
+ * header (its 24 bytes and its checksum, which stands for the payload) in order, the end record and the
  * trailer counts — a hash of the record hashes. So every payload byte is hashed once, by its record hash,
  * on the primary and on the replica alike (version 1 hashed every payload byte a second time into the
  * whole-log hash: two SHA-256 passes over the data on the primary). Nothing is lost: a flipped bit in a
@@ -25,23 +27,47 @@
  * therefore check every record hash (decodeLog always does). Version 2 rather than a change in place so
  * that a version 1 log (spooled or carried on media by an earlier build) is refused as such, not as corrupt.
  *
+ * Version 3 only names the record checksum's algorithm in the header, so that BLAKE3 (several times cheaper a
+ * byte than SHA-256 where the addon has SIMD code) can be used between hosts that both read it: a primary
+ * writes it only for a replica server that lists it in its hello (protocol 4), and writes version 2, byte for
+ * byte what earlier builds wrote, for any other reader (older servers, removable media). The whole-log hash
+ * stays SHA-256 in every version: it covers 56 framing bytes per record (per MiB of data), so its algorithm
+ * costs nothing worth choosing, and node's incremental SHA-256 keeps its memory bounded.
+ *
  * The per-record hash covers the offset and length too, so a flipped bit in a header is caught, not
- * only one in the payload; SHA-256 (rather than CRC-32) because on this hardware it is the faster of
- * the two in node (sha_ni) and it also makes the trailer hash a real integrity check of the whole log.
-  */
+ * only one in the payload; a cryptographic hash (rather than CRC-32) because it is also what makes the
+ * trailer hash a real integrity check of the whole log.
+ */
 import { crc32 } from 'node:zlib';
 import { LogFormatError, ProtocolArgumentError } from './errors.js';
 import { guidFromBytes, guidToBytes, normalizeGuid } from './guid.js';
+import { DEFAULT_RECORD_HASH, RECORD_HASH_CODE, recordHashOfCode, type RecordHashAlgorithm } from './record-hash.js';
 
 export const LOG_MAGIC = Buffer.from('\x89HVRLOG\n', 'latin1');
 export const LOG_END_MAGIC = Buffer.from('HVRLEND\n', 'latin1');
-export const LOG_FORMAT_VERSION = 2;
+/** The newest version: what this build reads last. Writers write 3 for BLAKE3 records, 2 for SHA-256 ones. */
+export const LOG_FORMAT_VERSION = 3;
+/** What a SHA-256 log is written as: byte for byte what builds before version 3 wrote and read. */
+const SHA256_LOG_FORMAT_VERSION = 2;
 /**
  * Versions a reader still takes. Version 1 logs can sit on a replica stored and acknowledged but not yet
  * applied (a test failover holding applies, a full volume) when hvreplica is upgraded: the primary has
- * committed past them and cannot send them again, so they must stay readable. Writers write only the latest.
+ * committed past them and cannot send them again, so they must stay readable. Writers write 2 or 3.
  */
-export const READABLE_LOG_FORMAT_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_LOG_FORMAT_VERSIONS: readonly number[] = [1, 2, 3];
+
+/** The version a log with records of `recordHash` is written in. */
+export function formatVersionFor(recordHash: RecordHashAlgorithm): number {
+  return recordHash === 'sha256' ? SHA256_LOG_FORMAT_VERSION : LOG_FORMAT_VERSION;
+}
+
+/**
+ * Whether the whole-log hash of a version covers the stored payloads too (version 1 only). Such a log's
+ * stored file must keep its payloads: it can never be stored hollow.
+ */
+export function logHashCoversPayloads(formatVersion: number): boolean {
+  return formatVersion === 1;
+}
 /** Fixed part of the header, before the reference point ids and the CRC. */
 export const HEADER_FIXED_BYTES = 80;
 export const MAX_REFERENCE_ID_BYTES = 512;
@@ -71,6 +97,8 @@ export enum CodecId {
 
 export interface LogHeader {
   formatVersion: number;
+  /** The algorithm of every record checksum (record-hash.ts); SHA-256 in versions 1 and 2. */
+  recordHash: RecordHashAlgorithm;
   vmId: string;
   diskId: string;
   generation: number;
@@ -84,7 +112,7 @@ export interface LogHeader {
   consistency: Consistency;
 }
 
-export type LogHeaderInput = Omit<LogHeader, 'formatVersion'>;
+export type LogHeaderInput = Omit<LogHeader, 'formatVersion' | 'recordHash'>;
 
 export interface LogTrailer {
   recordCount: number;
@@ -107,7 +135,7 @@ function checkSafe(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new ProtocolArgumentError(`${name} must be a non-negative integer, got ${value}`);
 }
 
-export function validateHeader(input: LogHeaderInput): LogHeader {
+export function validateHeader(input: LogHeaderInput, recordHash: RecordHashAlgorithm = DEFAULT_RECORD_HASH): LogHeader {
   const vmId = normalizeGuid(input.vmId, 'VM id');
   const diskId = normalizeGuid(input.diskId, 'disk id');
   checkSafe('generation', input.generation);
@@ -125,7 +153,8 @@ export function validateHeader(input: LogHeaderInput): LogHeader {
       throw new ProtocolArgumentError(`${name} id is longer than ${MAX_REFERENCE_ID_BYTES} bytes`);
     }
   }
-  return { ...input, vmId, diskId, formatVersion: LOG_FORMAT_VERSION };
+  if (RECORD_HASH_CODE[recordHash] === undefined) throw new ProtocolArgumentError(`unknown record hash algorithm '${String(recordHash)}'`);
+  return { ...input, vmId, diskId, formatVersion: formatVersionFor(recordHash), recordHash };
 }
 
 export function encodeHeader(header: LogHeader): Buffer {
@@ -134,9 +163,12 @@ export function encodeHeader(header: LogHeader): Buffer {
   const length = HEADER_FIXED_BYTES + base.length + next.length + 4;
   const buf = Buffer.alloc(length);
   LOG_MAGIC.copy(buf, 0);
-  buf.writeUInt16LE(LOG_FORMAT_VERSION, 8);
+  const version = formatVersionFor(header.recordHash);
+  buf.writeUInt16LE(version, 8);
   buf.writeUInt16LE(length, 10);
   buf.writeUInt8(CONSISTENCY_CODES[header.consistency], 12);
+  // Version 2 leaves the byte zero, as it always did: a SHA-256 log stays what older readers take.
+  if (version >= 3) buf.writeUInt8(RECORD_HASH_CODE[header.recordHash], 13);
   guidToBytes(header.vmId).copy(buf, 16);
   guidToBytes(header.diskId).copy(buf, 32);
   buf.writeBigUInt64LE(BigInt(header.generation), 48);
@@ -171,7 +203,7 @@ export function parseHeaderPrefix(prefix: Buffer): number {
       'ERR_LOG_UNKNOWN_VERSION',
       version > LOG_FORMAT_VERSION
         ? `log format version ${version} is newer than this hvreplica understands (${LOG_FORMAT_VERSION}); upgrade hvreplica on this host`
-        : `log format version ${version} is not supported (this hvreplica reads versions ${READABLE_LOG_FORMAT_VERSIONS.join(' and ')})`,
+        : `log format version ${version} is not supported (this hvreplica reads versions ${READABLE_LOG_FORMAT_VERSIONS.join(', ')})`,
       8,
     );
   }
@@ -191,7 +223,16 @@ export function decodeHeader(buf: Buffer): LogHeader {
   const consistencyCode = buf.readUInt8(12);
   const consistency = (Object.keys(CONSISTENCY_CODES) as Consistency[]).find((k) => CONSISTENCY_CODES[k] === consistencyCode);
   if (!consistency) throw new LogFormatError('ERR_LOG_MALFORMED', `unknown consistency code ${consistencyCode}`, 12);
-  if (buf.readUInt8(13) !== 0 || buf.readUInt16LE(14) !== 0) throw new LogFormatError('ERR_LOG_MALFORMED', 'reserved header bytes are not zero', 13);
+  const formatVersion = buf.readUInt16LE(8);
+  const recordHash = formatVersion >= 3 ? recordHashOfCode(buf.readUInt8(13)) : buf.readUInt8(13) === 0 ? DEFAULT_RECORD_HASH : undefined;
+  if (!recordHash) {
+    throw new LogFormatError(
+      'ERR_LOG_MALFORMED',
+      formatVersion >= 3 ? `unknown record hash algorithm ${buf.readUInt8(13)}; the log may come from a newer hvreplica` : 'reserved header bytes are not zero',
+      13,
+    );
+  }
+  if (buf.readUInt16LE(14) !== 0) throw new LogFormatError('ERR_LOG_MALFORMED', 'reserved header bytes are not zero', 14);
   const baseLength = buf.readUInt16LE(76);
   const newLength = buf.readUInt16LE(78);
   if (HEADER_FIXED_BYTES + baseLength + newLength + 4 !== length) {
@@ -203,7 +244,8 @@ export function decodeHeader(buf: Buffer): LogHeader {
     throw new LogFormatError('ERR_LOG_MALFORMED', `invalid geometry: virtual size ${virtualSize}, sector size ${logicalSectorSize}`, 64);
   }
   return {
-    formatVersion: buf.readUInt16LE(8),
+    formatVersion,
+    recordHash,
     vmId: guidFromBytes(buf.subarray(16, 32)),
     diskId: guidFromBytes(buf.subarray(32, 48)),
     generation: readU64(buf, 48, 'generation', 0),

@@ -21,7 +21,7 @@ import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SerialWrites } from './serial-writes.js';
 import { normalizeGuid } from '../protocol/guid.js';
-import { LOG_FORMAT_VERSION, type LogHeader } from '../protocol/log-format.js';
+import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
 import { StagedDisk, writeRecord } from './staged-disk.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
@@ -305,7 +305,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   stage(header: LogHeader, resume?: string): Promise<StagedDisk | undefined> {
     // A log of an older format (version 1: its whole-log hash covers the payloads) is never stored hollow:
     // applying it from the stored file must stay possible, and that file would lack the payloads.
-    if (header.formatVersion !== LOG_FORMAT_VERSION) return Promise.resolve(undefined);
+    if (logHashCoversPayloads(header.formatVersion)) return Promise.resolve(undefined);
     return this.exclusive(async () => {
       const path = join(this.root, STAGING_DIR, `${header.diskId}-${header.generation}-${header.sequence}.vhdx`);
       if (resume !== undefined) {

@@ -6,7 +6,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as tlsConnect, checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
-import type { ReplicaVmDefinition } from '../protocol/index.js';
+import { agreedRecordHash, recordHashesWorthUsingHere, type RecordHashAlgorithm, type ReplicaVmDefinition } from '../protocol/index.js';
 import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica/index.js';
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
@@ -81,6 +81,8 @@ function identityHeaders(identity: LogIdentity): OutgoingHttpHeaders {
 
 export class ReplicaClient {
   private readonly liveness: SessionLiveness;
+  /** Asked once per session: the server's answer cannot change while it runs. */
+  private recordHashAnswer: Promise<RecordHashAlgorithm> | undefined;
 
   private constructor(
     private readonly session: ClientHttp2Session,
@@ -149,6 +151,17 @@ export class ReplicaClient {
 
   async hello(): Promise<HelloResponse> {
     return JSON.parse((await this.request({ ':method': 'GET', ':path': PATH_HELLO })).toString('utf8')) as HelloResponse;
+  }
+
+  /**
+   * The record checksum to write logs with for this server (log-format.ts): BLAKE3 when it lists it and this
+   * host computes it fast, else SHA-256 (what every server reads).
+   */
+  recordHash(): Promise<RecordHashAlgorithm> {
+    this.recordHashAnswer ??= this.hello().then((hello) => agreedRecordHash(hello.LogRecordHashes, recordHashesWorthUsingHere()));
+    // A failed hello is asked again next time, not remembered.
+    this.recordHashAnswer.catch(() => (this.recordHashAnswer = undefined));
+    return this.recordHashAnswer;
   }
 
   /** What the replica holds of a log; with an identity, of that exact log (a re-cut one is not accepted). */

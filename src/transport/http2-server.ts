@@ -9,7 +9,7 @@ import http2, { type Http2SecureServer, type Http2Session, type IncomingHttpHead
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../logging/logger.js';
-import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, type ReplicaVmDefinition } from '../protocol/index.js';
+import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, recordHashesWorthUsingHere, type RecordHashAlgorithm, type ReplicaVmDefinition } from '../protocol/index.js';
 import { OffsetMismatchError, type LogIdentity, type PrimaryAuthorization, type ReplicaHandler } from '../replica/index.js';
 import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
@@ -51,6 +51,10 @@ const log = logger('replica-server');
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 /** What all uploads of one session together may have in flight unread. */
 export const SESSION_WINDOW_BYTES = 8 * 1024 * 1024;
+// No SETTINGS_MAX_FRAME_SIZE is advertised: node 20's HTTP/2 (nghttp2, which node gives no read-length
+// callback) sends 16 KiB DATA frames whatever the peer allows. Measured with the server advertising 1 MiB: the
+// client still sent 16384-byte frames and the CPU of both sides did not change (bench/replication/README.md,
+// "Wire CPU"). TLS records are at most 16 KiB of plaintext in any case.
 
 function setSessionWindow(session: Http2Session): void {
   if (session.destroyed) return;
@@ -75,6 +79,11 @@ export interface ReplicaServerOptions {
   metrics?: MetricsRegistry;
   /** Serves what replicas hold (content, hash manifests, seeding from a copy); without it those routes are 404. */
   content?: ReplicaContentHandler;
+  /**
+   * Log record checksums the hello asks primaries for (default: those worth computing on this CPU). Logs of
+   * every readable format are taken whatever this says; it only steers what primaries write.
+   */
+  logRecordHashes?: readonly RecordHashAlgorithm[];
 }
 
 class HttpError extends Error {
@@ -198,6 +207,7 @@ export class ReplicaHttpServer {
         TrustGroup: auth.entry.TrustGroup,
         // Only where the content routes are served: without them there is nothing to compute.
         ...(this.options.content ? { HashAlgorithms: [...this.options.content.hashAlgorithms] } : {}),
+        LogRecordHashes: [...(this.options.logRecordHashes ?? recordHashesWorthUsingHere())],
       };
       return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
     }

@@ -6,6 +6,7 @@
  */
 import { PhaseTimes } from '../engine/phase-times.js';
 import { logger } from '../logging/logger.js';
+import { DEFAULT_RECORD_HASH, type RecordHashAlgorithm } from '../protocol/index.js';
 import type { UploadStatus } from '../replica/index.js';
 import type { ReplicaClient } from './http2-client.js';
 import { TransportError } from './errors.js';
@@ -21,6 +22,16 @@ export interface UploadResult extends UploadStatus {
 
 export interface LogUploader {
   upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult>;
+  /**
+   * The record checksum the logs should be written with for the replica these uploads go to (what its hello
+   * lists); an uploader without it gets SHA-256 logs, which every replica reads.
+   */
+  recordHash?(): Promise<RecordHashAlgorithm>;
+}
+
+/** What `uploader` asks logs to be written with: a decorator passes on its inner uploader's answer. */
+export function recordHashOf(uploader: LogUploader): Promise<RecordHashAlgorithm> {
+  return uploader.recordHash?.() ?? Promise.resolve(DEFAULT_RECORD_HASH);
 }
 
 /**
@@ -92,6 +103,10 @@ export class Http2LogUploader implements LogUploader {
     this.session().catch(() => undefined);
   }
 
+  async recordHash(): Promise<RecordHashAlgorithm> {
+    return (await this.session()).recordHash();
+  }
+
   async close(): Promise<void> {
     // A connection still being made (connectAhead) would otherwise open after the close and hold the
     // process up; wait for it, whatever its outcome, and close what it made.
@@ -137,6 +152,10 @@ export class RetryingUploader implements LogUploader {
     private readonly inner: LogUploader,
     private readonly options: RetryOptions = {},
   ) {}
+
+  recordHash(): Promise<RecordHashAlgorithm> {
+    return recordHashOf(this.inner);
+  }
 
   async upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {
     const attempts = this.options.attempts ?? 5;

@@ -5,7 +5,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { BandwidthSchedule } from './bandwidth-schedule.js';
 import type { LogSource } from './log-source.js';
-import type { LogUploader, UploadResult } from './log-uploader.js';
+import type { RecordHashAlgorithm } from '../protocol/index.js';
+import { recordHashOf, type LogUploader, type UploadResult } from './log-uploader.js';
 
 export interface Clock {
   now(): number;
@@ -78,6 +79,10 @@ export class BandwidthLimitedUploader implements LogUploader {
     clock: Clock = systemClock,
   ) {
     this.bucket = new TokenBucket(schedule, clock);
+  }
+
+  recordHash(): Promise<RecordHashAlgorithm> {
+    return recordHashOf(this.inner);
   }
 
   upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {

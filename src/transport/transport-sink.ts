@@ -9,12 +9,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { DeliveryAck, LogSink, OutgoingCycle } from '../engine/log-sink.js';
-import { normalizeGuid } from '../protocol/index.js';
+import type { DeliveryAck, LogSink, OutgoingCycle, OutgoingLog } from '../engine/log-sink.js';
+import { logger } from '../logging/logger.js';
+import { DEFAULT_RECORD_HASH, normalizeGuid, type RecordHashAlgorithm } from '../protocol/index.js';
 import { TransportError } from './errors.js';
 import { byteCounter, counted, type LogSource } from './log-source.js';
 import { LogSpool } from './log-spool.js';
-import type { LogUploader, UploadResult } from './log-uploader.js';
+import { recordHashOf, type LogUploader, type UploadResult } from './log-uploader.js';
 import { ReplayableLog } from './replayable-log.js';
 
 export interface TransportSinkOptions {
@@ -42,6 +43,16 @@ export interface DeliveryProgress {
   total: number | undefined;
 }
 
+const log = logger('transport-sink');
+
+/**
+ * Encodes `outgoing` with the record checksum `chosen` settles on. Every encoding of one delivery (a resume
+ * encodes again) waits for the same promise, so all passes yield the same bytes.
+ */
+async function* encodedWith(outgoing: OutgoingLog, chosen: Promise<RecordHashAlgorithm>): AsyncGenerator<Buffer> {
+  yield* outgoing.encode({ recordHash: await chosen });
+}
+
 export class TransportSink implements LogSink {
   constructor(private readonly options: TransportSinkOptions) {}
 
@@ -64,6 +75,16 @@ export class TransportSink implements LogSink {
     const replays: ReplayableLog[] = [];
     const stop = new AbortController();
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    // Asked on the uploads' session while their first status requests go out: no round trip of its own. A
+    // replica that cannot be asked gets SHA-256 logs, which every replica reads (its uploads fail anyway).
+    // Without logs nothing is asked: no session is opened that no upload would wait for (and close).
+    const recordHash =
+      cycle.logs.length === 0
+        ? Promise.resolve(DEFAULT_RECORD_HASH)
+        : recordHashOf(this.options.uploader).catch((error: unknown) => {
+            log.debug('the replica\'s log record checksums are unknown; writing SHA-256 logs', { error: (error as Error).message });
+            return DEFAULT_RECORD_HASH;
+          });
     let slots = parallel;
     const waiting: (() => void)[] = [];
     const upload = async (source: LogSource): Promise<UploadResult> => {
@@ -92,13 +113,13 @@ export class TransportSink implements LogSink {
       uploads.push(pending);
     };
     try {
-      for (const log of cycle.logs) {
+      for (const outgoing of cycle.logs) {
         both.throwIfAborted();
-        const diskId = normalizeGuid(log.diskId, 'disk id');
+        const diskId = normalizeGuid(outgoing.diskId, 'disk id');
         const key = { vmId, diskId, generation: cycle.generation, sequence: cycle.sequence };
         if (!spooling) {
           // Every log of the cycle is made here before any encoder ends, so the last to complete knows the total.
-          const replay = new ReplayableLog(key, () => log.encode(), {
+          const replay = new ReplayableLog(key, () => encodedWith(outgoing, recordHash), {
             onEncoded: encoded,
             onComplete: () => {
               if (replays.every((r) => r.source.complete())) total = replays.reduce((sum, r) => sum + r.source.complete()!.length, 0);
@@ -115,7 +136,7 @@ export class TransportSink implements LogSink {
         // here would write every byte of an initial replication to the primary's disk for nothing.
         const spool = await LogSpool.create(join(dir, `${diskId}.hvrlog`), key);
         start(spool.source);
-        await pipeline(log.encode(), byteCounter(encoded), spool.writer(), { signal: both });
+        await pipeline(encodedWith(outgoing, recordHash), byteCounter(encoded), spool.writer(), { signal: both });
       }
       if (spooling) {
         await this.options.onSpooled?.();

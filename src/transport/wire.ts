@@ -22,8 +22,11 @@ import type { LogKey } from '../replica/index.js';
  * 3: the hello lists the hash algorithms the manifest and digests routes compute (`HashAlgorithms`), and
  * those routes take `&algorithm=`; a primary asks for BLAKE3 only from a server that lists it, and for
  * SHA-256 (the only one before, asked for without the parameter) from any other.
+ * 4: the hello lists the record checksums of replication logs the server wants to be sent (`LogRecordHashes`);
+ * a primary writes BLAKE3 logs (log format version 3) only to a server that lists BLAKE3, and version 2
+ * (SHA-256) logs to any other. A version 4 server reads both whatever it lists.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const MIN_SERVER_PROTOCOL_VERSION = 2;
 export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';
@@ -72,6 +75,11 @@ export interface HelloResponse {
   TrustGroup: string;
   /** Algorithms the manifest and digests routes compute (protocol 3 on); absent from older servers: SHA-256 only. */
   HashAlgorithms?: string[];
+  /**
+   * Record checksums of the replication logs this server would be sent (protocol 4 on; log-format.ts); absent
+   * from older servers, which read SHA-256 (format version 2) logs only.
+   */
+  LogRecordHashes?: string[];
 }
 
 const STATUS_BY_CODE: Record<string, number> = {

@@ -47,7 +47,7 @@ describe('replication log round trip', () => {
     const entries = await collect(log, 1000);
     const first = entries[0];
     assert.ok(first?.kind === 'header');
-    assert.deepEqual(first.header, { ...header({ consistency: 'application' }), formatVersion: LOG_FORMAT_VERSION });
+    assert.deepEqual(first.header, { ...header({ consistency: 'application' }), formatVersion: 2, recordHash: 'sha256' });
     const got = records(entries);
     assert.equal(got.length, 5);
     assert.deepEqual(got[0]?.type === 'data' && got[0].data, (input[0] as { data: Buffer }).data);

@@ -1,6 +1,6 @@
 /** Logs and expected content for replica storage tests: encode with the real encoder, model in memory. */
 import { createHash, randomBytes } from 'node:crypto';
-import { encodeLog, type LogRecordInput } from '../../src/protocol/log-encoder.js';
+import { encodeLog, type EncodeOptions, type LogRecordInput } from '../../src/protocol/log-encoder.js';
 import type { Consistency } from '../../src/protocol/log-format.js';
 import type { VhdxDisk } from '../../src/vhdx/index.js';
 
@@ -36,7 +36,7 @@ export interface CycleSpec {
   consistency?: Consistency;
 }
 
-export async function encode(diskId: string, cycle: CycleSpec, records: LogRecordInput[], vmId = VM_ID): Promise<Buffer> {
+export async function encode(diskId: string, cycle: CycleSpec, records: LogRecordInput[], vmId = VM_ID, options: EncodeOptions = {}): Promise<Buffer> {
   const disk = DISKS.find((d) => d.diskId === diskId) ?? DISKS[0]!;
   const header = {
     vmId,
@@ -50,7 +50,7 @@ export async function encode(diskId: string, cycle: CycleSpec, records: LogRecor
     consistency: cycle.consistency ?? 'crash',
   };
   const chunks: Buffer[] = [];
-  for await (const chunk of encodeLog(header, records)) chunks.push(chunk);
+  for await (const chunk of encodeLog(header, records, options)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

@@ -29,6 +29,7 @@ function state(overrides: Partial<StoredState> = {}): S {
 function header(overrides: Partial<LogHeader> = {}): LogHeader {
   return {
     formatVersion: 1,
+    recordHash: 'sha256',
     vmId: VM,
     diskId: D1,
     generation: 1,

@@ -11,7 +11,7 @@ import { addEntry, applyServerChanges, makeEntry, ReplicaConfigStore, ReplicaSer
 import { KeepingConsumer } from './keeping-consumer.js';
 import { createCertificateAuthority, createHostCertificate, credentialFromPem, FileCertificateStore, type HostCredential, type PemPair } from '../../src/security/index.js';
 import { ReplicaHttpServer } from '../../src/transport/index.js';
-import { encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
+import { encodeLog, type LogHeaderInput, type RecordHashAlgorithm } from '../../src/protocol/index.js';
 import type { LogKey } from '../../src/replica/index.js';
 
 configureLogging({ quietConsole: true });
@@ -68,6 +68,8 @@ export interface StartReplicaOptions {
   idleTimeoutMs?: number;
   /** Added before each log is stored, as a slow disk or a long apply would. */
   consumeDelayMs?: number;
+  /** What the hello asks primaries to write logs with (default: what this CPU computes fast). */
+  logRecordHashes?: readonly RecordHashAlgorithm[];
 }
 
 export async function startReplica(options: StartReplicaOptions = {}): Promise<ReplicaHost> {
@@ -102,6 +104,7 @@ export async function startReplica(options: StartReplicaOptions = {}): Promise<R
     requestsPerSecond: options.requestsPerSecond ?? 1000,
     ...(options.now ? { now: options.now } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.logRecordHashes ? { logRecordHashes: options.logRecordHashes } : {}),
   });
   const address = await server.listen(0, '127.0.0.1');
   return {

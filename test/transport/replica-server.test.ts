@@ -1,4 +1,5 @@
 import { PROTOCOL_VERSION } from '../../src/transport/wire.js';
+import { recordHashesWorthUsingHere } from '../../src/protocol/index.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
@@ -92,7 +93,13 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
   it('identifies an authorized primary by its certificate DNS name', async () => {
     const { primary } = await pki();
     const hello = await testReplicationConnection(endpoint(host.port), primary);
-    assert.deepEqual(hello, { ProtocolVersion: PROTOCOL_VERSION, ReplicaServerName: REPLICA_NAME, PrimaryServerName: PRIMARY_NAME, TrustGroup: 'tenant-a' });
+    assert.deepEqual(hello, {
+      ProtocolVersion: PROTOCOL_VERSION,
+      ReplicaServerName: REPLICA_NAME,
+      PrimaryServerName: PRIMARY_NAME,
+      TrustGroup: 'tenant-a',
+      LogRecordHashes: recordHashesWorthUsingHere(),
+    });
   });
 
   it('matches *.domain entries', async () => {

@@ -1,6 +1,6 @@
 /** Digests whatever the algorithm: the addon for BLAKE3, node:crypto else; and which algorithms pay off here. */
 import { createHash } from 'node:crypto';
-import { blake3, blake3Paths } from '../../native/blake3.js';
+import { blake3, blake3HasSimd } from '../../native/blake3.js';
 import { CRYPTO_NAME, DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from './hash-algorithm.js';
 
 /** One digest of one piece of data (zero digests, tests). */
@@ -14,6 +14,6 @@ export function digestOf(algorithm: HashAlgorithm, data: Uint8Array): Buffer {
  * for it (its portable code is slower than SHA-256 with the CPU's SHA instructions: bench/tracking/hash-candidates.ts).
  */
 export function algorithmsWorthUsingHere(): HashAlgorithm[] {
-  const simd = blake3Paths().some((path) => path !== 'portable');
+  const simd = blake3HasSimd();
   return HASH_ALGORITHMS.filter((algorithm) => algorithm !== 'blake3' || simd);
 }

@@ -1,0 +1,180 @@
+/**
+ * The record checksum of replication logs (src/protocol/record-hash.ts): SHA-256 logs stay byte for byte what
+ * version 2 builds wrote; BLAKE3 logs are version 3, name their algorithm, carry BLAKE3(prefix ‖ BLAKE3(payload))
+ * and are verified like any log; which one a primary writes follows what both sides offer.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { blake3, blake3Paths, blake3Pieces } from '../../src/native/blake3.js';
+import {
+  AdaptiveCodecPolicy,
+  agreedRecordHash,
+  decodeLog,
+  LogFormatError,
+  noneCodec,
+  recordChecksum,
+  recordHashesWorthUsingHere,
+  verifyLog,
+  type LogRecordInput,
+} from '../../src/protocol/index.js';
+import { chunked, encodeToBuffer, header, sampleRecords } from './helpers.js';
+
+const RECORD_HEADER = 56;
+
+/** A deterministic byte pattern (no randomness: the golden log below must not change from run to run). */
+function pattern(length: number, seed: number): Buffer {
+  const buf = Buffer.alloc(length);
+  for (let i = 0; i < length; i += 1) buf[i] = (i * 31 + seed * 7 + (i >> 9)) & 0xff;
+  return buf;
+}
+
+function goldenRecords(): LogRecordInput[] {
+  return [
+    { type: 'data', offset: 0, data: pattern(256 * 1024, 1) },
+    { type: 'data', offset: 1024 * 1024, data: pattern(4096, 2) },
+    { type: 'zero', offset: 2 * 1024 * 1024, length: 65536 },
+    { type: 'data', offset: 3 * 1024 * 1024, data: Buffer.alloc(8192) },
+    { type: 'trim', offset: 4 * 1024 * 1024, length: 4096 },
+  ];
+}
+
+const uncompressed = () => ({ codecPolicy: new AdaptiveCodecPolicy(noneCodec) });
+
+/** The records of an uncompressed log as laid out in its bytes: the 24-byte prefix, the checksum, the payload. */
+function recordsOf(log: Buffer): { prefix: Buffer; checksum: Buffer; payload: Buffer }[] {
+  const out = [];
+  let at = log.readUInt16LE(10);
+  for (;;) {
+    const prefix = log.subarray(at, at + 24);
+    const stored = prefix.readUInt32LE(4);
+    out.push({ prefix, checksum: log.subarray(at + 24, at + RECORD_HEADER), payload: log.subarray(at + RECORD_HEADER, at + RECORD_HEADER + stored) });
+    if (prefix.readUInt8(0) === 4) return out;
+    at += RECORD_HEADER + stored;
+  }
+}
+
+/** `log` with its header byte `at` set to `value` and the header CRC made right again. */
+function withHeaderByte(log: Buffer, at: number, value: number): Buffer {
+  const out = Buffer.from(log);
+  out[at] = value;
+  const length = out.readUInt16LE(10);
+  out.writeUInt32LE(crc32(out.subarray(0, length - 4)), length - 4);
+  return out;
+}
+
+async function decodeError(log: Buffer): Promise<LogFormatError> {
+  try {
+    for await (const entry of decodeLog(chunked(log, 4096))) void entry;
+  } catch (error) {
+    assert.ok(error instanceof LogFormatError, `expected LogFormatError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the decoder accepted a damaged log');
+}
+
+describe('log record checksums', () => {
+  it('writes SHA-256 logs byte for byte as builds before format version 3 wrote them', async () => {
+    const log = await encodeToBuffer(header(), goldenRecords(), uncompressed());
+    // Computed with the build of c5c5103 (format version 2 only) from the same input.
+    assert.equal(log.length, 266743);
+    assert.equal(createHash('sha256').update(log).digest('hex'), 'e7c318ba05fce50d228e83f984746a4a9c5b518b76914ddd37b420bc19b2d360');
+    assert.equal(log.readUInt16LE(8), 2, 'version 2');
+    assert.equal(log.readUInt8(13), 0, 'no algorithm byte: older readers refuse anything but zero there');
+  });
+
+  it('writes BLAKE3 logs as version 3 naming BLAKE3, each checksum BLAKE3(prefix ‖ BLAKE3(payload))', async () => {
+    // 256 KiB is hashed off the main thread, 4 KiB and 8 KiB on it: both must give the same construction.
+    const log = await encodeToBuffer(header(), goldenRecords(), { ...uncompressed(), recordHash: 'blake3' });
+    assert.equal(log.readUInt16LE(8), 3);
+    assert.equal(log.readUInt8(13), 3, 'the algorithm byte says BLAKE3');
+    const records = recordsOf(log);
+    assert.equal(records.length, 6, 'three data records (the zeros became a zero record), a zero, a trim and the end record');
+    for (const { prefix, checksum, payload } of records) {
+      // Computed here with the portable code, independently of the SIMD path the encoder took.
+      const expected = payload.length > 0 ? blake3(Buffer.concat([prefix, blake3(payload, 'portable')]), 'portable') : blake3(prefix, 'portable');
+      assert.ok(checksum.equals(expected), `record of type ${prefix.readUInt8(0)} at ${prefix.readBigUInt64LE(8)}`);
+    }
+    const summary = await verifyLog(chunked(log, 1000));
+    assert.equal(summary.header.formatVersion, 3);
+    assert.equal(summary.header.recordHash, 'blake3');
+    assert.deepEqual(summary.records, { data: 2, zero: 2, trim: 1 });
+  });
+
+  it('hashes a payload held in pieces as the same bytes in one buffer, on every path, without joining them in JS', async () => {
+    const whole = randomBytes(1024 * 1024 + 333);
+    const pieces = [whole.subarray(0, 16384), whole.subarray(16384, 16384), whole.subarray(16384, 700001), whole.subarray(700001)];
+    for (const path of blake3Paths()) assert.deepEqual(await blake3Pieces(pieces, path), blake3(whole, path), path);
+    assert.deepEqual(await blake3Pieces([whole]), blake3(whole));
+    assert.deepEqual(await blake3Pieces([]), blake3(Buffer.alloc(0)));
+    for (const algorithm of ['sha256', 'blake3'] as const) {
+      const prefix = randomBytes(24);
+      assert.deepEqual(await recordChecksum(algorithm, prefix, pieces), await recordChecksum(algorithm, prefix, [whole]), algorithm);
+    }
+    assert.throws(() => (blake3Pieces as (value: unknown) => unknown)('not an array'), TypeError);
+  });
+
+  it('decodes a BLAKE3 log to exactly what was encoded, compressed records too', async () => {
+    const input = sampleRecords();
+    const entries = [];
+    for await (const entry of decodeLog(chunked(await encodeToBuffer(header(), input, { recordHash: 'blake3' }), 777))) entries.push(entry);
+    const data = entries.flatMap((e) => (e.kind === 'record' && e.record.type === 'data' ? [e.record.data] : []));
+    assert.deepEqual(data, [(input[0] as { data: Buffer }).data, (input[1] as { data: Buffer }).data]);
+    assert.equal(entries.at(-1)?.kind, 'trailer');
+  });
+
+  it('refuses a BLAKE3 log with a flipped bit in a payload, a record header or a checksum', async () => {
+    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data: randomBytes(512 * 1024) }, { type: 'data', offset: 1024 * 1024, data: randomBytes(4096) }], {
+      ...uncompressed(),
+      recordHash: 'blake3',
+    });
+    const [first, second] = recordsOf(log);
+    const firstAt = log.readUInt16LE(10);
+    const secondAt = firstAt + RECORD_HEADER + first!.payload.length;
+    for (const [what, at] of [
+      ['large payload', firstAt + RECORD_HEADER + 300_000],
+      ['small payload', secondAt + RECORD_HEADER + 17],
+      ['record offset', firstAt + 9],
+      ['checksum', secondAt + 30],
+    ] as const) {
+      const damaged = Buffer.from(log);
+      damaged[at] = damaged[at]! ^ 0x04;
+      const error = await decodeError(damaged);
+      assert.equal(error.code, 'ERR_LOG_CHECKSUM', what);
+    }
+    assert.equal(second!.payload.length, 4096);
+  });
+
+  it('refuses an algorithm it does not know, and a non-zero algorithm byte in a version 2 log', async () => {
+    const v3 = await encodeToBuffer(header(), goldenRecords(), { recordHash: 'blake3' });
+    const unknown = await decodeError(withHeaderByte(v3, 13, 9));
+    assert.equal(unknown.code, 'ERR_LOG_MALFORMED');
+    assert.match(unknown.message, /unknown record hash algorithm 9.*newer hvreplica/);
+    const v2 = await encodeToBuffer(header(), goldenRecords());
+    const reserved = await decodeError(withHeaderByte(v2, 13, 3));
+    assert.equal(reserved.code, 'ERR_LOG_MALFORMED');
+    assert.match(reserved.message, /reserved header bytes/);
+  });
+
+  it('refuses a version 2 log relabelled as version 3 BLAKE3 (its checksums are SHA-256)', async () => {
+    const v2 = await encodeToBuffer(header(), goldenRecords());
+    const relabelled = withHeaderByte(withHeaderByte(v2, 8, 3), 13, 3);
+    assert.equal((await decodeError(relabelled)).code, 'ERR_LOG_CHECKSUM');
+  });
+});
+
+describe('choosing the record checksum', () => {
+  it('takes BLAKE3 only when the replica lists it and this host computes it fast', () => {
+    assert.equal(agreedRecordHash(undefined, ['sha256', 'blake3']), 'sha256', 'a server before protocol 4 lists nothing: SHA-256');
+    assert.equal(agreedRecordHash(['sha256'], ['sha256', 'blake3']), 'sha256');
+    assert.equal(agreedRecordHash(['sha256', 'blake3'], ['sha256']), 'sha256', 'no SIMD BLAKE3 here');
+    assert.equal(agreedRecordHash(['blake3', 'sha256'], ['sha256', 'blake3']), 'blake3');
+    assert.equal(agreedRecordHash(['blake3', 'md5'], ['sha256', 'blake3']), 'blake3', 'names it does not know are passed over');
+  });
+
+  it('offers SHA-256 everywhere and BLAKE3 exactly where the addon has a SIMD path', () => {
+    const simd = blake3Paths().some((path) => path !== 'portable');
+    assert.deepEqual(recordHashesWorthUsingHere(), simd ? ['sha256', 'blake3'] : ['sha256']);
+  });
+});
