@@ -35,8 +35,9 @@ export const KEEP_BYTES = 32 * 1024 * 1024;
 /** How far the stream handed to the uploader reads ahead of the socket (a few records). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /**
- * Bytes encoded before the upload reads its first one (`readAhead`), while it connects and asks the replica
- * what it holds: the encoder (reading the frozen disk, hashing: CPU) runs while the upload waits on the network.
+ * Bytes encoded before the upload reads its first one (`readAhead`), while it asks the replica what it holds
+ * (the encoder starts once the session's hello named the record checksum): the encoder (reading the frozen
+ * disk, hashing: CPU) runs while the upload waits on the network.
  * At most half the bytes kept, so the upload still finds them all in memory.
  */
 export const ENCODE_AHEAD_BYTES = 8 * 1024 * 1024;
