@@ -83,11 +83,13 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
   let settled = 0;
   let local: HashManifest | undefined;
   let wake: (() => void) | undefined;
+  // Stops the local hashing when the comparison fails otherwise: the failure is reported at once, not after the disk.
+  const stop = new AbortController();
   // Both sides hash at once: the replica answers its kept manifest (or hashes its copy) while this side hashes.
   const hashing = hashImage(c.image, {
     blockSize,
     pool,
-    ...(signal ? { signal } : {}),
+    signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
     onSettled: (below, manifest) => {
       settled = below;
       local = manifest;
@@ -96,28 +98,10 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
   });
   // Observed at once: it may fail while a fine pass is awaited; the loop below still throws its failure.
   hashing.catch(() => undefined);
-  const [remote] = await Promise.allSettled([c.client.manifest(c.logVmId, c.logDiskId, blockSize, pool.algorithm)]);
-  if (remote.status === 'rejected') {
-    // The local hashing is not left running on the pool when the replica's answer failed.
-    await Promise.allSettled([hashing]);
-    throw remote.reason;
-  }
-  const answer = remote.value;
-  if (answer.position !== c.content.position || answer.referencePoint !== c.content.referencePoint) {
-    await Promise.allSettled([hashing]);
-    throw new AgentError('ERR_BUSY', `the replica moved from ${c.content.position} to ${answer.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
-  }
-  const theirs = decodeManifest(answer.manifest, `the replica's manifest of disk ${c.logDiskId}`);
-  if (theirs.algorithm !== pool.algorithm || theirs.blockSize !== blockSize) {
-    await Promise.allSettled([hashing]);
-    throw new AgentError(
-      'ERR_INVALID_STATE',
-      `the replica answered a ${theirs.algorithm} manifest at ${theirs.blockSize}-byte blocks for disk ${c.logDiskId}; ${pool.algorithm} at ${blockSize} was asked for: is the replica server's hvreplica damaged or mixed? upgrade it and try again`,
-    );
-  }
-  const fine = new FineBatches(c);
-  let compared = 0;
   try {
+    const theirs = await remoteManifest(c);
+    const fine = new FineBatches(c);
+    let compared = 0;
     while (compared < count) {
       if ((count - settled) * blockSize <= STREAM_AHEAD_BYTES) c.onStreamable?.();
       if (settled <= compared || !local) {
@@ -133,10 +117,30 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
     await hashing;
     c.onStreamable?.();
     await fine.flush(c.virtualSize);
-  } finally {
+    return fine.outcome();
+  } catch (error) {
+    // The local hashing is not left running on the pool when the comparison failed otherwise.
+    stop.abort(new Error('the comparison failed'));
     await Promise.allSettled([hashing]);
+    throw error;
   }
-  return fine.outcome();
+}
+
+/** The replica's manifest of the disk, checked: of the content compared against, the algorithm and block asked for. */
+async function remoteManifest(c: StreamedComparison): Promise<HashManifest> {
+  const { blockSize, pool } = c;
+  const answer = await c.client.manifest(c.logVmId, c.logDiskId, blockSize, pool.algorithm);
+  if (answer.position !== c.content.position || answer.referencePoint !== c.content.referencePoint) {
+    throw new AgentError('ERR_BUSY', `the replica moved from ${c.content.position} to ${answer.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
+  }
+  const theirs = decodeManifest(answer.manifest, `the replica's manifest of disk ${c.logDiskId}`);
+  if (theirs.algorithm !== pool.algorithm || theirs.blockSize !== blockSize) {
+    throw new AgentError(
+      'ERR_INVALID_STATE',
+      `the replica answered a ${theirs.algorithm} manifest at ${theirs.blockSize}-byte blocks for disk ${c.logDiskId}; ${pool.algorithm} at ${blockSize} was asked for: is the replica server's hvreplica damaged or mixed? upgrade it and try again`,
+    );
+  }
+  return theirs;
 }
 
 /**
