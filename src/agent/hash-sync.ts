@@ -18,16 +18,13 @@ import { diskLogId, vmLogId } from '../engine/ids.js';
 import type { OutgoingLog } from '../engine/log-sink.js';
 import { loadPrimaryState, savePrimaryState, type PrimaryState } from '../engine/primary-state.js';
 import { settleLeftoverPoints } from '../engine/replicator.js';
-import { cycleHeader, differenceRecords, manifestOf } from '../failover/disk-sync.js';
+import { cycleHeader, differenceRecords } from '../failover/disk-sync.js';
 import type { DiskImage } from '../host/disk-image.js';
 import type { Consistency, HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
-import { MAX_DIGEST_RANGES } from '../replica/replica-content.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
-import type { ChangedExtent } from '../tracking/change-tracker.js';
-import { decodeManifest, diffManifests, diffRangeDigests, hashRanges, type ByteRange } from '../tracking/index.js';
 import { PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
 import { HashPool } from '../tracking/hash/hash-pool.js';
@@ -35,10 +32,8 @@ import {
   agreedAlgorithm,
   Http2LogUploader,
   manifestBlockSize,
-  MAX_MANIFEST_BLOCKS,
   ReplicaClient,
   RetryingUploader,
-  TransportError,
   TransportSink,
   type DeliveryProgress,
   type ReplicaContentStatus,
@@ -46,6 +41,10 @@ import {
   type RetryOptions,
 } from '../transport/index.js';
 import { AgentError } from './errors.js';
+import { ExtentFeed } from './extent-feed.js';
+import { compareStreamed, type FinePassOutcome } from './streamed-comparison.js';
+
+export { HASH_SYNC_FINE_BLOCK_SIZE, type FinePassOutcome } from './streamed-comparison.js';
 
 const log = logger('hash-sync');
 
@@ -59,18 +58,6 @@ export const HASH_SYNC_BLOCK_SIZE = 64 * 1024;
  * block grows with the disk past 32 GiB instead of letting the comparison's memory grow (128 GiB: 256 KiB).
  */
 export const HASH_SYNC_MAX_BLOCKS = 512 * 1024;
-/**
- * Block of the fine pass (two-level comparison): the coarse blocks that differ are hashed again on both
- * sides in 4 KiB blocks and only the 4 KiB blocks that differ are sent. Scattered guest writes of a few KiB
- * (1% of a disk) fill about half of the 64 KiB blocks they touch: the fine pass halves what is sent and
- * applied, for a re-read of the differing blocks (bench/replication/README.md, resync).
- */
-export const HASH_SYNC_FINE_BLOCK_SIZE = 4096;
-/** Above this share of the disk differing, the fine pass would re-read more than it saves: skipped. */
-const FINE_PASS_MAX_SHARE = 0.25;
-/** At most this many ranges in one fine request (each is 16 bytes of request): what the replica takes. */
-const FINE_PASS_MAX_RANGES = MAX_DIGEST_RANGES;
-
 /** How to reach the relationship's replica server (as the agent's cycles do). */
 export interface ReplicaConnection {
   endpoint: ReplicaEndpoint;
@@ -120,14 +107,6 @@ export interface HashSyncOptions {
   /** The algorithm to ask for (default PREFERRED_SYNC_ALGORITHM); SHA-256 whenever the replica does not list it. */
   algorithm?: HashAlgorithm;
 }
-
-/**
- * What the fine pass (two-level comparison) of a disk did: `compared` the differing coarse blocks in
- * HASH_SYNC_FINE_BLOCK_SIZE blocks on both sides; `skipped` because it could not save much (or the coarse
- * block is already that small); `replica-too-old` because the replica server predates the digests route,
- * so the differing coarse blocks went whole.
- */
-export type FinePassOutcome = 'compared' | 'skipped' | 'replica-too-old';
 
 export interface HashSyncDiskResult {
   logDiskId: string;
@@ -182,62 +161,87 @@ function checkComparable(content: ReplicaContentStatus, source: HashSyncSource):
  * Sends `source`'s content to the replica as the next cycle of the replica's current generation, only the
  * blocks that differ. Resolves once the replica holds every log durably (its acknowledgement); the caller
  * then records the position (and commits its reference point, if it has one).
+ *
+ * The disks are compared one after the other, each while it is hashed (streamed-comparison.ts); the cycle's
+ * delivery starts once the last disk's comparison may stream (its manifest checked, little left to hash), so
+ * its log is encoded and uploaded while the rest of it is still hashed. A source that stays readable until the
+ * cycle ends (no onRead) is encoded straight into the upload; one that must be let go early is spooled.
  */
 export async function syncToReplica(replica: ReplicaConnection, source: HashSyncSource, options: HashSyncOptions = {}): Promise<RemoteHashSyncResult> {
-  const signal = options.signal;
   const connect = () => ReplicaClient.connect(replica.endpoint, replica.credential);
   const client = await connect();
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
+  // Stops the comparisons when the delivery failed (the cycle fails as a whole).
+  const stopComparing = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stopComparing.signal]) : stopComparing.signal;
   let pool: HashPool | undefined;
+  let comparing: Promise<HashSyncDiskResult[]> | undefined;
   try {
     // BLAKE3 when the replica server computes it (protocol 3 lists it in the hello) and this CPU has a SIMD path
     // for it, SHA-256 otherwise (an older server, or a CPU where SHA-256 is the faster).
     const algorithm = agreedAlgorithm(await client.hello(), options.algorithm ?? PREFERRED_SYNC_ALGORITHM, algorithmsWorthUsingHere());
     // One pool for every disk and both levels: starting workers (SHA-256) costs tens of milliseconds each.
-    pool = new HashPool(algorithm, options.hashParallelism);
+    const hashPool = (pool = new HashPool(algorithm, options.hashParallelism));
     const content = await client.content(source.logVmId);
     const position = checkComparable(content, source);
+    const against = { position: content.Position!, referencePoint: content.ReferencePoint };
     const cycle = { generation: position.generation, sequence: position.sequence + 1, baseReferencePoint: content.ReferencePoint, newReferencePoint: source.referencePoint };
-    const disks: HashSyncDiskResult[] = [];
-    const logs: OutgoingLog[] = [];
-    for (const disk of source.disks) {
-      signal?.throwIfAborted();
-      const image = await source.open(disk.id);
-      opened.push(image);
-      const blockSize = manifestBlockSize(disk.virtualSize, options.blockSize ?? HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS);
-      // Both sides hash at once: the replica reads its copy while this side reads the source.
-      const [remote, local] = await Promise.all([
-        client.manifest(source.logVmId, disk.logDiskId, blockSize, algorithm),
-        manifestOf(image, blockSize, { pool, ...(signal ? { signal } : {}) }),
-      ]);
-      if (remote.position !== content.Position || remote.referencePoint !== content.ReferencePoint) {
-        throw new AgentError('ERR_BUSY', `the replica moved from ${content.Position} to ${remote.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
+    const feeds = source.disks.map(() => new ExtentFeed());
+    let streamable!: () => void;
+    const mayDeliver = new Promise<void>((resolve) => (streamable = resolve));
+    comparing = (async () => {
+      const disks: HashSyncDiskResult[] = [];
+      for (const [i, disk] of source.disks.entries()) {
+        const feed = feeds[i]!;
+        try {
+          signal.throwIfAborted();
+          const image = await source.open(disk.id);
+          opened.push(image);
+          const blockSize = manifestBlockSize(disk.virtualSize, options.blockSize ?? HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS);
+          const last = i === source.disks.length - 1;
+          const finePass = await compareStreamed({ client, logVmId: source.logVmId, logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, image, blockSize, pool: hashPool, content: against, feed, signal, ...(last ? { onStreamable: streamable } : {}) });
+          disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, finePass, differingBytes: feed.differingBytes });
+          log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, finePass, differingBytes: feed.differingBytes, virtualSize: disk.virtualSize });
+        } catch (error) {
+          // The logs not compared yet must not wait for ever: they fail with the comparison.
+          for (const later of feeds.slice(i)) later.fail(error);
+          throw error;
+        }
       }
-      const theirs = decodeManifest(remote.manifest, `the replica's manifest of disk ${disk.logDiskId}`);
-      if (theirs.algorithm !== algorithm || theirs.blockSize !== blockSize) {
-        throw new AgentError('ERR_INVALID_STATE', `the replica answered a ${theirs.algorithm} manifest at ${theirs.blockSize}-byte blocks for disk ${disk.logDiskId}; ${algorithm} at ${blockSize} was asked for: is the replica server's hvreplica damaged or mixed? upgrade it and try again`);
-      }
-      const coarse = [...diffManifests(theirs, local)];
-      const fine = await finePass(client, source.logVmId, disk, image, coarse, { position: content.Position!, referencePoint: content.ReferencePoint, coarseBlockSize: blockSize }, pool, signal);
-      const extents = fine.extents;
-      const differingBytes = extents.reduce((sum, e) => sum + e.length, 0);
-      disks.push({ logDiskId: disk.logDiskId, virtualSize: disk.virtualSize, blockSize, finePass: fine.outcome, differingBytes });
+      return disks;
+    })();
+    // Observed at once: a comparison failing before the delivery starts is thrown below, not unhandled.
+    comparing.catch(() => undefined);
+    await Promise.race([mayDeliver, comparing]);
+    const logs: OutgoingLog[] = source.disks.map((disk, i) => {
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
       const policy = options.codecPolicy;
-      logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image, extents), policy ? { codecPolicy: policy() } : {}) });
-      log.verbose('disk compared', { vmId: source.logVmId, diskId: disk.logDiskId, blockSize, finePass: fine.outcome, differingBytes, virtualSize: disk.virtualSize });
-    }
-    await pool.close();
-    await client.close();
+      const image = () => opened[i]!;
+      return { diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image(), feeds[i]!.read()), policy ? { codecPolicy: policy() } : {}) };
+    });
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),
       spoolDir: replica.spoolDir,
       ...(replica.parallelStreams ? { parallelStreams: replica.parallelStreams } : {}),
       ...(replica.onProgress ? { onProgress: replica.onProgress } : {}),
-      onSpooled: () => sourceRead(source, opened),
+      // Spooled only when the source must be let go before the upload ends; else encoded into the upload.
+      ...(source.onRead ? { onSpooled: () => sourceRead(source, opened) } : {}),
     });
-    const ack = await sink.deliver({ vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, logs }, signal);
+    const delivering = sink.deliver({ vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, logs }, options.signal);
+    const [compared, delivered] = await Promise.allSettled([
+      comparing.finally(() => client.close()),
+      delivering.catch((error: unknown) => {
+        stopComparing.abort(error);
+        throw error;
+      }),
+    ]);
+    // A comparison's own failure is the cause; the delivery then failed with it (its encoder read the failed feed).
+    if (compared.status === 'rejected' && !(stopComparing.signal.aborted && compared.reason === stopComparing.signal.reason)) throw compared.reason;
+    if (delivered.status === 'rejected') throw delivered.reason;
+    if (compared.status === 'rejected') throw compared.reason;
+    const ack = delivered.value;
+    const disks = compared.value;
     if (ack.generation !== cycle.generation || ack.sequence !== cycle.sequence) {
       throw new AgentError('ERR_INVALID_STATE', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${cycle.generation}/${cycle.sequence}`);
     }
@@ -246,58 +250,13 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     log.info('hash comparison delivered', { vmId: source.logVmId, generation: cycle.generation, sequence: cycle.sequence, comparedBytes, changedBytes, logBytes: ack.logBytes, finePass: disks.map((d) => d.finePass) });
     return { ...cycle, comparedBytes, changedBytes, logBytes: ack.logBytes, disks };
   } finally {
+    stopComparing.abort(new Error('the comparison is over'));
+    await comparing?.catch(() => undefined);
     client.destroy();
     await pool?.close();
     await uploader.close().catch(() => undefined);
     await closeImages(opened);
   }
-}
-
-/**
- * The second level of the comparison: the coarse blocks that differ and hold data are hashed in
- * HASH_SYNC_FINE_BLOCK_SIZE blocks here and on the replica at once, and only the fine blocks that differ
- * are kept. Coarse blocks that are zero here need no data and stay as they are. Skipped (the coarse
- * extents returned) when it cannot save much, or when the replica predates the digests route.
- */
-async function finePass(
-  client: ReplicaClient,
-  logVmId: string,
-  disk: HashSyncDisk,
-  image: DiskImage,
-  coarse: ChangedExtent[],
-  content: { position: string; referencePoint: string; coarseBlockSize: number },
-  pool: HashPool,
-  signal: AbortSignal | undefined,
-): Promise<{ extents: ChangedExtent[]; outcome: FinePassOutcome }> {
-  const blockSize = HASH_SYNC_FINE_BLOCK_SIZE;
-  const ranges: ByteRange[] = coarse.filter((e) => e.kind === 'data').map((e) => ({ offset: e.offset, length: e.length }));
-  const dataBytes = ranges.reduce((sum, r) => sum + r.length, 0);
-  const blocks = ranges.reduce((sum, r) => sum + Math.ceil(r.length / blockSize), 0);
-  if (content.coarseBlockSize <= blockSize || dataBytes === 0 || dataBytes > disk.virtualSize * FINE_PASS_MAX_SHARE || ranges.length > FINE_PASS_MAX_RANGES || blocks > MAX_MANIFEST_BLOCKS) {
-    return { extents: coarse, outcome: 'skipped' };
-  }
-  // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
-  const [theirs, ours] = await Promise.allSettled([
-    client.digests(logVmId, disk.logDiskId, { blockSize, algorithm: pool.algorithm, position: content.position, referencePoint: content.referencePoint, ranges }),
-    hashRanges(image, ranges, { blockSize, pool, ...(signal ? { signal } : {}) }),
-  ]);
-  if (ours.status === 'rejected') throw ours.reason;
-  if (theirs.status === 'rejected') {
-    const error: unknown = theirs.reason;
-    // A replica server from before the digests route answers "no such route": the coarse blocks go whole.
-    if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') {
-      log.info('the replica server serves no block digests (it predates them): the differing blocks go whole; upgrade it to send less', {
-        diskId: disk.logDiskId,
-        blockSize: content.coarseBlockSize,
-        differingBytes: dataBytes,
-        error: error.message,
-      });
-      return { extents: coarse, outcome: 'replica-too-old' };
-    }
-    throw error;
-  }
-  const fine = diffRangeDigests(ranges, theirs.value, ours.value, { algorithm: pool.algorithm, blockSize, virtualSize: disk.virtualSize });
-  return { extents: [...coarse.filter((e) => e.kind === 'zero'), ...fine].sort((a, b) => a.offset - b.offset), outcome: 'compared' };
 }
 
 /** Closes what was opened and forgets it, so a second call (the cycle's cleanup) closes nothing twice. */

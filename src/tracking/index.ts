@@ -7,6 +7,7 @@ export { checkRanges, hashImage, hashRanges, type ByteRange, type HashImageOptio
 export {
   decodeManifest,
   diffManifests,
+  diffManifestBlocks,
   diffRangeDigests,
   encodeManifest,
   manifestId,

@@ -11,6 +11,7 @@ import { HashPool } from '../../src/tracking/hash/hash-pool.js';
 import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import {
   decodeManifest,
+  diffManifestBlocks,
   diffManifests,
   diffRangeDigests,
   encodeManifest,
@@ -73,6 +74,16 @@ describe('hash manifest', () => {
     );
     assert.throws(() => [...diffManifests(a, { ...b, blockSize: 8192, digests: Buffer.alloc(2 * 32) })], /not comparable/);
   });
+
+  it('diffs a part of two manifests: the parts together give what the whole diff gives', () => {
+    const a: HashManifest = { ...manifest, digests: Buffer.alloc(4 * 32, 1) };
+    const b: HashManifest = { ...manifest, digests: Buffer.from(a.digests) };
+    b.digests.fill(2, 0, 32).fill(2, 64, 96); // blocks 0 and 2
+    assert.deepEqual([...diffManifestBlocks(a, b, 1, 2)], []);
+    assert.deepEqual([...diffManifestBlocks(a, b, 1, 4)], [{ offset: 2 * 4096, length: 4096, kind: 'data' }]);
+    assert.deepEqual([...diffManifestBlocks(a, b, 0, 1), ...diffManifestBlocks(a, b, 1, 4)], [...diffManifests(a, b)]);
+    assert.throws(() => [...diffManifestBlocks(a, b, 2, 5)], /not within the manifest's 4 blocks/);
+  });
 });
 
 describe('hashImage', () => {
@@ -92,6 +103,48 @@ describe('hashImage', () => {
         assert.notEqual(manifestId(sha), manifestId({ ...sha, digests: Buffer.alloc(sha.digests.length) }));
       } finally {
         await image.close();
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('reports, as it goes, a rising block below which every digest is final (a comparison may start there)', async () => {
+    const dir = tempDir('hash-image');
+    try {
+      // Data, a hole the allocation map reports (never read), data again: 16 KiB blocks, 16 KiB windows.
+      const data = Buffer.concat([patternBytes(200 * KiB, 3), Buffer.alloc(160 * KiB), patternBytes(100 * KiB, 4)]);
+      const path = join(dir.path, 'disk.raw');
+      writeFileSync(path, data);
+      const raw = await RawFileImage.open(path);
+      const image = Object.assign(Object.create(raw) as RawFileImage, {
+        allocation: async () => [
+          { offset: 0, length: 208 * KiB, state: 'data' as const },
+          { offset: 208 * KiB, length: 144 * KiB, state: 'absent' as const },
+          { offset: 352 * KiB, length: data.length - 352 * KiB, state: 'data' as const },
+        ],
+      });
+      try {
+        const blockSize = 16 * KiB;
+        const expected = expectedDigests(data, blockSize, 'sha256');
+        const seen: number[] = [];
+        const manifest = await hashImage(image, {
+          blockSize,
+          parallelism: 2,
+          windowSize: 16 * KiB,
+          onSettled: (below, partial) => {
+            // What is below is final already, whatever is still being hashed above it.
+            assert.ok(partial.digests.subarray(0, below * 32).equals(expected.subarray(0, below * 32)), `digests below block ${below} are final`);
+            seen.push(below);
+          },
+        });
+        const count = Math.ceil(data.length / blockSize);
+        assert.ok(manifest.digests.equals(expected));
+        assert.equal(seen.at(-1), count);
+        assert.ok(seen.length >= 2 && seen[0]! < count, `reported before the end: ${seen.join(', ')}`);
+        assert.ok(seen.every((b, i) => i === 0 || b > seen[i - 1]!), `rising: ${seen.join(', ')}`);
+      } finally {
+        await raw.close();
       }
     } finally {
       dir.cleanup();

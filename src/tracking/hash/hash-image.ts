@@ -21,6 +21,12 @@ export interface HashImageOptions {
   /** Bytes read per request; rounded to whole blocks (default 8 MiB). */
   windowSize?: number;
   signal?: AbortSignal;
+  /**
+   * hashImage only: called as the digests settle, with a block index below which every digest is final
+   * (hashed, or a block that holds no data), rising; `count` last. Lets a comparison start on the first
+   * part of a disk while the rest is still being hashed.
+   */
+  onSettled?: (below: number, manifest: HashManifest) => void;
 }
 
 /** Runs of block indexes [first, end) that hold data and must be read. */
@@ -60,9 +66,18 @@ export async function hashImage(image: DiskImage, options: HashImageOptions = {}
   const tail = virtualSize - (count - 1) * blockSize;
   if (count > 0 && tail !== blockSize) zeroDigest(algorithm, tail).copy(digests, (count - 1) * DIGEST_SIZE);
 
+  const manifest: HashManifest = { algorithm, blockSize, virtualSize, digests };
+  let reported = 0;
+  const settled = (below: number): void => {
+    if (below <= reported) return;
+    reported = below;
+    options.onSettled?.(below, manifest);
+  };
   const allocation = image.allocation ? await image.allocation() : undefined;
-  await digestRuns(image, blocksToRead(allocation, count, blockSize), { ...options, blockSize, algorithm }, (block, _ordinal, result) => result.copy(digests, block * DIGEST_SIZE));
-  return { algorithm, blockSize, virtualSize, digests };
+  await digestRuns(image, blocksToRead(allocation, count, blockSize), { ...options, blockSize, algorithm }, (block, _ordinal, result) => result.copy(digests, block * DIGEST_SIZE), options.onSettled && settled);
+  // Blocks after the last run hold no data: final from the start.
+  settled(count);
+  return manifest;
 }
 
 /** A byte range of a disk. */
@@ -105,13 +120,15 @@ export function checkRanges(ranges: readonly ByteRange[], blockSize: number, vir
 
 /**
  * Reads the runs of blocks [first, end) in windows and digests them on the pool; `place` gets each
- * window's first block, its ordinal among all blocks read (in run order), and its digests.
+ * window's first block, its ordinal among all blocks read (in run order), and its digests; `onSettled`
+ * the block below which every window issued so far is placed (SettledBelow).
  */
 async function digestRuns(
   image: DiskImage,
   runs: Iterable<[number, number]>,
   options: HashImageOptions & { blockSize: number },
   place: (block: number, ordinal: number, digests: Buffer) => void,
+  onSettled?: (below: number) => void,
 ): Promise<void> {
   const { blockSize } = options;
   const algorithm = options.algorithm ?? options.pool?.algorithm ?? DEFAULT_HASH_ALGORITHM;
@@ -124,12 +141,14 @@ async function digestRuns(
   // a zeroed page every 4 KiB, more than copying the data does.
   const spare: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
+  const settled = new SettledBelow(onSettled);
   let ordinal = 0;
   try {
     for (const [first, end] of runs) {
       for (let block = first; block < end; block += blocksPerWindow) {
         throwIfAborted(options.signal);
         const blocks = Math.min(blocksPerWindow, end - block);
+        settled.issued(block, block + blocks);
         const offset = block * blockSize;
         const length = Math.min(blocks * blockSize, virtualSize - offset);
         const at = ordinal;
@@ -138,8 +157,11 @@ async function digestRuns(
           // Read and hashed in one native job: several windows at once, no buffer here.
           const fused: Promise<void> = image.blake3Blocks(offset, length, blockSize).then((digests) => {
             place(block, at, digests);
+            settled.done(block);
             inFlight.delete(fused);
           });
+          // Observed at once (the race below still sees a failure): it may fail while this loop awaits a read.
+          fused.catch(() => undefined);
           inFlight.add(fused);
           if (inFlight.size >= pool.maxInFlight) await Promise.race(inFlight);
           continue;
@@ -153,9 +175,11 @@ async function digestRuns(
         }
         const job: Promise<void> = pool.hash(data, blockSize, length).then((result) => {
           place(block, at, result.digests);
+          settled.done(block);
           if (result.data.length === windowBytes) spare.push(result.data);
           inFlight.delete(job);
         });
+        job.catch(() => undefined);
         inFlight.add(job);
         // Enough windows to keep every core busy while bounding memory to a few windows.
         if (inFlight.size >= pool.maxInFlight) await Promise.race(inFlight);
@@ -165,5 +189,43 @@ async function digestRuns(
   } finally {
     await Promise.allSettled(inFlight);
     if (!options.pool) await pool.close();
+  }
+}
+
+/**
+ * The `onSettled` watermark of digestRuns: windows are issued in block order but finish in any order; every
+ * block below the first unfinished window is final, and so is every block below the next window issued,
+ * since the blocks between runs hold no data and keep the zero digest they started with.
+ */
+class SettledBelow {
+  /** First blocks of the windows issued and not finished, in issue (= block) order. */
+  private readonly pending: number[] = [];
+  private readonly finished = new Set<number>();
+  /** End of the last window issued. */
+  private issuedEnd = 0;
+  private reported = 0;
+
+  constructor(private readonly report: ((below: number) => void) | undefined) {}
+
+  /** The window of blocks [first, end) is about to be issued. */
+  issued(first: number, end: number): void {
+    if (!this.report) return;
+    this.advance(this.pending[0] ?? first);
+    this.pending.push(first);
+    this.issuedEnd = end;
+  }
+
+  /** The window starting at `first` has its digests placed. */
+  done(first: number): void {
+    if (!this.report) return;
+    this.finished.add(first);
+    while (this.pending.length > 0 && this.finished.delete(this.pending[0]!)) this.pending.shift();
+    this.advance(this.pending[0] ?? this.issuedEnd);
+  }
+
+  private advance(below: number): void {
+    if (below <= this.reported) return;
+    this.reported = below;
+    this.report!(below);
   }
 }

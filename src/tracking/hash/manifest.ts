@@ -119,6 +119,14 @@ export function zeroDigest(algorithm: HashAlgorithm, length: number): Buffer {
  * is all zeros, so the sender needs no read). Both manifests must describe the same geometry.
  */
 export function* diffManifests(base: HashManifest, target: HashManifest): Generator<ChangedExtent> {
+  yield* diffManifestBlocks(base, target, 0, blockCountOf(target.virtualSize, target.blockSize));
+}
+
+/**
+ * diffManifests over the blocks [first, end) only: a comparison that goes on while `target` is still being
+ * hashed compares each part once its digests are final (hashImage's onSettled).
+ */
+export function* diffManifestBlocks(base: HashManifest, target: HashManifest, first: number, end: number): Generator<ChangedExtent> {
   if (base.algorithm !== target.algorithm || base.blockSize !== target.blockSize || base.virtualSize !== target.virtualSize) {
     throw new ManifestError(
       `manifests are not comparable: ${base.algorithm}/${base.blockSize}/${base.virtualSize} vs ` +
@@ -126,7 +134,15 @@ export function* diffManifests(base: HashManifest, target: HashManifest): Genera
     );
   }
   const count = blockCountOf(target.virtualSize, target.blockSize);
-  yield* diffBlocks(blockPairs([[0, count]]), base.digests, target.digests, target);
+  if (!(Number.isSafeInteger(first) && Number.isSafeInteger(end) && 0 <= first && first <= end && end <= count)) {
+    throw new RangeError(`blocks [${first}, ${end}) are not within the manifest's ${count} blocks`);
+  }
+  yield* diffBlocks(sameIndexes(first, end), base.digests, target.digests, target);
+}
+
+/** Block indexes [first, end) of whole manifests: each block's digest is at its own index. */
+function* sameIndexes(first: number, end: number): Generator<[number, number]> {
+  for (let block = first; block < end; block++) yield [block, block];
 }
 
 /** The geometry two sets of digests share. */
