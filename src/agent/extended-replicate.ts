@@ -130,7 +130,7 @@ async function fullCopy(connection: ReplicaConnection, source: HashSyncSource, c
       for (const extent of image.allocation ? await image.allocation() : [{ offset: 0, length: image.virtualSize, state: 'data' as const }]) {
         if (extent.state === 'data') changedBytes += extent.length;
       }
-      logs.push({ diskId: disk.logDiskId, header, encode: () => encodeLog(header, fullCopyRecords(image), { codecPolicy: compression ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec) }) });
+      logs.push({ diskId: disk.logDiskId, header, encode: (options) => encodeLog(header, fullCopyRecords(image), { ...options, codecPolicy: compression ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec) }) });
     }
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, connection.retry ?? { attempts: 5 }),

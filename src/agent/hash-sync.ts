@@ -218,7 +218,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
       const policy = options.codecPolicy;
       const image = () => opened[i]!;
-      return { diskId: disk.logDiskId, header, encode: () => encodeLog(header, differenceRecords(image(), feeds[i]!.read()), policy ? { codecPolicy: policy() } : {}) };
+      return { diskId: disk.logDiskId, header, encode: (options) => encodeLog(header, differenceRecords(image(), feeds[i]!.read()), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }) };
     });
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),

@@ -199,7 +199,7 @@ export async function syncByHash(options: {
       }
       const differing = [...diffManifests(targetManifest, sourceManifest)];
       const h = header(config, disk, position);
-      logs.push({ diskId: h.diskId, header: h, encode: () => encodeLog(h, differenceRecords(source, differing, (n) => (changedBytes += n))) });
+      logs.push({ diskId: h.diskId, header: h, encode: (options) => encodeLog(h, differenceRecords(source, differing, (n) => (changedBytes += n)), options) });
     }
     const ack = await options.sink.deliver({ vmId: vmLogId(config.id), generation: position.generation, sequence: position.sequence, logs });
     return { changedBytes, logBytes: ack.logBytes };

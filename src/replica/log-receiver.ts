@@ -383,7 +383,7 @@ export class LogReceiver {
     await writeFileAtomic(accepted, `${JSON.stringify(record)}\n`);
     await drop();
     const position = new ReplicationPosition(key.generation, key.sequence).toString();
-    log.info('log accepted', { vmId: key.vmId, diskId: key.diskId, position, bytes: totalLength, records: summary.trailer.recordCount });
+    log.info('log accepted', { vmId: key.vmId, diskId: key.diskId, position, bytes: totalLength, records: summary.trailer.recordCount, recordHash: summary.header.recordHash });
     return { ReceivedBytes: totalLength, Accepted: true, Position: position };
   }
 

@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { hashSyncVm } from '../../src/agent/hash-sync.js';
 import { primaryStateFile, spoolDir } from '../../src/agent/paths.js';
 import { vmLogId } from '../../src/engine/index.js';
+import { blake3HasSimd } from '../../src/native/blake3.js';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { HostAdapter } from '../../src/host/host-adapter.js';
 import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
@@ -111,6 +112,9 @@ describe('streamed comparison', () => {
       assert.ok(result.changedBytes > 0 && result.disks[0]!.finePass === 'compared', JSON.stringify(result.disks));
       assert.equal(existsSync(vmFolder), false, `no spool file: the frozen point is read again if an upload must resume far back (${vmFolder})`);
       assert.equal(await hosts.server!.stop(), 0);
+      // The resync's log carries the record checksum the session agreed on, as every cycle's does.
+      const accepted = hosts.server!.stderr.split('\n').filter((line) => line.includes('log accepted')).at(-1) ?? '';
+      assert.match(accepted, new RegExp(`"recordHash":"${blake3HasSimd() ? 'blake3' : 'sha256'}"`), accepted);
       assert.ok((await hosts.verifyReplica(result.referencePoint)) >= 2, 'every recovery point checked against the primary');
     } finally {
       await hosts.dispose();
