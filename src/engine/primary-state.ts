@@ -5,7 +5,7 @@
  * crash between the two leaves a frozen point the next cycle recognises as already delivered.
  */
 import { readFile } from 'node:fs/promises';
-import { prepareFileAtomic, writeFileAtomic, type PreparedFile } from '../util/atomic-file.js';
+import { prepareFileAtomic, removeStaleTemps, writeFileAtomic, type PreparedFile } from '../util/atomic-file.js';
 import { EngineError } from './errors.js';
 
 export interface PrimaryDiskState {
@@ -47,9 +47,14 @@ export async function loadPrimaryState(path: string): Promise<PrimaryState | und
  * Writes the state a cycle will leave if the replica acknowledges it, without putting it in place: the
  * cycle does this while its logs are delivered and only commits it (a rename) after the acknowledgement.
  */
-export function preparePrimaryState(path: string, state: PrimaryState): Promise<PreparedFile> {
+export async function preparePrimaryState(path: string, state: PrimaryState): Promise<PreparedFile> {
+  // A cycle killed during its delivery left its prepared file; the cycle lock says no other cycle writes one now.
+  await removeStaleTemps(path, STALE_TEMP_MS);
   return prepareFileAtomic(path, serialized(state));
 }
+
+/** Older than any write of a state by a command (those take a moment); a cycle's own is never this old at its start. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
 
 export async function savePrimaryState(path: string, state: PrimaryState): Promise<void> {
   await writeFileAtomic(path, serialized(state));

@@ -188,7 +188,13 @@ export class Replicator {
       if (ack.generation !== generation || ack.sequence !== sequence) {
         throw new EngineError('ERR_NOT_ACKNOWLEDGED', `the replica acknowledged ${ack.generation}/${ack.sequence} instead of ${generation}/${sequence}`);
       }
-      await (await prepared).commit();
+      // Written ahead when that worked; a passing failure then (a full volume, a file held by a scanner) must not
+      // cost a cycle the replica has acknowledged, so the state is then written now, as before it was written ahead.
+      const ahead = await prepared.catch((error: unknown) => {
+        log.debug('the next state could not be written ahead; writing it after the acknowledgement', { vm: description.name, error: (error as Error).message });
+        return undefined;
+      });
+      await (ahead ? ahead.commit().catch(() => savePrimaryState(this.options.stateFile, next)) : savePrimaryState(this.options.stateFile, next));
       state = next;
       acknowledged = true;
       phases.lap('saveState');

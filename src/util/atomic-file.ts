@@ -5,7 +5,7 @@
  * MoveFileEx with MOVEFILE_WRITE_THROUGH, which node's rename uses, is enough there).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function fsyncDirectory(dir: string): Promise<void> {
@@ -31,6 +31,22 @@ export interface PreparedFile {
 }
 
 /** State files may hold names, keys' paths and positions: readable by the owner only unless told otherwise. */
+/** The temp file names of replacements of `path` (see prepareFileAtomic). */
+function isTempOf(path: string, name: string): boolean {
+  return name.startsWith(`.${basename(path)}.`) && name.endsWith('.tmp');
+}
+
+/** Removes temp files of replacements of `path` that a killed writer left, unchanged for `olderThanMs`. */
+export async function removeStaleTemps(path: string, olderThanMs: number): Promise<void> {
+  const dir = dirname(path);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => isTempOf(path, n))) {
+    const file = join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > olderThanMs) await rm(file, { force: true });
+  }
+}
+
 export async function prepareFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<PreparedFile> {
   await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}.tmp`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { commitsSettled, Replicator, replicaDisksOf } from '../../src/engine/replicator.js';
@@ -115,6 +115,38 @@ describe('Replicator.syncOnce', () => {
     await assert.rejects(replicator.syncOnce(), /injected network failure/);
     assert.equal(await readFile(stateFile, 'utf8'), saved, 'a failed delivery leaves the acknowledged state');
     assert.deepEqual(await aside(), [], 'and nothing written ahead behind it');
+  });
+
+  it('keeps a cycle the replica acknowledged when writing its state ahead failed for a passing reason', async () => {
+    // The state's folder cannot be made when the cycle starts (a link to a folder not there yet stands for a full
+    // volume or a scanner holding it), and can be long before the replica acknowledges.
+    const late = join(dir.path, 'late');
+    const lateState = join(dir.path, 'failover', 'primary.json');
+    await symlink(late, join(dir.path, 'failover'));
+    const deliver = sink.deliver.bind(sink);
+    sink.deliver = async (cycle) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await mkdir(late);
+      return deliver(cycle);
+    };
+    host.write(0, 0, randomBytes(64 * 1024));
+    const initial = await new Replicator({ host, vm: 'mem-vm', sink, stateFile: lateState, readChunkBytes: 256 * 1024 }).syncOnce();
+    assert.equal(initial.kind, 'initial');
+    assert.equal((JSON.parse(await readFile(lateState, 'utf8')) as { referencePoint: string }).referencePoint, initial.referencePoint, 'written after the acknowledgement instead');
+    assert.equal(host.points.length, 1, 'the acknowledged point is kept');
+  });
+
+  it('removes a state written ahead that a killed cycle left, once it is old', async () => {
+    await replicator.syncOnce();
+    const left = join(dir.path, '.primary.json.4242.abc.00ff00ff.tmp');
+    const recent = join(dir.path, '.primary.json.4243.abd.00ff00fe.tmp');
+    await writeFile(left, '{}');
+    await writeFile(recent, '{}');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await utimes(left, hourAgo, hourAgo);
+    host.write(0, 0, randomBytes(64 * 1024));
+    await replicator.syncOnce();
+    assert.deepEqual((await readdir(dir.path)).filter((name) => name.endsWith('.tmp')), ['.primary.json.4243.abd.00ff00fe.tmp'], 'the old one went, a recent one (a command writing the state now) stays');
   });
 
   it('finishes a commit that failed after the acknowledgement on the next cycle', async () => {
