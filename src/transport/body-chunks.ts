@@ -7,7 +7,9 @@
  * `highWaterMark` bytes wait for the consumer, so HTTP/2 flow control still holds the sender back.
  *
  * A consumer that stops early leaves the stream paused and open (the server still answers on it). A body
- * whose stream errors or closes before its end fails the iteration: a cut body never looks complete.
+ * whose stream errors or closes before its end fails the iteration: a cut body never looks complete. (A
+ * sender that ends its body and then resets the stream, as node's `close(code)` does, has sent a whole body as
+ * far as anyone can tell here; hvreplica's client cancels with `destroy`, which the receiver sees as a cut.)
  */
 import { finished, type Readable } from 'node:stream';
 

@@ -289,9 +289,11 @@ export class ReplicaClient {
       stream.on('close', () => finish(status >= 400 ? answerError(status, undefined) : new TransportError('ERR_CONNECTION', 'the replica server closed the stream before answering', true)));
       if (body) {
         body.on('error', (error) => {
-          // The request cannot complete: cancel the stream, or the session would wait for it when closed.
-          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
           finish(new TransportError('ERR_CONNECTION', `reading the log failed: ${error.message}`, false));
+          // The request cannot complete: reset the stream, or the session would wait for it when closed. Reset, not
+          // close(): close ends the body before its RST, and the replica would take the cut log for a whole one
+          // (a streamed log is then refused and deleted instead of kept for the resume).
+          if (!stream.destroyed) stream.destroy(error);
         });
         body.pipe(stream);
         // Body bytes keep flowing only while the server grants flow-control window: progress.
