@@ -261,12 +261,15 @@ export class LogReceiver {
       await rm(files.meta, { force: true });
       throw error;
     }
+    // A complete hollow log the storage cannot take for a passing reason (its lock stays busy, a full volume)
+    // keeps its staging disk, which holds the payloads, so the retry only hands the log over. Said before the
+    // hand-over: on a full volume, writing it after the failure would fail as well.
+    const resumable = hollow && staged !== undefined && summary !== undefined && (await this.markComplete(files, staged, summary));
     try {
       return await this.finish(vmDir, key, request, summary, staged, hollow);
     } catch (error) {
-      // A complete hollow log the storage could not take for a passing reason (its lock stayed busy, a full
-      // volume): its staging disk holds the payloads, so both stay and the retry only hands the log over.
-      if (hollow && staged !== undefined && summary && (await this.keepComplete(files, staged, summary))) staged = undefined;
+      // Unless the log was refused (its file is gone) or the storage took the staging disk meanwhile.
+      if (resumable && (await pathExists(files.partial)) && (await pathExists(staged!))) staged = undefined;
       throw error;
     } finally {
       // Moved by the consumer when it took it; otherwise it is of no use any more.
@@ -313,18 +316,18 @@ export class LogReceiver {
   }
 
   /**
-   * Records a complete hollow log whose hand-over failed as resumable at its end, when the log was not
-   * refused (its file is still there) and its staging disk was not taken. False when there is nothing to keep.
+   * Records a complete hollow log as resumable at its end with its staging disk, before its hand-over (whose
+   * success drops the record with the upload). False when it could not be said: the staging disk then goes.
    */
-  private async keepComplete(files: { partial: string; meta: string; identity: string }, staged: string, summary: LogSummary): Promise<boolean> {
+  private async markComplete(files: { partial: string; meta: string; identity: string }, staged: string, summary: LogSummary): Promise<boolean> {
     const bytes = summary.trailer.logBytes + TRAILER_HASH_AND_MAGIC_BYTES;
     try {
-      if (!(await pathExists(staged)) || (await fileSize(files.partial)) !== bytes) return false;
+      if ((await fileSize(files.partial)) !== bytes) return false;
       const progress: HollowProgress = { staged, bytes, records: summary.trailer.recordCount };
       await writeFileAtomic(files.meta, JSON.stringify({ identity: files.identity, hollow: progress } satisfies PartialMeta));
       return true;
     } catch (error) {
-      log.warn('a received full copy could not be kept for the next hand-over; it is sent again', { error: (error as Error).message });
+      log.warn('a received full copy could not be recorded for a second hand-over; if this one fails it is sent again', { error: (error as Error).message });
       return false;
     }
   }
