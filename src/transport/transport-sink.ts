@@ -77,9 +77,11 @@ export class TransportSink implements LogSink {
     const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     // Asked on the uploads' session while their first status requests go out: no round trip of its own. A
     // replica that cannot be asked gets SHA-256 logs, which every replica reads (its uploads fail anyway).
-    // Without logs nothing is asked: no session is opened that no upload would wait for (and close).
+    // Without logs nothing is asked: no session is opened that no upload would wait for (and close). A spooled
+    // delivery asks nothing either: its caller holds its source (extended replication: the storage lock of the
+    // replica it extends) only until the spool is written, which must not wait for a replica that is down.
     const recordHash =
-      cycle.logs.length === 0
+      cycle.logs.length === 0 || spooling
         ? Promise.resolve(DEFAULT_RECORD_HASH)
         : recordHashOf(this.options.uploader).catch((error: unknown) => {
             log.debug('the replica\'s log record checksums are unknown; writing SHA-256 logs', { error: (error as Error).message });

@@ -109,6 +109,32 @@ describe('a primary whose uploader cannot tell what the replica reads', () => {
     assert.deepEqual(chosen, [{ recordHash: 'sha256' }]);
   });
 
+  it('does not ask a replica when the delivery spools: writing the spool never waits for the replica (SHA-256)', async () => {
+    let asked = 0;
+    const chosen: (LogWriteOptions | undefined)[] = [];
+    let spooledAt = -1;
+    const sink = new TransportSink({
+      uploader: {
+        recordHash: async () => {
+          asked += 1;
+          return 'blake3';
+        },
+        upload: async (source) => {
+          for await (const chunk of source.open(0)) void chunk;
+          return { ReceivedBytes: 0, Accepted: true, Position: null, SentBytes: 0, Attempts: 1 };
+        },
+      },
+      spoolDir: await mkdtemp(join(tmpdir(), 'hvr-spool-')),
+      onSpooled: async () => {
+        spooledAt = asked;
+      },
+    });
+    await sink.deliver({ vmId: VM, generation: 1, sequence: 0, logs: [outgoing(0, [randomBytes(4096)], chosen)] });
+    assert.deepEqual(chosen, [{ recordHash: 'sha256' }]);
+    assert.equal(asked, 0, 'nothing was asked');
+    assert.equal(spooledAt, 0);
+  });
+
   it('does not ask a replica at all for a cycle without logs (no session left open)', async () => {
     let asked = 0;
     const sink = new TransportSink({

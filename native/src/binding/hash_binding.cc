@@ -75,16 +75,18 @@ Napi::Value JsBlake3Pieces(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArray()) ThrowUsage(info.Env(), kUsage);
   Napi::Array array = info[0].As<Napi::Array>();
   std::vector<std::pair<const uint8_t*, size_t>> pieces;
+  // Each buffer itself stays alive until the work has run, whatever the caller does with its array meanwhile.
+  std::vector<Napi::Value> keep;
   size_t length = 0;
   for (uint32_t i = 0; i < array.Length(); ++i) {
     Napi::Value value = array.Get(i);
     if (!value.IsTypedArray()) ThrowUsage(info.Env(), kUsage);
     Napi::Uint8Array piece = value.As<Napi::Uint8Array>();
     pieces.emplace_back(piece.Data(), piece.ByteLength());
+    keep.push_back(value);
     length += piece.ByteLength();
   }
   const Blake3Path path = PathArgument(info, 1);
-  // The array (and through it every buffer) stays alive until the work has run.
   return PromiseWorker<std::vector<uint8_t>>::Run(
       info.Env(), "hvr.blake3Pieces",
       [pieces = std::move(pieces), length, path] {
@@ -106,7 +108,7 @@ Napi::Value JsBlake3Pieces(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::vector<uint8_t>& digest) -> Napi::Value {
         return Napi::Buffer<uint8_t>::Copy(env, digest.data(), digest.size());
       },
-      {info[0]});
+      std::move(keep));
 }
 
 void Register(Napi::Env env, Napi::Object exports) {

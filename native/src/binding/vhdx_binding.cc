@@ -178,11 +178,14 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
   uint64_t offset = GetOffset(info, 1);
   if (info.Length() < 3) ThrowUsage(info.Env(), kUsage);
   std::vector<std::pair<const uint8_t*, size_t>> pieces;
+  // Each buffer itself stays alive until the write has run, whatever the caller does with its array meanwhile.
+  std::vector<Napi::Value> keep;
   uint64_t length = 0;
   auto add = [&](const Napi::Value& value) {
     if (!value.IsTypedArray()) ThrowUsage(info.Env(), kUsage);
     Napi::Uint8Array piece = value.As<Napi::Uint8Array>();
     pieces.emplace_back(piece.Data(), piece.ByteLength());
+    keep.push_back(value);
     length += piece.ByteLength();
   };
   if (info[2].IsArray()) {
@@ -191,7 +194,6 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
   } else {
     add(info[2]);
   }
-  // The buffers (or the array holding them) stay alive until the write has run.
   return OnDisk(
       info, "hvr.vhdxWrite", handle,
       [pieces = std::move(pieces), offset, length](Disk& d) {
@@ -208,7 +210,7 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
         }
         d.Write(offset, gathered.data(), length);
       },
-      {info[2]});
+      std::move(keep));
 }
 
 Napi::Value JsZero(const Napi::CallbackInfo& info) {
