@@ -32,7 +32,7 @@ import { pipeline } from 'node:stream/promises';
 import { configureLogging } from '../../src/logging/logger.js';
 import { encodeLog, type LogRecordInput } from '../../src/protocol/log-encoder.js';
 import { createVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
-import { benchOptions, loadNow, lpad, median, MiB, mib, pad, sh, type CommonOptions } from './kit.js';
+import { benchOptions, inBenchFolder, loadNow, lpad, median, MiB, mib, pad, printReport, sh, type CommonOptions } from './kit.js';
 
 configureLogging({ quietConsole: true });
 
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const diskBytes = o.diskMiB * MiB;
   const root = await mkdtemp(join(o.workDir, 'hvr-bench-apply-'));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  try {
+  await inBenchFolder(root, o.keep, say, async () => {
     const logs = join(root, 'logs');
     await mkdir(logs);
     say(`encoding a full copy of ${mib(diskBytes)} and a delta of ${o.changePercent}%`);
@@ -249,12 +249,8 @@ async function main(): Promise<void> {
       targets,
       verified: { replicaEqualsModel: model ? equal : null, modelSha256, replicaSha256 },
     };
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    if (!equal) process.exitCode = 1;
-  } finally {
-    if (o.keep) say(`kept ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+    printReport(report, equal);
+  });
 }
 
 await main();

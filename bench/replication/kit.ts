@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -249,4 +250,33 @@ export async function compareContent(paired: Pick<PairedVm, 'storage' | 'vm' | '
     replicaSha256.push(await hashDisk(await replica.openLatest(status.disks[i]!.diskId), disk.virtualSize));
   }
   return { equal: status.referencePoint === point && primarySha256.every((h, i) => h === replicaSha256[i]), primarySha256, replicaSha256 };
+}
+
+/** What a bench started that must not outlive it. */
+export interface BenchRun {
+  server?: ServerProcess;
+}
+
+/**
+ * Runs a bench in its folder `root`: a failure shows the replica server's log first; the server is stopped
+ * and the folder removed (unless kept, `--keep`) however the bench ends.
+ */
+export async function inBenchFolder(root: string, keep: boolean, say: (line: string) => void, body: (run: BenchRun) => Promise<void>): Promise<void> {
+  const run: BenchRun = {};
+  try {
+    await body(run);
+  } catch (error) {
+    if (run.server) say(`replica server log:\n${run.server.stderr}`);
+    throw error;
+  } finally {
+    await run.server?.kill();
+    if (keep) say(`kept ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** A bench's figures as the last line of stdout (one JSON object); the process fails when its proof did not hold. */
+export function printReport(report: object, proved: boolean): void {
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (!proved) process.exitCode = 1;
 }

@@ -13,14 +13,13 @@
  * Prints a table, then one JSON line (the last line of stdout).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ServerProcess } from '../../src/demo/server-process.js';
 import type { FileHost } from '../../src/host/file/file-host.js';
 import { configureLogging } from '../../src/logging/logger.js';
 import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
-import { benchOptions, hvreplica, kib, loadNow, lpad, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, replicaFolder, sh, VM, warnings, type CommonOptions, type PairedVm } from './kit.js';
+import { benchOptions, hvreplica, inBenchFolder, kib, loadNow, printReport, lpad, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, replicaFolder, sh, VM, warnings, type CommonOptions, type PairedVm } from './kit.js';
 import { peakMethod, resetPeak, vmHwmKiB } from './measure.js';
 
 configureLogging({ quietConsole: true });
@@ -140,12 +139,11 @@ async function main(): Promise<void> {
   const o = options();
   const load = { start: loadNow(), end: [] as number[] };
   const root = await mkdtemp(join(o.workDir, 'hvr-bench-memory-'));
-  let server: ServerProcess | undefined;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  try {
+  await inBenchFolder(root, o.keep, say, async (run) => {
     say(`a VM with one ${mib(o.diskMiB * MiB)} disk`);
     const paired = await pairedVm({ root, disks: 1, diskMiB: o.diskMiB, frequencySec: 30, say });
-    server = paired.server;
+    const server = (run.server = paired.server);
     const serverPid = server.child.pid!;
     const diskBytes = paired.vm.disks[0]!.virtualSize;
     const initialPieces = spread(diskBytes, o.pieces, o.pieceMiB, 0);
@@ -214,16 +212,8 @@ async function main(): Promise<void> {
       targets,
       verified,
     };
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    if (!verified.equal) process.exitCode = 1;
-  } catch (error) {
-    if (server) say(`replica server log:\n${server.stderr}`);
-    throw error;
-  } finally {
-    await server?.kill();
-    if (o.keep) say(`kept ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+    printReport(report, verified.equal);
+  });
 }
 
 await main();

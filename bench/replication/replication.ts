@@ -23,10 +23,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
-import { freePort, type ServerProcess } from '../../src/demo/server-process.js';
+import { freePort } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { benchOptions, changedBytes, loadNow, type CommonOptions, check, compareContent, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
+import { benchOptions, changedBytes, inBenchFolder, loadNow, printReport, type CommonOptions, check, compareContent, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
 import { Daemon, measure, peakMethod, processCpuSec, resetPeak, vmHwmKiB, type Measured } from './measure.js';
 
 configureLogging({ quietConsole: true });
@@ -134,13 +134,12 @@ async function main(): Promise<void> {
   const rsyncDir = join(root, 'peer-rsync');
   const scratch = join(root, 'scratch');
   for (const dir of [cpDir, rsyncDir, scratch]) await mkdir(dir, { recursive: true });
-  let server: ServerProcess | undefined;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  try {
+  await inBenchFolder(root, o.keep, say, async (run) => {
     // --- the two hosts, as the demo pairs them: one CA, a certificate each, an authorization entry
     const paired = await pairedVm({ root, disks: o.disks, diskMiB: o.diskMiB, fillSeed: o.seed, frequencySec: 30, say });
     const { primaryState, vm } = paired;
-    server = paired.server;
+    const server = (run.server = paired.server);
     const serverPid = server.child.pid!;
     const diskFiles = vm.disks.map((d) => d.basePath);
     const totalBytes = vm.disks.reduce((sum, d) => sum + d.virtualSize, 0);
@@ -351,16 +350,8 @@ async function main(): Promise<void> {
       targets,
       verified: { replicaEqualsPrimary: replicaEqual, rsyncCopyEqualsPrimary: rsyncEqual, primarySha256: primaryHashes, replicaSha256: replicaHashes },
     };
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    if (!replicaEqual || !rsyncEqual) process.exitCode = 1;
-  } catch (error) {
-    if (server) say(`replica server log:\n${server.stderr}`);
-    throw error;
-  } finally {
-    await server?.kill();
-    if (o.keep) say(`kept ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+    printReport(report, replicaEqual && rsyncEqual);
+  });
 }
 
 await main();

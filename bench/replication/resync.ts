@@ -26,11 +26,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ServerProcess } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
 import { CLI_PATH } from '../../src/demo/server-process.js';
-import { benchOptions, changedBytes, check, loadNow, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, replicaFolder, sh, VM, warm, warnings, type VmJson } from './kit.js';
+import { benchOptions, changedBytes, check, inBenchFolder, loadNow, printReport, type CommonOptions, compareContent, hvreplica, kib, lpad, MEMORY_LIMIT_KIB, mib, pad, pairedVm, replicaFolder, sh, VM, warm, warnings, type VmJson } from './kit.js';
 import { measure, peakMethod, resetPeak, vmHwmKiB } from './measure.js';
 import { KEPT_MANIFEST_DIR } from '../../src/replica/kept-manifest.js';
 
@@ -99,10 +98,9 @@ async function main(): Promise<void> {
   const load = { start: loadNow(), end: [] as number[] };
   const root = await mkdtemp(join(o.workDir, 'hvr-bench-resync-'));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  let server: ServerProcess | undefined;
-  try {
+  await inBenchFolder(root, o.keep, say, async (run) => {
     const paired = await pairedVm({ root, disks: 1, diskMiB: o.diskMiB, fillSeed: o.seed, frequencySec: 300, say });
-    server = paired.server;
+    const server = (run.server = paired.server);
     const state = `--state-dir=${paired.primaryState}`;
     const serverPid = server.child.pid!;
     say('initial replication');
@@ -200,16 +198,8 @@ async function main(): Promise<void> {
       serverWarnings,
       verified: { replicaEqualsPrimary: content.equal, stateAfter: row!.ReplicationState, primarySha256: content.primarySha256, replicaSha256: content.replicaSha256 },
     };
-    process.stdout.write(`${JSON.stringify(json)}\n`);
-    if (!content.equal) process.exitCode = 1;
-  } catch (error) {
-    if (server) say(`replica server log:\n${server.stderr}`);
-    throw error;
-  } finally {
-    await server?.kill();
-    if (o.keep) say(`kept ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+    printReport(json, content.equal);
+  });
 }
 
 await main();
