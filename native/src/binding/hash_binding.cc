@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "binding/async_work.h"
+#include "binding/buffer_pieces.h"
 #include "binding/registry.h"
 #include "hash/blake3.h"
 
@@ -72,37 +73,15 @@ Napi::Value JsBlake3Blocks(const Napi::CallbackInfo& info) {
 // buffer is made for the joined bytes and the copy runs off the JS thread.
 Napi::Value JsBlake3Pieces(const Napi::CallbackInfo& info) {
   constexpr const char* kUsage = "Usage: blake3Pieces(buffers, path?)";
-  if (info.Length() < 1 || !info[0].IsArray()) ThrowUsage(info.Env(), kUsage);
-  Napi::Array array = info[0].As<Napi::Array>();
-  std::vector<std::pair<const uint8_t*, size_t>> pieces;
-  // Each buffer itself stays alive until the work has run, whatever the caller does with its array meanwhile.
-  std::vector<Napi::Value> keep;
-  size_t length = 0;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Napi::Value value = array.Get(i);
-    if (!value.IsTypedArray()) ThrowUsage(info.Env(), kUsage);
-    Napi::Uint8Array piece = value.As<Napi::Uint8Array>();
-    pieces.emplace_back(piece.Data(), piece.ByteLength());
-    keep.push_back(value);
-    length += piece.ByteLength();
-  }
+  if (info.Length() < 1) ThrowUsage(info.Env(), kUsage);
+  BufferPieces data = ReadBufferPieces(info.Env(), info[0], false, kUsage);
+  std::vector<Napi::Value> keep = std::move(data.keep);
   const Blake3Path path = PathArgument(info, 1);
   return PromiseWorker<std::vector<uint8_t>>::Run(
       info.Env(), "hvr.blake3Pieces",
-      [pieces = std::move(pieces), length, path] {
+      [data = std::move(data), path] {
         std::vector<uint8_t> digest(hash::kBlake3DigestSize);
-        if (pieces.size() == 1) {
-          hash::Blake3(pieces[0].first, length, digest.data(), path);
-          return digest;
-        }
-        static thread_local std::vector<uint8_t> gathered;
-        gathered.resize(length);
-        size_t at = 0;
-        for (const auto& [data, size] : pieces) {
-          if (size > 0) std::memcpy(gathered.data() + at, data, size);
-          at += size;
-        }
-        hash::Blake3(gathered.data(), length, digest.data(), path);
+        hash::Blake3(data.Gathered(), data.length, digest.data(), path);
         return digest;
       },
       [](Napi::Env env, std::vector<uint8_t>& digest) -> Napi::Value {

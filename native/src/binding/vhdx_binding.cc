@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "binding/async_work.h"
+#include "binding/buffer_pieces.h"
 #include "binding/registry.h"
 #include "hash/blake3.h"
 #include "vhdx/check.h"
@@ -177,39 +178,10 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
   auto handle = GetHandle(info, 0);
   uint64_t offset = GetOffset(info, 1);
   if (info.Length() < 3) ThrowUsage(info.Env(), kUsage);
-  std::vector<std::pair<const uint8_t*, size_t>> pieces;
-  // Each buffer itself stays alive until the write has run, whatever the caller does with its array meanwhile.
-  std::vector<Napi::Value> keep;
-  uint64_t length = 0;
-  auto add = [&](const Napi::Value& value) {
-    if (!value.IsTypedArray()) ThrowUsage(info.Env(), kUsage);
-    Napi::Uint8Array piece = value.As<Napi::Uint8Array>();
-    pieces.emplace_back(piece.Data(), piece.ByteLength());
-    keep.push_back(value);
-    length += piece.ByteLength();
-  };
-  if (info[2].IsArray()) {
-    Napi::Array array = info[2].As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); ++i) add(array.Get(i));
-  } else {
-    add(info[2]);
-  }
+  BufferPieces data = ReadBufferPieces(info.Env(), info[2], true, kUsage);
+  std::vector<Napi::Value> keep = std::move(data.keep);
   return OnDisk(
-      info, "hvr.vhdxWrite", handle,
-      [pieces = std::move(pieces), offset, length](Disk& d) {
-        if (pieces.size() == 1) {
-          d.Write(offset, pieces[0].first, length);
-          return;
-        }
-        static thread_local std::vector<uint8_t> gathered;
-        gathered.resize(size_t(length));
-        size_t at = 0;
-        for (const auto& [data, size] : pieces) {
-          std::memcpy(gathered.data() + at, data, size);
-          at += size;
-        }
-        d.Write(offset, gathered.data(), length);
-      },
+      info, "hvr.vhdxWrite", handle, [data = std::move(data), offset](Disk& d) { d.Write(offset, data.Gathered(), data.length); },
       std::move(keep));
 }
 
