@@ -25,7 +25,7 @@ import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js
 import { StagedDisk, writeRecord } from './staged-disk.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
-import { fsyncDirectory } from '../util/atomic-file.js';
+import { fsyncDirectory, removeStaleTemps } from '../util/atomic-file.js';
 import { pathExists } from '../util/path-exists.js';
 import { isDiskFull, StorageError } from './errors.js';
 import { acceptLog } from './log-acceptance.js';
@@ -182,9 +182,8 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   async recover(): Promise<void> {
     await this.exclusive(async () => {
       if (this.state.merging) await this.finishMerge(this.clone());
-      for (const entry of await readdir(this.root)) {
-        if (entry.startsWith(`.${STATE_FILE}.`) && entry.endsWith('.tmp')) await rm(join(this.root, entry), { force: true });
-      }
+      // Nothing else writes the state while this holds the storage: every temp file of it is a crash's.
+      await removeStaleTemps(join(this.root, STATE_FILE), 0);
       const named = new Set(this.state.layers.flatMap((l) => Object.values(l.files)));
       for (const entry of await readdir(join(this.root, 'disks'))) {
         if (!named.has(entry)) {

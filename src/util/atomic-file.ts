@@ -36,14 +36,14 @@ function isTempOf(path: string, name: string): boolean {
   return name.startsWith(`.${basename(path)}.`) && name.endsWith('.tmp');
 }
 
-/** Removes temp files of replacements of `path` that a killed writer left, unchanged for `olderThanMs`. */
+/** Removes temp files of replacements of `path` that a killed writer left, unchanged for `olderThanMs` (0: all). */
 export async function removeStaleTemps(path: string, olderThanMs: number): Promise<void> {
   const dir = dirname(path);
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names.filter((n) => isTempOf(path, n))) {
     const file = join(dir, name);
     const info = await stat(file).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > olderThanMs) await rm(file, { force: true });
+    if (info && Date.now() - info.mtimeMs >= olderThanMs) await rm(file, { force: true });
   }
 }
 
