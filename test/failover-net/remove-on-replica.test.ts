@@ -6,7 +6,7 @@
  * extended replication (A→B→C), and the parameter errors.
  */
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -115,6 +115,15 @@ describe('replication remove on the replica server', () => {
       await hosts.server!.stop();
       await hosts.verifyReplica(again.ReferencePoint);
       assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want, 'the kept VM is untouched by the new relationship');
+      // Removing the new relationship on the replica would keep a second VM of the same id: refused, naming the
+      // earlier one, before anything changes (the primary still replicates).
+      assert.match(
+        await refused(hosts, 'replica', 4, 'ERR_ALREADY_EXISTS', 'replication', 'remove', '--vm-name=vm1'),
+        /kept-replicas.* holds the VM 'vm1' kept by an earlier removal .*remove that VM from this host/,
+      );
+      await hosts.startServer();
+      await hosts.workload(['--seed=46', '--bytes=1MiB']);
+      assert.equal((await cycle(hosts)).Kind, 'delta', 'the refused removal left the relationship replicating');
     } finally {
       await hosts.dispose();
     }
@@ -166,12 +175,17 @@ describe('replication remove on the replica server', () => {
       assert.equal(blocked.json.error?.code, 'ERR_INVALID_STATE', JSON.stringify(blocked.json));
       assert.match(blocked.json.error!.message, /while this host extends it .*--replication-relationship-type Extended/);
 
+      // A removal on C that stopped half-way left its folder (no kept.json): the next removal makes it again.
+      const keptOnC = join(hosts.extendedState, 'kept-replicas', hosts.ab.vmId);
+      await mkdir(join(keptOnC, 'disks'), { recursive: true });
+      await writeFile(join(keptOnC, 'disks', 'left-by-an-interrupted-removal.avhdx'), 'x');
       // C: the extended replica goes (asked for as Extended, the relationship it belongs to), its VM stays.
       const removedOnC = await onC('replication', 'remove', '--vm-name=vm1', '--replication-relationship-type=Extended');
       assert.equal(removedOnC.code, 0, JSON.stringify(removedOnC.json));
       assert.equal((removedOnC.json.result as Array<Record<string, unknown>>)[0]!.ReplicationMode, 'ExtendedReplica');
       assert.deepEqual(await vmHashes(hosts.extendedState, 'vm1'), b.hashes, 'C keeps B\'s latest content');
       assert.ok(!existsSync(hosts.extendedDir));
+      assert.ok(existsSync(join(keptOnC, 'kept.json')) && !existsSync(join(keptOnC, 'disks', 'left-by-an-interrupted-removal.avhdx')));
 
       await hosts.ab.workload(['--seed=62', '--bytes=1MiB']);
       await cycle(hosts.ab);
