@@ -96,7 +96,6 @@ export class VmRegistry {
   }
 }
 
-
 function checkTrust(record: ReplicaVmRecord, entry: AuthorizationEntry, primaryServerName: string): ReplicaVmRecord {
   if (record.TrustGroup.toLowerCase() !== entry.TrustGroup.toLowerCase()) {
     throw new ReplicaError(
