@@ -6,7 +6,7 @@
  * extended replication (A→B→C), and the parameter errors.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -53,10 +53,18 @@ describe('replication remove on the replica server', () => {
       assert.equal((await cycle(hosts)).Kind, 'initial');
       await hosts.workload(['--seed=42', '--bytes=1MiB']);
       await cycle(hosts);
+      // The last cycle arrives while a test failover holds applying back: stored and acknowledged, not applied.
+      await ok(hosts, 'replica', 'failover', 'start', '--vm-name=vm1', '--as-test');
       await hosts.workload(['--seed=43', '--bytes=1MiB']);
       const last = await cycle(hosts);
       assert.equal(last.Kind, 'delta');
       const want = hosts.expected.get(last.ReferencePoint)!;
+      assert.match(await refused(hosts, 'replica', 4, 'ERR_INVALID_STATE', 'replication', 'remove', '--vm-name=vm1'), /test failover of VM 'vm1' is running/);
+      // With the server stopped nothing applies it behind the removal's back: the removal itself must.
+      await hosts.server!.stop();
+      await ok(hosts, 'replica', 'failover', 'stop', '--vm-name=vm1');
+      const stored = JSON.parse(await readFile(join(hosts.replicaDir, 'state.json'), 'utf8')) as { pending: Array<{ sequence: number }>; position: { sequence: number } };
+      assert.deepEqual([stored.pending.map((p) => p.sequence), stored.position.sequence], [[last.Sequence], last.Sequence - 1], 'the last cycle waits in incoming/');
 
       // Wrong parameters first: nothing is removed by them.
       assert.equal((await on(hosts, 'replica', 'replication', 'remove')).code, 2, 'no --vm-name');
@@ -68,7 +76,8 @@ describe('replication remove on the replica server', () => {
 
       const [removed] = await ok(hosts, 'replica', 'replication', 'remove', '--vm-name=vm1');
       assert.deepEqual([removed!.VMName, removed!.ReplicationMode, removed!.ReplicationState], ['vm1', 'Replica', 'Replicating'], 'the relationship as it was just before removal');
-      // The VM is kept with exactly the primary's content at the last acknowledged cycle, as an ordinary VM.
+      // The VM is kept with exactly the primary's content at the last acknowledged cycle (applied by the
+      // removal if the server had not yet), as an ordinary VM.
       assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want);
       const kept = await new FileHost({ root: join(hosts.replicaState, 'vms') }).getVm('vm1');
       assert.deepEqual([kept.id, kept.isReplica, kept.state], [hosts.vmId, false, 'off']);
@@ -81,6 +90,7 @@ describe('replication remove on the replica server', () => {
       assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host at .*kept as an ordinary VM/);
 
       // The old primary's next cycle is refused, naming the VM and what to do; nothing on the replica changes.
+      await hosts.startServer();
       const before = await snapshot(hosts.replicaState, hosts.storageLocation);
       await hosts.workload(['--seed=44', '--bytes=1MiB']);
       const refusedCycle = await hosts.replicate();
