@@ -28,18 +28,10 @@ import type { HostCredential } from '../security/index.js';
 import { PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
 import { HashPool } from '../tracking/hash/hash-pool.js';
-import {
-  agreedAlgorithm,
-  Http2LogUploader,
-  manifestBlockSize,
-  ReplicaClient,
-  RetryingUploader,
-  TransportSink,
-  type DeliveryProgress,
-  type ReplicaContentStatus,
-  type ReplicaEndpoint,
-  type RetryOptions,
-} from '../transport/index.js';
+import { ReplicaClient, type ReplicaEndpoint } from '../transport/http2-client.js';
+import { Http2LogUploader, RetryingUploader, type RetryOptions } from '../transport/log-uploader.js';
+import { agreedAlgorithm, manifestBlockSize, type ReplicaContentStatus } from '../transport/manifest-wire.js';
+import { TransportSink, type DeliveryProgress } from '../transport/transport-sink.js';
 import { AgentError } from './errors.js';
 import { ExtentFeed } from './extent-feed.js';
 import { compareStreamed, type FinePassOutcome } from './streamed-comparison.js';

@@ -23,8 +23,8 @@ import { needsResync, RESYNC_STATES } from './resync-states.js';
 import { credentialOf, endpointOf, joinSignals, requireRelationship, type CycleReport, type ReplicateOptions } from './replicate-vm.js';
 import { logger } from '../logging/logger.js';
 import { recordCycle, RelationshipStore, rollStatistics, type ReplicationRelationship, type ReplicationState } from '../relationship/index.js';
-import { ReplicaConfigStore } from '../replica/index.js';
-import { TransportError } from '../transport/index.js';
+import { ReplicaConfigStore } from '../replica/config-store.js';
+import { TransportError } from '../transport/errors.js';
 
 const log = logger('resync');
 

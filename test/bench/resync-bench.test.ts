@@ -14,8 +14,9 @@ interface Report {
   options: { diskMiB: number; changePercent: number };
   changedBytes: number;
   cat: { sec: number; bytes: number; files: number };
-  resync: { processSec: number; latencySec: number; comparedBytes: number; differingBytes: number; logBytes: number; agentPeakKiB: number; serverPeakKiB: number };
+  resync: { processSec: number; cpuSec: number | null; latencySec: number; comparedBytes: number; differingBytes: number; logBytes: number; agentPeakKiB: number; serverPeakKiB: number };
   ratios: { processOverCat: number; resyncOverCat: number };
+  memory: { method: string };
   targets: Array<{ target: string; value: number; met: boolean }>;
   verified: { replicaEqualsPrimary: boolean; stateAfter: string; primarySha256: string[]; replicaSha256: string[] };
 }
@@ -44,6 +45,9 @@ describe('bench/replication/resync', () => {
       for (const figure of [report.cat.sec, report.resync.processSec, report.resync.latencySec, report.resync.logBytes, report.resync.agentPeakKiB, report.resync.serverPeakKiB, report.ratios.processOverCat, report.ratios.resyncOverCat]) {
         assert.ok(isFigure(figure, true), `figure ${figure}`);
       }
+      // The resync process's CPU comes from GNU time, as its peak memory does; without it there is none to report.
+      if (report.memory.method === 'gnu-time') assert.ok(isFigure(report.resync.cpuSec, true), `resync CPU ${report.resync.cpuSec}`);
+      else assert.equal(report.resync.cpuSec, null);
       assert.equal(report.targets.length, 5);
       for (const t of report.targets) assert.equal(typeof t.met, 'boolean', t.target);
       assert.match(stdout, /Replica equals primary \(SHA-256 at the resync's point\): yes/);
