@@ -108,7 +108,7 @@ export async function requireRelationship(stateDir: string, vmId: string, vmName
 }
 
 export function endpointOf(rel: ReplicationRelationship): ReplicaEndpoint {
-  return { serverName: rel.CurrentReplicaServerName || rel.ReplicaServerName, port: rel.ReplicaServerPort };
+  return { serverName: rel.CurrentReplicaServerName || rel.ReplicaServerName, port: rel.ReplicaServerPort, ...(rel.RelationshipId === undefined ? {} : { relationshipId: rel.RelationshipId }) };
 }
 
 export async function credentialOf(stateDir: string, rel: ReplicationRelationship): Promise<HostCredential> {
@@ -209,7 +209,12 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       // A cycle stopped on purpose (agent stop, initial stop, suspend) is no failure of the relationship.
       if (signal.aborted) throw error;
       const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
-      await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
+      // The replica server removed this relationship: nothing more goes through until it is removed here too (Critical).
+      const removed = error instanceof TransportError && error.code === 'ERR_REPLICATION_REMOVED';
+      await store.update(vm.id, (current) => {
+        const failed = current && afterFailure(current, networkFault, clock(), monitoring);
+        return { next: failed && removed ? { ...failed, ReplicationState: 'Error' } : failed, result: undefined };
+      });
       // Tracking lost its place, or the replica is out of step: resynchronize (now, or when its rules allow).
       if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return (await import('./resync.js')).resyncAfterFailure({ ...options, signal }, vm.id, error);
       throw error;

@@ -18,6 +18,7 @@ export {
 } from './failover.js';
 export { finishHeldChain, finishHeldChainBeforeRemoval, finishHeldChainIfOff } from './held-chain.js';
 export { reverseReplication, setAsReplica } from './reverse.js';
+export { removeReplica, type RemovedReplica } from './remove-replica.js';
 export { resumeReplication, suspendReplication } from './suspend.js';
 export { checkExtendedFrequency, continueExtended, enableExtendedReplication, replicateExtended, EXTENDED_FREQUENCIES } from './extended.js';
 export { contentId, type HashSyncResult } from './disk-sync.js';

@@ -11,6 +11,7 @@
  *                                       keeps it at <ReplicaStorageLocation>/hvreplica/<VMId> instead
  *   <state>/replica-vms/<VMId>/vm/      configuration of a failed-over VM; .../disks/ its own layers
  *   <state>/test-vms/<VMId>/            the test VM of a test failover and its layers
+ *   <state>/kept-replicas/<VMId>/       the VM Remove-VMReplication on this replica kept (./remove-replica.ts)
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -91,6 +92,11 @@ export class FailoverSite<H extends HostAdapter = HostAdapter> {
 
   failedOverDiskFolder(vmId: string): string {
     return join(this.options.stateDir, 'replica-vms', normalizeGuid(vmId, 'VM id'), 'disks');
+  }
+
+  /** Where Remove-VMReplication on this replica keeps the VM (configuration in vm/, standalone disks in disks/). */
+  keptReplicaFolder(vmId: string): string {
+    return join(this.options.stateDir, 'kept-replicas', normalizeGuid(vmId, 'VM id'));
   }
 
   testVmFolder(vmId: string): string {

@@ -150,6 +150,11 @@ export interface RegisterReplicaOptions {
   location: string;
   /** Name on this host; default configuration.name. */
   name?: string;
+  /**
+   * Register it as an ordinary VM, not a replica (isReplica false): Remove-VMReplication on the replica keeps
+   * its VM that way, free to be replicated, started and changed like any other.
+   */
+  ordinary?: boolean;
 }
 
 export interface ReplicaDiskSource {

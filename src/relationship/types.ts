@@ -66,6 +66,13 @@ export interface ReplicationStatistics {
 export interface ReplicationRelationship {
   VMName: string;
   VMId: string;
+  /**
+   * hvreplica: 32 hex digits drawn when the relationship is enabled, sent with every request to the replica
+   * server (`hvr-relationship-id`), so that a replica server on which the relationship was removed refuses
+   * it, and only it, from then on (docs/replication-protocol.md, "Removing a relationship"). Absent in
+   * relationships enabled before hvreplica named them; those send no id.
+   */
+  RelationshipId?: string;
   ReplicationMode: ReplicationMode;
   ReplicationRelationshipType: ReplicationRelationshipType;
   ReplicationState: ReplicationState;

@@ -3,6 +3,7 @@
  * (hyperv-replica.md §2.1, §2.2) applied to a VM and a relationship, returning the new relationship or
  * throwing a RelationshipError that says which rule was broken.
  */
+import { randomBytes } from 'node:crypto';
 import { isDnsName } from '../replica/dns-name.js';
 import { normalizeThumbprint } from '../replica/server-settings.js';
 import { RelationshipError } from './errors.js';
@@ -131,6 +132,8 @@ export function enableRelationship(vm: VmForReplication, p: EnableParameters, co
   return {
     VMName: vm.name,
     VMId: vm.id,
+    // A new relationship, new id: what a replica server that removed an earlier one tells them apart by.
+    RelationshipId: randomBytes(16).toString('hex'),
     ReplicationMode: 'Primary',
     ReplicationRelationshipType: 'Simple',
     ReplicationState: 'ReadyForInitialReplication',

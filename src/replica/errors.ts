@@ -13,7 +13,8 @@ export type ReplicaErrorCode =
   | 'ERR_UNAUTHORIZED'
   | 'ERR_BUSY'
   | 'ERR_DISK_FULL'
-  | 'ERR_CORRUPT_STATE';
+  | 'ERR_CORRUPT_STATE'
+  | 'ERR_REPLICATION_REMOVED';
 
 const EXIT: Record<ReplicaErrorCode, ExitCodeValue> = {
   ERR_INVALID_ARGUMENT: ExitCode.Usage,
@@ -25,6 +26,7 @@ const EXIT: Record<ReplicaErrorCode, ExitCodeValue> = {
   ERR_BUSY: ExitCode.Failure,
   ERR_DISK_FULL: ExitCode.Failure,
   ERR_CORRUPT_STATE: ExitCode.Failure,
+  ERR_REPLICATION_REMOVED: ExitCode.InvalidState,
 };
 
 export class ReplicaError extends Error {

@@ -8,6 +8,7 @@ export * from './replica-records.js';
 export * from './storage-lock.js';
 export * from './log-receiver.js';
 export * from './vm-registry.js';
+export * from './removed-relationships.js';
 export * from './replica-service.js';
 export { isDnsName, isFqdn, normalizeDnsName } from './dns-name.js';
 export * from './import-export.js';

@@ -200,7 +200,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
   /** The VM's replica folder, for a primary of its trust group; ERR_NOT_FOUND when there is none. */
   private async vmDir(auth: PrimaryAuthorization, vmId: string): Promise<string> {
     if (!(await this.vms.get(vmId))) throw new ReplicaError('ERR_NOT_FOUND', `this replica server holds no replica of VM ${vmId}; start its initial replication first`);
-    return (await this.vms.open(vmId, auth.entry, auth.primaryServerName)).Path;
+    return (await this.vms.open(vmId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: false })).Path;
   }
 
   /**
@@ -324,7 +324,7 @@ export class ReplicaContentService implements ReplicaContentHandler {
       );
     }
     const disks = matchDisks(definition, copy);
-    const vmDir = (await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName)).Path;
+    const vmDir = (await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: true })).Path;
     if (await exists(join(vmDir, 'state.json'))) {
       const status = await this.locked(vmDir, 'content', (storage) => storage.status());
       if (status.position) return { ...statusOf(status.vmId, status), BackupPath: copy.Path, Seeded: false };

@@ -26,6 +26,7 @@ import type { Consistency } from '../storage/replica-storage.js';
 import { ReplicaConfigStore } from './config-store.js';
 import { ReplicaError } from './errors.js';
 import { recordApplied, recordReceived } from './replica-statistics.js';
+import { RemovedRelationships } from './removed-relationships.js';
 
 const log = logger('replica-records');
 
@@ -114,6 +115,7 @@ export class ReplicaRecords {
    * definition on the way.
    */
   async receiving(vmId: string, primaryServerName: string, definition?: () => Promise<ReplicaVmDefinition | undefined>): Promise<void> {
+    await this.refuseIfRemoved(vmId);
     let record = await this.get(vmId);
     if (!record) {
       const known = await definition?.();
@@ -121,6 +123,16 @@ export class ReplicaRecords {
       record = await this.define(known, primaryServerName);
     }
     if (!acceptsChanges(record)) throw asReplicaError(refusesChangesBecause(record, primaryServerName));
+  }
+
+  /**
+   * Refuses work on a VM whose replication was removed on this server after the request was admitted
+   * (its registration is gone, its tombstone written): called under the VM's storage lock.
+   */
+  async refuseIfRemoved(vmId: string): Promise<void> {
+    const registry = this.site.registry;
+    const refusal = await new RemovedRelationships(this.options.stateDir).removedMeanwhile(vmId, async () => (await registry.get(vmId)) !== undefined);
+    if (refusal) throw refusal;
   }
 
   /**

@@ -12,6 +12,7 @@ import { LogReceiver, type LogIdentity, type UploadRequest, type UploadStatus } 
 import type { ReplicaRecords } from './replica-records.js';
 import type { DefineResult } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
+import { RemovedRelationships, type RequestPurpose } from './removed-relationships.js';
 
 export interface PrimaryIdentity {
   /** DNS names from the client certificate (SAN, else CN), lower-case. */
@@ -22,10 +23,17 @@ export interface PrimaryIdentity {
 export interface PrimaryAuthorization {
   primaryServerName: string;
   entry: AuthorizationEntry;
+  /** The relationship the request names (`hvr-relationship-id`), when its primary sends one. */
+  relationshipId?: string;
 }
 
 export interface ReplicaHandler {
   authorize(identity: PrimaryIdentity): Promise<PrimaryAuthorization>;
+  /**
+   * Before anything about `vmId` is read or stored: refuses (ERR_REPLICATION_REMOVED) a relationship
+   * removed on this server (removed-relationships.ts). `define`: the request starts a replica.
+   */
+  admit(auth: PrimaryAuthorization, vmId: string, purpose: RequestPurpose): Promise<void>;
   /** The replica VM definition (initial replication): creates the replica or checks it matches. */
   defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult>;
   uploadStatus(auth: PrimaryAuthorization, key: LogKey, identity?: LogIdentity): Promise<UploadStatus>;
@@ -35,6 +43,7 @@ export interface ReplicaHandler {
 export class ReplicaService implements ReplicaHandler {
   private readonly config: ReplicaConfigStore;
   private readonly vms: VmRegistry;
+  private readonly removed: RemovedRelationships;
   private readonly receiver: LogReceiver;
 
   /** `replicas` is the LogConsumer that keeps what arrives; `define` creates a VM's replica. */
@@ -45,14 +54,21 @@ export class ReplicaService implements ReplicaHandler {
   ) {
     this.config = new ReplicaConfigStore(stateDir);
     this.vms = new VmRegistry(stateDir);
+    this.removed = new RemovedRelationships(stateDir);
     this.receiver = new LogReceiver(replicas, options);
     this.records = options.records;
   }
 
   private readonly records: ReplicaRecords | undefined;
 
+  async admit(auth: PrimaryAuthorization, vmId: string, purpose: RequestPurpose): Promise<void> {
+    const refusal = await this.removed.refusal(vmId, auth.relationshipId, async () => (await this.vms.get(vmId)) !== undefined, purpose);
+    if (refusal) throw refusal;
+  }
+
   async defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult> {
-    const vm = await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName);
+    // A definition names the relationship the replica belongs to from now on (enabled again: another one).
+    const vm = await this.vms.open(definition.VMId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: true });
     return this.replicas.define(vm.Path, definition, auth.primaryServerName);
   }
 
@@ -74,12 +90,12 @@ export class ReplicaService implements ReplicaHandler {
   async uploadStatus(auth: PrimaryAuthorization, key: LogKey, identity?: LogIdentity): Promise<UploadStatus> {
     const vm = await this.vms.get(key.vmId);
     if (!vm) return { ReceivedBytes: 0, Accepted: false, Position: null };
-    const record = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
+    const record = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: false });
     return this.receiver.status(record.Path, key, identity);
   }
 
   async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
-    const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName);
+    const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: false });
     // Refused before a byte is stored when the replica has failed over (checked again, under the storage
     // lock, when the log is handed to the storage).
     await this.records?.receiving(key.vmId, auth.primaryServerName);

@@ -88,6 +88,8 @@ export class ReplicaVms implements LogConsumer {
   async define(vmDir: string, definition: ReplicaVmDefinition, primaryServerName?: string): Promise<DefineResult> {
     return withStorageLock(vmDir, 'replica server: define', async () => {
       const records = this.options.records;
+      // Removed on this server while the request waited for the lock: nothing may be created again.
+      await records?.refuseIfRemoved(definition.VMId);
       const existing = records ? await records.get(definition.VMId) : undefined;
       // A failed-over replica's record refuses first: its storage may be gone (Complete-VMFailover).
       if (records && existing && primaryServerName !== undefined) await records.define(definition, primaryServerName);

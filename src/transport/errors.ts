@@ -18,7 +18,7 @@ export class TransportError extends Error {
     this.exitCode =
       code === 'ERR_UNAUTHORIZED' || code === 'ERR_CERTIFICATE_REQUIRED' || code === 'ERR_CERTIFICATE'
         ? ExitCode.Unauthorized
-        : code === 'ERR_INVALID_STATE'
+        : code === 'ERR_INVALID_STATE' || code === 'ERR_REPLICATION_REMOVED'
           ? ExitCode.InvalidState
           : ExitCode.Failure;
   }

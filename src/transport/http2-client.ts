@@ -25,7 +25,7 @@ import {
   type BackupSeedResult,
   type ReplicaContentStatus,
 } from './manifest-wire.js';
-import { codeForStatus, HEADER_LOG_HASH, HEADER_PROTOCOL, MIN_SERVER_PROTOCOL_VERSION, HEADER_OFFSET, HEADER_TOTAL_LENGTH, HEADER_UPLOAD_ID, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
+import { codeForStatus, HEADER_LOG_HASH, HEADER_PROTOCOL, MIN_SERVER_PROTOCOL_VERSION, HEADER_OFFSET, HEADER_TOTAL_LENGTH, HEADER_UPLOAD_ID, HEADER_RELATIONSHIP_ID, logPath, PATH_HEALTH, PATH_HELLO, vmPath, type HelloResponse, type WireError } from './wire.js';
 
 export interface ReplicaEndpoint {
   /** The replica server's DNS name: what its certificate must carry. */
@@ -33,6 +33,8 @@ export interface ReplicaEndpoint {
   port: number;
   /** Where to connect if not the name itself (tests, NAT); the certificate is still checked against serverName. */
   address?: string;
+  /** The relationship the requests are made for (its RelationshipId): sent on each as `hvr-relationship-id`. */
+  relationshipId?: string;
 }
 
 export interface ConnectOptions {
@@ -234,7 +236,8 @@ export class ReplicaClient {
     return new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
-        stream = this.session.request(headers, { endStream: body === undefined });
+        const relationship = this.endpoint.relationshipId;
+        stream = this.session.request(relationship === undefined ? headers : { ...headers, [HEADER_RELATIONSHIP_ID]: relationship }, { endStream: body === undefined });
       } catch (error) {
         return reject(describeNetworkError(error, this.endpoint));
       }

@@ -24,6 +24,8 @@ import {
   HEADER_PROTOCOL,
   HEADER_TOTAL_LENGTH,
   HEADER_UPLOAD_ID,
+  HEADER_RELATIONSHIP_ID,
+  isRelationshipId,
   parseLogPath,
   parseVmPath,
   PATH_HEALTH,
@@ -199,6 +201,11 @@ export class ReplicaHttpServer {
       log.warn('primary refused', { names: peer.dnsNames, error: (error as Error).message });
       return this.failWith(stream, error);
     }
+    const named = headers[HEADER_RELATIONSHIP_ID];
+    if (named !== undefined) {
+      if (typeof named !== 'string' || !isRelationshipId(named)) return this.fail(stream, 'ERR_INVALID_ARGUMENT', `header ${HEADER_RELATIONSHIP_ID} must be 32 lower-case hex digits`);
+      auth = { ...auth, relationshipId: named };
+    }
     if (path === PATH_HELLO && method === 'GET') {
       const body: HelloResponse = {
         ProtocolVersion: PROTOCOL_VERSION,
@@ -212,10 +219,21 @@ export class ReplicaHttpServer {
       return this.reply(stream, 'hello', 200, JSON.stringify(body), 'application/json');
     }
     const contentRoute = parseContentPath(path);
-    if (contentRoute) return this.serveContent(stream, headers, contentRoute, auth);
     const vmId = parseVmPath(path);
-    if (vmId !== undefined) return this.defineVm(stream, method, vmId, auth);
     const key = parseLogPath(path);
+    // Every request about a VM first: a relationship removed on this server gets nothing (a definition or a
+    // seeding from a copy may start a new one).
+    const about = contentRoute?.vmId ?? vmId ?? key?.vmId;
+    if (about !== undefined) {
+      try {
+        await this.options.handler.admit(auth, about, vmId !== undefined || contentRoute?.kind === 'backup' ? 'define' : 'continue');
+      } catch (error) {
+        this.metrics.inc('hvr_refused_total', { reason: 'removed' });
+        return this.failWith(stream, error);
+      }
+    }
+    if (contentRoute) return this.serveContent(stream, headers, contentRoute, auth);
+    if (vmId !== undefined) return this.defineVm(stream, method, vmId, auth);
     if (!key) return this.fail(stream, 'ERR_NOT_FOUND', 'no such route');
     try {
       if (method === 'GET') {

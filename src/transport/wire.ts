@@ -33,6 +33,17 @@ export const HEADER_OFFSET = 'hvr-offset';
 export const HEADER_TOTAL_LENGTH = 'hvr-total-length';
 export const HEADER_LOG_HASH = 'hvr-log-hash';
 export const HEADER_UPLOAD_ID = 'hvr-upload-id';
+/**
+ * The primary's relationship of the VM a request is about (32 lower-case hex digits, drawn at enable), on every
+ * request of a relationship that has one. A replica server refuses the requests of a relationship removed on it
+ * (ERR_REPLICATION_REMOVED). Servers before it ignore the header; primaries before it send none.
+ */
+export const HEADER_RELATIONSHIP_ID = 'hvr-relationship-id';
+const RELATIONSHIP_ID = /^[0-9a-f]{32}$/;
+
+export function isRelationshipId(value: string): boolean {
+  return RELATIONSHIP_ID.test(value);
+}
 
 export const PATH_HEALTH = '/healthz';
 export const PATH_METRICS = '/metrics';
@@ -100,6 +111,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_DISK_FULL: 507,
   ERR_LOG_OUT_OF_SEQUENCE: 409,
   ERR_LOG_MISMATCH: 409,
+  ERR_REPLICATION_REMOVED: 409,
 };
 
 export function statusForCode(code: string): number {

@@ -169,6 +169,15 @@ test('failover: replica VM from the shipped configuration, test VM with its own 
   });
   assert.notEqual(localReplica.id, local.id);
   assert.equal(localReplica.name, 'local - Replica');
+  assert.equal((await host.getVm(localReplica.id)).isReplica, true);
+  // Remove-VMReplication on a replica keeps its VM as an ordinary one (src/failover/remove-replica.ts).
+  hv.diskSizes.set('E:\\Replica\\local\\kept.vhdx', 1 << 20);
+  const kept = await host.registerReplicaVm(localConfig, [{ diskId: local.disks[0]!.id, path: 'E:\\Replica\\local\\kept.vhdx' }], {
+    location: join(stateDir, 'kept', 'local'),
+    name: 'local - Kept',
+    ordinary: true,
+  });
+  assert.deepEqual([kept.isReplica, (await host.getVm(kept.id)).isReplica], [false, false]);
   await host.removeTestVm(testVm.id);
   assert.equal(hv.objects.has(hv.vmPath(testVm.id)), false);
 });

@@ -5,9 +5,21 @@ function Remove-VMReplication
         Removes the replication relationship of a virtual machine.
     .DESCRIPTION
         Deletes the relationship on this side, as Hyper-V's Remove-VMReplication does; run it on the
-        primary and on the replica. The replica VM and its disks are kept, so that they can later seed an
-        initial replication from a copy. -ReplicationRelationshipType Extended removes only the extended
-        relationship of a replica. Calls 'hvreplica replication remove' (docs/cli-contract.md 3.5).
+        primary and on the replica, each independently.
+
+        On the replica server the VM is kept: every cycle the server acknowledged is applied, and the
+        latest recovery point becomes an ordinary VM of the host (off, not a replica) on standalone disks
+        under <state dir>/kept-replicas/<VMId>; the other recovery points and the replica storage are
+        deleted. That VM can later be the existing copy of a new initial replication (initial import
+        -UseBackup). A failed-over VM stays as it is. A failover waiting for completion, or a running test
+        failover, is refused until it is completed, cancelled or stopped. A replica this host extends is
+        refused until its extended relationship is removed (-ReplicationRelationshipType Extended, which
+        removes only that one). From then on the replica server refuses the old primary's cycles with
+        ERR_REPLICATION_REMOVED, saying to remove replication on the primary too and enable it again,
+        which starts a new initial replication.
+
+        On the primary the relationship goes with its replication position: enabling it again starts
+        with a full copy. Calls 'hvreplica replication remove' (docs/cli-contract.md 3.5).
     .PARAMETER VMName
         Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name
         (VMName, or Name where Hyper-V has that alias).
@@ -33,6 +45,11 @@ function Remove-VMReplication
         Remove-HvrVMReplication -VMName web1 -ReplicationRelationshipType Extended
 
         On the replica: removes only the extended replication of web1.
+    .EXAMPLE
+        Remove-HvrVMReplication -VMName web1 -Passthru
+
+        On the replica server: removes the replica's relationship and keeps web1 as an ordinary VM at its
+        latest point; the primary's next cycle is refused until replication is removed there too.
     .EXAMPLE
         Get-HvrVMReplication -ReplicaServerName old.contoso.com | Remove-HvrVMReplication -Confirm:$false -Passthru
 

@@ -403,7 +403,7 @@ export class FileHost implements HostAdapter {
   }
 
   async registerReplicaVm(config: VmConfiguration, disks: ReplicaDiskSource[], options: RegisterReplicaOptions): Promise<VmSummary> {
-    return this.registerVm(config, disks, options.location, options.name ?? config.name, { isReplica: true, isTestVm: false });
+    return this.registerVm(config, disks, options.location, options.name ?? config.name, { isReplica: options.ordinary !== true, isTestVm: false });
   }
 
   async createTestVm(config: VmConfiguration, disks: ReplicaDiskSource[], options: CreateTestVmOptions = {}): Promise<VmSummary> {

@@ -520,7 +520,7 @@ export class HyperVHost implements HostAdapter {
       this.options.fakes,
     );
     const state = this.load(raw.id);
-    state.isReplica = true;
+    state.isReplica = options.ordinary !== true;
     this.save(state);
     return this.summary(raw);
   }

@@ -192,4 +192,47 @@ Describe 'Replication between two hosts through the module and the real CLI' {
         $measured.LastReplicationTime | Should -BeOfType [datetime]
         $measured.ReplicationErrors | Should -Be 0
     }
+    It 'removes replication on the replica with Remove-HvrVMReplication: the VM stays, with the replicated content, as a plain VM' {
+        # The guest has not written since the last cycle: the primary's disks hold what the replica acknowledged.
+        $want = @(Get-HvrTestVmContent -StateDir $pair.PrimaryState -Name 'vm1' -WorkDir $pair.Root)
+        $removed = Invoke-HvrOnHost -StateDir $pair.ReplicaState { Remove-HvrVMReplication -VMName 'vm1' -Confirm:$false -Passthru }
+        $removed.PSObject.TypeNames | Should -Contain 'HvReplica.VMReplication'
+        $removed.Mode | Should -Be ([HvReplica.VMReplicationMode]::Replica)
+        @(Invoke-HvrOnHost -StateDir $pair.ReplicaState { Get-HvrVMReplication }).Count | Should -Be 0
+        $vms = (Invoke-HvrTestCli -StateDir $pair.ReplicaState -Argument 'vm', 'list').vms
+        @($vms).name | Should -Be @('vm1')
+        $vms[0].isReplica | Should -BeFalse
+        @(Get-HvrTestVmContent -StateDir $pair.ReplicaState -Name 'vm1' -WorkDir $pair.Root) | Should -Be $want
+    }
+
+    It 'refuses the old primary''s next cycle with ERR_REPLICATION_REMOVED, and removing again says it was removed' {
+        $null = Invoke-HvrTestCli -StateDir $pair.PrimaryState -Argument 'workload', '--vm=vm1', '--seed=40', '--bytes=1MiB'
+        $refused = Invoke-HvrTestCli -StateDir $pair.PrimaryState -Argument 'replicate', '--vm=vm1' -AllowFailure
+        $refused.exitCode | Should -Be 4
+        $refused.error.code | Should -Be 'ERR_REPLICATION_REMOVED'
+        $refused.error.message | Should -Match "replication of VM 'vm1' was removed on replica server .*Remove-HvrVMReplication vm1"
+        $shown = Invoke-HvrOnHost -StateDir $pair.PrimaryState { Get-HvrVMReplication -VMName 'vm1' }
+        $shown.State | Should -Be ([HvReplica.VMReplicationState]::Error)
+        $failure = Invoke-HvrOnHost -StateDir $pair.ReplicaState {
+            Remove-HvrVMReplication -VMName 'vm1' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable notThere
+            $notThere
+        }
+        @($failure).Count | Should -Be 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'ERR_REPLICATION_NOT_ENABLED,*'
+        $failure[0].Exception.Message | Should -Match 'already removed on this host'
+    }
+
+    It 'replicates again after Remove-HvrVMReplication on the primary and a new Enable-HvrVMReplication' {
+        Invoke-HvrOnHost -StateDir $pair.PrimaryState { Remove-HvrVMReplication -VMName 'vm1' -Confirm:$false }
+        @(Invoke-HvrOnHost -StateDir $pair.PrimaryState { Get-HvrVMReplication }).Count | Should -Be 0
+        $null = Invoke-HvrOnHost -StateDir $pair.PrimaryState {
+            Enable-HvrVMReplication -VMName 'vm1' -ReplicaServerName 'localhost' -ReplicaServerPort $port -AuthenticationType Certificate `
+                -CertificateThumbprint $pair.PrimaryThumbprint
+        }
+        $cycle = Invoke-HvrTestCli -StateDir $pair.PrimaryState -Argument 'replicate', '--vm=vm1'
+        $cycle.Kind | Should -Be 'initial'
+        $shown = Invoke-HvrOnHost -StateDir $pair.ReplicaState { Get-HvrVMReplication -VMName 'vm1' }
+        $shown.Mode | Should -Be ([HvReplica.VMReplicationMode]::Replica)
+        $shown.State | Should -Be ([HvReplica.VMReplicationState]::Replicating)
+    }
 }

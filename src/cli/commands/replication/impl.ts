@@ -3,6 +3,7 @@
  * disks) and the certificate store (the thumbprint must name a usable certificate of this host, whose
  * DNS name is this host's identity as a primary).
  */
+import { rm } from 'node:fs/promises';
 import type { HostAdapter } from '../../../host/host-adapter.js';
 import {
   emptyStatistics,
@@ -22,7 +23,9 @@ import {
   type AuthenticationType,
   type ReplicationRelationship,
 } from '../../../relationship/index.js';
-import { ReplicaConfigStore } from '../../../replica/index.js';
+import { RemovedRelationships, ReplicaConfigStore } from '../../../replica/index.js';
+import { isFailoverError, removeReplica } from '../../../failover/index.js';
+import { logger } from '../../../logging/logger.js';
 import { recordAfterApply } from '../../../replica/applied-record.js';
 import { replicaStatistics, resetReplicaStatistics } from '../../../replica/replica-statistics.js';
 import { requestCycleCancel } from '../../../agent/cycle-lock.js';
@@ -38,6 +41,8 @@ import { finishHeldChainsBeforeRemoval, resolveVms } from './held-chains.js';
 import { openHostAdapter } from './host.js';
 import { withInitialStatus } from './initial-status.js';
 import { healthView, replicationView } from './view.js';
+
+const log = logger('replication');
 
 function invalid(message: string): never {
   throw new RelationshipError('ERR_INVALID_ARGUMENT', message);
@@ -341,11 +346,19 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 }
 
 /**
- * Remove-VMReplication. A held chain of a completed failover is finished first, or waits with its VM
- * (held-chains.ts): a VM that waits keeps its relationship and is not in the result.
+ * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica; ExtendedReplica on the
+ * extended replica server, whichever relationship type is asked) goes and its VM stays
+ * (src/failover/remove-replica.ts); an exact name that named one is done. Otherwise the host's own
+ * relationships: a held chain of a completed failover is finished first, or waits with its VM
+ * (held-chains.ts): a VM that waits keeps its relationship and is not in the result. A primary's removal
+ * forgets its replication position, so enabling it again starts a new initial replication.
  */
 export async function remove(args: ReplicationArgs): Promise<CommandResult> {
-  const waiting = args['replication-relationship-type'] === 'Extended' ? new Set<string>() : await finishHeldChainsBeforeRemoval(localSite(args['state-dir'], args['vm-root']), requireName(args));
+  const pattern = requireName(args);
+  const extended = args['replication-relationship-type'] === 'Extended';
+  const replicas = await removeReplicas(args, pattern, extended ? ['ExtendedReplica'] : ['Replica', 'ExtendedReplica']);
+  if (replicas.length > 0 && !isWildcard(pattern)) return { data: replicas };
+  const waiting = extended ? new Set<string>() : await finishHeldChainsBeforeRemoval(localSite(args['state-dir'], args['vm-root']), pattern);
   const removed = await actOnSelected(args, (rel) => {
     if (waiting.has(rel.VMId)) return rel;
     // A chain held meanwhile (a completion racing this command) keeps its record: run the command again.
@@ -353,8 +366,49 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
-  });
-  return { data: (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId))) };
+  }).catch((error: unknown) => alreadyRemoved(args, pattern, error));
+  const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
+  for (const row of rows) {
+    if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await rm(primaryStateFile(args['state-dir'], String(row.VMId)), { force: true });
+  }
+  return { data: [...replicas, ...rows] };
+}
+
+/**
+ * The replica VMs of this host's replica server that `pattern` selects, removed one by one (their views as
+ * they were just before). With a pattern, one that cannot go now is left with a warning saying why.
+ */
+async function removeReplicas(args: ReplicationArgs, pattern: string, modes: ReadonlyArray<'Replica' | 'ExtendedReplica'>): Promise<Record<string, unknown>[]> {
+  const stateDir = args['state-dir'];
+  const relationships = await new RelationshipStore(stateDir).list();
+  const now = new Date();
+  const views = [...(await replicaRelationships(stateDir, relationships)), ...(await (await import('../../../agent/extended-relationship.js')).extendedReplicaRelationships(stateDir, now))];
+  const selected = views.filter((v) => (modes as readonly string[]).includes(v.ReplicationMode) && nameMatches(pattern, v.VMName));
+  if (selected.length === 0) return [];
+  const site = localSite(stateDir, args['vm-root']);
+  const out: Record<string, unknown>[] = [];
+  for (const view of selected) {
+    try {
+      const { kept } = await removeReplica(site, view.VMId);
+      log.info(kept ? `replication of '${view.VMName}' removed; its VM is kept on this host as '${kept.name}' (${kept.id})` : `replication of '${view.VMName}' removed; it held no replicated content, so no VM is kept`, { vm: view.VMName });
+      // As it was just before: no test failover ran (a running one refuses the removal).
+      out.push(replicationView(view, now));
+    } catch (error) {
+      if (!isWildcard(pattern) || !isFailoverError(error, 'ERR_INVALID_STATE')) throw error;
+      log.warn(`replication of VM '${view.VMName}' was not removed: ${(error as Error).message}`, { vm: view.VMName });
+    }
+  }
+  return out;
+}
+
+/** An exact name whose relationship this host removed before: says so, with when, instead of "not enabled". */
+async function alreadyRemoved(args: ReplicationArgs, pattern: string, error: unknown): Promise<never> {
+  if (!isWildcard(pattern) && (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED') {
+    const vm = await openHostAdapter(args).getVm(pattern).catch(() => undefined);
+    const last = vm && (await new RemovedRelationships(args['state-dir']).list(vm.id)).at(-1);
+    if (last) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `replication of VM '${last.VMName}' was already removed on this host at ${last.RemovedAt}; the VM is kept as an ordinary VM`);
+  }
+  throw error;
 }
 
 /**

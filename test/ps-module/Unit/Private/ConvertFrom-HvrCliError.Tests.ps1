@@ -14,6 +14,7 @@ Describe 'ConvertFrom-HvrCliError' {
         @{ ExitCode = 7; Code = 'ERR_NOT_SUPPORTED'; Category = 'NotImplemented' }
         @{ ExitCode = 70; Code = 'ERR_INTERNAL'; Category = 'NotSpecified' }
         @{ ExitCode = 4; Code = 'ERR_ALREADY_EXISTS'; Category = 'ResourceExists' }
+        @{ ExitCode = 4; Code = 'ERR_REPLICATION_REMOVED'; Category = 'InvalidOperation' }
         @{ ExitCode = 1; Code = 'ERR_CONNECTION'; Category = 'ConnectionError' }
         @{ ExitCode = 1; Code = 'ERR_TIMEOUT'; Category = 'OperationTimeout' }
         @{ ExitCode = 1; Code = 'ERR_BUSY'; Category = 'ResourceBusy' }
