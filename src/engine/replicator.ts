@@ -23,6 +23,7 @@ import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
 import { PhaseTimes } from './phase-times.js';
 import type { PreparedFile } from '../util/atomic-file.js';
+import { readBuffers } from '../util/recycled-buffers.js';
 import { loadPrimaryState, preparePrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
 const log = logger('replicator');
@@ -293,6 +294,12 @@ function trackingIdAt(point: ReferencePoint, diskId: string): string {
   return disk.trackingId;
 }
 
+async function readIntoRecycled(image: DiskImage, at: number): Promise<Buffer> {
+  const into = readBuffers.take();
+  await image.readInto!(at, into);
+  return into;
+}
+
 /**
  * Reads an extent in records, one read ahead: the next chunk comes off the disk (on the thread pool)
  * while the encoder hashes and compresses the current one. Memory: two chunks.
@@ -300,7 +307,9 @@ function trackingIdAt(point: ReferencePoint, diskId: string): string {
 async function* readChunks(image: DiskImage, offset: number, length: number, chunk: number): AsyncGenerator<LogRecordInput> {
   const end = offset + length;
   const readAt = (at: number) => {
-    const pending = image.read(at, Math.min(chunk, end - at));
+    const length = Math.min(chunk, end - at);
+    // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
+    const pending = length === readBuffers.size && image.readInto ? readIntoRecycled(image, at) : image.read(at, length);
     // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
     pending.catch(() => undefined);
     return pending;

@@ -42,6 +42,14 @@ const READ_AHEAD_BYTES = 4 * 1024 * 1024;
  */
 export const ENCODE_AHEAD_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How far a chunk handed to a reader may still be held downstream of it: the reader's stream buffer
+ * (READ_AHEAD_BYTES), and a chunk or so in each stage after it (progress counters, the bandwidth limiter, the
+ * HTTP/2 stream's write and its native queue), with room to spare. A kept chunk is given back for reuse
+ * (`recycle`) only when it ends this far behind every reader.
+ */
+export const RELEASE_LAG_BYTES = READ_AHEAD_BYTES + 8 * 1024 * 1024;
+
 export interface ReplayableLogOptions {
   /** Bytes kept in memory behind the newest encoded byte (default KEEP_BYTES). */
   keepBytes?: number;
@@ -49,6 +57,12 @@ export interface ReplayableLogOptions {
   onEncoded?: (bytes: number) => void;
   /** Called once when the encoder first reaches the end of the log. */
   onComplete?: (log: CompleteLog) => void;
+  /**
+   * Called with a chunk the log lets go of once no reader can still hold it (RELEASE_LAG_BYTES behind every
+   * reader, or never handed to one): its memory may be reused. Chunks let go of otherwise are left to the
+   * garbage collector.
+   */
+  recycle?: (chunk: Buffer) => void;
 }
 
 export class ReplayableLog {
@@ -71,6 +85,12 @@ export class ReplayableLog {
   private reading = false;
   /** Pulls from the encoder one at a time (readers, finished(), close() share it). */
   private turn: Promise<unknown> = Promise.resolve();
+  /**
+   * How far each reader ever opened has got (the end of the last chunk handed to its stream). A reader is never
+   * forgotten, not even once its upload failed: its stream may still hold what it was handed, and that must not
+   * be reused while the log lives. It only holds back reuse after its position.
+   */
+  private readonly readers: { at: number }[] = [];
   /** Encoder passes started (1 = no replay was needed). */
   passes = 0;
 
@@ -147,11 +167,12 @@ export class ReplayableLog {
 
   /** The log from `offset` to its end. */
   private async *follow(offset: number): AsyncGenerator<Buffer> {
-    let at = offset;
+    const reader = { at: offset };
+    this.readers.push(reader);
     for (;;) {
-      const chunk = await this.chunkAt(at);
+      const chunk = await this.chunkAt(reader.at);
       if (chunk === undefined) return;
-      at += chunk.length;
+      reader.at += chunk.length;
       yield chunk;
     }
   }
@@ -199,6 +220,14 @@ export class ReplayableLog {
     await encoder?.return?.();
   }
 
+  /** Drops a kept chunk, handing it to `recycle` when no reader can still hold it. */
+  private letGo(chunk: { at: number; buf: Buffer }): void {
+    this.keptBytes -= chunk.buf.length;
+    if (!this.options.recycle) return;
+    const slowest = this.readers.reduce((least, reader) => Math.min(least, reader.at), Number.POSITIVE_INFINITY);
+    if (chunk.at + chunk.buf.length + RELEASE_LAG_BYTES <= slowest) this.options.recycle(chunk.buf);
+  }
+
   /** Takes the next chunk of the current pass into memory (or records the end of the log). */
   private async pull(): Promise<void> {
     let next: IteratorResult<Buffer>;
@@ -224,7 +253,7 @@ export class ReplayableLog {
     this.kept.push({ at: this.head, buf });
     this.keptBytes += buf.length;
     this.head += buf.length;
-    while (this.kept.length > 1 && this.keptBytes - this.kept[0]!.buf.length >= this.keepBytes) this.keptBytes -= this.kept.shift()!.buf.length;
+    while (this.kept.length > 1 && this.keptBytes - this.kept[0]!.buf.length >= this.keepBytes) this.letGo(this.kept.shift()!);
     this.tail = lastBytesAfter(this.tail, buf);
     if (this.head > this.furthest) {
       const fresh = this.head - Math.max(this.furthest, this.head - buf.length);

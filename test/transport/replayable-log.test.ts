@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { OutgoingLog } from '../../src/engine/log-sink.js';
 import { encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
 import { Http2LogUploader, ReplayableLog, ReplicaClient, RetryingUploader, STREAM_WINDOW_BYTES, TransportSink } from '../../src/transport/index.js';
+import { RELEASE_LAG_BYTES } from '../../src/transport/replayable-log.js';
+import { RecycledBuffers } from '../../src/util/recycled-buffers.js';
 import { startCuttingProxy } from './cutting-proxy.js';
 import { pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
 import { KeepingConsumer } from './keeping-consumer.js';
@@ -197,4 +200,103 @@ describe('upload without a spool file', () => {
       await uploader.close();
     }
   });
+
+  describe('giving chunks back for reuse (recycle)', () => {
+    /**
+     * An encoder whose payloads are lent by `buffers` (as the engine's reads are), and a recycle that scribbles
+     * over what it is given before lending it again: a chunk given back too early shows as wrong bytes.
+     */
+    function recyclingEncoder(data: Buffer) {
+      const buffers = new RecycledBuffers(MiB, 64);
+      let recycled = 0;
+      const encode = () =>
+        encodeLog(header(11), (function* () {
+          for (let at = 0; at < data.length; at += MiB) {
+            const lent = buffers.take();
+            data.copy(lent, 0, at, at + MiB);
+            yield { type: 'data' as const, offset: at, data: lent };
+          }
+        })());
+      const recycle = (chunk: Buffer) => {
+        chunk.fill(0xee);
+        if (buffers.give(chunk)) recycled += 1;
+      };
+      return { encode, recycle, recycledCount: () => recycled };
+    }
+
+    /**
+     * Reads a stream as `pipe` does (its 'data' events, each chunk as the stream has it), holding the last
+     * `holdBytes` of chunks as views before copying them out, as the stages after a reader's stream hold what they
+     * were handed. `stopAfter`: the stream is destroyed there (as a failed upload's body is) while what was held
+     * stays held.
+     */
+    function readHolding(stream: Readable, holdBytes: number, stopAfter = Number.POSITIVE_INFINITY) {
+      const out: Buffer[] = [];
+      const held: Buffer[] = [];
+      let heldBytes = 0;
+      let seen = 0;
+      const copied = () => Buffer.concat([...out, ...held.map((b) => Buffer.from(b))]);
+      return new Promise<{ copied: () => Buffer }>((resolve, reject) => {
+        stream.on('data', (chunk: Buffer) => {
+          held.push(chunk);
+          heldBytes += chunk.length;
+          seen += chunk.length;
+          while (heldBytes - held[0]!.length >= holdBytes) {
+            const oldest = held.shift()!;
+            heldBytes -= oldest.length;
+            out.push(Buffer.from(oldest));
+          }
+          if (seen >= stopAfter) {
+            stream.destroy();
+            resolve({ copied });
+          }
+        });
+        stream.once('end', () => resolve({ copied }));
+        stream.once('error', reject);
+      });
+    }
+
+    /** What the stages after a reader's stream may hold: the lag less the stream's own read-ahead and a margin. */
+    const holdBytes = RELEASE_LAG_BYTES - 6 * MiB;
+
+    it('gives back chunks far enough behind the reader, and the reader still gets every byte right', async () => {
+      const data = randomBytes(48 * MiB);
+      const expected = await whole(encoderOf(11, data).encode);
+      const { encode, recycle, recycledCount } = recyclingEncoder(data);
+      const replay = new ReplayableLog({ vmId: VM, diskId: DISK, generation: 1, sequence: 11 }, encode, { recycle });
+      const read = await readHolding(replay.source.open(0), holdBytes);
+      assert.ok(read.copied().equals(expected), 'no chunk the reader could still hold was reused');
+      assert.ok(recycledCount() >= 10, `chunks were given back for reuse (${recycledCount()})`);
+      await replay.close();
+    });
+
+    it('gives back nothing it lets go of within the lag of a reader, even when it keeps less than that', async () => {
+      const data = randomBytes(32 * MiB);
+      const expected = await whole(encoderOf(11, data).encode);
+      const { encode, recycle, recycledCount } = recyclingEncoder(data);
+      // Kept 8 MiB: every chunk let go of may still be in the reader's stream or held after it.
+      const replay = new ReplayableLog({ vmId: VM, diskId: DISK, generation: 1, sequence: 11 }, encode, { keepBytes: 8 * MiB, recycle });
+      const read = await readHolding(replay.source.open(0), holdBytes);
+      assert.ok(read.copied().equals(expected));
+      assert.equal(recycledCount(), 0);
+      await replay.close();
+    });
+
+    it('never reuses what a reader that stopped was handed, while a second reader goes on', async () => {
+      const data = randomBytes(48 * MiB);
+      const expected = await whole(encoderOf(11, data).encode);
+      const { encode, recycle, recycledCount } = recyclingEncoder(data);
+      const replay = new ReplayableLog({ vmId: VM, diskId: DISK, generation: 1, sequence: 11 }, encode, { recycle });
+      // The first upload is cut after 20 MiB; its stream is left holding what it had (nobody destroys it).
+      const cut = await readHolding(replay.source.open(0), holdBytes, 20 * MiB);
+      const resumeAt = 18 * MiB;
+      const second = await readHolding(replay.source.open(resumeAt), holdBytes);
+      assert.ok(second.copied().equals(expected.subarray(resumeAt)), 'the second reader gets every byte right');
+      const cutBytes = cut.copied();
+      assert.ok(cutBytes.equals(expected.subarray(0, cutBytes.length)), 'what the cut reader still holds was not reused');
+      assert.ok(recycledCount() > 0, 'chunks behind both readers were still given back');
+      await replay.close();
+    });
+  });
 });
+
