@@ -43,12 +43,14 @@ const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 export const ENCODE_AHEAD_BYTES = 8 * 1024 * 1024;
 
 /**
- * How far a chunk handed to a reader may still be held downstream of it: the reader's stream buffer
- * (READ_AHEAD_BYTES), and a chunk or so in each stage after it (progress counters, the bandwidth limiter, the
- * HTTP/2 stream's write and its native queue), with room to spare. A kept chunk is given back for reuse
- * (`recycle`) only when it ends this far behind every reader.
+ * How far a chunk handed to a reader may still be held downstream of it. The reader's stream holds up to
+ * READ_AHEAD_BYTES and one chunk more; every stage piped after it (the two progress counters, the bandwidth
+ * limiter: transforms with 16 KiB marks) holds about a chunk on each side and one in its transform, and the HTTP/2
+ * stream one buffered and one in its native queue: with chunks of up to a 1 MiB record that is at most ~5 + 3 × 3
+ * + 2 = 16 MiB for today's pipeline. 20 MiB leaves room for a stage more. A kept chunk is given back for reuse
+ * (`recycle`) only when it ends this far behind every reader; KEEP_BYTES must stay above it, or nothing is reused.
  */
-export const RELEASE_LAG_BYTES = READ_AHEAD_BYTES + 8 * 1024 * 1024;
+export const RELEASE_LAG_BYTES = READ_AHEAD_BYTES + 16 * 1024 * 1024;
 
 export interface ReplayableLogOptions {
   /** Bytes kept in memory behind the newest encoded byte (default KEEP_BYTES). */

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { OutgoingLog } from '../../src/engine/log-sink.js';
 import { encodeLog, type LogHeaderInput } from '../../src/protocol/index.js';
 import { Http2LogUploader, ReplayableLog, ReplicaClient, RetryingUploader, STREAM_WINDOW_BYTES, TransportSink } from '../../src/transport/index.js';
-import { RELEASE_LAG_BYTES } from '../../src/transport/replayable-log.js';
+import { KEEP_BYTES, RELEASE_LAG_BYTES } from '../../src/transport/replayable-log.js';
 import { RecycledBuffers } from '../../src/util/recycled-buffers.js';
 import { startCuttingProxy } from './cutting-proxy.js';
 import { pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
@@ -259,6 +259,10 @@ describe('upload without a spool file', () => {
     /** What the stages after a reader's stream may hold: the lag less the stream's own read-ahead and a margin. */
     const holdBytes = RELEASE_LAG_BYTES - 6 * MiB;
 
+    it('keeps more than a reader\'s lag, so that what it lets go of can be reused at all', () => {
+      assert.ok(KEEP_BYTES >= RELEASE_LAG_BYTES + 8 * MiB, `KEEP_BYTES ${KEEP_BYTES} against RELEASE_LAG_BYTES ${RELEASE_LAG_BYTES}`);
+    });
+
     it('gives back chunks far enough behind the reader, and the reader still gets every byte right', async () => {
       const data = randomBytes(48 * MiB);
       const expected = await whole(encoderOf(11, data).encode);
@@ -283,13 +287,13 @@ describe('upload without a spool file', () => {
     });
 
     it('never reuses what a reader that stopped was handed, while a second reader goes on', async () => {
-      const data = randomBytes(48 * MiB);
+      const data = randomBytes(64 * MiB);
       const expected = await whole(encoderOf(11, data).encode);
       const { encode, recycle, recycledCount } = recyclingEncoder(data);
       const replay = new ReplayableLog({ vmId: VM, diskId: DISK, generation: 1, sequence: 11 }, encode, { recycle });
-      // The first upload is cut after 20 MiB; its stream is left holding what it had (nobody destroys it).
-      const cut = await readHolding(replay.source.open(0), holdBytes, 20 * MiB);
-      const resumeAt = 18 * MiB;
+      // The first upload is cut after 32 MiB; its stream is left holding what it had (nobody destroys it).
+      const cut = await readHolding(replay.source.open(0), holdBytes, 32 * MiB);
+      const resumeAt = 30 * MiB;
       const second = await readHolding(replay.source.open(resumeAt), holdBytes);
       assert.ok(second.copied().equals(expected.subarray(resumeAt)), 'the second reader gets every byte right');
       const cutBytes = cut.copied();
