@@ -22,6 +22,7 @@ import { EngineError } from './errors.js';
 import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
 import { PhaseTimes } from './phase-times.js';
+import { chunkReads, readAhead, type PlannedRecord } from './read-ahead.js';
 import type { PreparedFile } from '../util/atomic-file.js';
 import { loadPrimaryState, preparePrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
@@ -234,14 +235,17 @@ export class Replicator {
     const chunk = this.readChunk;
     return async function* () {
       const image = await host.openDiskAt(vm, point.id, disk.id);
-      try {
+      async function* planned(): AsyncGenerator<PlannedRecord> {
         const extents = image.allocation ? await image.allocation() : [{ offset: 0, length: image.virtualSize, state: 'data' as const }];
         for (const extent of extents) {
           count(extent.length);
           // Trim where the primary reads zero, so a full copy over an older replica leaves nothing stale.
           if (extent.state !== 'data') yield { type: 'trim', offset: extent.offset, length: extent.length };
-          else yield* readChunks(image, extent.offset, extent.length, chunk);
+          else yield* chunkReads(extent.offset, extent.length, chunk);
         }
+      }
+      try {
+        yield* readAhead(planned(), async () => image);
       } finally {
         await image.close();
       }
@@ -254,16 +258,15 @@ export class Replicator {
     return async function* () {
       const tracker = await host.changeTracker(vm, point.id, disk.id);
       let image: DiskImage | undefined;
-      try {
+      async function* planned(): AsyncGenerator<PlannedRecord> {
         for await (const extent of tracker.changesSince(since, signal ? { signal } : {})) {
           count(extent.length);
-          if (extent.kind === 'zero') {
-            yield { type: 'zero', offset: extent.offset, length: extent.length };
-            continue;
-          }
-          image ??= await host.openDiskAt(vm, point.id, disk.id);
-          yield* readChunks(image, extent.offset, extent.length, chunk);
+          if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
+          else yield* chunkReads(extent.offset, extent.length, chunk);
         }
+      }
+      try {
+        yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)));
       } finally {
         await image?.close();
         await tracker.close();
@@ -291,29 +294,4 @@ function trackingIdAt(point: ReferencePoint, diskId: string): string {
   const disk = point.disks.find((d) => d.diskId === diskId);
   if (!disk) throw new EngineError('ERR_ENGINE_STATE_CORRUPT', `reference point ${point.id} has no tracking id for disk ${diskId}`);
   return disk.trackingId;
-}
-
-/**
- * Reads an extent in records, one read ahead: the next chunk comes off the disk (on the thread pool)
- * while the encoder hashes and compresses the current one. Memory: two chunks.
- */
-async function* readChunks(image: DiskImage, offset: number, length: number, chunk: number): AsyncGenerator<LogRecordInput> {
-  const end = offset + length;
-  const readAt = (at: number) => {
-    const pending = image.read(at, Math.min(chunk, end - at));
-    // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
-    pending.catch(() => undefined);
-    return pending;
-  };
-  let next: Promise<Buffer> | undefined = readAt(offset);
-  try {
-    for (let at = offset; at < end; at += chunk) {
-      const data: Buffer = await next!;
-      next = at + chunk < end ? readAt(at + chunk) : undefined;
-      yield { type: 'data', offset: at, data };
-    }
-  } finally {
-    // The caller closes the image after us; a read still running must be over by then.
-    await next?.catch(() => undefined);
-  }
 }
