@@ -132,8 +132,9 @@ export class FileHost implements HostAdapter {
    * Deletes retired layers in the background. Called when a commit or discard begins, which comes after the
    * cycle's acknowledgement, so the deletion runs beside the merge rather than beside a cycle's upload:
    * freeing a layer's blocks is slow I/O, not CPU (this VM's ext4 is mounted with `discard` and trims them
-   * synchronously: 0.5 s for the ~45 MiB layer of a 1% cycle of a 4 GiB disk), and taken with the next
-   * reference point it made that cycle's upload body 0.2-0.5 s longer (bench/replication/README.md, runs D).
+   * synchronously: 0.5 s for the ~45 MiB layer of a 1% cycle of a 4 GiB disk); taken with the next reference
+   * point, it made that cycle's upload body 0.2-0.5 s longer while other work kept the disk busy, and no
+   * measurable difference on a quiet machine (bench/replication/README.md, runs D).
    * It takes no lock: nothing names a retired file.
    */
   private sweepRetired(folder: string): void {
