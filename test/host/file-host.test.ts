@@ -126,7 +126,7 @@ describe('file host', () => {
     assert.equal(await withVmLock(folder, 'test', async () => 'acquired'), 'acquired');
   });
 
-  it('retires merged layers at the commit and deletes them, and a crash\'s leftovers, when the next point is taken', async () => {
+  it('retires merged layers at the commit and deletes them, and a crash\'s leftovers, when the next commit or discard begins, never while a cycle runs', async () => {
     await host.createVm({ name: 'retire01', disks: [4 * MiB], blockSize: MiB });
     await host.startVm('retire01');
     const folder = await host.folderOf('retire01');
@@ -139,13 +139,17 @@ describe('file host', () => {
     const [frozen, live] = [first.disks[0]!.frozenPath, (await host.getVm('retire01')).disks[0]!.currentPath];
     assert.notEqual(frozen, (await host.getVm('retire01')).disks[0]!.basePath);
     await host.commitReferencePoint('retire01', first.id);
+    await host.retiredDeleted();
     assert.deepEqual(layerFiles(), [live.slice(folder.length + 1)], 'only the live layer is left beside the base');
     assert.equal(existsSync(frozen), false);
+    const firstRetired = readdirSync(retired);
+    assert.equal(firstRetired.length, 1, 'the commit retired the merged layer and leaves it for the next commit');
     // A crash between the retirement and the deletion leaves a file here: nothing names it.
     writeFileSync(join(retired, 'disk0_left-by-a-crash.avhdx'), 'x');
+    // Taking the next point (a cycle begins) deletes nothing: the cycle's reads and upload have the disk to themselves.
     const second = await host.createReferencePoint('retire01');
     await host.retiredDeleted();
-    assert.deepEqual(readdirSync(retired), [], 'the next point deleted the retired layer and the leftover');
+    assert.deepEqual(readdirSync(retired).sort(), [...firstRetired, 'disk0_left-by-a-crash.avhdx'].sort(), 'nothing deleted while the cycle runs');
     // The data is whole: the committed base plus the layers above show the write.
     const image = await host.openDiskAt('retire01', second.id, 'disk0');
     try {
@@ -153,8 +157,16 @@ describe('file host', () => {
     } finally {
       await image.close();
     }
+    // The cycle's end (here a discard; a commit alike) deletes what earlier commits retired and the leftover.
     await host.discardReferencePoint('retire01', second.id);
-    assert.equal(readdirSync(retired).length, 1, 'a discard retires the merged layer too');
+    await host.retiredDeleted();
+    const afterDiscard = readdirSync(retired);
+    assert.ok(!afterDiscard.includes(firstRetired[0]!) && !afterDiscard.includes('disk0_left-by-a-crash.avhdx'), 'the discard deleted the earlier retired layer and the leftover');
+    assert.ok(afterDiscard.length <= 1, 'at most the layer this discard merged is left');
+    const third = await host.createReferencePoint('retire01');
+    await host.commitReferencePoint('retire01', third.id);
+    await host.retiredDeleted();
+    assert.ok(afterDiscard.every((f) => !readdirSync(retired).includes(f)), 'the next commit deleted what the discard retired');
     await host.stopVm('retire01');
     // Unregistering keeps the disks, so the folder stays, but the retired layers (no disk's) go.
     await host.unregisterVm('retire01');

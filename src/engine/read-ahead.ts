@@ -1,0 +1,106 @@
+/**
+ * Turns a cycle's planned records into log records, reading the data of the next few while the encoder
+ * works on the current one. A delta lists hundreds of small extents (a 1% cycle of a 4 GiB disk: ~700 of
+ * 4–256 KiB); read one after the other, each read was a thread-pool round trip the encoder waited for
+ * (measured: 300–360 ms of waiting in a 0.5–0.7 s upload body, bench/replication/README.md, runs D).
+ * With several reads in flight the pool reads while the main thread hashes, encrypts and sends.
+ *
+ * Memory stays bounded: at most `maxReads` reads and `maxBytes` bytes in flight or waiting for the
+ * consumer (besides the record it holds). Records come out in the planned order.
+ */
+import type { DiskImage } from '../host/disk-image.js';
+import type { LogRecordInput } from '../protocol/log-encoder.js';
+import { readBuffers } from '../util/recycled-buffers.js';
+
+/** A run of the image to read into a data record (at most one chunk long), or a record that needs no read. */
+export type PlannedRecord = { type: 'read'; offset: number; length: number } | Exclude<LogRecordInput, { type: 'data' }>;
+
+export interface ReadWindow {
+  /** Reads started ahead of the consumer at most. */
+  maxReads: number;
+  /** Bytes of those reads at most (one read is always allowed, whatever its size). */
+  maxBytes: number;
+}
+
+/** Four pool threads by default in libuv: a few reads each, and a few MiB, keep them busy without hoarding memory. */
+export const DEFAULT_READ_WINDOW: ReadWindow = { maxReads: 8, maxBytes: 4 * 1024 * 1024 };
+
+type Pending = { record: LogRecordInput } | { read: Promise<Buffer>; offset: number; length: number };
+
+/** Records without a read (zero, trim) waiting at most: a long run of them is not pulled in whole. */
+const MAX_WAITING_RECORDS = 256;
+
+/**
+ * Yields `planned` with every 'read' replaced by a data record read from `open()`'s image (opened at the first
+ * read, never when nothing is read; the caller closes it after the iteration ends). The window counts reads
+ * started and not yet handed to the consumer. Reads still running when the consumer stops are awaited before
+ * this returns, so the image can be closed then.
+ */
+export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: () => Promise<DiskImage>, window: ReadWindow = DEFAULT_READ_WINDOW): AsyncGenerator<LogRecordInput> {
+  const source = planned[Symbol.asyncIterator]();
+  const queue: Pending[] = [];
+  let reads = 0;
+  let readBytes = 0;
+  /** The next planned record, pulled but not yet queued (its read did not fit in the window). */
+  let peeked: PlannedRecord | undefined;
+  let exhausted = false;
+  let image: DiskImage | undefined;
+  const fill = async () => {
+    while (queue.length < MAX_WAITING_RECORDS) {
+      if (peeked === undefined) {
+        if (exhausted) return;
+        const next = await source.next();
+        if (next.done) {
+          exhausted = true;
+          return;
+        }
+        peeked = next.value;
+      }
+      const item: PlannedRecord = peeked;
+      if (item.type === 'read') {
+        if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
+        image ??= await open();
+        // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
+        const read = item.length === readBuffers.size && image.readInto ? readIntoRecycled(image, item.offset) : image.read(item.offset, item.length);
+        // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
+        read.catch(() => undefined);
+        queue.push({ read, offset: item.offset, length: item.length });
+        reads += 1;
+        readBytes += item.length;
+      } else queue.push({ record: item });
+      peeked = undefined;
+    }
+  };
+  try {
+    for (;;) {
+      await fill();
+      const head = queue.shift();
+      if (!head) return;
+      if ('record' in head) {
+        yield head.record;
+        continue;
+      }
+      const data = await head.read;
+      reads -= 1;
+      readBytes -= head.length;
+      // The slot it leaves is taken at once: the pool reads on while the consumer encodes this record.
+      await fill();
+      yield { type: 'data', offset: head.offset, data };
+    }
+  } finally {
+    await Promise.allSettled(queue.flatMap((p) => ('read' in p ? [p.read] : [])));
+    await source.return?.();
+  }
+}
+
+async function readIntoRecycled(image: DiskImage, at: number): Promise<Buffer> {
+  const into = readBuffers.take();
+  await image.readInto!(at, into);
+  return into;
+}
+
+/** The reads of one extent, each at most `chunk` bytes (a record's payload bound). */
+export function* chunkReads(offset: number, length: number, chunk: number): Generator<PlannedRecord> {
+  const end = offset + length;
+  for (let at = offset; at < end; at += chunk) yield { type: 'read', offset: at, length: Math.min(chunk, end - at) };
+}

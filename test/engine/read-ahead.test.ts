@@ -1,0 +1,144 @@
+/**
+ * readAhead: planned records come out in order with their data, several reads run at once within the
+ * window (never more), the image is opened only when something is read, and no read outlives the iteration.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DiskImage } from '../../src/host/disk-image.js';
+import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
+import { chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
+
+const KiB = 1024;
+
+/** An image whose reads finish only when the test lets them (in any order), so what is in flight can be seen. */
+class HeldImage implements DiskImage {
+  readonly virtualSize = 64 * 1024 * KiB;
+  readonly logicalSectorSize = 512 as const;
+  readonly started: Array<{ offset: number; length: number; finish: (error?: Error) => void }> = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  inFlightBytes = 0;
+  maxInFlightBytes = 0;
+  closed = false;
+
+  read(offset: number, length: number): Promise<Buffer> {
+    assert.equal(this.closed, false, 'read after close');
+    this.inFlight += 1;
+    this.inFlightBytes += length;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    this.maxInFlightBytes = Math.max(this.maxInFlightBytes, this.inFlightBytes);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.started.push({
+        offset,
+        length,
+        finish: (error) => {
+          this.inFlight -= 1;
+          this.inFlightBytes -= length;
+          if (error) reject(error);
+          else resolve(Buffer.alloc(length, (offset / 512) % 251));
+        },
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    assert.equal(this.inFlight, 0, 'closed with reads still running');
+    this.closed = true;
+  }
+}
+
+async function* plan(items: PlannedRecord[]): AsyncGenerator<PlannedRecord> {
+  for (const item of items) yield item;
+}
+
+/** Finishes every read as soon as it starts (on the next turn), newest first, to show the order is kept anyway. */
+function finishing(image: HeldImage): () => void {
+  const timer = setInterval(() => {
+    for (const read of image.started.splice(0).reverse()) read.finish();
+  }, 1);
+  return () => clearInterval(timer);
+}
+
+describe('readAhead', () => {
+  it('yields the planned records in order, data read where planned, and keeps several reads in flight within the window', async () => {
+    const image = new HeldImage();
+    const items: PlannedRecord[] = [];
+    for (let i = 0; i < 40; i++) items.push(i % 5 === 4 ? { type: 'zero', offset: i * 64 * KiB, length: 4096 } : { type: 'read', offset: i * 64 * KiB, length: 64 * KiB });
+    const stop = finishing(image);
+    const out: LogRecordInput[] = [];
+    try {
+      for await (const record of readAhead(plan(items), async () => image, { maxReads: 6, maxBytes: 256 * KiB })) out.push(record);
+    } finally {
+      stop();
+    }
+    assert.equal(out.length, items.length);
+    out.forEach((record, i) => {
+      const item = items[i]!;
+      if (item.type === 'read') {
+        assert.equal(record.type, 'data');
+        assert.equal(record.offset, item.offset);
+        assert.deepEqual((record as { data: Buffer }).data, Buffer.alloc(item.length, (item.offset / 512) % 251));
+      } else assert.deepEqual(record, item);
+    });
+    assert.ok(image.maxInFlight > 1, `reads overlapped (at most ${image.maxInFlight} at once)`);
+    assert.ok(image.maxInFlight <= 6, `never more reads than the window (${image.maxInFlight})`);
+    assert.ok(image.maxInFlightBytes <= 256 * KiB, `never more bytes than the window (${image.maxInFlightBytes})`);
+  });
+
+  it('always reads one record even when it is larger than the byte window', async () => {
+    const image = new HeldImage();
+    const stop = finishing(image);
+    try {
+      const out: LogRecordInput[] = [];
+      for await (const record of readAhead(plan([...chunkReads(0, 3 * 1024 * KiB, 1024 * KiB)]), async () => image, { maxReads: 4, maxBytes: 64 * KiB })) out.push(record);
+      assert.deepEqual(out.map((r) => [r.offset, (r as { data: Buffer }).data.length]), [[0, 1024 * KiB], [1024 * KiB, 1024 * KiB], [2048 * KiB, 1024 * KiB]]);
+      assert.equal(image.maxInFlight, 1, 'one read at a time when a single one fills the byte window');
+    } finally {
+      stop();
+    }
+  });
+
+  it('opens no image when nothing is read', async () => {
+    let opened = 0;
+    const out: LogRecordInput[] = [];
+    const items: PlannedRecord[] = [{ type: 'zero', offset: 0, length: 4096 }, { type: 'trim', offset: 8192, length: 4096 }];
+    for await (const record of readAhead(plan(items), async () => (opened++, new HeldImage()))) out.push(record);
+    assert.deepEqual(out, items);
+    assert.equal(opened, 0);
+  });
+
+  it('waits for the reads it started when the consumer stops early, so the image can be closed then', async () => {
+    const image = new HeldImage();
+    const iterator = readAhead(plan([...chunkReads(0, 1024 * KiB, 64 * KiB)]), async () => image, { maxReads: 8, maxBytes: 1024 * KiB });
+    const first = iterator.next();
+    // Let the window fill, then finish the first read only.
+    while (image.started.length < 8) await new Promise((resolve) => setImmediate(resolve));
+    image.started.shift()!.finish();
+    assert.equal((await first).value?.offset, 0);
+    assert.ok(image.inFlight >= 7, 'the rest of the window is still being read');
+    let returned = false;
+    const stopping = iterator.return(undefined).then(() => (returned = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(returned, false, 'return() waits for the reads in flight');
+    for (const read of image.started.splice(0)) read.finish(new Error('cut'));
+    await stopping;
+    await image.close();
+  });
+
+  it('fails at the record whose read failed, after the records before it', async () => {
+    const image = new HeldImage();
+    const timer = setInterval(() => {
+      for (const read of image.started.splice(0)) read.finish(read.offset === 128 * KiB ? new Error('EIO at 128 KiB') : undefined);
+    }, 1);
+    const seen: number[] = [];
+    try {
+      await assert.rejects(async () => {
+        for await (const record of readAhead(plan([...chunkReads(0, 512 * KiB, 64 * KiB)]), async () => image)) seen.push(record.offset);
+      }, /EIO at 128 KiB/);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.deepEqual(seen, [0, 64 * KiB]);
+    assert.equal(image.inFlight, 0, 'nothing left running after the failure');
+  });
+});
