@@ -18,8 +18,11 @@
  * round applies into a new replica. Rates are data bytes per second.
  * At the end the replica must read exactly what the logs wrote (SHA-256 against a model of the disk).
  *
+ * The logs carry the record checksums an agent on this host would send a replica server on this host
+ * (BLAKE3 where the addon has SIMD for it, else SHA-256: record-hash.ts); --record-hash picks one.
+ *
  * Run: node dist/bench/replication/apply.js [--disk-mib=4096] [--change-percent=1] [--rounds=3] [--seed=1]
- *        [--work-dir=os.tmpdir()] [--keep]
+ *        [--record-hash=blake3|sha256] [--work-dir=os.tmpdir()] [--keep]
  * Prints a table, then one JSON line (the last line of stdout).
  */
 import { createHash } from 'node:crypto';
@@ -31,6 +34,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { configureLogging } from '../../src/logging/logger.js';
 import { encodeLog, type LogRecordInput } from '../../src/protocol/log-encoder.js';
+import { agreedRecordHash, isRecordHashAlgorithm, RECORD_HASH_ALGORITHMS, recordHashesWorthUsingHere, type RecordHashAlgorithm } from '../../src/protocol/record-hash.js';
 import { createVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
 import { benchOptions, inBenchFolder, loadNow, lpad, median, MiB, mib, pad, printReport, sh, type CommonOptions } from './kit.js';
 
@@ -43,14 +47,21 @@ const RECORD_BYTES = MiB;
 interface Options extends CommonOptions {
   changePercent: number;
   rounds: number;
+  recordHash: RecordHashAlgorithm;
 }
+
+// What an agent on this host sends a replica server on this host (both list what is worth using here).
+const AGREED_HERE = agreedRecordHash(recordHashesWorthUsingHere(), recordHashesWorthUsingHere());
 
 function options(): Options {
   const { common, values } = benchOptions({
     'change-percent': { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    'record-hash': { type: 'string', default: AGREED_HERE },
   });
-  const o: Options = { ...common, changePercent: Number(values['change-percent']), rounds: Number(values.rounds) };
+  const recordHash = values['record-hash'];
+  if (typeof recordHash !== 'string' || !isRecordHashAlgorithm(recordHash)) throw new Error(`--record-hash must be one of ${RECORD_HASH_ALGORITHMS.join(', ')}, got ${String(recordHash)}`);
+  const o: Options = { ...common, changePercent: Number(values['change-percent']), rounds: Number(values.rounds), recordHash };
   if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${String(values.rounds)}`);
   return o;
@@ -99,7 +110,7 @@ function scattered(diskBytes: number, bytes: number, seed: number): LogRecordInp
 }
 
 /** Encodes a log of the disk into `path` with the real encoder. */
-async function writeLog(path: string, diskBytes: number, cycle: { sequence: number; base: string; next: string }, records: Iterable<LogRecordInput>): Promise<void> {
+async function writeLog(path: string, diskBytes: number, recordHash: RecordHashAlgorithm, cycle: { sequence: number; base: string; next: string }, records: Iterable<LogRecordInput>): Promise<void> {
   const header = {
     vmId: VM_ID,
     diskId: DISK_ID,
@@ -111,7 +122,7 @@ async function writeLog(path: string, diskBytes: number, cycle: { sequence: numb
     logicalSectorSize: 512 as const,
     consistency: 'crash' as const,
   };
-  await pipeline(Readable.from(encodeLog(header, records)), createWriteStream(path));
+  await pipeline(Readable.from(encodeLog(header, records, { recordHash })), createWriteStream(path));
 }
 
 const dataBytes = (records: LogRecordInput[]): number => records.reduce((sum, r) => sum + (r.type === 'data' ? r.data.length : 0), 0);
@@ -135,11 +146,11 @@ async function main(): Promise<void> {
     say(`encoding a full copy of ${mib(diskBytes)} and a delta of ${o.changePercent}%`);
     // The model of the disk is only kept where it fits comfortably; the replica's hash is checked against it.
     const model = diskBytes <= 8192 * MiB ? Buffer.alloc(diskBytes) : undefined;
-    await writeLog(join(logs, 'full.hvrlog'), diskBytes, { sequence: 0, base: '', next: 'rp-0' }, fullCopy(diskBytes, o.seed, model));
+    await writeLog(join(logs, 'full.hvrlog'), diskBytes, o.recordHash, { sequence: 0, base: '', next: 'rp-0' }, fullCopy(diskBytes, o.seed, model));
     const delta = scattered(diskBytes, (diskBytes * o.changePercent) / 100, o.seed);
     for (const r of delta) if (r.type === 'data' && model) r.data.copy(model, r.offset);
     const deltaBytes = dataBytes(delta);
-    await writeLog(join(logs, 'delta.hvrlog'), diskBytes, { sequence: 1, base: 'rp-0', next: 'rp-1' }, delta);
+    await writeLog(join(logs, 'delta.hvrlog'), diskBytes, o.recordHash, { sequence: 1, base: 'rp-0', next: 'rp-1' }, delta);
     await sh('sync -f "$1"', root);
 
     const rounds: Round[] = [];
@@ -219,7 +230,7 @@ async function main(): Promise<void> {
       { target: 'delta: apply rate / sequential write rate', value: scatteredRates.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: scatteredRates.applyMiBs / sequentialMiBs >= 0.8 },
     ];
     const lines = [
-      `hvreplica apply benchmark: 1 × ${mib(diskBytes)} disk, a full copy and a delta of ${mib(deltaBytes)} (${delta.length} writes of 4–256 KiB), ${o.rounds} round(s), seed ${o.seed}`,
+      `hvreplica apply benchmark: 1 × ${mib(diskBytes)} disk, a full copy and a delta of ${mib(deltaBytes)} (${delta.length} writes of 4–256 KiB), ${o.recordHash} record checksums, ${o.rounds} round(s), seed ${o.seed}`,
       `node ${process.version}, ${cpus().length} cores, load average ${load.start.join(' ')} at start, ${load.end.join(' ')} at end`,
       '',
       `  ${pad('', 40)} ${lpad('median', 9)}  ${lpad('rate', 12)}  rounds`,
@@ -239,7 +250,7 @@ async function main(): Promise<void> {
       node: process.version,
       cores: cpus().length,
       loadAverage: load,
-      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, rounds: o.rounds, seed: o.seed },
+      options: { diskMiB: o.diskMiB, changePercent: o.changePercent, rounds: o.rounds, seed: o.seed, recordHash: o.recordHash },
       deltaBytes,
       deltaWrites: delta.length,
       rounds,
