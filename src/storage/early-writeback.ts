@@ -10,7 +10,10 @@
  * sync must not outlive the descriptor, and its failure is the owner's (on some systems a write error is
  * reported to one fsync only, so a failure seen here must fail the file).
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { logger } from '../logging/logger.js';
+
+const log = logger('storage');
 
 export const EARLY_WRITEBACK_BYTES = 32 * 1024 * 1024;
 
@@ -44,5 +47,31 @@ export class EarlyWriteback {
   async settle(): Promise<void> {
     await this.running;
     if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
+ * Early writeback of a file whose writes go through a descriptor this code does not hold (the VHDX engine's
+ * own): a second descriptor of the same file, only for the background syncs, which reach the same pages.
+ */
+export class SecondDescriptorWriteback extends EarlyWriteback {
+  private constructor(private readonly file: FileHandle) {
+    super(file);
+  }
+
+  /** Undefined where the file cannot be opened a second time: only the head start is lost, with a debug line. */
+  static async open(path: string): Promise<SecondDescriptorWriteback | undefined> {
+    try {
+      return new SecondDescriptorWriteback(await open(path, 'r+'));
+    } catch (error) {
+      log.debug('no early writeback for this file', { path, error: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Waits for a background sync and closes the descriptor. Never throws: settle() is where a failure is seen. */
+  async close(): Promise<void> {
+    await this.settle().catch(() => undefined);
+    await this.file.close().catch(() => undefined);
   }
 }

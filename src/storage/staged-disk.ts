@@ -5,23 +5,28 @@
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
  * holds for everything the replica exposes, and the apply after the upload shrinks to a rename. The disk's
- * writeback is started as it fills (EarlyWriteback), so making it durable at the end is short.
+ * writeback is started as it fills (early-writeback.ts), so making it durable at the end is short.
  */
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { logger } from '../logging/logger.js';
+import { rm } from 'node:fs/promises';
 import type { DecodedRecord } from '../protocol/log-decoder.js';
 import { createDisk, openDisk, type VhdxDisk, type VhdxInfo } from '../vhdx/index.js';
-import { EarlyWriteback } from './early-writeback.js';
+import { SecondDescriptorWriteback, type EarlyWriteback } from './early-writeback.js';
 import { SerialWrites } from './serial-writes.js';
 
-const log = logger('staged-disk');
-
-/** Writes one verified record at its absolute place (so writing it twice is harmless). */
-export function writeRecord(disk: VhdxDisk, record: DecodedRecord): Promise<void> {
+/**
+ * Writes one verified record at its absolute place (so writing it twice is harmless), and counts its bytes
+ * for the disk's early writeback, when there is one.
+ */
+export async function writeRecord(disk: VhdxDisk, record: DecodedRecord, writeback?: Pick<EarlyWriteback, 'written'>): Promise<void> {
   // The pieces as they arrived: the engine gathers them, so the record is never joined in a buffer of its own.
-  if (record.type === 'data') return disk.write(record.offset, record.pieces);
-  if (record.type === 'zero') return disk.zero(record.offset, record.length);
-  return disk.trim(record.offset, record.length);
+  if (record.type === 'data') {
+    await disk.write(record.offset, record.pieces);
+    writeback?.written(record.length);
+  } else if (record.type === 'zero') {
+    await disk.zero(record.offset, record.length);
+  } else {
+    await disk.trim(record.offset, record.length);
+  }
 }
 
 export class StagedDisk {
@@ -31,13 +36,8 @@ export class StagedDisk {
   private constructor(
     readonly path: string,
     private readonly disk: VhdxDisk,
-    /** A second descriptor of the disk's file, only to start its writeback (the engine's own is not ours). */
-    private readonly syncHandle: FileHandle | undefined,
-  ) {
-    this.writeback = syncHandle && new EarlyWriteback(syncHandle);
-  }
-
-  private readonly writeback: EarlyWriteback | undefined;
+    private readonly writeback: SecondDescriptorWriteback | undefined,
+  ) {}
 
   /** Creates an empty dynamic disk at `path` shaped like `like` (the base it may replace). */
   static async create(path: string, like: VhdxInfo): Promise<StagedDisk> {
@@ -61,19 +61,12 @@ export class StagedDisk {
   static async open(path: string): Promise<StagedDisk> {
     const disk = await openDisk(path, { writable: true });
     // Only a head start for the final flush: without it the copy is staged all the same.
-    const syncHandle = await open(path, 'r+').catch((error: unknown) => {
-      log.debug('no early writeback for the staging disk', { path, error: (error as Error).message });
-      return undefined;
-    });
-    return new StagedDisk(path, disk, syncHandle);
+    return new StagedDisk(path, disk, await SecondDescriptorWriteback.open(path));
   }
 
   /** One write in flight while the caller verifies the next record. */
   record(record: DecodedRecord): Promise<void> {
-    return this.writes.next(async () => {
-      await writeRecord(this.disk, record);
-      if (record.type === 'data') this.writeback?.written(record.length);
-    });
+    return this.writes.next(() => writeRecord(this.disk, record, this.writeback));
   }
 
   /** Reads back what was staged (a hollow log's payloads, hollow-log.ts). */
@@ -101,7 +94,7 @@ export class StagedDisk {
       await this.discard();
       throw error;
     }
-    await this.syncHandle?.close();
+    await this.writeback?.close();
     this.closed = true;
     await this.disk.close();
   }
@@ -109,8 +102,7 @@ export class StagedDisk {
   /** Drops the disk (the log failed, or staging did). */
   async discard(): Promise<void> {
     await this.writes.drain().catch(() => undefined);
-    await this.writeback?.settle().catch(() => undefined);
-    await this.syncHandle?.close().catch(() => undefined);
+    await this.writeback?.close();
     if (!this.closed) {
       this.closed = true;
       await this.disk.close().catch(() => undefined);

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SerialWrites } from './serial-writes.js';
+import { SecondDescriptorWriteback } from './early-writeback.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
 import { StagedDisk, writeRecord } from './staged-disk.js';
@@ -472,6 +473,10 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     }
     const source = payloads;
     const writes = new SerialWrites();
+    // Only a head start for the flush at the end, as for a staged full copy: without it the kernel holds
+    // the whole apply as dirty pages and the flush writes them all after the last record. It changes no
+    // ordering the engine relies on (block table and bitmaps reach the file only in its commits).
+    const writeback = await SecondDescriptorWriteback.open(layerPath);
     try {
       // The log was verified whole when it was stored. Here it is checked again before anything is written
       // (every record's checksum over its header and decompressed bytes, the header checksum, the counts
@@ -483,15 +488,18 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow)) {
         if (entry.kind !== 'record') continue;
         const record = entry.record;
-        await writes.next(() => writeRecord(disk, record));
+        await writes.next(() => writeRecord(disk, record, writeback));
       }
       await writes.drain();
+      // A failed background sync fails the apply, even if the engine's own flush would not see it again.
+      await writeback?.settle();
       await disk.flush();
     } catch (error) {
-      // A write still in flight must settle before the disk closes under it.
+      // A write still in flight must settle before the disk closes under it (a background sync: in close()).
       await writes.drain().catch(() => undefined);
       throw diskFull('applying a log', error);
     } finally {
+      await writeback?.close();
       if (payloads !== undefined && payloads !== disk) await payloads.close().catch(() => undefined);
       await disk.close().catch((error: unknown) => log.warn('closing a replica disk failed', { error }));
     }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EarlyWriteback } from '../../src/storage/early-writeback.js';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EARLY_WRITEBACK_BYTES, EarlyWriteback, SecondDescriptorWriteback } from '../../src/storage/early-writeback.js';
+import { tempDir } from '../helpers/paths.js';
 
 /** A file handle whose datasync the test settles by hand. */
 function fakeHandle() {
@@ -46,5 +49,26 @@ describe('early writeback', () => {
     await assert.rejects(writeback.settle(), { code: 'EIO' });
     writeback.written(100);
     assert.equal(handle.calls.length, 1, 'no further syncs after a failure');
+  });
+});
+
+describe('early writeback through a second descriptor', () => {
+  it('syncs a file others write, closes its descriptor once however often asked, and is absent for a file that is not there', async () => {
+    const dir = tempDir('second-descriptor');
+    try {
+      assert.equal(await SecondDescriptorWriteback.open(join(dir.path, 'missing')), undefined);
+      const path = join(dir.path, 'file');
+      await writeFile(path, Buffer.alloc(0));
+      const writeback = await SecondDescriptorWriteback.open(path);
+      assert.ok(writeback);
+      await appendFile(path, Buffer.alloc(EARLY_WRITEBACK_BYTES, 1));
+      writeback.written(EARLY_WRITEBACK_BYTES);
+      await writeback.settle();
+      await writeback.close();
+      await writeback.close();
+      assert.equal((await readFile(path)).length, EARLY_WRITEBACK_BYTES, 'the file is left as written');
+    } finally {
+      dir.cleanup();
+    }
   });
 });
