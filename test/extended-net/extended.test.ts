@@ -38,6 +38,20 @@ function refused(run: CliResult, code: string, message: RegExp, exit: number): v
 async function cycleAB(hosts: ThreeHosts, kind: 'initial' | 'delta'): Promise<void> {
   const run = await hosts.ab.replicate();
   assert.equal(run.cycle?.Kind, kind, `A→B ${kind}: ${JSON.stringify(run.json)}`);
+  // B acknowledges a cycle once it is stored and applies it after; its record says Replicating only then, and
+  // extending it waits for that (a loaded machine showed the gap in CI).
+  if (kind === 'initial') await replicatingOnB(hosts);
+}
+
+async function replicatingOnB(hosts: ThreeHosts): Promise<void> {
+  let state: unknown;
+  for (let i = 0; i < 600; i += 1) {
+    const view = await cli(['replication', 'get', '--vm-name=vm1', '--state-dir', hosts.replicaState]);
+    state = rows(view).find((r) => r.ReplicationMode === 'Replica')?.ReplicationState;
+    if (state === 'Replicating') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`B did not reach Replicating after the initial cycle (state ${String(state)})`);
 }
 
 /** SHA-256 of each disk of a file-host VM as its guest sees it now. */
