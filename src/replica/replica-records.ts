@@ -131,7 +131,7 @@ export class ReplicaRecords {
    */
   async refuseIfRemoved(vmId: string): Promise<void> {
     const registry = this.site.registry;
-    const refusal = await new RemovedRelationships(this.options.stateDir).removedMeanwhile(vmId, async () => (await registry.get(vmId)) !== undefined);
+    const refusal = await new RemovedRelationships(this.options.stateDir).removedMeanwhile(vmId, () => registry.get(vmId));
     if (refusal) throw refusal;
   }
 

@@ -10,7 +10,11 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { removeReplica } from '../../src/failover/remove-replica.js';
+import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
+import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
+import { VmRegistry } from '../../src/replica/vm-registry.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { ReplicaClient } from '../../src/transport/http2-client.js';
 import { cli, latestContent, MiB, ThreeHosts, TwoHosts, type CliResult } from '../e2e/harness.js';
@@ -40,6 +44,21 @@ function enable(hosts: TwoHosts): Promise<CliResult> {
     '--authentication-type=Certificate', `--certificate-thumbprint=${hosts.pairing.primaryThumbprint}`, '--recovery-history=4', '--replication-frequency-sec=30',
     `--state-dir=${hosts.primaryState}`,
   ]);
+}
+
+/** A registry whose removal of a VM stops right after deleting its registration (a crash, or what follows failing). */
+class RegistryFailingAfterRemove extends VmRegistry {
+  override async remove(vmId: string): Promise<void> {
+    await super.remove(vmId);
+    throw new Error('injected: the removal stops right after deleting the registration');
+  }
+}
+
+/** The replica host's site as the CLI builds it, with that registry. */
+class SiteFailingAfterRegistryRemove extends FailoverSite {
+  override get registry(): VmRegistry {
+    return new RegistryFailingAfterRemove(this.options.stateDir);
+  }
 }
 
 const REMOVED_MESSAGE = /replication of VM 'vm1' was removed on replica server replica\.e2e\.test .*remove the relationship too \(hvreplica replication remove --vm-name vm1, Remove-HvrVMReplication vm1\).*new initial replication/;
@@ -134,6 +153,45 @@ describe('replication remove on the replica server', () => {
       await hosts.startServer();
       await hosts.workload(['--seed=46', '--bytes=1MiB']);
       assert.equal((await cycle(hosts)).Kind, 'delta', 'the refused removal left the relationship replicating');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('a removal that stopped after the registration went is finished by running it again: the VM kept, the storage gone, one tombstone entry', async () => {
+    const hosts = await TwoHosts.create({ disks: [4 * MiB], recoveryHistory: 4 });
+    try {
+      await hosts.startServer();
+      await hosts.workload(['--seed=71', '--bytes=2MiB']);
+      await cycle(hosts);
+      await hosts.workload(['--seed=72', '--bytes=1MiB']);
+      const last = await cycle(hosts);
+      const want = hosts.expected.get(last.ReferencePoint)!;
+      await hosts.server!.stop();
+      const registered = await new VmRegistry(hosts.replicaState).get(hosts.vmId);
+      assert.ok(registered && existsSync(registered.Path), 'the server registered the replica storage under its storage location');
+
+      const site = new SiteFailingAfterRegistryRemove({ name: 'replica.e2e.test', stateDir: hosts.replicaState });
+      await assert.rejects(removeReplica(site, hosts.vmId), /injected/);
+      assert.equal(await new VmRegistry(hosts.replicaState).get(hosts.vmId), undefined, 'the registration is gone');
+      assert.ok(!existsSync(hosts.replicaDir), 'the storage folder went before the registration');
+      assert.ok(existsSync(join(hosts.replicaState, 'kept-replicas', hosts.vmId, 'kept.json')), 'the VM was kept');
+
+      // Run again (the CLI, as the administrator would): it finishes, keeping the same VM, and asks nobody to delete it.
+      const [removed] = await ok(hosts, 'replica', 'replication', 'remove', '--vm-name=vm1');
+      assert.equal(removed!.VMName, 'vm1');
+      assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want, 'the kept VM holds the last acknowledged cycle');
+      const kept = await new FileHost({ root: join(hosts.replicaState, 'vms') }).getVm('vm1');
+      assert.deepEqual([kept.isReplica, kept.state], [false, 'off']);
+      assert.ok(!existsSync(hosts.replicaDir) && !existsSync(join(hosts.replicaState, 'replica', hosts.vmId)));
+      assert.deepEqual(await ok(hosts, 'replica', 'replication', 'get', '--vm-name=*'), [], 'the relationship is gone');
+      const entries = await new RemovedRelationships(hosts.replicaState).list(hosts.vmId);
+      assert.deepEqual(entries.map((e) => [e.RelationshipId, e.RegisteredAt]), [[registered.RelationshipId, registered.CreatedAt]], 'one tombstone entry, naming the registration');
+      assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host/);
+      // The old primary is refused.
+      await hosts.startServer();
+      await hosts.workload(['--seed=73', '--bytes=1MiB']);
+      assert.equal((await hosts.replicate()).json.error?.code, 'ERR_REPLICATION_REMOVED');
     } finally {
       await hosts.dispose();
     }
