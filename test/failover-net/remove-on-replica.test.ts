@@ -10,9 +10,11 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { dueForCycle } from '../../src/agent/agent.js';
 import { removeReplica } from '../../src/failover/remove-replica.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
+import { RelationshipStore } from '../../src/relationship/index.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
 import { TransportError } from '../../src/transport/errors.js';
@@ -120,6 +122,18 @@ describe('replication remove on the replica server', () => {
       assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want);
       const [primary] = await ok(hosts, 'primary', 'replication', 'get', '--vm-name=vm1');
       assert.deepEqual([primary!.ReplicationState, primary!.ReplicationHealth], ['Error', 'Critical'], 'the primary shows the refusal');
+      assert.match(String(primary!.ReplicationError), /^refused by the replica server at .*: replication of VM 'vm1' was removed on replica server/, 'and says why and what to do');
+      // The agent starts no cycle for it (no reference point on the VM) until the administrator acts.
+      const primaryRel = (await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!;
+      assert.ok(primaryRel.RemovedOnReplica && !dueForCycle(primaryRel, new Date()));
+      const [measured] = await ok(hosts, 'primary', 'replication', 'measure', '--vm-name=vm1');
+      assert.match((measured!.ReplicationHealthDetails as string[])[0]!, /nothing is sent until you act/);
+      // Resume is the administrator's "try again" (Hyper-V's Resume of a relationship in Error): refused again.
+      const [resumed] = await ok(hosts, 'primary', 'replication', 'resume', '--vm-name=vm1');
+      assert.deepEqual([resumed!.ReplicationState, resumed!.ReplicationError], ['Replicating', undefined]);
+      assert.ok(dueForCycle((await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!, new Date()));
+      assert.equal((await hosts.replicate()).json.error?.code, 'ERR_REPLICATION_REMOVED');
+      assert.ok((await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!.RemovedOnReplica, 'marked again');
       // A primary that names no relationship (older hvreplica) is refused too, and told to upgrade.
       const client = await ReplicaClient.connect((await hosts.connection()).endpoint, (await hosts.connection()).credential);
       try {
