@@ -11,6 +11,8 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { dueForCycle } from '../../src/agent/agent.js';
+import { withCycleLock } from '../../src/agent/cycle-lock.js';
+import { cycleLockFile, primaryStateFile } from '../../src/agent/paths.js';
 import { removeReplica } from '../../src/failover/remove-replica.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
@@ -145,8 +147,33 @@ describe('replication remove on the replica server', () => {
       }
       assert.deepEqual(await snapshot(hosts.replicaState, hosts.storageLocation), before);
 
-      // The primary's administrator removes its end too and enables again: a new initial replication.
-      await ok(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1');
+      // The primary's administrator removes its end too and enables again: a new initial replication. A cycle
+      // holds the VM's cycle lock meanwhile (here this process): the removal stops it and waits, and only then
+      // forgets the position, which the cycle saves on its way out.
+      const statePath = primaryStateFile(hosts.primaryState, hosts.vmId);
+      const position = await readFile(statePath);
+      let cycleStarted!: () => void;
+      const started = new Promise<void>((resolve) => (cycleStarted = resolve));
+      let cancelSeen = false;
+      // Ends the cycle if the removal finished without asking it to stop (what this checks it does not do).
+      let removalFinished!: () => void;
+      const cycleInFlight = withCycleLock(cycleLockFile(hosts.primaryState, hosts.vmId), 'vm1', async (cancelled) => {
+        await new Promise<void>((resolve) => {
+          cancelled.addEventListener('abort', () => ((cancelSeen = true), resolve()), { once: true });
+          removalFinished = resolve;
+          cycleStarted();
+        });
+        await writeFile(statePath, position);
+      });
+      await started;
+      const removedOnPrimary = await on(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1');
+      removalFinished();
+      await cycleInFlight;
+      assert.equal(removedOnPrimary.code, 0, JSON.stringify(removedOnPrimary.json));
+      assert.ok(cancelSeen, 'the removal asked the cycle to stop');
+      assert.ok(!existsSync(statePath), 'and forgot the position after the cycle let go');
+      // A position saved anyway (a cycle that began before the removal and took the lock after it) is not the new relationship's.
+      await writeFile(statePath, position);
       const enabled = await enable(hosts);
       assert.equal(enabled.code, 0, JSON.stringify(enabled.json));
       assert.equal((await cycle(hosts)).Kind, 'initial', 'a new relationship starts with a full copy');

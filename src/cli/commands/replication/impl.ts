@@ -3,7 +3,6 @@
  * disks) and the certificate store (the thumbprint must name a usable certificate of this host, whose
  * DNS name is this host's identity as a primary).
  */
-import { rm } from 'node:fs/promises';
 import type { HostAdapter } from '../../../host/host-adapter.js';
 import {
   emptyStatistics,
@@ -29,6 +28,7 @@ import { logger } from '../../../logging/logger.js';
 import { recordAfterApply } from '../../../replica/applied-record.js';
 import { replicaStatistics, resetReplicaStatistics } from '../../../replica/replica-statistics.js';
 import { requestCycleCancel } from '../../../agent/cycle-lock.js';
+import { forgetPrimaryPosition } from '../../../agent/forget-primary-position.js';
 import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
@@ -102,6 +102,11 @@ export async function enable(args: ReplicationArgs): Promise<CommandResult> {
     // Parameter errors first, so a bad value is reported as such rather than as a missing certificate.
     validateEnableParameters(vm, params);
     const primaryServerName = await primaryIdentity(args['state-dir'], args['certificate-thumbprint']!);
+    // A new relationship starts with a full copy: a position an earlier one of this VM left (saved again by
+    // its last cycle after its removal, or by a removal that failed part-way) is not this one's. Only when
+    // no relationship is live (enable refuses one), and before the new one exists for the agent to start.
+    const current = await store.get(vm.id);
+    if (!current || current.ReplicationState === 'Disabled') await forgetPrimaryPosition(args['state-dir'], vm.id, vm.name);
     const rel = await store.update(vm.id, (existing) => {
       const next = enableRelationship(vm, params, { primaryServerName, now, ...(existing ? { existing } : {}) });
       return { next, result: next };
@@ -369,7 +374,7 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   }).catch((error: unknown) => alreadyRemoved(args, pattern, error));
   const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
   for (const row of rows) {
-    if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await rm(primaryStateFile(args['state-dir'], String(row.VMId)), { force: true });
+    if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
   }
   return { data: [...replicas, ...rows] };
 }
