@@ -169,7 +169,8 @@ async function keepLatest(site: FailoverSite, record: FailoverRecord, removal: R
     if (done) return done;
     // Acknowledged cycles are the primary's latest safe point: applied before anything is kept.
     await storage.applyPending();
-    if ((await storage.status()).position === null) return undefined;
+    // No cycle applied yet (the initial replication never completed): nothing to keep.
+    if ((await storage.status()).position === undefined) return undefined;
     const point = await choosePoint(storage, 'latest', record.vmName);
     const bases = await pointFiles(storage, record.configuration, point.id);
     const diskFolder = join(folder, 'disks');

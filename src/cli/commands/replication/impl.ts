@@ -353,8 +353,8 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 /**
  * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica; ExtendedReplica on the
  * extended replica server, whichever relationship type is asked) goes and its VM stays
- * (src/failover/remove-replica.ts); an exact name that named one is done. Otherwise the host's own
- * relationships: a held chain of a completed failover is finished first, or waits with its VM
+ * (src/failover/remove-replica.ts). Then, as Hyper-V acts on every VM of the name, the host's own
+ * relationships (an exact name that named a replica VM has none there as often as not: that is no error): a held chain of a completed failover is finished first, or waits with its VM
  * (held-chains.ts): a VM that waits keeps its relationship and is not in the result. A primary's removal
  * forgets its replication position, so enabling it again starts a new initial replication.
  */
@@ -362,7 +362,16 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   const pattern = requireName(args);
   const extended = args['replication-relationship-type'] === 'Extended';
   const replicas = await removeReplicas(args, pattern, extended ? ['ExtendedReplica'] : ['Replica', 'ExtendedReplica']);
-  if (replicas.length > 0 && !isWildcard(pattern)) return { data: replicas };
+  const own = await removeOwn(args, pattern, extended).catch((error: unknown) => {
+    const none = (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED' || (error as { code?: string }).code === 'ERR_NOT_FOUND';
+    if (replicas.length > 0 && none) return [];
+    throw error;
+  });
+  return { data: [...replicas, ...own] };
+}
+
+/** Remove-VMReplication of the host's own relationships `pattern` selects; their rows as they were just before. */
+async function removeOwn(args: ReplicationArgs, pattern: string, extended: boolean): Promise<Record<string, unknown>[]> {
   const waiting = extended ? new Set<string>() : await finishHeldChainsBeforeRemoval(localSite(args['state-dir'], args['vm-root']), pattern);
   const removed = await actOnSelected(args, (rel) => {
     if (waiting.has(rel.VMId)) return rel;
@@ -376,12 +385,13 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   for (const row of rows) {
     if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
   }
-  return { data: [...replicas, ...rows] };
+  return rows;
 }
 
 /**
  * The replica VMs of this host's replica server that `pattern` selects, removed one by one (their views as
- * they were just before). With a pattern, one that cannot go now is left with a warning saying why.
+ * they were just before). One that cannot go now is left with a warning saying why, and the others go on:
+ * each removal is final, so the result must say which went. Only an exact name's first is refused outright.
  */
 async function removeReplicas(args: ReplicationArgs, pattern: string, modes: ReadonlyArray<'Replica' | 'ExtendedReplica'>): Promise<Record<string, unknown>[]> {
   const stateDir = args['state-dir'];
@@ -399,8 +409,11 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
       // As it was just before: no test failover ran (a running one refuses the removal).
       out.push(replicationView(view, now));
     } catch (error) {
-      if (!isWildcard(pattern) || !isFailoverError(error, 'ERR_INVALID_STATE')) throw error;
-      log.warn(`replication of VM '${view.VMName}' was not removed: ${(error as Error).message}`, { vm: view.VMName });
+      if (!isFailoverError(error) || (!isWildcard(pattern) && out.length === 0)) {
+        if (out.length > 0) log.warn(`replication was removed already of: ${out.map((o) => String(o.VMName)).join(', ')}`);
+        throw error;
+      }
+      log.warn(`replication of VM '${view.VMName}' was not removed: ${error.message}`, { vm: view.VMName, code: error.code });
     }
   }
   return out;
