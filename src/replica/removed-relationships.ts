@@ -15,6 +15,7 @@
  *
  *   <state>/replica/removed/<VMId>.json   {VMId, Removed: [{RelationshipId, VMName, ...}]}, newest last
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeGuid } from '../protocol/index.js';
 import { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
@@ -75,6 +76,20 @@ export class RemovedRelationships {
 
   async list(vmId: string): Promise<RemovedRelationship[]> {
     return (await readJsonFile<TombstoneFile>(this.path(vmId)))?.Removed ?? [];
+  }
+
+  /**
+   * The latest removal of a relationship of a VM named `vmName` (case-insensitive, as Hyper-V matches names):
+   * found by the relationship's own VM id, which the VM kept on this host need not have.
+   */
+  async latestNamed(vmName: string): Promise<RemovedRelationship | undefined> {
+    const files = (await readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    const named: RemovedRelationship[] = [];
+    for (const file of files) {
+      const removed = (await readJsonFile<TombstoneFile>(join(this.dir, file)))?.Removed ?? [];
+      named.push(...removed.filter((r) => r.VMName.toLowerCase() === vmName.toLowerCase()));
+    }
+    return named.sort((x, y) => x.RemovedAt.localeCompare(y.RemovedAt)).at(-1);
   }
 
   /**

@@ -229,6 +229,9 @@ describe('replication remove on the replica server', () => {
       const entries = await new RemovedRelationships(hosts.replicaState).list(hosts.vmId);
       assert.deepEqual(entries.map((e) => [e.RelationshipId, e.RegisteredAt]), [[registered.RelationshipId, registered.CreatedAt]], 'one tombstone entry, naming the registration');
       assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host/);
+      // Found by the relationship's name, not by a VM of this host: still said once the kept VM is deleted.
+      await new FileHost({ root: join(hosts.replicaState, 'vms') }).unregisterVm('vm1', { force: true });
+      assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host at .*was kept as an ordinary VM/);
       // The old primary is refused.
       await hosts.startServer();
       await hosts.workload(['--seed=73', '--bytes=1MiB']);

@@ -52,7 +52,7 @@ describe('removed relationships', () => {
         assert.equal(error?.code, 'ERR_REPLICATION_REMOVED');
         assert.match(error!.message, /replication of VM 'web1' was removed on replica server replica\.contoso\.com at 2026-12-07T11:00:00\.000Z.*On the primary \(primary\.contoso\.com\): remove the relationship too \(hvreplica replication remove --vm-name web1/);
         assert.doesNotMatch(error!.message, /upgrade/);
-        assert.match((await removed.refusal(VM, undefined, held(true), purpose))!.message, /named no relationship: if primary\.contoso\.com runs an hvreplica older than this server, upgrade it first/);
+        assert.match((await removed.refusal(VM, undefined, held(true), purpose))!.message, /named no relationship: if primary\.contoso\.com runs an hvreplica older than this server, upgrade it first; a relationship enabled there before relationship ids existed must then be removed and enabled again/);
       }
       // A relationship enabled again: its definition starts a replica; until then it has none to go on with.
       assert.equal(await removed.refusal(VM, NEW, held(false), 'define'), undefined);

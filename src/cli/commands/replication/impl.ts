@@ -365,7 +365,7 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   const own = await removeOwn(args, pattern, extended).catch((error: unknown) => {
     const none = (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED' || (error as { code?: string }).code === 'ERR_NOT_FOUND';
     if (replicas.length > 0 && none) return [];
-    throw error;
+    return alreadyRemoved(args, pattern, error);
   });
   return { data: [...replicas, ...own] };
 }
@@ -380,7 +380,7 @@ async function removeOwn(args: ReplicationArgs, pattern: string, extended: boole
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
-  }).catch((error: unknown) => alreadyRemoved(args, pattern, error));
+  });
   const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
   for (const row of rows) {
     if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
@@ -421,10 +421,12 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
 
 /** An exact name whose relationship this host removed before: says so, with when, instead of "not enabled". */
 async function alreadyRemoved(args: ReplicationArgs, pattern: string, error: unknown): Promise<never> {
-  if (!isWildcard(pattern) && (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED') {
-    const vm = await openHostAdapter(args).getVm(pattern).catch(() => undefined);
-    const last = vm && (await new RemovedRelationships(args['state-dir']).list(vm.id)).at(-1);
-    if (last) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `replication of VM '${last.VMName}' was already removed on this host at ${last.RemovedAt}; the VM is kept as an ordinary VM`);
+  const code = (error as { code?: string }).code;
+  // Not enabled, or no VM of the name here at all (the kept VM was deleted since, or has another name).
+  if (!isWildcard(pattern) && (code === 'ERR_REPLICATION_NOT_ENABLED' || code === 'ERR_NOT_FOUND')) {
+    // By the relationship's name: the VM kept may have another id on this host (Hyper-V), or be gone.
+    const last = await new RemovedRelationships(args['state-dir']).latestNamed(pattern);
+    if (last) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `replication of VM '${last.VMName}' was already removed on this host at ${last.RemovedAt}; the VM it held was kept as an ordinary VM`);
   }
   throw error;
 }
