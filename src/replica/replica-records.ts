@@ -76,7 +76,10 @@ export class ReplicaRecords {
     const vmId = normalizeGuid(definition.VMId, 'VM id');
     try {
       return await this.site.store.update(vmId, (current) => {
-        if (!current) {
+        // A record whose removal stopped after the registration went (remove-replica.ts) is the removed
+        // relationship's: a new one (another id, admitted as such) starts afresh, and its own later removal
+        // must not take that one's tombstone entry, storage folder or kept VM for its own.
+        if (!current || current.removal) {
           const { mode, relationshipType } = modeOf(definition);
           const created = newRecord(this.site, configuration, mode, primaryServerName, {
             replicationFrequencySec: definition.ReplicationFrequencySec,

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RemovedRelationships, type RegistrationIdentity, type RemovedRelationship } from '../../src/replica/removed-relationships.js';
+import { FailoverSite } from '../../src/failover/site.js';
+import { parseReplicaVmDefinition } from '../../src/protocol/index.js';
 import { ReplicaRecords } from '../../src/replica/replica-records.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
 
@@ -90,6 +92,21 @@ describe('removed relationships', () => {
       // The removal wrote its tombstone; it has not got to the registration yet (it keeps the VM first).
       await new RemovedRelationships(stateDir).add(VM, { ...removal(OLD), RegisteredAt: registered.CreatedAt });
       await assert.rejects(records.receiving(VM, 'primary.contoso.com'), { code: 'ERR_REPLICATION_REMOVED' });
+    }));
+
+  it('a new relationship\'s definition does not inherit a removal that stopped after the registration went', () =>
+    withState(async (stateDir) => {
+      const records = new ReplicaRecords({ stateDir, serverName: 'replica.contoso.com' });
+      const definition = parseReplicaVmDefinition({
+        FormatVersion: 1, VMId: VM, VMName: 'web1', Disks: [{ DiskId: VM, VirtualSize: 1 << 20, LogicalSectorSize: 512 }], RecoveryHistory: 4, VSSSnapshotFrequencyHour: 0, ReplicationFrequencySec: 300, 
+        Configuration: { id: VM, name: 'web1', generation: 2, processorCount: 1, memoryBytes: 1 << 30, networkAdapters: [], disks: [{ id: VM, virtualSize: 1 << 20, logicalSectorSize: 512, location: 'c:\\web1.vhdx' }] },
+      });
+      await records.define(definition, 'primary.contoso.com');
+      const site = new FailoverSite({ name: 'replica.contoso.com', stateDir });
+      await site.store.modify(VM, (r) => ({ ...r, state: 'Replicating', removal: { RemovedAt: '2026-12-07T11:00:00.000Z', StoragePath: '/replicas/hvreplica/old' } }));
+      const again = await records.define(definition, 'primary.contoso.com');
+      assert.equal(again.removal, undefined);
+      assert.equal(again.state, 'WaitingForInitialReplication', 'a new replica, waiting for its initial replication');
     }));
 
   it('names the extended relationship to remove on the sender when the extended replica was removed', () =>
