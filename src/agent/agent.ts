@@ -35,6 +35,9 @@ export interface AgentOptions {
 
 /** Whether the agent sends this relationship's next cycle now (initial replication waits for its start). */
 export function dueForCycle(rel: ReplicationRelationship, now: Date): boolean {
+  // Refused as removed on the replica server: every try would take a reference point on the VM only to be
+  // refused again. The relationship waits for its administrator (remove and enable again, or resume).
+  if (rel.RemovedOnReplica) return false;
   switch (rel.ReplicationState) {
     case 'Replicating':
     case 'InitialReplicationInProgress':

@@ -25,6 +25,8 @@ export interface ExtendedAgentOptions {
 /** Whether an extended cycle is due: the relationship sends, and B still receives the VM as a replica. */
 async function sends(stateDir: string, record: ExtendedRecord): Promise<boolean> {
   if (!['ReadyForInitialReplication', 'InitialReplicationInProgress', 'Replicating'].includes(record.state)) return false;
+  // Refused as removed on the extended replica server: it waits for its administrator (relationship-updates.ts).
+  if (record.Relationship.RemovedOnReplica) return false;
   const replica = (await heldReplicas(stateDir, record.vmName)).find((r) => r.vmId === record.vmId.toLowerCase());
   return replica !== undefined && replica.mode === 'Replica' && replica.state === 'Replicating';
 }

@@ -217,9 +217,8 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
         return { kind: 'delta' as const, generation: sync.generation, sequence: sync.sequence, name, changedBytes: sync.changedBytes, comparedBytes: sync.comparedBytes, logBytes: sync.logBytes };
       });
     } catch (error) {
-      const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
       await site.store
-        .modify(replica.vmId, (r) => (isExtendedRecord(r) ? { ...r, Relationship: afterFailure(r.Relationship, networkFault, clock(), monitoring) } : r), 'Extended')
+        .modify(replica.vmId, (r) => (isExtendedRecord(r) ? { ...r, Relationship: afterFailure(r.Relationship, error, clock(), monitoring) } : r), 'Extended')
         .catch(() => undefined);
       throw error;
     }

@@ -5,6 +5,7 @@
  */
 import { recordCycle, rollStatistics, type ReplicationRelationship } from '../relationship/index.js';
 import type { ReplicaServerConfig } from '../replica/index.js';
+import { TransportError } from '../transport/errors.js';
 
 export interface CycleSuccess {
   kind: 'initial' | 'delta';
@@ -29,10 +30,17 @@ export function afterSuccess(rel: ReplicationRelationship, cycle: CycleSuccess, 
   };
 }
 
-/** A failure that reached the network layer counts as a network failure, anything else as a replication failure. */
-export function afterFailure(rel: ReplicationRelationship, networkFault: boolean, now: Date, monitoring: Monitoring): ReplicationRelationship {
+/**
+ * A failure that reached the network layer counts as a network failure, anything else as a replication
+ * failure. The replica server refusing the relationship as removed there also puts it in Error and marks it
+ * (RemovedOnReplica): no cycle is started for it any more until its administrator acts (agent.ts dueForCycle).
+ */
+export function afterFailure(rel: ReplicationRelationship, error: unknown, now: Date, monitoring: Monitoring): ReplicationRelationship {
   const stats = rollStatistics(rel.Statistics, now, monitoring.MonitoringInterval, monitoring.MonitoringStartTime);
-  return { ...rel, Statistics: recordCycle(stats, { kind: networkFault ? 'network-failure' : 'replication-failure' }) };
+  const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
+  const failed = { ...rel, Statistics: recordCycle(stats, { kind: networkFault ? 'network-failure' : 'replication-failure' }) };
+  if (!(error instanceof TransportError && error.code === 'ERR_REPLICATION_REMOVED')) return failed;
+  return { ...failed, ReplicationState: 'Error', RemovedOnReplica: { At: now.toISOString(), Message: error.message } };
 }
 
 export function afterMissed(rel: ReplicationRelationship, now: Date, monitoring: Monitoring): ReplicationRelationship {

@@ -21,7 +21,6 @@ import { ReplicaConfigStore } from '../replica/config-store.js';
 import { FileCertificateStore } from '../security/certificate-store.js';
 import type { HostCredential } from '../security/credential.js';
 import type { BandwidthSchedule } from '../transport/bandwidth-schedule.js';
-import { TransportError } from '../transport/errors.js';
 import { ReplicaClient, type ReplicaEndpoint } from '../transport/http2-client.js';
 import { Http2LogUploader, RetryingUploader, type RetryOptions } from '../transport/log-uploader.js';
 import { BandwidthLimitedUploader } from '../transport/throttle.js';
@@ -208,13 +207,8 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
     } catch (error) {
       // A cycle stopped on purpose (agent stop, initial stop, suspend) is no failure of the relationship.
       if (signal.aborted) throw error;
-      const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
-      // The replica server removed this relationship: nothing more goes through until it is removed here too (Critical).
-      const removed = error instanceof TransportError && error.code === 'ERR_REPLICATION_REMOVED';
-      await store.update(vm.id, (current) => {
-        const failed = current && afterFailure(current, networkFault, clock(), monitoring);
-        return { next: failed && removed ? { ...failed, ReplicationState: 'Error' } : failed, result: undefined };
-      });
+      // The replica server removed this relationship: Error, and no cycle starts until its administrator acts.
+      await store.update(vm.id, (current) => ({ next: current && afterFailure(current, error, clock(), monitoring), result: undefined }));
       // Tracking lost its place, or the replica is out of step: resynchronize (now, or when its rules allow).
       if (!fullCopy && !options.sink && !options.planned && needsResync(error)) return (await import('./resync.js')).resyncAfterFailure({ ...options, signal }, vm.id, error);
       throw error;

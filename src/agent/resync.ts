@@ -24,7 +24,6 @@ import { credentialOf, endpointOf, joinSignals, requireRelationship, type CycleR
 import { logger } from '../logging/logger.js';
 import { recordCycle, RelationshipStore, rollStatistics, type ReplicationRelationship, type ReplicationState } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/config-store.js';
-import { TransportError } from '../transport/errors.js';
 
 const log = logger('resync');
 
@@ -146,8 +145,7 @@ async function resyncLocked(options: ResyncOptions, vmId: string): Promise<Cycle
     // Stays Resynchronizing (or ResynchronizeSuspended, if a suspend stopped it): the next attempt
     // compares again and sends what still differs. A stop on purpose is not counted as a failure.
     if (options.signal?.aborted) throw error;
-    const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
-    await store.update(vmId, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
+    await store.update(vmId, (current) => ({ next: current && afterFailure(current, error, clock(), monitoring), result: undefined }));
     throw error;
   }
   const end = clock();

@@ -11,7 +11,7 @@ import { toWire as hostConfigurationToWire } from '../host/hyperv/exported-defin
 import { logger } from '../logging/logger.js';
 import { RelationshipStore } from '../relationship/index.js';
 import { ReplicaConfigStore } from '../replica/index.js';
-import { ReplicaClient, TransportError } from '../transport/index.js';
+import { ReplicaClient } from '../transport/index.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
 import { hashSyncRelationship, hashSyncReport } from './hash-sync-cycle.js';
@@ -61,8 +61,7 @@ export async function initialReplicationFromBackup(options: FromBackupOptions): 
     } catch (error) {
       if (signal.aborted) throw error;
       // Stays InitialReplicationInProgress: running it again seeds nothing twice and compares afresh.
-      const networkFault = error instanceof TransportError && (error.code === 'ERR_CONNECTION' || error.retryable);
-      await store.update(vm.id, (current) => ({ next: current && afterFailure(current, networkFault, clock(), monitoring), result: undefined }));
+      await store.update(vm.id, (current) => ({ next: current && afterFailure(current, error, clock(), monitoring), result: undefined }));
       throw error;
     }
     await store.update(vm.id, (current) => ({

@@ -84,6 +84,12 @@ export interface FailoverRecord extends StateCarrier {
    * to exactly this position is Planned, i.e. loses nothing. Set on the replica when the primary says so.
    */
   plannedPosition?: { generation: number; sequence: number };
+  /**
+   * A removal of this replica's relationship under way (./remove-replica.ts), written before anything of it
+   * changes: a removal run again after a failure goes on with the same tombstone entry (its RemovedAt) and the
+   * replica storage where it was, though the server's registration that said where may be gone already.
+   */
+  removal?: { RemovedAt: string; StoragePath: string };
 }
 
 /** Where this record's VM is on this host: its own id, or the one Hyper-V gave a same-host replica. */

@@ -15,10 +15,13 @@
  *                     running test failover, is refused with what to do first: which point to keep, and
  *                     whether the test VM's work may go, are the administrator's to decide.
  *   no content yet    (the initial replication never completed) nothing is kept but the tombstone.
- * The tombstone is written first, so from that moment the primary is refused; a removal that fails later is
- * run again (the record is still there) and finishes: the kept VM's folder says whether it was complete
- * (`kept.json`, written last) and is otherwise made again. A folder still holding the VM an earlier
- * relationship's removal kept (same VM id) is refused, naming it: this host cannot hold two VMs of one id.
+ * The removal is written into the failover record first (when, and where the replica storage is), then the
+ * tombstone, so from that moment the primary is refused: nothing arriving after it is stored (so acknowledged),
+ * even before the registration goes. A removal that fails later is run again (the record is still there) and
+ * finishes with that same tombstone entry and storage folder: the kept VM's folder says whether it was
+ * complete (`kept.json`, written last, naming the removal) and is otherwise made again; the storage folder is
+ * deleted before the registration that says where it is. A folder still holding the VM an earlier removal
+ * kept (same VM id) is refused, naming it: this host cannot hold two VMs of one id.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,8 +30,10 @@ import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from '../replica/atomic-file.js';
 import { RemovedRelationships } from '../replica/removed-relationships.js';
+import { withStorageLock } from '../replica/storage-lock.js';
 import { replicaStatisticsFile } from '../replica/replica-statistics.js';
 import { pathExists } from '../util/path-exists.js';
+import { isPathWithin } from '../util/path-within.js';
 import { createDisk } from '../vhdx/index.js';
 import { FailoverError } from './errors.js';
 import { finishHeldChainBeforeRemoval } from './held-chain.js';
@@ -47,7 +52,7 @@ export interface RemovedReplica {
 }
 
 /** Why this replica's relationship cannot be removed now, or undefined. Nothing has changed when it says so. */
-async function refusal(site: FailoverSite, record: FailoverRecord, registeredAt: string | null): Promise<FailoverError | undefined> {
+async function refusal(site: FailoverSite, record: FailoverRecord, removal: Removal | undefined): Promise<FailoverError | undefined> {
   const vm = record.vmName;
   if (record.mode !== 'Replica' && record.mode !== 'ExtendedReplica') {
     return new FailoverError('ERR_INVALID_STATE', `VM '${vm}' is a ${record.mode} on this host, not a replica`);
@@ -72,7 +77,7 @@ async function refusal(site: FailoverSite, record: FailoverRecord, registeredAt:
         `or cancel it (hvreplica failover stop --vm-name ${vm}), then remove replication`,
     );
   }
-  return record.state === 'FailedOver' ? undefined : earlierKept(site, record, registeredAt);
+  return record.state === 'FailedOver' ? undefined : earlierKept(site, record, removal);
 }
 
 /**
@@ -85,6 +90,11 @@ interface KeptMarker {
   HostVmId: string;
   /** When this server registered the replica (its registration's CreatedAt): which relationship it came from. */
   RegisteredAt: string | null;
+  /**
+   * The removal that kept it (its tombstone entry's RemovedAt, in the failover record while it runs): a rerun
+   * of that removal finds its own VM by it, though the registration is gone. Absent in markers of before.
+   */
+  RemovedAt?: string;
   PointId: string;
   KeptAt: string;
 }
@@ -98,41 +108,69 @@ function keptBefore(record: FailoverRecord, folder: string, marker: KeptMarker):
   );
 }
 
+/** A removal under way, as its failover record holds it (record.ts): which tombstone entry, which storage. */
+type Removal = NonNullable<FailoverRecord['removal']>;
+
+/** Whether the marker is of the VM this very removal kept (a run of it that failed later). */
+function keptByThis(record: FailoverRecord, marker: KeptMarker, removal: Removal | undefined, registeredAt: string | null): boolean {
+  if (marker.VMId !== record.vmId) return false;
+  // Markers written before removals were named by RemovedAt: by the registration, while it is there.
+  return marker.RemovedAt === undefined ? registeredAt !== null && marker.RegisteredAt === registeredAt : marker.RemovedAt === removal?.RemovedAt;
+}
+
 /** The marker of a VM an earlier relationship's removal kept in this VM's folder, which this removal would need. */
-async function earlierKept(site: FailoverSite, record: FailoverRecord, registeredAt: string | null): Promise<FailoverError | undefined> {
+async function earlierKept(site: FailoverSite, record: FailoverRecord, removal: Removal | undefined): Promise<FailoverError | undefined> {
   const folder = site.keptReplicaFolder(record.vmId);
   const marker = await readJsonFile<KeptMarker>(join(folder, KEPT_MARKER));
-  return marker && (marker.VMId !== record.vmId || marker.RegisteredAt !== registeredAt) ? keptBefore(record, folder, marker) : undefined;
+  return marker && !keptByThis(record, marker, removal, (await site.registry.get(record.vmId))?.CreatedAt ?? null) ? keptBefore(record, folder, marker) : undefined;
+}
+
+/** The VM this removal kept in an earlier run that failed later, if it is complete and still on this host. */
+async function keptEarlierByThis(site: FailoverSite, record: FailoverRecord, removal: Removal, registeredAt: string | null): Promise<VmSummary | undefined> {
+  const marker = await readJsonFile<KeptMarker>(join(site.keptReplicaFolder(record.vmId), KEPT_MARKER));
+  if (!marker || !keptByThis(record, marker, removal, registeredAt)) return undefined;
+  return site.host.getVm(marker.HostVmId).catch(() => undefined);
 }
 
 /**
  * The folder for the VM this removal keeps: a VM this very removal kept before it failed later (returned), or
  * a clean folder. One that holds the VM of an earlier relationship's removal is refused: its VM has this id too.
  */
-async function prepareKeptFolder(site: FailoverSite, record: FailoverRecord, folder: string, registeredAt: string | null): Promise<VmSummary | undefined> {
+async function prepareKeptFolder(site: FailoverSite, record: FailoverRecord, folder: string, removal: Removal, registeredAt: string | null): Promise<VmSummary | undefined> {
   if (!(await pathExists(folder))) return undefined;
+  const done = await keptEarlierByThis(site, record, removal, registeredAt);
+  if (done) return done;
   const marker = await readJsonFile<KeptMarker>(join(folder, KEPT_MARKER));
-  if (marker && marker.VMId === record.vmId && marker.RegisteredAt === registeredAt) {
-    const vm = await site.host.getVm(marker.HostVmId).catch(() => undefined);
-    if (vm) return vm;
+  if (marker && !keptByThis(record, marker, removal, registeredAt)) throw keptBefore(record, folder, marker);
+  // An attempt of this removal that did not finish (or whose VM is gone): its VM, registered from this folder
+  // under this id or the one the host gave it, and its files go, and it is redone.
+  for (const id of await keptVmCandidates(site, record, marker)) {
+    const earlier = await site.host.getVm(id).catch(() => undefined);
+    if (earlier && earlier.disks.every((d) => isPathWithin(d.currentPath, folder))) await site.host.unregisterVm(earlier.id, { force: true });
   }
-  if (marker) throw keptBefore(record, folder, marker);
-  // An attempt of this removal that did not finish: its VM (registered from this folder) and files go, and it is redone.
-  const earlier = await site.host.getVm(record.vmId).catch(() => undefined);
-  if (earlier && earlier.disks.every((d) => d.currentPath.startsWith(folder))) await site.host.unregisterVm(earlier.id, { force: true });
-  await rm(folder, { recursive: true, force: true });
+  await rm(folder, { recursive: true, force: true, maxRetries: RM_RETRIES });
   return undefined;
 }
 
+/** The VMs a half-made kept VM may be on this host: the marker's id, the VM's id, and VMs of its name (Hyper-V may give another id). */
+async function keptVmCandidates(site: FailoverSite, record: FailoverRecord, marker: KeptMarker | undefined): Promise<string[]> {
+  const named = (await site.host.listVms()).filter((v) => v.name === record.vmName).map((v) => v.id);
+  return [...new Set([...(marker ? [marker.HostVmId] : []), record.vmId, ...named])];
+}
+
+/** Windows refuses to delete a file another process still has open for a moment (an upload's file closing). */
+const RM_RETRIES = 10;
+
 /** The latest point's disks as a new VM of this host, on standalone disks in its own folder. */
-async function keepLatest(site: FailoverSite, record: FailoverRecord, registeredAt: string | null): Promise<VmSummary | undefined> {
+async function keepLatest(site: FailoverSite, record: FailoverRecord, removal: Removal, registeredAt: string | null): Promise<VmSummary | undefined> {
   const folder = site.keptReplicaFolder(record.vmId);
-  return site.withStorage(record.vmId, 'replication remove', async (storage) => {
-    const done = await prepareKeptFolder(site, record, folder, registeredAt);
+  return site.withStorageAt(removal.StoragePath, 'replication remove', async (storage) => {
+    const done = await prepareKeptFolder(site, record, folder, removal, registeredAt);
     if (done) return done;
     // Acknowledged cycles are the primary's latest safe point: applied before anything is kept.
     await storage.applyPending();
-    if ((await storage.status()).position === null) return undefined;
+    // No cycle applied yet (the initial replication never completed): nothing to keep.
+    if ((await storage.status()).position === undefined) return undefined;
     const point = await choosePoint(storage, 'latest', record.vmName);
     const bases = await pointFiles(storage, record.configuration, point.id);
     const diskFolder = join(folder, 'disks');
@@ -150,13 +188,14 @@ async function keepLatest(site: FailoverSite, record: FailoverRecord, registered
       const vm = await site.host.registerReplicaVm(record.configuration, layers, { location: join(folder, 'vm'), ordinary: true });
       registered = vm.id;
       await site.host.rebaseVmDisks(vm.id, Object.entries(bases).map(([diskId, path]) => ({ diskId, path })), diskFolder);
-      const marker: KeptMarker = { VMId: record.vmId, HostVmId: vm.id, RegisteredAt: registeredAt, PointId: point.id, KeptAt: site.clock().toISOString() };
+      const marker: KeptMarker = { VMId: record.vmId, HostVmId: vm.id, RegisteredAt: registeredAt, RemovedAt: removal.RemovedAt, PointId: point.id, KeptAt: site.clock().toISOString() };
       await writeFileAtomic(join(folder, KEPT_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
       log.info('replica VM kept as an ordinary VM', { vm: record.vmName, point: point.id, folder });
       return vm;
     } catch (error) {
-      if (registered) await site.host.unregisterVm(registered, { force: true }).catch(() => undefined);
-      await rm(folder, { recursive: true, force: true });
+      // What is left is redone by the next run (prepareKeptFolder): a cleanup that fails must not hide why.
+      if (registered) await site.host.unregisterVm(registered, { force: true }).catch((e: unknown) => log.warn('could not unregister the half-kept VM', { vm: record.vmName, id: registered, error: String(e) }));
+      await rm(folder, { recursive: true, force: true, maxRetries: RM_RETRIES }).catch((e: unknown) => log.warn('could not delete the half-kept VM\'s folder', { vm: record.vmName, folder, error: String(e) }));
       throw error;
     }
   });
@@ -170,29 +209,49 @@ async function failedOverVm(site: FailoverSite, record: FailoverRecord): Promise
   });
 }
 
+/**
+ * The removal of this record: the one a failed earlier run wrote into it, or a new one (when, and where the
+ * replica storage is now), written before the tombstone so that a rerun always finds both.
+ */
+async function beginRemoval(site: FailoverSite, record: FailoverRecord): Promise<Removal> {
+  if (record.removal) return record.removal;
+  const removal: Removal = { RemovedAt: site.clock().toISOString(), StoragePath: await site.storagePath(record.vmId) };
+  await site.store.modify(record.vmId, (r) => ({ ...r, removal }));
+  return removal;
+}
+
 /** Remove-VMReplication of the replica `vmId` on this host (its Simple record, or its ExtendedReplica record). */
 export async function removeReplica(site: FailoverSite, vmId: string): Promise<RemovedReplica> {
   let record = await site.store.require(vmId);
   const registered = await site.registry.get(vmId);
-  const refused = await refusal(site, record, registered?.CreatedAt ?? null);
+  const refused = await refusal(site, record, record.removal);
   if (refused) throw refused;
   // A completed failover whose VM still runs on the chain (Hyper-V) is refused here, before anything changes.
   if (record.heldChain) record = await finishHeldChainBeforeRemoval(site, record);
+  const removal = await beginRemoval(site, record);
+  // The registration's CreatedAt, kept in the tombstone: a rerun after the registration went still has it.
+  const earlierEntry = (await new RemovedRelationships(site.options.stateDir).list(vmId)).find((r) => r.RemovedAt === removal.RemovedAt);
+  const registeredAt = registered?.CreatedAt ?? earlierEntry?.RegisteredAt ?? null;
   await new RemovedRelationships(site.options.stateDir).add(vmId, {
-    RelationshipId: registered?.RelationshipId ?? null,
+    RelationshipId: registered?.RelationshipId ?? earlierEntry?.RelationshipId ?? null,
     VMName: record.vmName,
     RelationshipType: record.mode === 'ExtendedReplica' ? 'Extended' : 'Simple',
     PrimaryServerName: record.peerServer,
     ReplicaServerName: record.localServer,
-    RemovedAt: site.clock().toISOString(),
+    RemovedAt: removal.RemovedAt,
+    RegisteredAt: registeredAt,
   });
-  const storage = await site.storagePath(vmId);
-  const hasStorage = await pathExists(join(storage, 'state.json'));
-  const kept = record.state === 'FailedOver' ? await failedOverVm(site, record) : hasStorage ? await keepLatest(site, record, registered?.CreatedAt ?? null) : undefined;
+  const storage = removal.StoragePath;
+  const kept =
+    record.state === 'FailedOver'
+      ? await failedOverVm(site, record)
+      : ((await keptEarlierByThis(site, record, removal, registeredAt)) ??
+        ((await pathExists(join(storage, 'state.json'))) ? await keepLatest(site, record, removal, registeredAt) : undefined));
   // Under the storage lock, as the server's receive and apply: none of them is half-way through the folder.
-  await site.lockStorage(vmId, 'replication remove', async (path) => {
+  // The folder goes before the registration that says where it is (the record says so too, until the end).
+  await withStorageLock(storage, 'replication remove', async () => {
+    await rm(storage, { recursive: true, force: true, maxRetries: RM_RETRIES });
     await site.registry.remove(vmId);
-    await rm(path, { recursive: true, force: true });
   });
   await rm(replicaStatisticsFile(site.options.stateDir, vmId), { force: true });
   await site.store.update(vmId, () => ({ next: undefined, result: undefined }));

@@ -122,7 +122,11 @@ export class FailoverSite<H extends HostAdapter = HostAdapter> {
    * must not be used after `body` returns.
    */
   async withStorage<T>(vmId: string, purpose: string, body: (storage: VhdxReplicaStorage, path: string) => Promise<T>): Promise<T> {
-    const path = await this.storagePath(vmId);
+    return this.withStorageAt(await this.storagePath(vmId), purpose, body);
+  }
+
+  /** withStorage of the storage at `path`: for a removal that recorded where it was (its registration may be gone). */
+  async withStorageAt<T>(path: string, purpose: string, body: (storage: VhdxReplicaStorage, path: string) => Promise<T>): Promise<T> {
     return withStorageLock(path, purpose, async () => body(await openVhdxReplicaStorage(path, { clock: this.clock }), path));
   }
 

@@ -31,6 +31,10 @@ export function assessHealth(rel: ReplicationRelationship, now: Date): HealthAss
 
   switch (rel.ReplicationState) {
     case 'Error':
+      if (rel.RemovedOnReplica) {
+        find('Critical', `Replication of virtual machine ${vm} was refused by the replica server at ${rel.RemovedOnReplica.At}, nothing is sent until you act: ${rel.RemovedOnReplica.Message}`);
+        break;
+      }
       find('Critical', `Replication for virtual machine ${vm} is in error. Resolve the error and resume replication.`);
       break;
     case 'WaitingForStartResynchronize':

@@ -97,6 +97,13 @@ export interface ReplicationRelationship {
   InitialReplicationStartTime: string | null;
   /** hvreplica: the scheduled initial replication starts from a copy on the replica (-UseBackup). */
   InitialReplicationUseBackup?: boolean;
+  /**
+   * hvreplica: the replica server refused this relationship because it was removed there
+   * (ERR_REPLICATION_REMOVED): when, and the server's message (what to do). The agent starts no cycle for it
+   * (so takes no reference point on the VM) until the administrator removes the relationship here (and
+   * enables it again, a new relationship) or resumes it (Resume-VMReplication of a relationship in Error).
+   */
+  RemovedOnReplica?: { At: string; Message: string };
   /** hvreplica: a resync paused by Suspend-VMReplication (ResynchronizeSuspended) waits for a resume, not its window. */
   ResynchronizePausedByUser?: boolean;
   ResynchronizeStartTime: string | null;

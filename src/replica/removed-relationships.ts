@@ -15,6 +15,7 @@
  *
  *   <state>/replica/removed/<VMId>.json   {VMId, Removed: [{RelationshipId, VMName, ...}]}, newest last
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeGuid } from '../protocol/index.js';
 import { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
@@ -28,8 +29,28 @@ export interface RemovedRelationship {
   RelationshipType: 'Simple' | 'Extended';
   PrimaryServerName: string;
   ReplicaServerName: string;
-  /** ISO 8601 UTC. */
+  /** ISO 8601 UTC; with the VM id, names this removal (the failover record and the kept VM's marker point at it). */
   RemovedAt: string;
+  /**
+   * When the replica server registered the relationship removed (its registration's CreatedAt), or null when
+   * no server registered it (the in-process library). Absent in tombstones written before it was recorded.
+   */
+  RegisteredAt?: string | null;
+}
+
+/** The replica server's registration of a VM, as far as a tombstone can name it (src/replica/vm-registry.ts). */
+export interface RegistrationIdentity {
+  CreatedAt: string;
+  RelationshipId?: string;
+}
+
+/**
+ * Whether `removed` is the removal of the relationship `registration` belongs to: the very registration (its
+ * CreatedAt), or the relationship id it names, or (neither side naming one) a relationship from before ids.
+ */
+function removes(removed: RemovedRelationship, registration: RegistrationIdentity): boolean {
+  if (removed.RegisteredAt != null && removed.RegisteredAt === registration.CreatedAt) return true;
+  return (removed.RelationshipId ?? undefined) === registration.RelationshipId;
 }
 
 interface TombstoneFile {
@@ -58,20 +79,42 @@ export class RemovedRelationships {
   }
 
   /**
-   * For work that already passed `refusal` and now holds the VM's storage lock (a definition, a log handed
-   * to the storage): refused when the VM was removed meanwhile, i.e. it has a tombstone and no longer a
-   * registration (the removal deletes that, under this lock, after writing the tombstone).
+   * The latest removal of a relationship of a VM named `vmName` (case-insensitive, as Hyper-V matches names):
+   * found by the relationship's own VM id, which the VM kept on this host need not have.
    */
-  async removedMeanwhile(vmId: string, registered: () => Promise<boolean>): Promise<ReplicaError | undefined> {
-    const last = (await this.list(vmId)).at(-1);
-    return last && !(await registered()) ? removedError(last, false) : undefined;
+  async latestNamed(vmName: string): Promise<RemovedRelationship | undefined> {
+    const files = (await readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    const named: RemovedRelationship[] = [];
+    for (const file of files) {
+      const removed = (await readJsonFile<TombstoneFile>(join(this.dir, file)))?.Removed ?? [];
+      named.push(...removed.filter((r) => r.VMName.toLowerCase() === vmName.toLowerCase()));
+    }
+    return named.sort((x, y) => x.RemovedAt.localeCompare(y.RemovedAt)).at(-1);
   }
 
-  /** Records a removal durably (written atomically and synced before it returns). */
+  /**
+   * For work that already passed `refusal` and now holds the VM's storage lock (a definition, a log handed
+   * to the storage): refused when the VM was removed meanwhile, i.e. it has a tombstone and no longer a
+   * registration, or a tombstone that removes the registration it still has (a removal between writing its
+   * tombstone and deleting the registration: nothing arriving then may be stored, so acknowledged).
+   */
+  async removedMeanwhile(vmId: string, registration: () => Promise<RegistrationIdentity | undefined>): Promise<ReplicaError | undefined> {
+    const removed = await this.list(vmId);
+    const last = removed.at(-1);
+    if (!last) return undefined;
+    const current = await registration();
+    return !current || removed.some((r) => removes(r, current)) ? removedError(last, false) : undefined;
+  }
+
+  /**
+   * Records a removal durably (written atomically and synced before it returns). A removal run again after a
+   * failure adds nothing: its entry (same RemovedAt and relationship) is there already.
+   */
   async add(vmId: string, removed: RemovedRelationship): Promise<void> {
     const path = this.path(vmId);
     await withFileLock(path, async () => {
       const current = (await readJsonFile<TombstoneFile>(path))?.Removed ?? [];
+      if (current.some((r) => r.RemovedAt === removed.RemovedAt && r.RelationshipId === removed.RelationshipId)) return;
       const next: TombstoneFile = { VMId: normalizeGuid(vmId, 'VM id'), Removed: [...current, removed].slice(-KEPT_PER_VM) };
       await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
     });
@@ -105,6 +148,9 @@ export function removedError(removed: RemovedRelationship, unnamed: boolean): Re
     `replication of VM '${vm}' was removed on replica server ${removed.ReplicaServerName} at ${removed.RemovedAt}; it accepts nothing more of that relationship ` +
       `(the VM it held is kept there as an ordinary VM). On ${where}: remove the relationship too (${remove}, ${cmdlet}), then enable replication again if wanted, ` +
       'which starts a new initial replication (it can start from the kept VM\'s disks as an existing copy: hvreplica initial import --use-backup on the replica, initial start --use-backup)' +
-      (unnamed ? `. This request named no relationship: if ${removed.PrimaryServerName} runs an hvreplica older than this server, upgrade it first` : ''),
+      (unnamed
+        ? `. This request named no relationship: if ${removed.PrimaryServerName} runs an hvreplica older than this server, upgrade it first; ` +
+          'a relationship enabled there before relationship ids existed must then be removed and enabled again on it, as above'
+        : ''),
   );
 }

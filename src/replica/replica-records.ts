@@ -76,7 +76,10 @@ export class ReplicaRecords {
     const vmId = normalizeGuid(definition.VMId, 'VM id');
     try {
       return await this.site.store.update(vmId, (current) => {
-        if (!current) {
+        // A record whose removal stopped after the registration went (remove-replica.ts) is the removed
+        // relationship's: a new one (another id, admitted as such) starts afresh, and its own later removal
+        // must not take that one's tombstone entry, storage folder or kept VM for its own.
+        if (!current || current.removal) {
           const { mode, relationshipType } = modeOf(definition);
           const created = newRecord(this.site, configuration, mode, primaryServerName, {
             replicationFrequencySec: definition.ReplicationFrequencySec,
@@ -131,7 +134,7 @@ export class ReplicaRecords {
    */
   async refuseIfRemoved(vmId: string): Promise<void> {
     const registry = this.site.registry;
-    const refusal = await new RemovedRelationships(this.options.stateDir).removedMeanwhile(vmId, async () => (await registry.get(vmId)) !== undefined);
+    const refusal = await new RemovedRelationships(this.options.stateDir).removedMeanwhile(vmId, () => registry.get(vmId));
     if (refusal) throw refusal;
   }
 

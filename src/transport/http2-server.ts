@@ -228,7 +228,9 @@ export class ReplicaHttpServer {
       try {
         await this.options.handler.admit(auth, about, vmId !== undefined || contentRoute?.kind === 'backup' ? 'define' : 'continue');
       } catch (error) {
-        this.metrics.inc('hvr_refused_total', { reason: 'removed' });
+        // Only the tombstone's refusal counts as removed; a malformed VM id or an unreadable tombstone is another failure.
+        const removed = (error as { code?: unknown }).code === 'ERR_REPLICATION_REMOVED';
+        this.metrics.inc('hvr_refused_total', { reason: removed ? 'removed' : 'admission' });
         return this.failWith(stream, error);
       }
     }

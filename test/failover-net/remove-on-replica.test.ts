@@ -10,7 +10,15 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { dueForCycle } from '../../src/agent/agent.js';
+import { withCycleLock } from '../../src/agent/cycle-lock.js';
+import { cycleLockFile, primaryStateFile } from '../../src/agent/paths.js';
+import { removeReplica } from '../../src/failover/remove-replica.js';
+import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
+import { RelationshipStore } from '../../src/relationship/index.js';
+import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
+import { VmRegistry } from '../../src/replica/vm-registry.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { ReplicaClient } from '../../src/transport/http2-client.js';
 import { cli, latestContent, MiB, ThreeHosts, TwoHosts, type CliResult } from '../e2e/harness.js';
@@ -40,6 +48,21 @@ function enable(hosts: TwoHosts): Promise<CliResult> {
     '--authentication-type=Certificate', `--certificate-thumbprint=${hosts.pairing.primaryThumbprint}`, '--recovery-history=4', '--replication-frequency-sec=30',
     `--state-dir=${hosts.primaryState}`,
   ]);
+}
+
+/** A registry whose removal of a VM stops right after deleting its registration (a crash, or what follows failing). */
+class RegistryFailingAfterRemove extends VmRegistry {
+  override async remove(vmId: string): Promise<void> {
+    await super.remove(vmId);
+    throw new Error('injected: the removal stops right after deleting the registration');
+  }
+}
+
+/** The replica host's site as the CLI builds it, with that registry. */
+class SiteFailingAfterRegistryRemove extends FailoverSite {
+  override get registry(): VmRegistry {
+    return new RegistryFailingAfterRemove(this.options.stateDir);
+  }
 }
 
 const REMOVED_MESSAGE = /replication of VM 'vm1' was removed on replica server replica\.e2e\.test .*remove the relationship too \(hvreplica replication remove --vm-name vm1, Remove-HvrVMReplication vm1\).*new initial replication/;
@@ -101,6 +124,18 @@ describe('replication remove on the replica server', () => {
       assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want);
       const [primary] = await ok(hosts, 'primary', 'replication', 'get', '--vm-name=vm1');
       assert.deepEqual([primary!.ReplicationState, primary!.ReplicationHealth], ['Error', 'Critical'], 'the primary shows the refusal');
+      assert.match(String(primary!.ReplicationError), /^refused by the replica server at .*: replication of VM 'vm1' was removed on replica server/, 'and says why and what to do');
+      // The agent starts no cycle for it (no reference point on the VM) until the administrator acts.
+      const primaryRel = (await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!;
+      assert.ok(primaryRel.RemovedOnReplica && !dueForCycle(primaryRel, new Date()));
+      const [measured] = await ok(hosts, 'primary', 'replication', 'measure', '--vm-name=vm1');
+      assert.match((measured!.ReplicationHealthDetails as string[])[0]!, /nothing is sent until you act/);
+      // Resume is the administrator's "try again" (Hyper-V's Resume of a relationship in Error): refused again.
+      const [resumed] = await ok(hosts, 'primary', 'replication', 'resume', '--vm-name=vm1');
+      assert.deepEqual([resumed!.ReplicationState, resumed!.ReplicationError], ['Replicating', undefined]);
+      assert.ok(dueForCycle((await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!, new Date()));
+      assert.equal((await hosts.replicate()).json.error?.code, 'ERR_REPLICATION_REMOVED');
+      assert.ok((await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!.RemovedOnReplica, 'marked again');
       // A primary that names no relationship (older hvreplica) is refused too, and told to upgrade.
       const client = await ReplicaClient.connect((await hosts.connection()).endpoint, (await hosts.connection()).credential);
       try {
@@ -112,8 +147,33 @@ describe('replication remove on the replica server', () => {
       }
       assert.deepEqual(await snapshot(hosts.replicaState, hosts.storageLocation), before);
 
-      // The primary's administrator removes its end too and enables again: a new initial replication.
-      await ok(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1');
+      // The primary's administrator removes its end too and enables again: a new initial replication. A cycle
+      // holds the VM's cycle lock meanwhile (here this process): the removal stops it and waits, and only then
+      // forgets the position, which the cycle saves on its way out.
+      const statePath = primaryStateFile(hosts.primaryState, hosts.vmId);
+      const position = await readFile(statePath);
+      let cycleStarted!: () => void;
+      const started = new Promise<void>((resolve) => (cycleStarted = resolve));
+      let cancelSeen = false;
+      // Ends the cycle if the removal finished without asking it to stop (what this checks it does not do).
+      let removalFinished!: () => void;
+      const cycleInFlight = withCycleLock(cycleLockFile(hosts.primaryState, hosts.vmId), 'vm1', async (cancelled) => {
+        await new Promise<void>((resolve) => {
+          cancelled.addEventListener('abort', () => ((cancelSeen = true), resolve()), { once: true });
+          removalFinished = resolve;
+          cycleStarted();
+        });
+        await writeFile(statePath, position);
+      });
+      await started;
+      const removedOnPrimary = await on(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1');
+      removalFinished();
+      await cycleInFlight;
+      assert.equal(removedOnPrimary.code, 0, JSON.stringify(removedOnPrimary.json));
+      assert.ok(cancelSeen, 'the removal asked the cycle to stop');
+      assert.ok(!existsSync(statePath), 'and forgot the position after the cycle let go');
+      // A position saved anyway (a cycle that began before the removal and took the lock after it) is not the new relationship's.
+      await writeFile(statePath, position);
       const enabled = await enable(hosts);
       assert.equal(enabled.code, 0, JSON.stringify(enabled.json));
       assert.equal((await cycle(hosts)).Kind, 'initial', 'a new relationship starts with a full copy');
@@ -134,6 +194,48 @@ describe('replication remove on the replica server', () => {
       await hosts.startServer();
       await hosts.workload(['--seed=46', '--bytes=1MiB']);
       assert.equal((await cycle(hosts)).Kind, 'delta', 'the refused removal left the relationship replicating');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('a removal that stopped after the registration went is finished by running it again: the VM kept, the storage gone, one tombstone entry', async () => {
+    const hosts = await TwoHosts.create({ disks: [4 * MiB], recoveryHistory: 4 });
+    try {
+      await hosts.startServer();
+      await hosts.workload(['--seed=71', '--bytes=2MiB']);
+      await cycle(hosts);
+      await hosts.workload(['--seed=72', '--bytes=1MiB']);
+      const last = await cycle(hosts);
+      const want = hosts.expected.get(last.ReferencePoint)!;
+      await hosts.server!.stop();
+      const registered = await new VmRegistry(hosts.replicaState).get(hosts.vmId);
+      assert.ok(registered && existsSync(registered.Path), 'the server registered the replica storage under its storage location');
+
+      const site = new SiteFailingAfterRegistryRemove({ name: 'replica.e2e.test', stateDir: hosts.replicaState });
+      await assert.rejects(removeReplica(site, hosts.vmId), /injected/);
+      assert.equal(await new VmRegistry(hosts.replicaState).get(hosts.vmId), undefined, 'the registration is gone');
+      assert.ok(!existsSync(hosts.replicaDir), 'the storage folder went before the registration');
+      assert.ok(existsSync(join(hosts.replicaState, 'kept-replicas', hosts.vmId, 'kept.json')), 'the VM was kept');
+
+      // Run again (the CLI, as the administrator would): it finishes, keeping the same VM, and asks nobody to delete it.
+      const [removed] = await ok(hosts, 'replica', 'replication', 'remove', '--vm-name=vm1');
+      assert.equal(removed!.VMName, 'vm1');
+      assert.deepEqual(await vmHashes(hosts.replicaState, 'vm1'), want, 'the kept VM holds the last acknowledged cycle');
+      const kept = await new FileHost({ root: join(hosts.replicaState, 'vms') }).getVm('vm1');
+      assert.deepEqual([kept.isReplica, kept.state], [false, 'off']);
+      assert.ok(!existsSync(hosts.replicaDir) && !existsSync(join(hosts.replicaState, 'replica', hosts.vmId)));
+      assert.deepEqual(await ok(hosts, 'replica', 'replication', 'get', '--vm-name=*'), [], 'the relationship is gone');
+      const entries = await new RemovedRelationships(hosts.replicaState).list(hosts.vmId);
+      assert.deepEqual(entries.map((e) => [e.RelationshipId, e.RegisteredAt]), [[registered.RelationshipId, registered.CreatedAt]], 'one tombstone entry, naming the registration');
+      assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host/);
+      // Found by the relationship's name, not by a VM of this host: still said once the kept VM is deleted.
+      await new FileHost({ root: join(hosts.replicaState, 'vms') }).unregisterVm('vm1', { force: true });
+      assert.match(await refused(hosts, 'replica', 4, 'ERR_REPLICATION_NOT_ENABLED', 'replication', 'remove', '--vm-name=vm1'), /already removed on this host at .*was kept as an ordinary VM/);
+      // The old primary is refused.
+      await hosts.startServer();
+      await hosts.workload(['--seed=73', '--bytes=1MiB']);
+      assert.equal((await hosts.replicate()).json.error?.code, 'ERR_REPLICATION_REMOVED');
     } finally {
       await hosts.dispose();
     }

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { decodeReplicaVmDefinition, MAX_REPLICA_VM_BYTES, parseReplicaVmDefinition } from '../../src/protocol/index.js';
 import { dueForCycle } from '../../src/agent/agent.js';
 import { afterFailure, afterMissed, afterSuccess } from '../../src/agent/relationship-updates.js';
+import { TransportError } from '../../src/transport/errors.js';
 import { describeProgress } from '../../src/cli/progress.js';
-import { emptyStatistics, type ReplicationRelationship } from '../../src/relationship/index.js';
+import { assessHealth, emptyStatistics, type ReplicationRelationship } from '../../src/relationship/index.js';
 
 const VALID = {
   FormatVersion: 1,
@@ -62,7 +63,7 @@ describe('what a cycle does to the relationship record', () => {
     assert.equal(next.InitialReplicationSize, 1000);
     assert.equal(next.InitialReplicationStartTime, null);
     assert.deepEqual([next.Statistics.SuccessfulReplicationCount, next.Statistics.ReplicationSizeTotal, next.Statistics.MaximumReplicationLatency], [1, 1000, 2]);
-    const failed = afterFailure(next, true, now, monitoring);
+    const failed = afterFailure(next, new TransportError('ERR_CONNECTION', 'connection refused', true), now, monitoring);
     assert.deepEqual([failed.Statistics.NetworkFailureCount, failed.Statistics.LastAttemptFailed], [1, true]);
     assert.equal(afterMissed(next, now, monitoring).Statistics.MissedReplicationCount, 1);
   });
@@ -74,6 +75,24 @@ describe('what a cycle does to the relationship record', () => {
     assert.equal(dueForCycle(at('ReadyForInitialReplication'), now), false, 'waits for "initial start"');
     assert.equal(dueForCycle(at('ReadyForInitialReplication', '2026-11-25T13:00:00Z'), now), false);
     assert.equal(dueForCycle(at('ReadyForInitialReplication', '2026-11-25T11:59:00Z'), now), true);
+  });
+
+  it('refused as removed on the replica: Error, and the agent starts no cycle for it whatever its state says', () => {
+    const refused = new TransportError('ERR_REPLICATION_REMOVED', "replication of VM 'web01' was removed on replica server r1 at 2026-11-25T11:00:00.000Z; ... remove the relationship too", false);
+    const failed = afterFailure({ ...rel, ReplicationState: 'Replicating' } as ReplicationRelationship, refused, now, monitoring);
+    assert.equal(failed.ReplicationState, 'Error');
+    assert.deepEqual(failed.RemovedOnReplica, { At: now.toISOString(), Message: refused.message });
+    assert.equal(failed.Statistics.ReplicationFailureCount, 1);
+    // Error is otherwise retried (a failed initial copy, a failed resync): not this one.
+    assert.equal(dueForCycle({ ...failed, RemovedOnReplica: undefined } as ReplicationRelationship, now), true);
+    assert.equal(dueForCycle(failed, now), false);
+    for (const state of ['Replicating', 'Resynchronizing', 'InitialReplicationInProgress'] as const) assert.equal(dueForCycle({ ...failed, ReplicationState: state }, now), false, state);
+    const health = assessHealth(failed, now);
+    assert.equal(health.ReplicationHealth, 'Critical');
+    assert.match(health.ReplicationHealthDetails[0]!, /refused by the replica server at .*nothing is sent until you act: replication of VM 'web01' was removed/);
+    // Other failures leave no such mark.
+    assert.equal(afterFailure(failed, new TransportError('ERR_CONNECTION', 'refused', true), now, monitoring).RemovedOnReplica, failed.RemovedOnReplica);
+    assert.equal(afterFailure(rel, new Error('disk full'), now, monitoring).RemovedOnReplica, undefined);
   });
 
   it('progress text: rate and ETA from bytes and elapsed time', () => {

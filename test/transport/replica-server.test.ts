@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KeepingConsumer } from './keeping-consumer.js';
@@ -427,6 +427,18 @@ describe('replica server over HTTP/2 + TLS 1.3 with mutual certificates', () => 
     assert.ok(accepted >= 3, `accepted ${accepted}`);
     assert.match(answer.body, /hvr_logs_rejected_total\{code="ERR_LOG_CHECKSUM"\} 1/);
     assert.match(answer.body, /hvr_refused_total\{reason="authorization"\} \d+/);
+  });
+
+  it('counts a request refused for an unreadable tombstone apart from the removed relationships', async () => {
+    const { primary } = await pki();
+    const other = '11111111-2222-4333-8444-666666666666';
+    await mkdir(join(host.stateDir, 'replica', 'removed'), { recursive: true });
+    await writeFile(join(host.stateDir, 'replica', 'removed', `${other}.json`), '{ not json');
+    const refusedAnswer = await rawGet(host.port, `/v1/logs/${other}/${DISK(1)}/1/1`, primary);
+    assert.notEqual(refusedAnswer.status, 200);
+    const answer = await rawGet(host.port, '/metrics', primary);
+    assert.match(answer.body, /hvr_refused_total\{reason="admission"\} 1/);
+    assert.doesNotMatch(answer.body, /hvr_refused_total\{reason="removed"\}/);
   });
 
   it('speaks nothing older than TLS 1.3', async () => {

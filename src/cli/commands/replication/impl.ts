@@ -3,7 +3,6 @@
  * disks) and the certificate store (the thumbprint must name a usable certificate of this host, whose
  * DNS name is this host's identity as a primary).
  */
-import { rm } from 'node:fs/promises';
 import type { HostAdapter } from '../../../host/host-adapter.js';
 import {
   emptyStatistics,
@@ -29,6 +28,7 @@ import { logger } from '../../../logging/logger.js';
 import { recordAfterApply } from '../../../replica/applied-record.js';
 import { replicaStatistics, resetReplicaStatistics } from '../../../replica/replica-statistics.js';
 import { requestCycleCancel } from '../../../agent/cycle-lock.js';
+import { forgetPrimaryPosition } from '../../../agent/forget-primary-position.js';
 import { cycleLockFile, primaryStateFile } from '../../../agent/paths.js';
 import { loadPrimaryState } from '../../../engine/primary-state.js';
 import { FileCertificateStore } from '../../../security/index.js';
@@ -102,6 +102,11 @@ export async function enable(args: ReplicationArgs): Promise<CommandResult> {
     // Parameter errors first, so a bad value is reported as such rather than as a missing certificate.
     validateEnableParameters(vm, params);
     const primaryServerName = await primaryIdentity(args['state-dir'], args['certificate-thumbprint']!);
+    // A new relationship starts with a full copy: a position an earlier one of this VM left (saved again by
+    // its last cycle after its removal, or by a removal that failed part-way) is not this one's. Only when
+    // no relationship is live (enable refuses one), and before the new one exists for the agent to start.
+    const current = await store.get(vm.id);
+    if (!current || current.ReplicationState === 'Disabled') await forgetPrimaryPosition(args['state-dir'], vm.id, vm.name);
     const rel = await store.update(vm.id, (existing) => {
       const next = enableRelationship(vm, params, { primaryServerName, now, ...(existing ? { existing } : {}) });
       return { next, result: next };
@@ -348,8 +353,8 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 /**
  * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica; ExtendedReplica on the
  * extended replica server, whichever relationship type is asked) goes and its VM stays
- * (src/failover/remove-replica.ts); an exact name that named one is done. Otherwise the host's own
- * relationships: a held chain of a completed failover is finished first, or waits with its VM
+ * (src/failover/remove-replica.ts). Then, as Hyper-V acts on every VM of the name, the host's own
+ * relationships (an exact name that named a replica VM has none there as often as not: that is no error): a held chain of a completed failover is finished first, or waits with its VM
  * (held-chains.ts): a VM that waits keeps its relationship and is not in the result. A primary's removal
  * forgets its replication position, so enabling it again starts a new initial replication.
  */
@@ -357,7 +362,16 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
   const pattern = requireName(args);
   const extended = args['replication-relationship-type'] === 'Extended';
   const replicas = await removeReplicas(args, pattern, extended ? ['ExtendedReplica'] : ['Replica', 'ExtendedReplica']);
-  if (replicas.length > 0 && !isWildcard(pattern)) return { data: replicas };
+  const own = await removeOwn(args, pattern, extended).catch((error: unknown) => {
+    const none = (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED' || (error as { code?: string }).code === 'ERR_NOT_FOUND';
+    if (replicas.length > 0 && none) return [];
+    return alreadyRemoved(args, pattern, error);
+  });
+  return { data: [...replicas, ...own] };
+}
+
+/** Remove-VMReplication of the host's own relationships `pattern` selects; their rows as they were just before. */
+async function removeOwn(args: ReplicationArgs, pattern: string, extended: boolean): Promise<Record<string, unknown>[]> {
   const waiting = extended ? new Set<string>() : await finishHeldChainsBeforeRemoval(localSite(args['state-dir'], args['vm-root']), pattern);
   const removed = await actOnSelected(args, (rel) => {
     if (waiting.has(rel.VMId)) return rel;
@@ -366,17 +380,18 @@ export async function remove(args: ReplicationArgs): Promise<CommandResult> {
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
-  }).catch((error: unknown) => alreadyRemoved(args, pattern, error));
+  });
   const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
   for (const row of rows) {
-    if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await rm(primaryStateFile(args['state-dir'], String(row.VMId)), { force: true });
+    if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
   }
-  return { data: [...replicas, ...rows] };
+  return rows;
 }
 
 /**
  * The replica VMs of this host's replica server that `pattern` selects, removed one by one (their views as
- * they were just before). With a pattern, one that cannot go now is left with a warning saying why.
+ * they were just before). One that cannot go now is left with a warning saying why, and the others go on:
+ * each removal is final, so the result must say which went. Only an exact name's first is refused outright.
  */
 async function removeReplicas(args: ReplicationArgs, pattern: string, modes: ReadonlyArray<'Replica' | 'ExtendedReplica'>): Promise<Record<string, unknown>[]> {
   const stateDir = args['state-dir'];
@@ -394,8 +409,11 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
       // As it was just before: no test failover ran (a running one refuses the removal).
       out.push(replicationView(view, now));
     } catch (error) {
-      if (!isWildcard(pattern) || !isFailoverError(error, 'ERR_INVALID_STATE')) throw error;
-      log.warn(`replication of VM '${view.VMName}' was not removed: ${(error as Error).message}`, { vm: view.VMName });
+      if (!isFailoverError(error) || (!isWildcard(pattern) && out.length === 0)) {
+        if (out.length > 0) log.warn(`replication was removed already of: ${out.map((o) => String(o.VMName)).join(', ')}`);
+        throw error;
+      }
+      log.warn(`replication of VM '${view.VMName}' was not removed: ${error.message}`, { vm: view.VMName, code: error.code });
     }
   }
   return out;
@@ -403,10 +421,12 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
 
 /** An exact name whose relationship this host removed before: says so, with when, instead of "not enabled". */
 async function alreadyRemoved(args: ReplicationArgs, pattern: string, error: unknown): Promise<never> {
-  if (!isWildcard(pattern) && (error as { code?: string }).code === 'ERR_REPLICATION_NOT_ENABLED') {
-    const vm = await openHostAdapter(args).getVm(pattern).catch(() => undefined);
-    const last = vm && (await new RemovedRelationships(args['state-dir']).list(vm.id)).at(-1);
-    if (last) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `replication of VM '${last.VMName}' was already removed on this host at ${last.RemovedAt}; the VM is kept as an ordinary VM`);
+  const code = (error as { code?: string }).code;
+  // Not enabled, or no VM of the name here at all (the kept VM was deleted since, or has another name).
+  if (!isWildcard(pattern) && (code === 'ERR_REPLICATION_NOT_ENABLED' || code === 'ERR_NOT_FOUND')) {
+    // By the relationship's name: the VM kept may have another id on this host (Hyper-V), or be gone.
+    const last = await new RemovedRelationships(args['state-dir']).latestNamed(pattern);
+    if (last) throw new RelationshipError('ERR_REPLICATION_NOT_ENABLED', `replication of VM '${last.VMName}' was already removed on this host at ${last.RemovedAt}; the VM it held was kept as an ordinary VM`);
   }
   throw error;
 }
@@ -475,6 +495,12 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
   return actOnSelected(args, (rel) => {
     // A resync paused by a suspend continues where it was: the next cycle (agent, replicate) compares again.
     if (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser) return { ...rel, ReplicationState: 'Resynchronizing', ResynchronizePausedByUser: false };
+    // Refused as removed on the replica server (agent/relationship-updates.ts): the administrator says to try
+    // again (Hyper-V's Resume of a relationship in Error); an initial copy not acknowledged is retried as after any failure.
+    if (rel.RemovedOnReplica) {
+      const { RemovedOnReplica: _refused, ...rest } = rel;
+      return { ...rest, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
+    }
     if (rel.ReplicationState !== 'Suspended') return rel;
     return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
   });

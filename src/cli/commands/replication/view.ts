@@ -36,6 +36,8 @@ export function replicationView(rel: ReplicationRelationship, now: Date): Record
     LastAppliedLogTime: rel.LastAppliedLogTime,
     AllowedPrimaryServer: rel.AllowedPrimaryServer,
     TestVirtualMachine: null,
+    // hvreplica only, while it applies: why the relationship is in Error and what to do (no cycle starts meanwhile).
+    ...(rel.RemovedOnReplica ? { ReplicationError: `refused by the replica server at ${rel.RemovedOnReplica.At}: ${rel.RemovedOnReplica.Message}` } : {}),
   };
 }
 
