@@ -35,13 +35,17 @@ export class VmRegistry {
     this.removed = new RemovedRelationships(stateDir);
   }
 
+  private path(vmId: string): string {
+    return join(this.dir, `${normalizeGuid(vmId, 'VM id')}.json`);
+  }
+
   async get(vmId: string): Promise<ReplicaVmRecord | undefined> {
-    return readJsonFile<ReplicaVmRecord>(join(this.dir, `${normalizeGuid(vmId, 'VM id')}.json`));
+    return readJsonFile<ReplicaVmRecord>(this.path(vmId));
   }
 
   /** Forgets a VM (Remove-VMReplication on this server): its next request finds no replica. */
   async remove(vmId: string): Promise<void> {
-    const path = join(this.dir, `${normalizeGuid(vmId, 'VM id')}.json`);
+    const path = this.path(vmId);
     await withFileLock(path, () => rm(path, { force: true }));
   }
 
@@ -62,7 +66,7 @@ export class VmRegistry {
    */
   async open(vmId: string, entry: AuthorizationEntry, primaryServerName: string, relationship?: { id: string | undefined; replace: boolean }): Promise<ReplicaVmRecord> {
     const id = normalizeGuid(vmId, 'VM id');
-    const path = join(this.dir, `${id}.json`);
+    const path = this.path(id);
     const wanted = relationship?.id;
     const adopts = (record: ReplicaVmRecord) => wanted !== undefined && record.RelationshipId !== wanted && (record.RelationshipId === undefined || relationship!.replace);
     const existing = await readJsonFile<ReplicaVmRecord>(path);
