@@ -220,6 +220,16 @@ async function beginRemoval(site: FailoverSite, record: FailoverRecord): Promise
   return removal;
 }
 
+/**
+ * The record goes last. An old primary made a replica (-AsReplica) keeps its record inside its relationship
+ * file, which then describes nothing but this replica: the whole file goes in one write, so no relationship
+ * is left behind that names a VM gone from the host (a removal stopped before this step runs again).
+ */
+async function forgetRecord(site: FailoverSite, vmId: string): Promise<void> {
+  if (await site.store.relationship(vmId)) await site.store.relationships.update(vmId, () => ({ next: undefined, result: undefined }));
+  else await site.store.update(vmId, () => ({ next: undefined, result: undefined }));
+}
+
 /** Remove-VMReplication of the replica `vmId` on this host (its Simple record, or its ExtendedReplica record). */
 export async function removeReplica(site: FailoverSite, vmId: string): Promise<RemovedReplica> {
   let record = await site.store.require(vmId);
@@ -254,7 +264,7 @@ export async function removeReplica(site: FailoverSite, vmId: string): Promise<R
     await site.registry.remove(vmId);
   });
   await rm(replicaStatisticsFile(site.options.stateDir, vmId), { force: true });
-  await site.store.update(vmId, () => ({ next: undefined, result: undefined }));
+  await forgetRecord(site, vmId);
   log.info('replication removed on the replica; the primary is refused from now on', { vm: record.vmName, kept: kept?.name ?? null, primary: record.peerServer });
   return { record, kept };
 }

@@ -351,8 +351,9 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 }
 
 /**
- * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica; ExtendedReplica on the
- * extended replica server, whichever relationship type is asked) goes and its VM stays
+ * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica, also an old primary's
+ * made a replica by -AsReplica; ExtendedReplica on the extended replica server, whichever relationship type
+ * is asked) goes and its VM stays
  * (src/failover/remove-replica.ts). Then, as Hyper-V acts on every VM of the name, the host's own
  * relationships (an exact name that named a replica VM has none there as often as not: that is no error): a held chain of a completed failover is finished first, or waits with its VM
  * (held-chains.ts): a VM that waits keeps its relationship and is not in the result. A primary's removal
@@ -397,7 +398,14 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
   const stateDir = args['state-dir'];
   const relationships = await new RelationshipStore(stateDir).list();
   const now = new Date();
-  const views = [...(await replicaRelationships(stateDir, relationships)), ...(await (await import('../../../agent/extended-relationship.js')).extendedReplicaRelationships(stateDir, now))];
+  // An old primary made a replica (-AsReplica, then reversed to from the failed-over host) keeps its
+  // relationship file, now in mode Replica: its removal is a replica's removal too, tombstone and all.
+  const asReplica = relationships.filter((r) => r.ReplicationMode === 'Replica' && r.ReplicationRelationshipType === 'Simple');
+  const views = [
+    ...(await replicaRelationships(stateDir, relationships)),
+    ...asReplica,
+    ...(await (await import('../../../agent/extended-relationship.js')).extendedReplicaRelationships(stateDir, now)),
+  ];
   const selected = views.filter((v) => (modes as readonly string[]).includes(v.ReplicationMode) && nameMatches(pattern, v.VMName));
   if (selected.length === 0) return [];
   const site = localSite(stateDir, args['vm-root']);
