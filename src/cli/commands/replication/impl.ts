@@ -504,10 +504,12 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     // A resync paused by a suspend continues where it was: the next cycle (agent, replicate) compares again.
     if (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser) return { ...rel, ReplicationState: 'Resynchronizing', ResynchronizePausedByUser: false };
     // Refused as removed on the replica server (agent/relationship-updates.ts): the administrator says to try
-    // again (Hyper-V's Resume of a relationship in Error); an initial copy not acknowledged is retried as after any failure.
+    // again (Hyper-V's Resume of a relationship in Error); an initial copy not acknowledged is retried as after
+    // any failure. An Extended relationship sends only while Replicating, and its next cycle asks the extended
+    // replica server what it holds (a full copy when nothing): Replicating either way.
     if (rel.RemovedOnReplica) {
       const { RemovedOnReplica: _refused, ...rest } = rel;
-      return { ...rest, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
+      return { ...rest, ReplicationState: rel.ReplicationRelationshipType === 'Extended' || acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
     }
     if (rel.ReplicationState !== 'Suspended') return rel;
     return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
