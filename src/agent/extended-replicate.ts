@@ -27,12 +27,11 @@ import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, Tran
 import { heldUntilRead } from '../util/held-until-read.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
-import { extendedRecords, heldReplicas, isExtendedRecord, type ExtendedRecord, type HeldReplica } from './extended-relationship.js';
+import { extendedCycleLockFile, extendedRecords, heldReplicas, isExtendedRecord, type ExtendedRecord, type HeldReplica } from './extended-relationship.js';
 import { closeImages, sourceRead, syncToReplica, type HashSyncSource, type ReplicaConnection } from './hash-sync.js';
 import { spoolDir } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
-import { credentialOf, endpointOf } from './replicate-vm.js';
-import { join } from 'node:path';
+import { credentialOf, endpointOf, joinSignals } from './replicate-vm.js';
 import { formatBytes } from '../util/format-bytes.js';
 
 const log = logger('extended');
@@ -167,8 +166,10 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
   const rel = record.Relationship;
   const site = new FailoverSite({ name: record.localServer, stateDir, clock });
   const monitoring = await new ReplicaConfigStore(stateDir).load();
-  const lockFile = join(site.store.dir, `${replica.vmId}.extended.cycle.lock`);
-  return withCycleLock(lockFile, replica.vmName, async () => {
+  const lockFile = extendedCycleLockFile(stateDir, replica.vmId);
+  return withCycleLock(lockFile, replica.vmName, async (cancelled) => {
+    // Stopped by another process through the lock (a removal of the relationship waits for it to end).
+    const signal = joinSignals(options.signal, cancelled);
     const credential = await credentialOf(stateDir, rel);
     const connection: ReplicaConnection = {
       endpoint: endpointOf(rel),
@@ -222,12 +223,12 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
           onRead: read,
         };
         if (held?.position === null) {
-          const copy = await fullCopy(connection, source, rel.CompressionEnabled, options.signal);
+          const copy = await fullCopy(connection, source, rel.CompressionEnabled, signal);
           return { kind: 'initial' as const, generation: 1, sequence: 0, name, changedBytes: copy.changedBytes, comparedBytes: 0, logBytes: copy.logBytes };
         }
         const sync = await syncToReplica(connection, source, {
           ...(options.blockSize ? { blockSize: options.blockSize } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal,
           codecPolicy: () => (rel.CompressionEnabled ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec)),
         });
         return { kind: 'delta' as const, generation: sync.generation, sequence: sync.sequence, name, changedBytes: sync.changedBytes, comparedBytes: sync.comparedBytes, logBytes: sync.logBytes };

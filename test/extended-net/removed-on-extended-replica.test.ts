@@ -3,13 +3,17 @@
  * loopback with the real servers and CLI: B's Extended relationship goes to Error (health Critical, saying what
  * to do), its agent sends nothing; Resume-HvrVMReplication -ReplicationRelationshipType Extended clears the
  * refusal and lets the next cycle ask C again (refused again, marked again); removing the Extended relationship
- * on B and enabling it again starts a new extended initial replication that C accepts.
+ * on B (which stops an extended cycle in flight and forgets its position) and enabling it again starts a new
+ * extended initial replication that C accepts.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { extendedRecords } from '../../src/agent/extended-relationship.js';
+import { extendedCycleLockFile, extendedPositionFile, extendedRecords } from '../../src/agent/extended-relationship.js';
 import { cli, MiB, ThreeHosts, type CliResult } from '../e2e/harness.js';
 import { cycle } from '../failover-net/helpers.js';
+import { whileCycleInFlight } from '../helpers/cycle-in-flight.js';
 
 type Row = Record<string, unknown>;
 
@@ -63,8 +67,19 @@ describe('extended replication removed on the extended replica server', () => {
       assert.equal((await hosts.replicateExtended()).json.error?.code, 'ERR_REPLICATION_REMOVED');
       assert.equal((await extendedOnB()).ReplicationState, 'Error', 'refused again, marked again');
 
-      // Removed on B too and enabled again: a new relationship, whose initial replication C accepts.
-      succeeded(await onB('replication', 'remove', '--vm-name=vm1', '--replication-relationship-type=Extended'), 'remove Extended on B');
+      // Removed on B too, while an extended cycle holds its lock (here this process): the removal asks it to stop,
+      // waits, and only then forgets the position, which the cycle saves again on its way out.
+      const position = extendedPositionFile(hosts.replicaState, hosts.ab.vmId);
+      const saved = await readFile(position);
+      const { result: removedOnB, cancelSeen } = await whileCycleInFlight(extendedCycleLockFile(hosts.replicaState, hosts.ab.vmId), position, () =>
+        onB('replication', 'remove', '--vm-name=vm1', '--replication-relationship-type=Extended'),
+      );
+      succeeded(removedOnB, 'remove Extended on B');
+      assert.ok(cancelSeen, 'the removal asked the extended cycle to stop');
+      assert.ok(!existsSync(position), 'and forgot the position after the cycle let go');
+      // A position left anyway (a removal that stopped before forgetting it) is not the next relationship's.
+      await writeFile(position, saved);
+      // Enabled again: a new relationship, whose initial replication C accepts.
       succeeded(await hosts.enableExtended(), 'enable extended again');
       const again = await hosts.replicateExtended();
       assert.equal(again.code, 0, JSON.stringify(again.json));
