@@ -9,15 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { hostCertificate } from '../../src/demo/pairing.js';
-import { freePort, ServerProcess } from '../../src/demo/server-process.js';
+import { ServerProcess } from '../../src/demo/server-process.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { runWorkload } from '../../src/host/file/workload.js';
 import { RelationshipStore } from '../../src/relationship/index.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
 import { cli, MiB, TwoHosts } from '../e2e/harness.js';
-import { cycle, ok, refused, vmHashes } from './helpers.js';
+import { ok, oldPrimaryReplicaServer, plannedFailover, refused, vmHashes } from './helpers.js';
 
 describe('replication remove on the old primary that became the replica', () => {
   it('keeps the VM at the last acknowledged cycle, leaves a tombstone, and refuses the new primary with what to do', async () => {
@@ -25,17 +24,9 @@ describe('replication remove on the old primary that became the replica', () => 
     let oldPrimaryServer: ServerProcess | undefined;
     try {
       await hosts.startServer();
-      await runWorkload(hosts.host, { vm: hosts.vmId, seed: 81, maxBytes: 1 * MiB });
-      await cycle(hosts);
-      await hosts.host.stopVm(hosts.vmId);
-      await ok(hosts, 'primary', 'failover', 'start', '--vm-name=vm1', '--prepare');
-      await ok(hosts, 'replica', 'failover', 'start', '--vm-name=vm1');
+      await plannedFailover(hosts, 81);
       // The old primary (A) becomes the replica of the failed-over host (B), through its own replica server.
-      const port = await freePort();
-      const certificate = await hostCertificate(hosts.primaryState, hosts.pairing.ca, ['primary.e2e.test', 'localhost']);
-      await ok(hosts, 'primary', 'server', 'set', '--replication-enabled=true', '--allowed-authentication-type=Certificate', `--certificate-thumbprint=${certificate}`, `--certificate-authentication-port=${port}`);
-      const storageA = join(hosts.root, 'storage-a');
-      await ok(hosts, 'primary', 'auth', 'add', '--allowed-primary-server=replica.e2e.test', `--replica-storage-location=${storageA}`, '--trust-group=e2e');
+      const { port, storage: storageA } = await oldPrimaryReplicaServer(hosts);
       await ok(hosts, 'primary', 'replication', 'set', '--vm-name=vm1', '--as-replica', '--allowed-primary-server=replica.e2e.test');
       oldPrimaryServer = await ServerProcess.start({ stateDir: hosts.primaryState, args: ['--recovery-point-interval-sec=0.001'] });
       await ok(hosts, 'replica', 'replication', 'set', '--vm-name=vm1', '--reverse', '--replica-server-name=localhost', `--replica-server-port=${port}`, `--certificate-thumbprint=${hosts.pairing.replicaThumbprint}`);
