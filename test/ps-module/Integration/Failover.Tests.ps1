@@ -180,13 +180,9 @@ Describe 'Planned failover and reverse replication' {
     }
 
     It 'refuses the new primary''s next cycle as removed there, saying to remove replication on the new primary too' {
-        $null = Invoke-HvrTestCli -StateDir $setup.ReplicaState -Argument 'workload', '--vm=vm1', '--seed=51', '--bytes=256KiB'
-        $refused = Invoke-HvrTestCli -StateDir $setup.ReplicaState -Argument 'replicate', '--vm=vm1' -AllowFailure
-        $refused.exitCode | Should -Be 4
-        $refused.error.code | Should -Be 'ERR_REPLICATION_REMOVED'
-        $refused.error.message | Should -Match 'remove the relationship too \(hvreplica replication remove --vm-name vm1, Remove-HvrVMReplication vm1\)'
-        $newPrimary = Invoke-HvrOnHost -StateDir $setup.ReplicaState { Get-HvrVMReplication -VMName 'vm1' }
-        $newPrimary.State | Should -Be ([HvReplica.VMReplicationState]::Error)
-        $newPrimary.Health | Should -Be ([HvReplica.VMReplicationHealthState]::Critical)
+        $refused = Invoke-HvrRefusedCycle -StateDir $setup.ReplicaState -Seed 51 -Bytes '256KiB'
+        $refused.Message | Should -Match 'remove the relationship too \(hvreplica replication remove --vm-name vm1, Remove-HvrVMReplication vm1\)'
+        $refused.Relationship.State | Should -Be ([HvReplica.VMReplicationState]::Error)
+        $refused.Relationship.Health | Should -Be ([HvReplica.VMReplicationHealthState]::Critical)
     }
 }
