@@ -31,7 +31,6 @@ import { randomUUID } from 'node:crypto';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from '../replica/atomic-file.js';
-import { ReplicaError } from '../replica/errors.js';
 import { RemovedRelationships } from '../replica/removed-relationships.js';
 import { waitForUploads } from '../replica/upload-marks.js';
 import { withStorageLock } from '../replica/storage-lock.js';
@@ -254,7 +253,8 @@ async function uploadsEnded(record: FailoverRecord, storage: string, waitMs: num
   const running = await waitForUploads(storage, waitMs);
   if (running.length === 0) return;
   const which = running.map((m) => `${m.upload} (process ${m.pid}, since ${m.since})`).join(', ');
-  throw new ReplicaError(
+  // A FailoverError: `replication remove` with a pattern leaves this VM with a warning and goes on with the others.
+  throw new FailoverError(
     'ERR_BUSY',
     `the replica server is still receiving ${running.length === 1 ? 'an upload' : `${running.length} uploads`} of VM '${record.vmName}' from ${record.peerServer}: ${which}. ` +
       'The relationship is removed already (the server refuses it from now on, and ends an upload that streams within a second; ' +
