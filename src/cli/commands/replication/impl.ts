@@ -484,6 +484,9 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
   return result;
 }
 
+/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical); Error stays for the next cycle to clear. */
+const RESUMABLE = new Set(['Suspended', 'ResynchronizeSuspended', 'Error']);
+
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
   if (args.continue) {
     // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
@@ -495,6 +498,9 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     // Resume-VMReplication -Resynchronize [-ResynchronizeStartTime]: compare by hash, send what differs.
     return (await import('./resync.js')).resumeResynchronize(args);
   }
+  // Hyper-V refuses a plain resume of a relationship neither paused nor in error (§2.10); with a pattern the
+  // others still resume, so only an exact name is refused, and a pattern leaves such a relationship as it is.
+  const exact = !isWildcard(requireName(args));
   // Whether the initial copy was acknowledged decides where a resumed relationship continues.
   const acknowledged = new Map<string, boolean>();
   for (const rel of await new RelationshipStore(args['state-dir']).list()) {
@@ -511,7 +517,13 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
       const { RemovedOnReplica: _refused, ...rest } = rel;
       return { ...rest, ReplicationState: rel.ReplicationRelationshipType === 'Extended' || acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
     }
-    if (rel.ReplicationState !== 'Suspended') return rel;
-    return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    if (rel.ReplicationState === 'Suspended') return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    if (!exact || RESUMABLE.has(rel.ReplicationState)) return rel;
+    throw new RelationshipError(
+      'ERR_INVALID_STATE',
+      `replication of '${rel.VMName}' cannot be resumed in state ${rel.ReplicationState}: Resume-HvrVMReplication resumes a relationship that is Suspended ` +
+        '(Suspend-HvrVMReplication), ResynchronizeSuspended or in Error; one that waits for a resynchronization (WaitingForStartResynchronize) ' +
+        `starts it with --resynchronize (hvreplica replication resume --vm-name ${rel.VMName} --resynchronize, Resume-HvrVMReplication -Resynchronize)`,
+    );
   });
 }
