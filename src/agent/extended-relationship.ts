@@ -257,6 +257,11 @@ function replicaSideRelationship(record: FailoverRecord, port: number, thumbprin
   };
 }
 
+/** The lock one extended cycle of replica VM `vmId` holds on B (never two at once; a removal waits for it). */
+export function extendedCycleLockFile(stateDir: string, vmId: string): string {
+  return join(new FailoverStore(stateDir).dir, `${normalizeGuid(vmId, 'VM id')}.extended.cycle.lock`);
+}
+
 /** Where B keeps the position of the last extended cycle C acknowledged (the library's file). */
 export function extendedPositionFile(stateDir: string, vmId: string): string {
   return new FailoverSite({ name: 'this host', stateDir }).extendedStateFile(vmId);

@@ -15,8 +15,8 @@
  */
 import type { OutgoingLog } from '../engine/log-sink.js';
 import { cycleHeader, fullCopyRecords } from '../failover/disk-sync.js';
-import { saveExtendedPosition } from '../failover/extended.js';
-import { FailoverSite, transition, type FailoverRecord } from '../failover/index.js';
+import { loadExtendedPosition, saveExtendedPosition } from '../failover/extended.js';
+import { enterError, FailoverSite, transition, type FailoverRecord } from '../failover/index.js';
 import { imageOf } from '../failover/disk-sync.js';
 import type { DiskImage } from '../host/disk-image.js';
 import { logger } from '../logging/logger.js';
@@ -27,12 +27,11 @@ import { Http2LogUploader, ReplicaClient, RetryingUploader, TransportError, Tran
 import { heldUntilRead } from '../util/held-until-read.js';
 import { withCycleLock } from './cycle-lock.js';
 import { AgentError } from './errors.js';
-import { extendedRecords, heldReplicas, isExtendedRecord, type ExtendedRecord, type HeldReplica } from './extended-relationship.js';
+import { extendedCycleLockFile, extendedRecords, heldReplicas, isExtendedRecord, type ExtendedRecord, type HeldReplica } from './extended-relationship.js';
 import { closeImages, sourceRead, syncToReplica, type HashSyncSource, type ReplicaConnection } from './hash-sync.js';
 import { spoolDir } from './paths.js';
 import { afterFailure, afterSuccess } from './relationship-updates.js';
-import { credentialOf, endpointOf } from './replicate-vm.js';
-import { join } from 'node:path';
+import { credentialOf, endpointOf, joinSignals } from './replicate-vm.js';
 import { formatBytes } from '../util/format-bytes.js';
 
 const log = logger('extended');
@@ -104,6 +103,16 @@ async function resolve(stateDir: string, vm: string): Promise<{ replica: HeldRep
   return { replica, record };
 }
 
+/**
+ * A failed extended cycle in the record: its statistics, and, when C refused the relationship as removed there,
+ * state Error (the state machine's only way in), as a Simple primary's relationship shows it; Resume-VMReplication
+ * -ReplicationRelationshipType Extended then lets the next cycle ask C again.
+ */
+function afterExtendedFailure(record: ExtendedRecord, error: unknown, now: Date, monitoring: Parameters<typeof afterFailure>[3]): ExtendedRecord {
+  const relationship = afterFailure(record.Relationship, error, now, monitoring);
+  return relationship.RemovedOnReplica ? { ...enterError(record, error, now), Relationship: relationship } : { ...record, Relationship: relationship };
+}
+
 /** The definition C receives: B's (the primary's configuration) with the Extended relationship's settings. */
 function extendedDefinition(replica: HeldReplica, record: ExtendedRecord): ReplicaVmDefinition {
   // The primary's configuration (and a Hyper-V primary's exported files) travel on unchanged: C realises the same VM.
@@ -157,8 +166,10 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
   const rel = record.Relationship;
   const site = new FailoverSite({ name: record.localServer, stateDir, clock });
   const monitoring = await new ReplicaConfigStore(stateDir).load();
-  const lockFile = join(site.store.dir, `${replica.vmId}.extended.cycle.lock`);
-  return withCycleLock(lockFile, replica.vmName, async () => {
+  const lockFile = extendedCycleLockFile(stateDir, replica.vmId);
+  return withCycleLock(lockFile, replica.vmName, async (cancelled) => {
+    // Stopped by another process through the lock (a removal of the relationship waits for it to end).
+    const signal = joinSignals(options.signal, cancelled);
     const credential = await credentialOf(stateDir, rel);
     const connection: ReplicaConnection = {
       endpoint: endpointOf(rel),
@@ -174,10 +185,16 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
       const client = await ReplicaClient.connect(connection.endpoint, credential);
       let held: { position: string | null; referencePoint: string } | undefined;
       try {
-        const content = await client.content(replica.vmId).catch((error: unknown) => {
-          if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') return undefined;
-          throw error;
-        });
+        // A relationship C never acknowledged a cycle of defines its replica first (the definition answers with
+        // what C holds): C refuses any other request of a relationship it holds no replica of, when an earlier
+        // one of the VM was removed there, so an enabled-again relationship would never start.
+        const acknowledged = (await loadExtendedPosition(site.extendedStateFile(replica.vmId))) !== undefined;
+        const content = !acknowledged
+          ? undefined
+          : await client.content(replica.vmId).catch((error: unknown) => {
+              if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') return undefined;
+              throw error;
+            });
         held = content && { position: content.Position, referencePoint: content.ReferencePoint };
         if (!content) {
           const defined = await client.defineVm(extendedDefinition(replica, record));
@@ -206,20 +223,18 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
           onRead: read,
         };
         if (held?.position === null) {
-          const copy = await fullCopy(connection, source, rel.CompressionEnabled, options.signal);
+          const copy = await fullCopy(connection, source, rel.CompressionEnabled, signal);
           return { kind: 'initial' as const, generation: 1, sequence: 0, name, changedBytes: copy.changedBytes, comparedBytes: 0, logBytes: copy.logBytes };
         }
         const sync = await syncToReplica(connection, source, {
           ...(options.blockSize ? { blockSize: options.blockSize } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal,
           codecPolicy: () => (rel.CompressionEnabled ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec)),
         });
         return { kind: 'delta' as const, generation: sync.generation, sequence: sync.sequence, name, changedBytes: sync.changedBytes, comparedBytes: sync.comparedBytes, logBytes: sync.logBytes };
       });
     } catch (error) {
-      await site.store
-        .modify(replica.vmId, (r) => (isExtendedRecord(r) ? { ...r, Relationship: afterFailure(r.Relationship, error, clock(), monitoring) } : r), 'Extended')
-        .catch(() => undefined);
+      await site.store.modify(replica.vmId, (r) => (isExtendedRecord(r) ? afterExtendedFailure(r, error, clock(), monitoring) : r), 'Extended').catch(() => undefined);
       throw error;
     }
     if (!outcome) return undefined;

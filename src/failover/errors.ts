@@ -12,7 +12,9 @@ export type FailoverErrorCode =
   | 'ERR_REPLICATION_NOT_ENABLED'
   | 'ERR_NOT_SUPPORTED'
   | 'ERR_CORRUPT_STATE'
-  | 'ERR_DATA_MISMATCH';
+  | 'ERR_DATA_MISMATCH'
+  /** Something else still works on what the operation needs (an upload into a replica being removed); run it again. */
+  | 'ERR_BUSY';
 
 const EXIT: Record<FailoverErrorCode, ExitCodeValue> = {
   ERR_INVALID_STATE: ExitCode.InvalidState,
@@ -23,6 +25,7 @@ const EXIT: Record<FailoverErrorCode, ExitCodeValue> = {
   ERR_NOT_SUPPORTED: ExitCode.NotSupported,
   ERR_CORRUPT_STATE: ExitCode.Failure,
   ERR_DATA_MISMATCH: ExitCode.Failure,
+  ERR_BUSY: ExitCode.Failure,
 };
 
 export class FailoverError extends Error {

@@ -15,7 +15,6 @@
  * replica host runs the ordinary library operations (failover.ts, test-failover.ts) on them.
  */
 import { lookup } from 'node:dns/promises';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashSyncVm, type HashSyncVmResult } from '../agent/hash-sync.js';
 import { primaryStateFile, spoolDir } from '../agent/paths.js';
@@ -27,6 +26,7 @@ import { enableRelationship } from '../relationship/validation.js';
 import { vmForReplication } from '../relationship/vm-selection.js';
 import type { ReplicationRelationship } from '../relationship/types.js';
 import { findAuthorization } from '../replica/authorization.js';
+import { writeFileAtomic } from '../replica/atomic-file.js';
 import { ReplicaConfigStore } from '../replica/config-store.js';
 import { DEFINITION_FILE } from '../replica/replica-vms.js';
 import { FileCertificateStore } from '../security/index.js';
@@ -88,8 +88,12 @@ export async function asReplicaOverNetwork(site: FailoverSite, host: HostAdapter
   const rel = await site.store.relationship(vmId);
   if (!rel) throw new FailoverError('ERR_REPLICATION_NOT_ENABLED', `VM ${vmId} has no replication relationship on this host; nothing to make a replica of`);
   const existing = await site.store.get(vmId);
-  // Retried after a crash past the switch: the record says so already.
-  if (existing?.mode === 'Replica' && existing.state === 'WaitingForInitialReplication') return existing;
+  // Retried after a crash past the switch (the record says so already, the storage and its definition are
+  // complete): what may be left is naming the new primary, the last step.
+  if (existing?.mode === 'Replica' && existing.state === 'WaitingForInitialReplication') {
+    const named = (allowedPrimaryServer ?? existing.peerServer).trim().toLowerCase();
+    return existing.peerServer === named ? existing : site.store.modify(vmId, (r) => ({ ...r, peerServer: named }));
+  }
   const vm = await host.getVm(vmId);
   const adopt = (r: ReplicationRelationship) => recordOfRelationship(r, vm.configuration);
   const record = existing ?? adopt(rel);
@@ -114,9 +118,9 @@ export async function asReplicaOverNetwork(site: FailoverSite, host: HostAdapter
   // Registered first: from here on the site's storage path is the server's folder for the VM.
   const registered = await site.registry.open(vmId, entry, peer);
   await site.store.modifyAdopting(vmId, adopt, (r) => r);
-  await setAsReplica(site, vmId);
-  // The definition beside the storage, as the server keeps it for the VMs it receives.
-  await writeFile(join(registered.Path, DEFINITION_FILE), `${JSON.stringify(definition, null, 2)}\n`);
+  // The definition beside the storage, as the server keeps it for the VMs it receives: written with the
+  // storage's content, while the VM is still here to describe it (a retry after the switch has none).
+  await setAsReplica(site, vmId, (folder) => writeFileAtomic(join(folder, DEFINITION_FILE), `${JSON.stringify(definition, null, 2)}\n`));
   const next = await site.store.modify(vmId, (r) => ({ ...r, peerServer: peer }));
   log.info('old primary is now a replica over the network', { vm: vm.name, newPrimary: peer, storage: registered.Path });
   return next;

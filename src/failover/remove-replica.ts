@@ -7,7 +7,9 @@
  * What happens to what the replica holds:
  *   received cycles   every complete cycle stored (acknowledged to the primary) is applied first, so the VM
  *                     kept is at the last point the primary was told is safe; a cycle not complete yet (some
- *                     disks' logs only) and partial uploads are deleted: they were never acknowledged.
+ *                     disks' logs only) and partial uploads are deleted: they were never acknowledged. An
+ *                     upload the server is writing goes first: it sees the tombstone and ends, and the removal
+ *                     waits for it (uploadsEnded) before anything in the folder is deleted.
  *   recovery points   the latest point becomes the VM's own standalone disks (one flattened VHDX per disk in
  *                     `<state>/kept-replicas/<VMId>/`, the VM registered off and as no replica); every other
  *                     point and the replica storage folder are deleted, as Complete-VMFailover deletes them.
@@ -30,6 +32,7 @@ import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from '../replica/atomic-file.js';
 import { RemovedRelationships } from '../replica/removed-relationships.js';
+import { waitForUploads } from '../replica/upload-marks.js';
 import { withStorageLock } from '../replica/storage-lock.js';
 import { replicaStatisticsFile } from '../replica/replica-statistics.js';
 import { pathExists } from '../util/path-exists.js';
@@ -220,8 +223,48 @@ async function beginRemoval(site: FailoverSite, record: FailoverRecord): Promise
   return removal;
 }
 
+/**
+ * The record goes last. An old primary made a replica (-AsReplica) keeps its record inside its relationship
+ * file, which then describes nothing but this replica: the whole file goes in one write, so no relationship
+ * is left behind that names a VM gone from the host (a removal stopped before this step runs again).
+ */
+async function forgetRecord(site: FailoverSite, vmId: string): Promise<void> {
+  if (await site.store.relationship(vmId)) await site.store.relationships.update(vmId, () => ({ next: undefined, result: undefined }));
+  else await site.store.update(vmId, () => ({ next: undefined, result: undefined }));
+}
+
+export interface RemoveReplicaOptions {
+  /** How long the removal waits for uploads into the replica's folder to end (default UPLOAD_WAIT_MS). */
+  uploadWaitMs?: number;
+}
+
+/**
+ * Long enough for an upload whose primary stopped sending to end by the replica server's idle timeout (60 s);
+ * one that streams ends within a second of the tombstone (src/replica/removal-watch.ts).
+ */
+export const UPLOAD_WAIT_MS = 90_000;
+
+/**
+ * After the tombstone, before anything in the folder goes: the replica server's uploads into it end first
+ * (src/replica/upload-marks.ts). An open partial log cannot be deleted on Windows, and an upload still running
+ * would leave one behind. Past the wait the removal stops here, saying so; run again, it goes on from here.
+ */
+async function uploadsEnded(record: FailoverRecord, storage: string, waitMs: number): Promise<void> {
+  const running = await waitForUploads(storage, waitMs);
+  if (running.length === 0) return;
+  const which = running.map((m) => `${m.upload} (process ${m.pid}, since ${m.since})`).join(', ');
+  // A FailoverError: `replication remove` with a pattern leaves this VM with a warning and goes on with the others.
+  throw new FailoverError(
+    'ERR_BUSY',
+    `the replica server is still receiving ${running.length === 1 ? 'an upload' : `${running.length} uploads`} of VM '${record.vmName}' from ${record.peerServer}: ${which}. ` +
+      'The relationship is removed already (the server refuses it from now on, and ends an upload that streams within a second; ' +
+      'one whose primary stopped sending ends by the server\'s idle timeout). Run the removal again to finish it (hvreplica replication remove ' +
+      `--vm-name ${record.vmName}, Remove-HvrVMReplication ${record.vmName}); if it still waits, restart the replica server`,
+  );
+}
+
 /** Remove-VMReplication of the replica `vmId` on this host (its Simple record, or its ExtendedReplica record). */
-export async function removeReplica(site: FailoverSite, vmId: string): Promise<RemovedReplica> {
+export async function removeReplica(site: FailoverSite, vmId: string, options: RemoveReplicaOptions = {}): Promise<RemovedReplica> {
   let record = await site.store.require(vmId);
   const registered = await site.registry.get(vmId);
   const refused = await refusal(site, record, record.removal);
@@ -242,6 +285,7 @@ export async function removeReplica(site: FailoverSite, vmId: string): Promise<R
     RegisteredAt: registeredAt,
   });
   const storage = removal.StoragePath;
+  await uploadsEnded(record, storage, options.uploadWaitMs ?? UPLOAD_WAIT_MS);
   const kept =
     record.state === 'FailedOver'
       ? await failedOverVm(site, record)
@@ -254,7 +298,7 @@ export async function removeReplica(site: FailoverSite, vmId: string): Promise<R
     await site.registry.remove(vmId);
   });
   await rm(replicaStatisticsFile(site.options.stateDir, vmId), { force: true });
-  await site.store.update(vmId, () => ({ next: undefined, result: undefined }));
+  await forgetRecord(site, vmId);
   log.info('replication removed on the replica; the primary is refused from now on', { vm: record.vmName, kept: kept?.name ?? null, primary: record.peerServer });
   return { record, kept };
 }

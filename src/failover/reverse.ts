@@ -31,9 +31,11 @@ const log = logger('failover');
 
 /**
  * Set-VMReplication -AsReplica on the old primary. The VM must be off; its current content is what the
- * reversed relationship will compare against, so that only differences travel.
+ * reversed relationship will compare against, so that only differences travel. `alsoKeep` writes what else
+ * the new storage folder holds (the replica server's definition of the VM) with its content, before the old
+ * VM goes: a crash after that finds the folder complete, whichever step it stopped at.
  */
-export async function setAsReplica(site: FailoverSite, vmId: string): Promise<FailoverRecord> {
+export async function setAsReplica(site: FailoverSite, vmId: string, alsoKeep?: (storageFolder: string) => Promise<void>): Promise<FailoverRecord> {
   const record = await site.store.require(vmId);
   if (!canTransition(record, 'asReplica')) throw refusal(record, 'asReplica');
   if (record.testFailover) throw new FailoverError('ERR_INVALID_STATE', `a test failover of VM '${record.vmName}' is running; stop it first`);
@@ -48,7 +50,7 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
   }
   // A failover completed here while the VM ran left it on a chain in the storage folder that is about to
   // be re-created: it moves onto its own disks first.
-  if (record.heldChain) return setAsReplica(site, (await finishHeldChain(site, record)).vmId);
+  if (record.heldChain) return setAsReplica(site, (await finishHeldChain(site, record)).vmId, alsoKeep);
   const current = (diskId: string) => VhdxImage.open(vm.disks.find((d) => d.id === diskId)!.currentPath);
   // Where a replica server registered the VM (a reversal over the network), else the library's place.
   await site.lockStorage(vmId, 'set as replica', async (root) => {
@@ -65,6 +67,7 @@ export async function setAsReplica(site: FailoverSite, vmId: string): Promise<Fa
       const [had, has] = [await contentOf(await current(disk.id), site.hashBlockSize), await contentOf(imageOf(await storage.openLatest(diskLogId(vm.id, disk.id))), site.hashBlockSize)];
       if (had !== has) throw new FailoverError('ERR_DATA_MISMATCH', `the replica copy of disk '${disk.id}' of VM '${vm.name}' differs from the VM's disk; the VM was left as it was`);
     }
+    await alsoKeep?.(root);
   });
   const failedOverFolder = dirname(site.failedOverVmFolder(vmId));
   // Remove-VM: the VM leaves the host, its disk files stay (their content is the storage's now). Those of

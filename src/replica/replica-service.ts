@@ -13,6 +13,8 @@ import type { ReplicaRecords } from './replica-records.js';
 import type { DefineResult } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
 import { RemovedRelationships, type RequestPurpose } from './removed-relationships.js';
+import { RemovalWatch } from './removal-watch.js';
+import { withUploadMark } from './upload-marks.js';
 
 export interface PrimaryIdentity {
   /** DNS names from the client certificate (SAN, else CN), lower-case. */
@@ -99,6 +101,19 @@ export class ReplicaService implements ReplicaHandler {
     // Refused before a byte is stored when the replica has failed over (checked again, under the storage
     // lock, when the log is handed to the storage).
     await this.records?.receiving(key.vmId, auth.primaryServerName);
-    return this.receiver.receive(vm.Path, key, { ...request, primaryServerName: auth.primaryServerName }, body);
+    // Seen by a removal in another process, which waits for it before deleting the folder (upload-marks.ts).
+    return withUploadMark(vm.Path, `disk ${key.diskId} cycle ${key.generation}/${key.sequence}`, async () => {
+      const removed = () => this.removed.removedMeanwhile(key.vmId, () => this.vms.get(key.vmId));
+      // A removal that began before the mark was there wrote its tombstone first: nothing of this upload is
+      // written into a folder it deletes (or deleted), and the primary is told why.
+      const refusal = await removed();
+      if (refusal) throw refusal;
+      const watch = new RemovalWatch(removed);
+      try {
+        return await this.receiver.receive(vm.Path, key, { ...request, primaryServerName: auth.primaryServerName }, watch.guard(body));
+      } finally {
+        watch.stop();
+      }
+    });
   }
 }

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { hashDisk } from '../../src/demo/content-hash.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { openDisk } from '../../src/vhdx/index.js';
-import { cli, type CliResult, type TwoHosts } from '../e2e/harness.js';
+import { hostCertificate } from '../../src/demo/pairing.js';
+import { freePort } from '../../src/demo/server-process.js';
+import { runWorkload } from '../../src/host/file/workload.js';
+import { cli, MiB, type CliResult, type TwoHosts } from '../e2e/harness.js';
 
 export type Side = 'primary' | 'replica';
 
@@ -51,4 +54,26 @@ export async function cycle(hosts: TwoHosts): Promise<NonNullable<Awaited<Return
   const run = await hosts.replicate();
   assert.equal(run.code, 0, `replicate failed: ${JSON.stringify(run.json)}\n${run.stderr}\nserver:\n${hosts.server?.stderr.slice(-3000) ?? ''}`);
   return run.cycle!;
+}
+
+/** A planned failover of vm1 to the replica host after one cycle of the changes `seed` writes (the primary's VM is left off). */
+export async function plannedFailover(hosts: TwoHosts, seed: number): Promise<void> {
+  await runWorkload(hosts.host, { vm: hosts.vmId, seed, maxBytes: 1 * MiB });
+  await cycle(hosts);
+  await hosts.host.stopVm(hosts.vmId);
+  await ok(hosts, 'primary', 'failover', 'start', '--vm-name=vm1', '--prepare');
+  await ok(hosts, 'replica', 'failover', 'start', '--vm-name=vm1');
+}
+
+/**
+ * The old primary's replica server, enabled and admitting the failed-over host (replica.e2e.test) into
+ * `<root>/storage-a`, so that it can be made that host's replica: its port and storage location.
+ */
+export async function oldPrimaryReplicaServer(hosts: TwoHosts): Promise<{ port: number; storage: string }> {
+  const port = await freePort();
+  const certificate = await hostCertificate(hosts.primaryState, hosts.pairing.ca, ['primary.e2e.test', 'localhost']);
+  await ok(hosts, 'primary', 'server', 'set', '--replication-enabled=true', '--allowed-authentication-type=Certificate', `--certificate-thumbprint=${certificate}`, `--certificate-authentication-port=${port}`);
+  const storage = join(hosts.root, 'storage-a');
+  await ok(hosts, 'primary', 'auth', 'add', '--allowed-primary-server=replica.e2e.test', `--replica-storage-location=${storage}`, '--trust-group=e2e');
+  return { port, storage };
 }

@@ -11,7 +11,6 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { dueForCycle } from '../../src/agent/agent.js';
-import { withCycleLock } from '../../src/agent/cycle-lock.js';
 import { cycleLockFile, primaryStateFile } from '../../src/agent/paths.js';
 import { removeReplica } from '../../src/failover/remove-replica.js';
 import { FailoverSite } from '../../src/failover/site.js';
@@ -23,6 +22,7 @@ import { TransportError } from '../../src/transport/errors.js';
 import { ReplicaClient } from '../../src/transport/http2-client.js';
 import { cli, latestContent, MiB, ThreeHosts, TwoHosts, type CliResult } from '../e2e/harness.js';
 import { cycle, ok, on, refused, vmHashes } from './helpers.js';
+import { whileCycleInFlight } from '../helpers/cycle-in-flight.js';
 
 /** Every file under `roots` with its size and modification time, server logs and lock files aside. */
 async function snapshot(...roots: string[]): Promise<string[]> {
@@ -152,23 +152,9 @@ describe('replication remove on the replica server', () => {
       // forgets the position, which the cycle saves on its way out.
       const statePath = primaryStateFile(hosts.primaryState, hosts.vmId);
       const position = await readFile(statePath);
-      let cycleStarted!: () => void;
-      const started = new Promise<void>((resolve) => (cycleStarted = resolve));
-      let cancelSeen = false;
-      // Ends the cycle if the removal finished without asking it to stop (what this checks it does not do).
-      let removalFinished!: () => void;
-      const cycleInFlight = withCycleLock(cycleLockFile(hosts.primaryState, hosts.vmId), 'vm1', async (cancelled) => {
-        await new Promise<void>((resolve) => {
-          cancelled.addEventListener('abort', () => ((cancelSeen = true), resolve()), { once: true });
-          removalFinished = resolve;
-          cycleStarted();
-        });
-        await writeFile(statePath, position);
-      });
-      await started;
-      const removedOnPrimary = await on(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1');
-      removalFinished();
-      await cycleInFlight;
+      const { result: removedOnPrimary, cancelSeen } = await whileCycleInFlight(cycleLockFile(hosts.primaryState, hosts.vmId), statePath, () =>
+        on(hosts, 'primary', 'replication', 'remove', '--vm-name=vm1'),
+      );
       assert.equal(removedOnPrimary.code, 0, JSON.stringify(removedOnPrimary.json));
       assert.ok(cancelSeen, 'the removal asked the cycle to stop');
       assert.ok(!existsSync(statePath), 'and forgot the position after the cycle let go');

@@ -118,6 +118,19 @@ describe('hvreplica replication (--json contract, file host)', () => {
     assert.equal((await runCli(['replication', 'set', '--vm-name=db1', '--recovery-history=1', ...state])).json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
   });
 
+  it('resume refuses a relationship neither paused nor in error by its exact name, as Hyper-V does; a pattern leaves it as it is', async () => {
+    const refused = await runCli(['replication', 'resume', '--vm-name=web1', ...state]);
+    assert.equal(refused.exitCode, 4, JSON.stringify(refused.json));
+    assert.equal(refused.json.error?.code, 'ERR_INVALID_STATE');
+    assert.match(refused.json.error!.message, /replication of 'web1' cannot be resumed in state ReadyForInitialReplication: Resume-HvrVMReplication resumes a relationship that is Suspended/);
+    const patterned = await runCli(['replication', 'resume', '--vm-name=web*', ...state]);
+    assert.equal(patterned.exitCode, 0, JSON.stringify(patterned.json));
+    assert.deepEqual((patterned.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['ReadyForInitialReplication']);
+    assert.equal((await runCli(['replication', 'suspend', '--vm-name=web1', ...state])).exitCode, 0);
+    const resumed = await runCli(['replication', 'resume', '--vm-name=web1', ...state]);
+    assert.deepEqual((resumed.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['ReadyForInitialReplication'], 'no initial copy yet: it waits for one again');
+  });
+
   it('reset-statistics and remove', async () => {
     assert.equal((await runCli(['replication', 'reset-statistics', '--vm-name=web1', ...state])).exitCode, 0);
     const removed = await runCli(['replication', 'remove', '--vm-name=web1', ...state]);

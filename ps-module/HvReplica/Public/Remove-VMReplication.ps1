@@ -16,7 +16,9 @@ function Remove-VMReplication
         refused until its extended relationship is removed (-ReplicationRelationshipType Extended, which
         removes only that one). From then on the replica server refuses the old primary's cycles with
         ERR_REPLICATION_REMOVED, saying to remove replication on the primary too and enable it again,
-        which starts a new initial replication.
+        which starts a new initial replication. An old primary made a replica after a failover
+        (Set-HvrVMReplication -AsReplica) is removed the same way: its VM comes back at the last cycle it
+        acknowledged, and the new primary is refused.
 
         On the primary the relationship goes with its replication position: enabling it again starts
         with a full copy. Calls 'hvreplica replication remove' (docs/cli-contract.md 3.5).

@@ -8,6 +8,9 @@ function Resume-VMReplication
         -Resynchronize it starts a resynchronization now or at -ResynchronizeStartTime (within 7 days);
         hvreplica keeps the recovery points while doing so. With -Continue, on a replica that failed over
         and has extended replication, it continues replicating to the extended replica.
+        A relationship its replica server refused as removed there (state Error, ReplicationError saying
+        so; with -ReplicationRelationshipType Extended, the extended relationship its extended replica
+        server removed) is cleared to try again: the next cycle asks that server once more.
         Calls 'hvreplica replication resume' (docs/cli-contract.md 3.5).
     .PARAMETER VMName
         Name of the VM (wildcards allowed). Accepts pipeline input by value and by property name

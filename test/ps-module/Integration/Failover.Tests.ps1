@@ -4,7 +4,9 @@
 # the replica host, then Hyper-V's planned failover: the primary VM is shut down, Start-HvrVMFailover
 # -Prepare on the primary, Start-HvrVMFailover on the replica, the old primary made a replica server and
 # marked with Set-HvrVMReplication -AsReplica, Set-HvrVMReplication -Reverse on the new primary (already
-# Replicating: after a planned failover nothing needs an initial replication), and replication flowing back. Content is compared by SHA-256 of raw images of the disks (Get-FileHash).
+# Replicating: after a planned failover nothing needs an initial replication), and replication flowing back;
+# last, Remove-HvrVMReplication on the old primary (now the replica) keeps its VM and the new primary is refused.
+# Content is compared by SHA-256 of raw images of the disks (Get-FileHash).
 # The It blocks of each Describe are one scenario, in order.
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath '../TestHelpers.ps1')
@@ -163,5 +165,24 @@ Describe 'Planned failover and reverse replication' {
             $null = Invoke-HvrOnHost -StateDir $setup.PrimaryState { Stop-HvrVMFailover -VMName 'vm1' -Confirm:$false -ErrorAction Stop }
         }
         $content | Should -Be $newPrimaryContent
+    }
+
+    It 'removes replication on the old primary, now the replica: its VM comes back, off, at the last cycle it acknowledged' {
+        # Nothing has written on the new primary since its last cycle.
+        $acknowledged = @(Get-HvrTestVmContent -StateDir $setup.ReplicaState -Name 'vm1' -WorkDir $work)
+        $removed = Invoke-HvrOnHost -StateDir $setup.PrimaryState { Remove-HvrVMReplication -VMName 'vm1' -Confirm:$false -Passthru -ErrorAction Stop }
+        $removed.Mode | Should -Be ([HvReplica.VMReplicationMode]::Replica)
+        @(Invoke-HvrOnHost -StateDir $setup.PrimaryState { Get-HvrVMReplication -VMName '*' }).Count | Should -Be 0
+        $kept = @((Invoke-HvrTestCli -StateDir $setup.PrimaryState -Argument 'vm', 'list').vms | Where-Object { $_.name -eq 'vm1' })
+        $kept.Count | Should -Be 1
+        $kept[0].isReplica | Should -BeFalse
+        @(Get-HvrTestVmContent -StateDir $setup.PrimaryState -Name 'vm1' -WorkDir $work) | Should -Be $acknowledged
+    }
+
+    It 'refuses the new primary''s next cycle as removed there, saying to remove replication on the new primary too' {
+        $refused = Invoke-HvrRefusedCycle -StateDir $setup.ReplicaState -Seed 51 -Bytes '256KiB'
+        $refused.Message | Should -Match 'remove the relationship too \(hvreplica replication remove --vm-name vm1, Remove-HvrVMReplication vm1\)'
+        $refused.Relationship.State | Should -Be ([HvReplica.VMReplicationState]::Error)
+        $refused.Relationship.Health | Should -Be ([HvReplica.VMReplicationHealthState]::Critical)
     }
 }

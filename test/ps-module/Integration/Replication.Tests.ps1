@@ -206,13 +206,9 @@ Describe 'Replication between two hosts through the module and the real CLI' {
     }
 
     It 'refuses the old primary''s next cycle with ERR_REPLICATION_REMOVED, and removing again says it was removed' {
-        $null = Invoke-HvrTestCli -StateDir $pair.PrimaryState -Argument 'workload', '--vm=vm1', '--seed=40', '--bytes=1MiB'
-        $refused = Invoke-HvrTestCli -StateDir $pair.PrimaryState -Argument 'replicate', '--vm=vm1' -AllowFailure
-        $refused.exitCode | Should -Be 4
-        $refused.error.code | Should -Be 'ERR_REPLICATION_REMOVED'
-        $refused.error.message | Should -Match "replication of VM 'vm1' was removed on replica server .*Remove-HvrVMReplication vm1"
-        $shown = Invoke-HvrOnHost -StateDir $pair.PrimaryState { Get-HvrVMReplication -VMName 'vm1' }
-        $shown.State | Should -Be ([HvReplica.VMReplicationState]::Error)
+        $refused = Invoke-HvrRefusedCycle -StateDir $pair.PrimaryState -Seed 40
+        $refused.Message | Should -Match "replication of VM 'vm1' was removed on replica server .*Remove-HvrVMReplication vm1"
+        $refused.Relationship.State | Should -Be ([HvReplica.VMReplicationState]::Error)
         $failure = Invoke-HvrOnHost -StateDir $pair.ReplicaState {
             Remove-HvrVMReplication -VMName 'vm1' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable notThere
             $notThere

@@ -6,10 +6,8 @@
  * it with `--replication-relationship-type Extended`; `resume --continue` re-wires A→B→C after A→B failed
  * over (src/agent/extended-continue.ts).
  */
-import { rm } from 'node:fs/promises';
 import {
   enableExtended,
-  extendedPositionFile,
   isExtendedRecord,
   extendedRecords,
   extendedReplicaRelationships,
@@ -17,6 +15,7 @@ import {
   heldReplicas,
   type ExtendedRecord,
 } from '../../../agent/extended-relationship.js';
+import { forgetExtendedPosition } from '../../../agent/forget-primary-position.js';
 import { FailoverStore, transition } from '../../../failover/index.js';
 import { isWildcard, nameMatches, RelationshipError, type EnableParameters, type ReplicationRelationship } from '../../../relationship/index.js';
 import { FileCertificateStore } from '../../../security/index.js';
@@ -33,6 +32,10 @@ export async function enableExtendedReplicas(args: ReplicationArgs, pattern: str
   for (const replica of held) {
     // This host's name as the extended replica sees it: the DNS name of the certificate it connects with.
     const identity = async () => (await new FileCertificateStore(args['state-dir']).credential(args['certificate-thumbprint']!)).dnsNames[0]!;
+    // A new relationship starts with a full copy: a position an earlier one left (saved by its last cycle after
+    // its removal, or by a removal that failed part-way) is not this one's, and would make its first cycle ask
+    // C for content of a relationship C holds nothing of. Only when none is live (enable refuses one).
+    if (!(await new FailoverStore(args['state-dir']).get(replica.vmId, 'Extended'))) await forgetExtendedPosition(args['state-dir'], replica.vmId, replica.vmName);
     const record = await enableExtended(args['state-dir'], replica, params, identity, now);
     out.push(extendedView(record));
   }
@@ -94,8 +97,9 @@ export async function actOnExtended(args: ReplicationArgs, change: (rel: Replica
       'Extended',
     );
     if (result) out.push(extendedView(result));
-    // A removed relationship leaves no position behind: enabling it again starts with a full copy.
-    if (result && !(await store.get(record.vmId, 'Extended'))) await rm(extendedPositionFile(stateDir, record.vmId), { force: true });
+    // A removed relationship leaves no position behind: enabling it again starts with a full copy. Under the
+    // extended cycle lock, after a cycle in flight stopped (it would save the position again on its way out).
+    if (result && !(await store.get(record.vmId, 'Extended'))) await forgetExtendedPosition(stateDir, record.vmId, record.vmName);
   }
   return out;
 }

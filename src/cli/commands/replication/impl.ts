@@ -351,8 +351,9 @@ async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRel
 }
 
 /**
- * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica; ExtendedReplica on the
- * extended replica server, whichever relationship type is asked) goes and its VM stays
+ * Remove-VMReplication. On the replica server, a replica VM's relationship (Replica, also an old primary's
+ * made a replica by -AsReplica; ExtendedReplica on the extended replica server, whichever relationship type
+ * is asked) goes and its VM stays
  * (src/failover/remove-replica.ts). Then, as Hyper-V acts on every VM of the name, the host's own
  * relationships (an exact name that named a replica VM has none there as often as not: that is no error): a held chain of a completed failover is finished first, or waits with its VM
  * (held-chains.ts): a VM that waits keeps its relationship and is not in the result. A primary's removal
@@ -397,7 +398,14 @@ async function removeReplicas(args: ReplicationArgs, pattern: string, modes: Rea
   const stateDir = args['state-dir'];
   const relationships = await new RelationshipStore(stateDir).list();
   const now = new Date();
-  const views = [...(await replicaRelationships(stateDir, relationships)), ...(await (await import('../../../agent/extended-relationship.js')).extendedReplicaRelationships(stateDir, now))];
+  // An old primary made a replica (-AsReplica, then reversed to from the failed-over host) keeps its
+  // relationship file, now in mode Replica: its removal is a replica's removal too, tombstone and all.
+  const asReplica = relationships.filter((r) => r.ReplicationMode === 'Replica' && r.ReplicationRelationshipType === 'Simple');
+  const views = [
+    ...(await replicaRelationships(stateDir, relationships)),
+    ...asReplica,
+    ...(await (await import('../../../agent/extended-relationship.js')).extendedReplicaRelationships(stateDir, now)),
+  ];
   const selected = views.filter((v) => (modes as readonly string[]).includes(v.ReplicationMode) && nameMatches(pattern, v.VMName));
   if (selected.length === 0) return [];
   const site = localSite(stateDir, args['vm-root']);
@@ -476,6 +484,9 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
   return result;
 }
 
+/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical); Error stays for the next cycle to clear. */
+const RESUMABLE = new Set(['Suspended', 'ResynchronizeSuspended', 'Error']);
+
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
   if (args.continue) {
     // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
@@ -487,6 +498,9 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     // Resume-VMReplication -Resynchronize [-ResynchronizeStartTime]: compare by hash, send what differs.
     return (await import('./resync.js')).resumeResynchronize(args);
   }
+  // Hyper-V refuses a plain resume of a relationship neither paused nor in error (§2.10); with a pattern the
+  // others still resume, so only an exact name is refused, and a pattern leaves such a relationship as it is.
+  const exact = !isWildcard(requireName(args));
   // Whether the initial copy was acknowledged decides where a resumed relationship continues.
   const acknowledged = new Map<string, boolean>();
   for (const rel of await new RelationshipStore(args['state-dir']).list()) {
@@ -496,12 +510,20 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     // A resync paused by a suspend continues where it was: the next cycle (agent, replicate) compares again.
     if (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser) return { ...rel, ReplicationState: 'Resynchronizing', ResynchronizePausedByUser: false };
     // Refused as removed on the replica server (agent/relationship-updates.ts): the administrator says to try
-    // again (Hyper-V's Resume of a relationship in Error); an initial copy not acknowledged is retried as after any failure.
+    // again (Hyper-V's Resume of a relationship in Error); an initial copy not acknowledged is retried as after
+    // any failure. An Extended relationship sends only while Replicating, and its next cycle asks the extended
+    // replica server what it holds (a full copy when nothing): Replicating either way.
     if (rel.RemovedOnReplica) {
       const { RemovedOnReplica: _refused, ...rest } = rel;
-      return { ...rest, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
+      return { ...rest, ReplicationState: rel.ReplicationRelationshipType === 'Extended' || acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
     }
-    if (rel.ReplicationState !== 'Suspended') return rel;
-    return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    if (rel.ReplicationState === 'Suspended') return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    if (!exact || RESUMABLE.has(rel.ReplicationState)) return rel;
+    throw new RelationshipError(
+      'ERR_INVALID_STATE',
+      `replication of '${rel.VMName}' cannot be resumed in state ${rel.ReplicationState}: Resume-HvrVMReplication resumes a relationship that is Suspended ` +
+        '(Suspend-HvrVMReplication), ResynchronizeSuspended or in Error; one that waits for a resynchronization (WaitingForStartResynchronize) ' +
+        `starts it with --resynchronize (hvreplica replication resume --vm-name ${rel.VMName} --resynchronize, Resume-HvrVMReplication -Resynchronize)`,
+    );
   });
 }

@@ -1,0 +1,86 @@
+/**
+ * The uploads the replica server is writing into a replica's folder right now, as files another process can
+ * see: one mark per upload request, `<folder>.uploads/<pid>-<random>.json`, beside the folder (like its storage
+ * lock) so that deleting the folder leaves the marks to say what still writes there.
+ *
+ * Remove-VMReplication runs in another process (the CLI) and deletes the folder. It must not do so under an
+ * upload: on Windows a file another process holds open cannot be deleted, nor then its folder, so the removal
+ * would fail half-way; anywhere, an upload still running would create the folder again and leave its partial
+ * log behind. So the removal writes its tombstone first, then waits until no mark is left (`waitForUploads`):
+ * every upload that holds a mark then sees the tombstone, at its start or within a second while its body
+ * arrives (removal-watch.ts), and ends, and one that begins after it is refused before it writes a byte.
+ * A mark whose process is gone (a crash) is deleted, never waited for.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { processAlive } from '../util/process-alive.js';
+import { readJsonFile } from './atomic-file.js';
+
+export interface UploadMark {
+  pid: number;
+  /** What is uploaded (disk and position), for the message of a removal that waited too long. */
+  upload: string;
+  since: string;
+}
+
+export function uploadMarksDir(folder: string): string {
+  return `${resolve(folder)}.uploads`;
+}
+
+/** Runs `body` (an upload into `folder`) while its mark says so. */
+export async function withUploadMark<T>(folder: string, upload: string, body: () => Promise<T>): Promise<T> {
+  const dir = uploadMarksDir(folder);
+  const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.json`);
+  const mark: UploadMark = { pid: process.pid, upload, since: new Date().toISOString() };
+  // Not synced: a mark only matters while its process lives, and a crash makes it one to ignore. Written
+  // whole before the upload looks for a tombstone (ReplicaService.upload), which is what makes skipping an
+  // unreadable mark below safe. A removal that found no mark deletes the marks' folder: made again then.
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    try {
+      await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/** The uploads into `folder` whose process still runs; marks of processes gone are deleted. */
+export async function uploadsInFlight(folder: string): Promise<UploadMark[]> {
+  const dir = uploadMarksDir(folder);
+  const out: UploadMark[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.json')) continue;
+    const mark = await readJsonFile<UploadMark>(join(dir, name)).catch(() => undefined);
+    // Unreadable: being written right now (or deleted). Its upload has not yet looked for the tombstone, which
+    // the removal wrote before it waits here, so that upload is refused before it writes a byte.
+    if (mark === undefined) continue;
+    if (Number.isInteger(mark.pid) && mark.pid > 0 && processAlive(mark.pid)) out.push(mark);
+    else await rm(join(dir, name), { force: true });
+  }
+  return out;
+}
+
+/**
+ * Waits until no upload into `folder` is in flight, at most `waitMs`; returns those still running then (none:
+ * the folder may go). The marks' folder goes with the last mark.
+ */
+export async function waitForUploads(folder: string, waitMs: number, pollMs = 100): Promise<UploadMark[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const running = await uploadsInFlight(folder);
+    if (running.length === 0) {
+      await rm(uploadMarksDir(folder), { recursive: true, force: true });
+      return [];
+    }
+    if (Date.now() >= deadline) return running;
+    await new Promise((done) => setTimeout(done, pollMs));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * What lets Remove-VMReplication delete a replica's folder only once no upload writes into it: the marks of
+ * uploads in flight (src/replica/upload-marks.ts), the watch that ends an upload's body once its relationship
+ * is removed (removal-watch.ts), and the replica server refusing an upload admitted just before a removal
+ * before it writes a byte (replica-service.ts). Over the network with the removal: test/failover-net/remove-during-upload.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ReplicaError } from '../../src/replica/errors.js';
+import { RemovalWatch } from '../../src/replica/removal-watch.js';
+import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
+import { ReplicaService } from '../../src/replica/replica-service.js';
+import { ReplicaVms } from '../../src/replica/replica-vms.js';
+import { uploadMarksDir, uploadsInFlight, waitForUploads, withUploadMark } from '../../src/replica/upload-marks.js';
+import { VmRegistry } from '../../src/replica/vm-registry.js';
+
+const VM = '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5c';
+const DISK = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000042';
+const RELATIONSHIP = 'c'.repeat(32);
+
+async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'hvr-upload-marks-'));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The id of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '0']);
+  return child.pid!;
+}
+
+describe('uploads in flight', () => {
+  it('are marked while they run, waited for, and reported when they outlast the wait; marks of dead processes are dropped', () =>
+    withDir(async (dir) => {
+      const folder = join(dir, 'hvreplica', VM);
+      await mkdir(uploadMarksDir(folder), { recursive: true });
+      const gone = deadPid();
+      await writeFile(join(uploadMarksDir(folder), `${gone}-0000.json`), JSON.stringify({ pid: gone, upload: 'left by a crash', since: 'then' }));
+      assert.deepEqual(await uploadsInFlight(folder), [], 'a crashed server\'s mark is no upload');
+      assert.deepEqual(await readdir(uploadMarksDir(folder)), [], 'and is deleted');
+
+      let release!: () => void;
+      const running = withUploadMark(folder, `disk ${DISK} cycle 1/7`, () => new Promise<void>((done) => (release = done)));
+      await new Promise((resolve) => setImmediate(resolve));
+      while ((await uploadsInFlight(folder)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const outlasting = await waitForUploads(folder, 50, 10);
+      assert.deepEqual(outlasting.map((m) => [m.pid, m.upload]), [[process.pid, `disk ${DISK} cycle 1/7`]]);
+      const waiting = waitForUploads(folder, 60_000, 10);
+      release();
+      await running;
+      assert.deepEqual(await waiting, [], 'the wait ends with the upload');
+      assert.ok(!existsSync(uploadMarksDir(folder)), 'and the marks\' folder goes');
+      // An upload after that makes it again.
+      await withUploadMark(folder, 'next', async () => assert.equal((await uploadsInFlight(folder)).length, 1));
+    }));
+
+  it('an upload\'s body ends with the removal\'s refusal at the first chunk asked for after the removal was seen', async () => {
+    const refusal = new ReplicaError('ERR_REPLICATION_REMOVED', 'replication of VM \'web1\' was removed');
+    let removed = false;
+    const watch = new RemovalWatch(async () => (removed ? refusal : undefined), 5);
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        yield Buffer.alloc(16);
+      }
+    }
+    let chunks = 0;
+    try {
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of watch.guard(endless())) {
+            chunks += 1;
+            assert.equal(chunk.length, 16);
+            if (chunks === 3) removed = true;
+          }
+        })(),
+        (error) => error === refusal,
+      );
+    } finally {
+      watch.stop();
+    }
+    assert.ok(chunks >= 3, 'the body flowed until the removal');
+  });
+
+  it('an upload admitted just before a removal is refused before it writes a byte', () =>
+    withDir(async (stateDir) => {
+      const storage = join(stateDir, 'storage');
+      const entry = { AllowedPrimaryServer: 'primary.contoso.com', ReplicaStorageLocation: storage, TrustGroup: 'blue' };
+      const registered = await new VmRegistry(stateDir).open(VM, entry, 'primary.contoso.com', { id: RELATIONSHIP, replace: true });
+      // The removal's tombstone, written after the upload passed its admission.
+      await new RemovedRelationships(stateDir).add(VM, {
+        RelationshipId: RELATIONSHIP,
+        VMName: 'web1',
+        RelationshipType: 'Simple',
+        PrimaryServerName: 'primary.contoso.com',
+        ReplicaServerName: 'replica.contoso.com',
+        RemovedAt: new Date().toISOString(),
+        RegisteredAt: registered.CreatedAt,
+      });
+      const service = new ReplicaService(stateDir, new ReplicaVms(), { maxLogBytes: 1024 * 1024 });
+      let read = false;
+      async function* body(): AsyncGenerator<Buffer> {
+        read = true;
+        yield Buffer.alloc(1024);
+      }
+      const auth = { primaryServerName: 'primary.contoso.com', entry, relationshipId: RELATIONSHIP };
+      await assert.rejects(
+        service.upload(auth, { vmId: VM, diskId: DISK, generation: 1, sequence: 3 }, { offset: 0, uploadId: 'd'.repeat(32) }, body()),
+        (error: Error & { code?: string }) => error.code === 'ERR_REPLICATION_REMOVED' && /replication of VM 'web1' was removed/.test(error.message),
+      );
+      assert.equal(read, false, 'its body was never read');
+      assert.ok(!existsSync(join(registered.Path, 'uploads')), 'nothing was written into the replica\'s folder');
+      assert.deepEqual(await uploadsInFlight(registered.Path), [], 'and its mark is gone');
+    }));
+});
