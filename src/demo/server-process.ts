@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { REPLICA_SERVER_NODE_OPTIONS } from '../replica/server-node-options.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../../bin/hvreplica.js', import.meta.url));
 
@@ -30,6 +31,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * node's arguments for the server: the replica server's own node options first (server-node-options.ts, as the
+ * service gives them), then the caller's, which may override them (a bench measuring without), then the CLI.
+ */
+export function serverProcessArgs(options: Pick<ServerProcessOptions, 'stateDir' | 'args' | 'nodeArgs'>): string[] {
+  return [...REPLICA_SERVER_NODE_OPTIONS, ...(options.nodeArgs ?? []), CLI_PATH, 'server', 'run', '--listen-address=127.0.0.1', '--json', `--state-dir=${options.stateDir}`, ...(options.args ?? [])];
+}
+
 export class ServerProcess {
   stderr = '';
   private exited: Promise<number | null>;
@@ -45,7 +54,7 @@ export class ServerProcess {
   }
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, 'server', 'run', '--listen-address=127.0.0.1', '--json', `--state-dir=${options.stateDir}`, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, serverProcessArgs(options), {
       env: { ...process.env, HVR_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,7 +6,7 @@ import { logger } from '../../../logging/logger.js';
 import { packageRoot } from '../../../native/binding.js';
 import type { GlobalOptions } from '../../command-kit.js';
 import type { CommandResult } from '../../output.js';
-import { defaultServiceName, installPlan, roleCommand, uninstallPlan, type ServiceContext, type ServiceRole } from './plan.js';
+import { defaultServiceName, installPlan, roleCommand, roleNodeOptions, uninstallPlan, type ServiceContext, type ServiceRole } from './plan.js';
 import { runPlan, type StepRunner } from './runner.js';
 
 const log = logger('service');
@@ -70,7 +70,7 @@ export async function runService(args: ServiceArgs): Promise<CommandResult<Servi
     child?.kill();
   });
   const ctx = serviceContext(args);
-  child = spawn(ctx.nodePath, [ctx.cliPath, ...roleCommand(args.role), `--state-dir=${ctx.stateDir}`], {
+  child = spawn(ctx.nodePath, [...roleNodeOptions(args.role), ctx.cliPath, ...roleCommand(args.role), `--state-dir=${ctx.stateDir}`], {
     stdio: 'ignore',
     windowsHide: true,
     // The role adds the Application event log to its logging when this names the registered source.

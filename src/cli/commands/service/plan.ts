@@ -4,6 +4,7 @@
  * the exact command lines are unit-tested on any platform.
  */
 import { posix } from 'node:path';
+import { REPLICA_SERVER_NODE_OPTIONS } from '../../../replica/server-node-options.js';
 
 export type ServiceRole = 'replica-server' | 'agent';
 export const SERVICE_ROLES: readonly ServiceRole[] = ['replica-server', 'agent'];
@@ -42,6 +43,11 @@ export function defaultServiceName(role: ServiceRole): string {
 /** The role's long-running command (owned by the server and agent modules). */
 export function roleCommand(role: ServiceRole): string[] {
   return role === 'replica-server' ? ['server', 'run'] : ['agent', 'run'];
+}
+
+/** Options for node itself when it runs the role (the replica server's heap settings, server-node-options.ts). */
+export function roleNodeOptions(role: ServiceRole): string[] {
+  return role === 'replica-server' ? [...REPLICA_SERVER_NODE_OPTIONS] : [];
 }
 
 /** Event sources need a message file; .NET's EventLogMessages.dll prints each event's own text. */
@@ -101,7 +107,7 @@ export function installPlan(role: ServiceRole, serviceName: string, ctx: Service
     'Wants=network-online.target',
     '',
     '[Service]',
-    `ExecStart=${[ctx.nodePath, ctx.cliPath, ...roleCommand(role), `--state-dir=${ctx.stateDir}`].map(systemdQuote).join(' ')}`,
+    `ExecStart=${[ctx.nodePath, ...roleNodeOptions(role), ctx.cliPath, ...roleCommand(role), `--state-dir=${ctx.stateDir}`].map(systemdQuote).join(' ')}`,
     'Restart=on-failure',
     'RestartSec=60',
     '',
