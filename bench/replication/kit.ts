@@ -108,6 +108,15 @@ export async function warm(files: string[]): Promise<void> {
   await sh('cat "$@" > /dev/null', ...files);
 }
 
+/**
+ * Drops the page cache's copy of files that are already durable (GNU dd's `nocache` with count=0 discards a
+ * whole file's cached pages), so the next peer runs with as much free memory as the one before it had:
+ * otherwise each copy a peer leaves cached makes the next one's writes reclaim memory first.
+ */
+export async function evict(files: string[]): Promise<void> {
+  await sh('for f; do dd if="$f" iflag=nocache count=0 status=none; done', ...files);
+}
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer);

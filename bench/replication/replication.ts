@@ -11,6 +11,8 @@
  *
  * Every writer ends durable, as the replica server's own writes are: cp is followed by `sync FILE` and
  * rsync runs with --fsync. Every source is read once before it is timed, so all read from the page cache.
+ * Each peer's durable copy of the initial replication is then dropped from the page cache, so each
+ * of the three starts with the same free memory (none has to reclaim what the one before it left cached).
  * At the end the replica's latest state must equal the primary at the last reference point (SHA-256 of
  * each disk's content) and the rsync copy must equal the primary's VHDX files byte for byte.
  *
@@ -26,7 +28,7 @@ import { basename, join } from 'node:path';
 import { freePort } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { benchOptions, changedBytes, inBenchFolder, loadNow, printReport, type CommonOptions, check, compareContent, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
+import { benchOptions, changedBytes, inBenchFolder, loadNow, printReport, type CommonOptions, check, compareContent, evict, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
 import { Daemon, measure, peakMethod, processCpuSec, resetPeak, vmHwmKiB, type Measured } from './measure.js';
 
 configureLogging({ quietConsole: true });
@@ -149,11 +151,13 @@ async function main(): Promise<void> {
     say('initial: cp');
     await warm(diskFiles);
     const cpInitial = await sh('d=$1; shift; cp "$@" "$d"/ && sync "$d"/*', cpDir, ...diskFiles);
+    await evict(diskFiles.map((f) => join(cpDir, basename(f))));
     say('initial: rsync');
     await warm(diskFiles);
     let daemon = await RsyncDaemon.start(scratch, rsyncDir);
     const rsyncInitial = await daemon.push(diskFiles);
     const rsyncInitialDaemonKiB = await daemon.stop();
+    await evict(diskFiles.map((f) => join(rsyncDir, basename(f))));
     say('initial: hvreplica');
     await warm(diskFiles);
     const serverPeakPerPhase = resetPeak(serverPid);
