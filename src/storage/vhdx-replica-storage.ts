@@ -19,11 +19,11 @@ import { link, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
-import { SerialWrites } from './serial-writes.js';
 import { SecondDescriptorWriteback } from './early-writeback.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
-import { StagedDisk, writeRecord } from './staged-disk.js';
+import { StagedDisk } from './staged-disk.js';
+import { ChangeBatches } from './change-batches.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
 import { fsyncDirectory, removeStaleTemps } from '../util/atomic-file.js';
@@ -472,31 +472,30 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       throw error;
     }
     const source = payloads;
-    const writes = new SerialWrites();
     // Only a head start for the flush at the end, as for a staged full copy: without it the kernel holds
     // the whole apply as dirty pages and the flush writes them all after the last record. It changes no
     // ordering the engine relies on (block table and bitmaps reach the file only in its commits).
     const writeback = await SecondDescriptorWriteback.open(layerPath);
+    const writes = new ChangeBatches(disk, writeback);
     try {
       // The log was verified whole when it was stored. Here it is checked again before anything is written
       // (every record's checksum over its header and decompressed bytes, the header checksum, the counts
       // and the whole-log hash, which covers only the framing and record hashes), in case the file was
-      // damaged at rest. One write is in flight while the next record is read and checked, so the disk and
-      // the CPU work at the same time.
+      // damaged at rest. Records are written in batches (change-batches.ts), one in flight while the next
+      // records are read and checked, so the disk and the CPU work at the same time.
       const hollow = source ? { payloadOf: ({ offset, length }: { offset: number; length: number }) => writes.drain().then(() => source.read(offset, length)) } : {};
       // (A hollow log's uncompressed payloads come from the disk it was staged into: see DecodeOptions.payloadOf.)
       for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow)) {
         if (entry.kind !== 'record') continue;
-        const record = entry.record;
-        await writes.next(() => writeRecord(disk, record, writeback));
+        await writes.add(entry.record);
       }
       await writes.drain();
       // A failed background sync fails the apply, even if the engine's own flush would not see it again.
       await writeback?.settle();
       await disk.flush();
     } catch (error) {
-      // A write still in flight must settle before the disk closes under it (a background sync: in close()).
-      await writes.drain().catch(() => undefined);
+      // A batch still in flight must settle before the disk closes under it (a background sync: in close()).
+      await writes.abandon();
       throw diskFull('applying a log', error);
     } finally {
       await writeback?.close();

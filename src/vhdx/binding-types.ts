@@ -57,6 +57,11 @@ export interface VhdxBinding extends NativeBinding {
   vhdxWrite(handle: RawVhdxHandle, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** BLAKE3 digests (32 bytes each) of every blockSize block of [offset, offset + length), read and hashed in one job. */
   vhdxBlake3Blocks(handle: RawVhdxHandle, offset: number, length: number, blockSize: number): Promise<Buffer>;
+  /**
+   * Applies triples [kind, offset, length] in order in one job (kind 0 write, 1 zero, 2 trim); `payloads` holds
+   * each write's bytes in order, one buffer or several back to back.
+   */
+  vhdxApplyChanges(handle: RawVhdxHandle, changes: Float64Array, payloads: ReadonlyArray<Uint8Array | readonly Uint8Array[]>): Promise<void>;
   /** mode 0: zero (reads zero afterwards), 1: trim (space may be released; reads zero). */
   vhdxZero(handle: RawVhdxHandle, offset: number, length: number, mode: 0 | 1): Promise<void>;
   vhdxFlush(handle: RawVhdxHandle): Promise<void>;

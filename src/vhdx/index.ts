@@ -119,6 +119,11 @@ export interface CheckReport {
   sectorBitmapBlocks: number;
 }
 
+/** One change of `VhdxDisk.apply`: bytes written (in one buffer or several back to back), or a range zeroed or trimmed. */
+export type DiskChange =
+  | { type: 'data'; offset: number; pieces: readonly Uint8Array[] }
+  | { type: 'zero' | 'trim'; offset: number; length: number };
+
 /** An open VHDX file together with every ancestor of its differencing chain. Not reentrant-safe to close twice. */
 export interface VhdxDisk {
   readonly info: VhdxInfo;
@@ -136,6 +141,12 @@ export interface VhdxDisk {
    * `data` may be several buffers written back to back (gathered natively, off the JS thread).
    */
   write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /**
+   * Writes, zeroes and trims in this order, as write(), zero() and trim() would one after another, in one call
+   * on the libuv pool: many small changes cost one hand-off to the pool instead of one each. A failure may
+   * leave the changes before the failing one made and the rest not.
+   */
+  apply(changes: readonly DiskChange[]): Promise<void>;
   /** Makes the range read as zeros (in a differencing layer: hides the parent); whole blocks become ZERO blocks. */
   zero(offset: number, length: number): Promise<void>;
   /** Like zero, and whole blocks also give their file space back (hole punched after the metadata commit). */
@@ -148,6 +159,8 @@ export interface VhdxDisk {
 }
 
 const STATES: readonly ExtentState[] = ['absent', 'zero', 'data'];
+/** The kinds of vhdxApplyChanges (native/src/binding/vhdx_binding.cc). */
+const CHANGE_KINDS: Record<DiskChange['type'], number> = { data: 0, zero: 1, trim: 2 };
 
 function checkRange(what: string, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
@@ -210,6 +223,20 @@ class OpenDisk implements VhdxDisk {
   async write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     checkRange('write', offset, data instanceof Uint8Array ? data.length : data.reduce((sum, piece) => sum + piece.length, 0));
     await vhdxBinding().vhdxWrite(this.handle, offset, data);
+  }
+
+  async apply(changes: readonly DiskChange[]): Promise<void> {
+    const flat = new Float64Array(changes.length * 3);
+    const payloads: Array<readonly Uint8Array[]> = [];
+    changes.forEach((change, i) => {
+      const length = change.type === 'data' ? change.pieces.reduce((sum, piece) => sum + piece.length, 0) : change.length;
+      checkRange(change.type === 'data' ? 'write' : change.type, change.offset, length);
+      flat[i * 3] = CHANGE_KINDS[change.type];
+      flat[i * 3 + 1] = change.offset;
+      flat[i * 3 + 2] = length;
+      if (change.type === 'data') payloads.push(change.pieces);
+    });
+    await vhdxBinding().vhdxApplyChanges(this.handle, flat, payloads);
   }
 
   async zero(offset: number, length: number): Promise<void> {

@@ -185,6 +185,64 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
       std::move(keep));
 }
 
+// vhdxApplyChanges(handle, changes, payloads): `changes` is a Float64Array of triples [kind, offset, length]
+// (kind 0 write, 1 zero, 2 trim) applied in order in one job on the pool, under the disk's lock; `payloads`
+// holds each write's bytes in order (a buffer, or buffers back to back). A log of many small records (a
+// scattered delta: 655 of 4-256 KiB per 47 MiB) then costs one hand-off to the pool and back per batch
+// instead of one per record, which under load waited longer than the writes themselves took. A failure
+// leaves the changes before it written and those after it not: callers re-apply the whole log (records are
+// absolute, so that is harmless).
+Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
+  constexpr const char* kUsage = "Usage: vhdxApplyChanges(handle, Float64Array [kind, offset, length]..., payloads[])";
+  auto handle = GetHandle(info, 0);
+  if (info.Length() < 3 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      !info[2].IsArray()) {
+    ThrowUsage(info.Env(), kUsage);
+  }
+  Napi::Float64Array flat = info[1].As<Napi::Float64Array>();
+  Napi::Array payloads = info[2].As<Napi::Array>();
+  if (flat.ElementLength() % 3 != 0) ThrowUsage(info.Env(), kUsage);
+  struct Change {
+    uint8_t kind;
+    uint64_t offset, length;
+    size_t payload;
+  };
+  std::vector<Change> changes;
+  std::vector<BufferPieces> data;
+  std::vector<Napi::Value> keep;
+  auto whole = [&](double v) {
+    if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v) ThrowUsage(info.Env(), "offsets and lengths must be safe non-negative integers");
+    return uint64_t(v);
+  };
+  for (size_t i = 0; i < flat.ElementLength(); i += 3) {
+    const double kind = flat[i];
+    if (kind != 0 && kind != 1 && kind != 2) ThrowUsage(info.Env(), kUsage);
+    Change c{uint8_t(kind), whole(flat[i + 1]), whole(flat[i + 2]), data.size()};
+    if (c.kind == 0) {
+      if (data.size() >= payloads.Length()) ThrowUsage(info.Env(), "vhdxApplyChanges: fewer payloads than writes");
+      BufferPieces pieces = ReadBufferPieces(info.Env(), payloads.Get(uint32_t(data.size())), true, kUsage);
+      if (pieces.length != c.length) ThrowUsage(info.Env(), "vhdxApplyChanges: a payload's length differs from its write's");
+      for (Napi::Value& v : pieces.keep) keep.push_back(std::move(v));
+      pieces.keep.clear();
+      data.push_back(std::move(pieces));
+    }
+    changes.push_back(c);
+  }
+  if (data.size() != payloads.Length()) ThrowUsage(info.Env(), "vhdxApplyChanges: more payloads than writes");
+  return OnDisk(
+      info, "hvr.vhdxApplyChanges", handle,
+      [changes = std::move(changes), data = std::move(data)](Disk& d) {
+        for (const Change& c : changes) {
+          if (c.kind == 0) {
+            d.Write(c.offset, data[c.payload].Gathered(), c.length);
+          } else {
+            d.Zero(c.offset, c.length, c.kind == 2);
+          }
+        }
+      },
+      std::move(keep));
+}
+
 Napi::Value JsZero(const Napi::CallbackInfo& info) {
   auto handle = GetHandle(info, 0);
   uint64_t offset = GetOffset(info, 1);
@@ -337,6 +395,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("vhdxRead", Napi::Function::New(env, JsRead, "vhdxRead"));
   exports.Set("vhdxWrite", Napi::Function::New(env, JsWrite, "vhdxWrite"));
   exports.Set("vhdxZero", Napi::Function::New(env, JsZero, "vhdxZero"));
+  exports.Set("vhdxApplyChanges", Napi::Function::New(env, JsApplyChanges, "vhdxApplyChanges"));
   exports.Set("vhdxFlush", Napi::Function::New(env, JsFlush, "vhdxFlush"));
   exports.Set("vhdxClose", Napi::Function::New(env, JsClose, "vhdxClose"));
   exports.Set("vhdxMap", Napi::Function::New(env, JsMap, "vhdxMap"));
