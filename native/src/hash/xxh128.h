@@ -1,7 +1,7 @@
 // XXH3-128 (xxHash's 128-bit XXH3, seed 0) from Debian's libxxhash-dev, used header-only: the comparison hash
 // of a resync's manifests. Not cryptographic: it finds the blocks where two copies of a disk differ (data
 // neither side chose to collide), several times faster a core than BLAKE3. Why that is acceptable, and where it
-// is not used, is in docs/replication-protocol.md ("Hash algorithms").
+// is not used, is in docs/replication-protocol.md ("Comparing by hash").
 #pragma once
 
 #include <cstddef>

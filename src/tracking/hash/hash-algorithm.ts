@@ -22,15 +22,15 @@ import type { NativeBlockHash } from '../../native/block-hash.js';
  * All but xxh128 are collision resistant (128-bit security at 256 bits). XXH3-128 is not cryptographic: a
  * collision would silently leave a replica block wrong, but the two blocks compared are two copies of the
  * same disk, neither chosen to collide with the other, and an accidental collision of a 128-bit hash of this
- * quality is ~2^-128 per differing block (rsync compares files with it for the same job). Someone who can
- * write both the primary's and the replica's copy could craft one, but could as well write the replica's
- * data directly. So comparisons prefer it (a whole 4 GiB disk hashes in a fraction of BLAKE3's CPU time,
+ * quality is ~2^-128 per differing block (rsync compares files with it for the same job). A guest could craft
+ * a colliding pair (write one block, let it replicate, write the other while tracking is lost), but that only
+ * leaves its own replica wrong, which it could as well do by writing wrong data. So comparisons prefer it (a whole 4 GiB disk hashes in a fraction of BLAKE3's CPU time,
  * which bounds a resync on a busy host); everything else that needs a digest to stand for data keeps a
  * cryptographic hash (the replication log's record checksums, the hash tracker's saved states). Comparisons
  * take the first of PREFERRED_SYNC_ALGORITHMS both sides offer; SHA-256 stays the default of everything
  * stored before the others existed (kept manifests without an algorithm in their name) and what an older
  * server is asked for. Both sides of a comparison must use the same algorithm, so the manifest records it
- * and comparing manifests of different algorithms is refused. docs/replication-protocol.md, "Hash algorithms".
+ * and comparing manifests of different algorithms is refused. docs/replication-protocol.md, "Comparing by hash".
  */
 export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3' | 'xxh128';
 
