@@ -10,7 +10,7 @@ export npm_config_nodedir="${npm_config_nodedir:-/usr}"   # node-gyp finds the h
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(cmake ninja-build g++ make python3 mingw-w64 wine wine64 qemu-utils libvhdi-utils python3-libvhdi
-          rsync xxhash zstd clang libclang-rt-14-dev openssl time)
+          rsync xxhash libxxhash-dev zstd clang libclang-rt-14-dev openssl time)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

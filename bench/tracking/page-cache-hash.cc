@@ -5,8 +5,9 @@
 //
 // Build and run (the file must be in the page cache first, as the resync bench makes sure):
 //   g++ -O2 -std=c++17 -Inative/src -o /tmp/page-cache-hash bench/tracking/page-cache-hash.cc
-//       native/src/hash/blake3.cc native/src/hash/blake3_x86.cc native/src/core/native_error.cc -lpthread
-//   cat FILE > /dev/null; /tmp/page-cache-hash FILE [threads]
+//       native/src/hash/blake3.cc native/src/hash/blake3_x86.cc native/src/hash/xxh128.cc
+//       native/src/core/native_error.cc -lpthread
+//   cat FILE > /dev/null; /tmp/page-cache-hash FILE [threads] [blake3|xxh128]
 // Every way hashes the whole file in 64 KiB blocks, 8 MiB windows spread over `threads` threads (as the
 // libuv pool takes windows), and prints wall time, user and system CPU and minor faults of that way alone.
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "hash/blake3.h"
+#include "hash/xxh128.h"
 
 namespace {
 
@@ -32,6 +34,12 @@ constexpr size_t kBlock = 64 * 1024;
 constexpr size_t kWindow = 8 << 20;
 constexpr size_t kPiece = 256 * 1024;  // vhdxBlake3Blocks' read piece: stays in the CPU's L2 cache
 constexpr size_t kHugePage = 2 << 20;
+constexpr size_t kSlot = 32;  // bytes per block in a manifest, whatever the hash
+
+// The hash under test (the program's third argument): digests of every kBlock block into 32-byte slots.
+void (*HashBlocks)(const uint8_t* input, size_t length, uint8_t* digests) = [](const uint8_t* in, size_t n, uint8_t* out) {
+  hvr::hash::Blake3Blocks(in, n, kBlock, out);
+};
 
 enum class Way { kRead, kMapWindow, kMapWhole, kMapHuge };
 const char* WayName(Way way) {
@@ -79,20 +87,20 @@ void HashWindow(int fd, Way way, const uint8_t* whole, size_t at, size_t length,
     for (size_t done = 0; done < length; done += kPiece) {
       const size_t n = std::min(kPiece, length - done);
       if (pread(fd, buffer.data(), n, off_t(at + done)) != ssize_t(n)) { perror("pread"); std::exit(1); }
-      hvr::hash::Blake3Blocks(buffer.data(), n, kBlock, digests + done / kBlock * hvr::hash::kBlake3DigestSize);
+      HashBlocks(buffer.data(), n, digests + done / kBlock * kSlot);
     }
   } else if (way == Way::kMapWindow) {
     void* p = mmap(nullptr, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, off_t(at));
     if (p == MAP_FAILED) { perror("mmap"); std::exit(1); }
-    hvr::hash::Blake3Blocks(static_cast<const uint8_t*>(p), length, kBlock, digests);
+    HashBlocks(static_cast<const uint8_t*>(p), length, digests);
     munmap(p, length);
   } else {
-    hvr::hash::Blake3Blocks(whole + at, length, kBlock, digests);
+    HashBlocks(whole + at, length, digests);
   }
 }
 
 std::vector<uint8_t> HashFile(int fd, size_t size, Way way, unsigned threads) {
-  std::vector<uint8_t> digests((size + kBlock - 1) / kBlock * hvr::hash::kBlake3DigestSize);
+  std::vector<uint8_t> digests((size + kBlock - 1) / kBlock * kSlot);
   const uint8_t* whole = MapWhole(fd, size, way);
   if ((way == Way::kMapWhole || way == Way::kMapHuge) && whole == nullptr) { perror("mmap"); std::exit(1); }
   const size_t windows = (size + kWindow - 1) / kWindow;
@@ -101,7 +109,7 @@ std::vector<uint8_t> HashFile(int fd, size_t size, Way way, unsigned threads) {
     pool.emplace_back([&, t] {
       for (size_t w = t; w < windows; w += threads) {
         const size_t at = w * kWindow;
-        HashWindow(fd, way, whole, at, std::min(kWindow, size - at), digests.data() + at / kBlock * hvr::hash::kBlake3DigestSize);
+        HashWindow(fd, way, whole, at, std::min(kWindow, size - at), digests.data() + at / kBlock * kSlot);
       }
     });
   }
@@ -113,12 +121,18 @@ std::vector<uint8_t> HashFile(int fd, size_t size, Way way, unsigned threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) { std::fprintf(stderr, "usage: %s FILE [threads]\n", argv[0]); return 2; }
+  if (argc < 2) { std::fprintf(stderr, "usage: %s FILE [threads] [blake3|xxh128]\n", argv[0]); return 2; }
   const int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) { perror(argv[1]); return 1; }
   const size_t size = size_t(st.st_size);
   const unsigned threads = argc > 2 ? unsigned(std::max(1, std::atoi(argv[2]))) : 2;
+  if (argc > 3 && std::strcmp(argv[3], "xxh128") == 0) {
+    HashBlocks = [](const uint8_t* in, size_t n, uint8_t* out) { hvr::hash::Xxh128Blocks(in, n, kBlock, out, kSlot); };
+  } else if (argc > 3 && std::strcmp(argv[3], "blake3") != 0) {
+    std::fprintf(stderr, "unknown hash '%s': blake3 or xxh128\n", argv[3]);
+    return 2;
+  }
   std::vector<uint8_t> reference;
   for (Way way : {Way::kRead, Way::kMapWindow, Way::kMapWhole, Way::kMapHuge}) {
     const Usage before = Now();

@@ -25,7 +25,7 @@ import { logger } from '../logging/logger.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
 import type { HostCredential } from '../security/index.js';
-import { PREFERRED_SYNC_ALGORITHM, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { PREFERRED_SYNC_ALGORITHMS, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
 import { HashPool } from '../tracking/hash/hash-pool.js';
 import { ReplicaClient, type ReplicaEndpoint } from '../transport/http2-client.js';
@@ -96,8 +96,8 @@ export interface HashSyncOptions {
   codecPolicy?: () => CodecPolicy;
   /** Hash worker threads on this side (default one per core). */
   hashParallelism?: number;
-  /** The algorithm to ask for (default PREFERRED_SYNC_ALGORITHM); SHA-256 whenever the replica does not list it. */
-  algorithm?: HashAlgorithm;
+  /** The algorithms to ask for, best first (default PREFERRED_SYNC_ALGORITHMS); SHA-256 when the replica lists none of them. */
+  algorithms?: readonly HashAlgorithm[];
 }
 
 export interface HashSyncDiskResult {
@@ -170,9 +170,10 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   let pool: HashPool | undefined;
   let comparing: Promise<HashSyncDiskResult[]> | undefined;
   try {
-    // BLAKE3 when the replica server computes it (protocol 3 lists it in the hello) and this CPU has a SIMD path
-    // for it, SHA-256 otherwise (an older server, or a CPU where SHA-256 is the faster).
-    const algorithm = agreedAlgorithm(await client.hello(), options.algorithm ?? PREFERRED_SYNC_ALGORITHM, algorithmsWorthUsingHere());
+    // XXH3-128 when the replica server computes it (protocol 5 lists it in the hello), else BLAKE3 when it does
+    // (protocol 3) and this CPU has a SIMD path for it, else SHA-256 (an older server, or a CPU where SHA-256 is
+    // the faster).
+    const algorithm = agreedAlgorithm(await client.hello(), options.algorithms ?? PREFERRED_SYNC_ALGORITHMS, algorithmsWorthUsingHere());
     // One pool for every disk and both levels: starting workers (SHA-256) costs tens of milliseconds each.
     const hashPool = (pool = new HashPool(algorithm, options.hashParallelism));
     const content = await client.content(source.logVmId);

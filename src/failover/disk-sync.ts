@@ -24,7 +24,7 @@ export function imageOf(disk: VhdxDisk): DiskImage {
     logicalSectorSize: disk.info.logicalSectorSize,
     read: (offset, length) => disk.read(offset, length),
     readInto: async (offset, into) => void (await disk.read(offset, into)),
-    blake3Blocks: (offset, length, blockSize) => disk.blake3Blocks(offset, length, blockSize),
+    hashBlocks: (algorithm, offset, length, blockSize) => disk.hashBlocks(algorithm, offset, length, blockSize),
     allocation: () => disk.map(),
     close: () => disk.close(),
   };

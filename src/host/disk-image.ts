@@ -1,3 +1,4 @@
+import type { NativeBlockHash } from '../native/block-hash.js';
 /**
  * A readable virtual disk image, the one thing trackers and the snapshot reader need from a disk: its
  * geometry and random reads. A VHDX chain opened through src/vhdx is one; a raw file is another.
@@ -21,10 +22,11 @@ export interface DiskImage {
    */
   readInto?(offset: number, into: Buffer): Promise<void>;
   /**
-   * BLAKE3 digests of every `blockSize` block of [offset, offset + length) (the last may be short), read and
-   * hashed in one step where the image can (the VHDX engine): no window buffer, reads overlap hashing.
+   * Digests (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of [offset, offset + length) (the
+   * last may be short), read and hashed in one step where the image can (the VHDX engine): no window buffer,
+   * reads overlap hashing.
    */
-  blake3Blocks?(offset: number, length: number, blockSize: number): Promise<Buffer>;
+  hashBlocks?(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /**
    * Where the image holds data, when the format knows (sorted, covering the whole disk). Lets readers of
    * sparse images skip what reads as zeros; absent for formats that cannot tell.

@@ -2,6 +2,7 @@
  * A VHDX chain opened through the VHDX engine, as a DiskImage (with its allocation map, so readers skip
  * what reads as zeros).
  */
+import type { NativeBlockHash } from '../native/block-hash.js';
 import { openDisk, type VhdxDisk } from '../vhdx/index.js';
 import type { AllocationExtent, DiskImage } from './disk-image.js';
 
@@ -29,8 +30,8 @@ export class VhdxImage implements DiskImage {
     await this.disk.read(offset, into);
   }
 
-  blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer> {
-    return this.disk.blake3Blocks(offset, length, blockSize);
+  hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer> {
+    return this.disk.hashBlocks(algorithm, offset, length, blockSize);
   }
 
   allocation(): Promise<AllocationExtent[]> {

@@ -68,12 +68,13 @@ export function digestsPath(vmId: string, diskId: string, blockSize: number, alg
 }
 
 /**
- * The algorithm a comparison uses with a server that answered `hello`: the preferred one when the server
- * lists it and this side computes it too, else SHA-256 (a server before protocol 3 lists nothing).
+ * The algorithm a comparison uses with a server that answered `hello`: the first of `preferred` (best first)
+ * that the server lists and this side computes too, else SHA-256 (a server before protocol 3 lists nothing;
+ * one before protocol 5 lists BLAKE3 but not XXH3-128).
  */
-export function agreedAlgorithm(hello: Pick<HelloResponse, 'HashAlgorithms'>, preferred: HashAlgorithm, usableHere: readonly HashAlgorithm[]): HashAlgorithm {
+export function agreedAlgorithm(hello: Pick<HelloResponse, 'HashAlgorithms'>, preferred: readonly HashAlgorithm[], usableHere: readonly HashAlgorithm[]): HashAlgorithm {
   const theirs = hello.HashAlgorithms ?? [WIRE_DEFAULT_ALGORITHM];
-  return theirs.includes(preferred) && usableHere.includes(preferred) ? preferred : WIRE_DEFAULT_ALGORITHM;
+  return preferred.find((algorithm) => theirs.includes(algorithm) && usableHere.includes(algorithm)) ?? WIRE_DEFAULT_ALGORITHM;
 }
 
 /** The body of a digests request: each range as u64 offset, u64 length (little-endian). */

@@ -25,8 +25,10 @@ import type { LogKey } from '../replica/index.js';
  * 4: the hello lists the record checksums of replication logs the server wants to be sent (`LogRecordHashes`);
  * a primary writes BLAKE3 logs (log format version 3) only to a server that lists BLAKE3, and version 2
  * (SHA-256) logs to any other. A version 4 server reads both whatever it lists.
+ * 5: `HashAlgorithms` may list `xxh128` (XXH3-128 manifests and digests); a primary prefers it, then BLAKE3, so
+ * with a version 3 or 4 server it compares by BLAKE3 as before, and an older primary never asks for it.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 export const MIN_SERVER_PROTOCOL_VERSION = 2;
 export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';

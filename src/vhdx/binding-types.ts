@@ -3,6 +3,7 @@
  * the typed wrapper in index.ts, which validates arguments first.
  */
 import { binding, type NativeBinding } from '../native/binding.js';
+import type { NativeBlockHash } from '../native/block-hash.js';
 
 /** Opaque token for an open disk chain; the addon owns what is behind it. */
 export interface RawVhdxHandle {
@@ -55,8 +56,8 @@ export interface VhdxBinding extends NativeBinding {
   vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
   /** Writes `data` (one buffer, or several back to back) at virtual offset `offset`. */
   vhdxWrite(handle: RawVhdxHandle, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  /** BLAKE3 digests (32 bytes each) of every blockSize block of [offset, offset + length), read and hashed in one job. */
-  vhdxBlake3Blocks(handle: RawVhdxHandle, offset: number, length: number, blockSize: number): Promise<Buffer>;
+  /** Digests (32-byte slots) of every blockSize block of [offset, offset + length), read and hashed in one job. */
+  vhdxHashBlocks(handle: RawVhdxHandle, algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /**
    * Applies triples [kind, offset, length] in order in one job (kind 0 write, 1 zero, 2 trim); `payloads` holds
    * each write's bytes in order, one buffer or several back to back.

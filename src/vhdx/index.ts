@@ -15,6 +15,7 @@
  * plus the generic I/O codes (ERR_NOT_FOUND, ERR_ACCESS_DENIED, ERR_DISK_FULL, ERR_IO).
  */
 import { resolve } from 'node:path';
+import { isNativeBlockHash, NATIVE_BLOCK_HASHES, type NativeBlockHash } from '../native/block-hash.js';
 import { NativeError } from '../native/native-error.js';
 import { vhdxBinding, type RawVhdxHandle, type RawVhdxInfo } from './binding-types.js';
 
@@ -131,10 +132,10 @@ export interface VhdxDisk {
   /** Reads through the whole chain. With a number, returns a new Buffer of that length. */
   read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer>;
   /**
-   * The BLAKE3 digest of every `blockSize` block of the range (the last may be short), read through the
-   * whole chain and hashed on the libuv pool while still in the CPU cache: no window in memory.
+   * The digest (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of the range (the last may be
+   * short), read through the whole chain and hashed on the libuv pool while still in the CPU cache: no window in memory.
    */
-  blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer>;
+  hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /**
    * Writes into this (top) layer; any offset and length (partial sectors are merged with what the chain
    * shows). Durable only after flush() or close(): a crash before that may lose the write, never the file.
@@ -214,10 +215,11 @@ class OpenDisk implements VhdxDisk {
     return buffer;
   }
 
-  async blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer> {
+  async hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer> {
     checkRange('hash', offset, length);
     if (!Number.isSafeInteger(blockSize) || blockSize <= 0 || offset % blockSize !== 0) throw new RangeError(`hash: block size ${blockSize} must be positive and divide the offset ${offset}`);
-    return vhdxBinding().vhdxBlake3Blocks(this.handle, offset, length, blockSize);
+    if (!isNativeBlockHash(algorithm)) throw new RangeError(`hash: '${String(algorithm)}' is not a block hash the engine computes (${NATIVE_BLOCK_HASHES.join(', ')})`);
+    return vhdxBinding().vhdxHashBlocks(this.handle, algorithm, offset, length, blockSize);
   }
 
   async write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> {

@@ -11,33 +11,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HASH_SYNC_BLOCK_SIZE, hashSyncVm } from '../../src/agent/hash-sync.js';
 import { primaryStateFile } from '../../src/agent/paths.js';
-import { DEFAULT_MAX_LOG_BYTES } from '../../src/cli/commands/server/command.js';
-import {
-  ReplicaConfigStore,
-  ReplicaContentService,
-  ReplicaError,
-  ReplicaRecords,
-  ReplicaService,
-  ReplicaVms,
-  VmRegistry,
-  type ReplicaContentHandler,
-} from '../../src/replica/index.js';
-import { FileCertificateStore } from '../../src/security/index.js';
-import { ReplicaHttpServer } from '../../src/transport/index.js';
+import { ReplicaError, type ReplicaContentHandler } from '../../src/replica/index.js';
 import { MiB, TwoHosts } from '../e2e/harness.js';
 import { touchedBytes } from './helpers.js';
+import { olderReplicaServer } from './older-server.js';
 
 /** The replica server of `stateDir` on its configured port, answering POST …/digests as a server that has no such route. */
 async function serverWithoutDigests(stateDir: string) {
-  const config = await new ReplicaConfigStore(stateDir).load();
-  const credential = await new FileCertificateStore(stateDir).credential(config.CertificateThumbprint!);
-  const records = new ReplicaRecords({ stateDir, serverName: credential.dnsNames[0]! });
-  const replicas = new ReplicaVms({ sealIntervalMs: 1, records });
-  await replicas.openExisting((await new VmRegistry(stateDir).list()).map((vm) => vm.Path));
-  const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: DEFAULT_MAX_LOG_BYTES, records });
-  const content = new ReplicaContentService(stateDir, replicas);
   const asked: string[] = [];
-  const older: ReplicaContentHandler = {
+  const server = await olderReplicaServer(stateDir, (content): ReplicaContentHandler => ({
     // A server from before the digests route knew SHA-256 manifests only.
     hashAlgorithms: ['sha256'],
     content: (auth, vmId) => content.content(auth, vmId),
@@ -47,18 +29,8 @@ async function serverWithoutDigests(stateDir: string) {
       asked.push(diskId);
       throw new ReplicaError('ERR_NOT_FOUND', 'no such route');
     },
-  };
-  const server = new ReplicaHttpServer({ credential, handler, content: older });
-  await server.listen(config.CertificateAuthenticationPort);
-  return {
-    asked,
-    async stop(): Promise<void> {
-      await server.close();
-      // What `server run`'s sweep does: every acknowledged cycle applied before the storage is read.
-      await replicas.applyAll();
-      await content.close();
-    },
-  };
+  }));
+  return { asked, stop: () => server.stop() };
 }
 
 describe('resync fine pass against an older replica server', () => {

@@ -38,11 +38,11 @@ function withLastWindow(image: DiskImage, beforeLast: () => Promise<void>): Disk
       return readInto(offset, into);
     };
   }
-  if (image.blake3Blocks) {
-    const blake3Blocks = image.blake3Blocks.bind(image);
-    gated.blake3Blocks = async (offset, length, blockSize) => {
+  if (image.hashBlocks) {
+    const hashBlocks = image.hashBlocks.bind(image);
+    gated.hashBlocks = async (algorithm, offset, length, blockSize) => {
       if (last(offset, length)) await beforeLast();
-      return blake3Blocks(offset, length, blockSize);
+      return hashBlocks(algorithm, offset, length, blockSize);
     };
   }
   if (image.allocation) gated.allocation = image.allocation.bind(image);

@@ -132,7 +132,7 @@ describe('BLAKE3 of the addon', () => {
     }
   });
 
-  it('a VHDX reads and hashes in one native step with the same digests as reading windows and hashing them', async () => {
+  it('a VHDX reads and hashes in one native step (BLAKE3 and XXH3-128) with the same digests as reading windows and hashing them', async () => {
     const dir = tempDir('hvr-blake3-vhdx-');
     try {
       const path = join(dir.path, 'disk.vhdx');
@@ -147,18 +147,21 @@ describe('BLAKE3 of the addon', () => {
       // The same image without the fused step: windows read into buffers, hashed by the pool.
       const windowed: DiskImage = { virtualSize: image.virtualSize, logicalSectorSize: image.logicalSectorSize, read: (o, l) => image.read(o, l), readInto: (o, b) => image.readInto(o, b), allocation: () => image.allocation(), close: async () => undefined };
       try {
-        for (const blockSize of [4096, 65536, 1024 * 1024]) {
-          const [fused, plain] = [await hashImage(image, { blockSize, algorithm: 'blake3', windowSize: 2 * 1024 * 1024 }), await hashImage(windowed, { blockSize, algorithm: 'blake3', windowSize: 2 * 1024 * 1024 })];
-          assert.ok(fused.digests.equals(plain.digests), `whole disk at ${blockSize}-byte blocks`);
+        for (const algorithm of ['blake3', 'xxh128'] as const) {
+          for (const blockSize of [4096, 65536, 1024 * 1024]) {
+            const [fused, plain] = [await hashImage(image, { blockSize, algorithm, windowSize: 2 * 1024 * 1024 }), await hashImage(windowed, { blockSize, algorithm, windowSize: 2 * 1024 * 1024 })];
+            assert.ok(fused.digests.equals(plain.digests), `${algorithm}: whole disk at ${blockSize}-byte blocks`);
+          }
+          const ranges = [{ offset: 0, length: 65536 }, { offset: 7 * 1024 * 1024, length: 3 * 65536 }, { offset: size - 5 * 4096, length: 5 * 4096 }];
+          const options = { blockSize: 4096, algorithm };
+          assert.ok((await hashRanges(image, ranges, options)).equals(await hashRanges(windowed, ranges, options)), `${algorithm}: ranges of 4 KiB blocks`);
+          await assert.rejects(image.disk.hashBlocks(algorithm, 4096, 4096, 65536), RangeError);
         }
-        const ranges = [{ offset: 0, length: 65536 }, { offset: 7 * 1024 * 1024, length: 3 * 65536 }, { offset: size - 5 * 4096, length: 5 * 4096 }];
-        const options = { blockSize: 4096, algorithm: 'blake3' as const };
-        assert.ok((await hashRanges(image, ranges, options)).equals(await hashRanges(windowed, ranges, options)), 'ranges of 4 KiB blocks');
-        await assert.rejects(image.disk.blake3Blocks(4096, 4096, 65536), RangeError);
+        await assert.rejects(image.disk.hashBlocks('md5' as 'blake3', 0, 4096, 4096), /not a block hash/);
       } finally {
         await image.close();
       }
-      await assert.rejects(image.disk.blake3Blocks(0, 4096, 4096), /closed/);
+      await assert.rejects(image.disk.hashBlocks('blake3', 0, 4096, 4096), /closed/);
     } finally {
       dir.cleanup();
     }

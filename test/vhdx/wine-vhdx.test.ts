@@ -3,10 +3,12 @@
 // HVR_WIN_ADDON (default: prebuilds/win32-x64/hvreplica.node, made by npm run build:win).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { blake3Blocks } from '../../src/native/blake3.js';
+import { xxh128Blocks } from '../../src/native/xxh128.js';
 import { runUnderWine } from '../helpers/wine.js';
 
 describe('VHDX engine of the Windows addon under Wine', () => {
-  it('creates, writes, chains, maps and merges like the Linux build', () => {
+  it('creates, writes, chains, maps, merges and hashes (BLAKE3, XXH3-128) like the Linux build', async () => {
     const { outcome: r, scratch: dir } = runUnderWine({ script: 'vhdx/wine-vhdx.js' });
     assert.equal(r.failure, undefined, String(r.failure));
     assert.equal(r.platform, 'win32');
@@ -20,5 +22,9 @@ describe('VHDX engine of the Windows addon under Wine', () => {
     ]);
     assert.deepEqual(r.merged, [0x5a, 0x11, 0x5a]);
     assert.equal(r.missing, 'ERR_NOT_FOUND');
+    const merged = Buffer.from(String(r.mergedHex), 'hex');
+    const hashed = r.hashed as { blake3: string; xxh128: string };
+    assert.equal(hashed.blake3, (await blake3Blocks(merged, 4096)).toString('hex'), 'BLAKE3 digests of the Windows build equal the Linux build\'s');
+    assert.equal(hashed.xxh128, (await xxh128Blocks(merged, 4096)).toString('hex'), 'XXH3-128 digests of the Windows build equal the Linux build\'s');
   });
 });

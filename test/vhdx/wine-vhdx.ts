@@ -1,5 +1,6 @@
 // Run by wine-vhdx.test.ts inside Windows node.exe under Wine: creates, writes, chains, maps and merges
-// VHDX files through the win32 build (Win32 file I/O, backslash paths) and writes what it saw as JSON.
+// VHDX files through the win32 build (Win32 file I/O, backslash paths), hashes the result's blocks, and writes
+// what it saw as JSON.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDisk, mergeDisk, openDisk } from '../../src/vhdx/index.js';
@@ -25,6 +26,8 @@ async function main(): Promise<Record<string, unknown>> {
   await mergeDisk(child);
   const m = await openDisk(base);
   const merged = await m.read(0, 16384);
+  // The fused read-and-hash of both manifest hashes (the resync's comparison) through the win32 build.
+  const hashed = { blake3: (await m.hashBlocks('blake3', 0, 16384, 4096)).toString('hex'), xxh128: (await m.hashBlocks('xxh128', 0, 16384, 4096)).toString('hex') };
   await m.close();
   let missing = '';
   try {
@@ -39,6 +42,8 @@ async function main(): Promise<Record<string, unknown>> {
     read: [bytes[0], bytes[4096], bytes[8192], bytes[8704], bytes[12287], bytes[12288]],
     layer,
     merged: [merged[4096], merged[8192], merged[8704]],
+    mergedHex: merged.toString('hex'),
+    hashed,
     missing,
   };
 }

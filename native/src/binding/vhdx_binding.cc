@@ -16,6 +16,7 @@
 #include "binding/buffer_pieces.h"
 #include "binding/registry.h"
 #include "hash/blake3.h"
+#include "hash/xxh128.h"
 #include "vhdx/check.h"
 #include "vhdx/create.h"
 #include "vhdx/disk.h"
@@ -354,24 +355,38 @@ Napi::Value JsCheck(const Napi::CallbackInfo& info) {
       });
 }
 
-// vhdxBlake3Blocks(handle, offset, length, blockSize) → Promise of the BLAKE3 digest of every blockSize block
-// of the range (the last may be short). Reads and hashes in pieces that stay in the CPU's cache (instead of
-// filling a window in memory and reading it back to hash it), the disk's lock held only while reading a
-// piece, so two of these on one disk overlap one's reading with the other's hashing.
-Napi::Value JsBlake3Blocks(const Napi::CallbackInfo& info) {
+// The manifest hashes a disk can compute over a range of itself, by their names in JS (src/native/block-hash.ts);
+// each writes a 32-byte slot per block.
+using BlockHasher = void (*)(const uint8_t* input, size_t length, size_t block_size, uint8_t* digests);
+constexpr size_t kDigestSlot = 32;
+static_assert(hash::kBlake3DigestSize == kDigestSlot, "a BLAKE3 digest fills a manifest slot");
+
+BlockHasher BlockHasherNamed(const Napi::Env& env, const std::string& name) {
+  if (name == "blake3") return [](const uint8_t* in, size_t n, size_t block, uint8_t* out) { hash::Blake3Blocks(in, n, block, out); };
+  if (name == "xxh128") return [](const uint8_t* in, size_t n, size_t block, uint8_t* out) { hash::Xxh128Blocks(in, n, block, out, kDigestSlot); };
+  ThrowUsage(env, ("unknown block hash '" + name + "': expected blake3 or xxh128").c_str());
+}
+
+// vhdxHashBlocks(handle, algorithm, offset, length, blockSize) → Promise of the digest (algorithm 'blake3' or
+// 'xxh128', 32-byte slots) of every blockSize block of the range (the last may be short). Reads and hashes in
+// pieces that stay in the CPU's cache (instead of filling a window in memory and reading it back to hash it),
+// the disk's lock held only while reading a piece, so two of these on one disk overlap one's reading with the
+// other's hashing.
+Napi::Value JsHashBlocks(const Napi::CallbackInfo& info) {
   auto handle = GetHandle(info, 0);
-  const uint64_t offset = GetOffset(info, 1);
-  const uint64_t length = GetOffset(info, 2);
-  const uint64_t block_size = GetOffset(info, 3);
+  const BlockHasher hasher = BlockHasherNamed(info.Env(), GetString(info, 1, "Usage: vhdxHashBlocks(handle, algorithm, offset, length, blockSize)"));
+  const uint64_t offset = GetOffset(info, 2);
+  const uint64_t length = GetOffset(info, 3);
+  const uint64_t block_size = GetOffset(info, 4);
   if (block_size == 0 || offset % block_size != 0) ThrowUsage(info.Env(), "blockSize must be positive and the offset on a block boundary");
   return PromiseWorker<std::vector<uint8_t>>::Run(
-      info.Env(), "hvr.vhdxBlake3Blocks",
-      [handle, offset, length, block_size] {
+      info.Env(), "hvr.vhdxHashBlocks",
+      [handle, hasher, offset, length, block_size] {
         constexpr uint64_t kPiece = 256 * 1024;
         const uint64_t piece = block_size >= kPiece ? block_size : kPiece / block_size * block_size;
         static thread_local std::vector<uint8_t> buffer;
         buffer.resize(piece);
-        std::vector<uint8_t> digests((length + block_size - 1) / block_size * hash::kBlake3DigestSize);
+        std::vector<uint8_t> digests((length + block_size - 1) / block_size * kDigestSlot);
         for (uint64_t at = 0; at < length; at += piece) {
           const uint64_t n = std::min(piece, length - at);
           {
@@ -379,7 +394,7 @@ Napi::Value JsBlake3Blocks(const Napi::CallbackInfo& info) {
             if (handle->disk->closed()) throw NativeError(vhdx::codes::kClosed, "hash: the VHDX disk is closed");
             handle->disk->Read(offset + at, buffer.data(), n);
           }
-          hash::Blake3Blocks(buffer.data(), n, block_size, digests.data() + at / block_size * hash::kBlake3DigestSize);
+          hasher(buffer.data(), n, block_size, digests.data() + at / block_size * kDigestSlot);
         }
         return digests;
       },
@@ -389,7 +404,7 @@ Napi::Value JsBlake3Blocks(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("vhdxBlake3Blocks", Napi::Function::New(env, JsBlake3Blocks, "vhdxBlake3Blocks"));
+  exports.Set("vhdxHashBlocks", Napi::Function::New(env, JsHashBlocks, "vhdxHashBlocks"));
   exports.Set("vhdxOpen", Napi::Function::New(env, JsOpen, "vhdxOpen"));
   exports.Set("vhdxInfo", Napi::Function::New(env, JsInfo, "vhdxInfo"));
   exports.Set("vhdxRead", Napi::Function::New(env, JsRead, "vhdxRead"));

@@ -1,3 +1,5 @@
+import type { NativeBlockHash } from '../../native/block-hash.js';
+
 /**
  * The per-block digest of the hash tracker and of comparisons by hash (resync).
  *
@@ -6,6 +8,8 @@
  * 1166 MiB/s, so about 3.9× SHA-256 with AVX-512, 2.1× with AVX2, 0.3× in portable code):
  *
  *   algorithm     64 KiB blocks   1 MiB blocks
+ *   xxh128          18919 MiB/s                  (XXH3-128, xxHash header-only, SSE2; 2026-12-07 at load 7, where
+ *                                                 blake3 gave 4912 MiB/s with AVX-512: about 3.9× BLAKE3)
  *   blake3          4543 MiB/s                   (the addon's own, native/src/hash/: AVX-512, 16 chunks at once)
  *                   2482 MiB/s                   (AVX2, 8 chunks at once)
  *                    354 MiB/s                   (portable code: SHA-256 stays the choice there)
@@ -15,34 +19,44 @@
  *   blake2s256       721 MiB/s       732 MiB/s
  *   sha3-256         481 MiB/s       489 MiB/s
  *
- * All of these are collision resistant (128-bit security at 256 bits), which matters: a collision here
- * silently leaves a replica block wrong. Non-cryptographic hashes (XXH3, CRC) are faster still and are
- * therefore never used. BLAKE3 is what comparisons prefer (hash-sync.ts asks for it when the replica server
- * lists it); SHA-256 stays the default of everything stored before it existed (the hash tracker's saved
- * states, kept manifests without an algorithm in their name) and what an older server is asked for. Both
- * sides of a comparison must use the same algorithm, so the manifest records it and comparing manifests
- * of different algorithms is refused.
+ * All but xxh128 are collision resistant (128-bit security at 256 bits). XXH3-128 is not cryptographic: a
+ * collision would silently leave a replica block wrong, but the two blocks compared are two copies of the
+ * same disk, neither chosen to collide with the other, and an accidental collision of a 128-bit hash of this
+ * quality is ~2^-128 per differing block (rsync compares files with it for the same job). A guest could craft
+ * a colliding pair (write one block, let it replicate, write the other while tracking is lost), but that only
+ * leaves its own replica wrong, which it could as well do by writing wrong data. So comparisons prefer it (a whole 4 GiB disk hashes in a fraction of BLAKE3's CPU time,
+ * which bounds a resync on a busy host); everything else that needs a digest to stand for data keeps a
+ * cryptographic hash (the replication log's record checksums, the hash tracker's saved states). Comparisons
+ * take the first of PREFERRED_SYNC_ALGORITHMS both sides offer; SHA-256 stays the default of everything
+ * stored before the others existed (kept manifests without an algorithm in their name) and what an older
+ * server is asked for. Both sides of a comparison must use the same algorithm, so the manifest records it
+ * and comparing manifests of different algorithms is refused. docs/replication-protocol.md, "Comparing by hash".
  */
-export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
+export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3' | 'xxh128';
 
-export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3', 'xxh128'];
 
 export const DEFAULT_HASH_ALGORITHM: HashAlgorithm = 'sha256';
 
-/** What a comparison by hash asks for when both sides have it (see above). */
-export const PREFERRED_SYNC_ALGORITHM: HashAlgorithm = 'blake3';
+/** What a comparison by hash asks for, best first, when both sides have it (see above); SHA-256 else. */
+export const PREFERRED_SYNC_ALGORITHMS: readonly HashAlgorithm[] = ['xxh128', 'blake3'];
 
-/** Bytes stored per block, whatever the algorithm. */
+/** Bytes stored per block, whatever the algorithm (XXH3-128's 16-byte digest, then 16 zero bytes). */
 export const DIGEST_SIZE = 32;
 
-/** Algorithms node:crypto computes (in the hash pool's worker threads); BLAKE3 comes from the addon. */
-export type CryptoHashAlgorithm = Exclude<HashAlgorithm, 'blake3'>;
+/** Algorithms node:crypto computes (in the hash pool's worker threads); BLAKE3 and XXH3-128 come from the addon. */
+export type CryptoHashAlgorithm = Exclude<HashAlgorithm, NativeBlockHash>;
 
 /** The node:crypto name of each algorithm node:crypto computes. */
 export const CRYPTO_NAME: Record<CryptoHashAlgorithm, string> = { sha256: 'sha256', blake2b: 'blake2b512' };
 
 /** Stable numbers used in the manifest header; never renumber. */
-export const ALGORITHM_CODE: Record<HashAlgorithm, number> = { sha256: 1, blake2b: 2, blake3: 3 };
+export const ALGORITHM_CODE: Record<HashAlgorithm, number> = { sha256: 1, blake2b: 2, blake3: 3, xxh128: 4 };
+
+/** The algorithms the addon computes (a window per call on the libuv pool, or read and hashed by the VHDX engine). */
+export function isNative(algorithm: HashAlgorithm): algorithm is NativeBlockHash {
+  return algorithm === 'blake3' || algorithm === 'xxh128';
+}
 
 export function isHashAlgorithm(name: string): name is HashAlgorithm {
   return (HASH_ALGORITHMS as readonly string[]).includes(name);

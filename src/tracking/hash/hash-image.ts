@@ -6,7 +6,7 @@
  */
 import type { AllocationExtent, DiskImage } from '../../host/disk-image.js';
 import { throwIfAborted } from '../extents.js';
-import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE, type HashAlgorithm } from './hash-algorithm.js';
+import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE, isNative, type HashAlgorithm } from './hash-algorithm.js';
 import { HashPool } from './hash-pool.js';
 import { blockCountOf, DEFAULT_BLOCK_SIZE, validateBlockSize, zeroDigest, type HashManifest } from './manifest.js';
 
@@ -153,9 +153,9 @@ async function digestRuns(
         const length = Math.min(blocks * blockSize, virtualSize - offset);
         const at = ordinal;
         ordinal += blocks;
-        if (algorithm === 'blake3' && image.blake3Blocks) {
+        if (isNative(algorithm) && image.hashBlocks) {
           // Read and hashed in one native job: several windows at once, no buffer here.
-          const fused: Promise<void> = image.blake3Blocks(offset, length, blockSize).then((digests) => {
+          const fused: Promise<void> = image.hashBlocks(algorithm, offset, length, blockSize).then((digests) => {
             place(block, at, digests);
             settled.done(block);
             inFlight.delete(fused);

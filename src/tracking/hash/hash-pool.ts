@@ -1,13 +1,13 @@
 /**
  * Hashes windows of blocks on every core. SHA-256 and BLAKE2b: a fixed pool of worker threads (one per core
  * by default), node:crypto in each; batches go to the least loaded worker and buffers move by transfer,
- * never by copy. BLAKE3: the addon hashes a whole window per call on the libuv pool, no workers needed;
+ * never by copy. BLAKE3 and XXH3-128: the addon hashes a whole window per call on the libuv pool, no workers needed;
  * `size` then bounds the windows hashed at once.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { blake3Blocks } from '../../native/blake3.js';
-import type { HashAlgorithm } from './hash-algorithm.js';
+import { nativeHashBlocks, type NativeBlockHash } from '../../native/block-hash.js';
+import { isNative, type HashAlgorithm } from './hash-algorithm.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 
 /** Native hashing jobs on the libuv pool at once (it has 4 threads unless UV_THREADPOOL_SIZE says otherwise). */
@@ -37,7 +37,7 @@ export class HashPool {
     readonly size: number = availableParallelism(),
   ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`hash pool size must be a positive integer, got ${size}`);
-    if (algorithm === 'blake3') return;
+    if (isNative(algorithm)) return;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
       worker.on('message', (reply: HashReply) => this.settle(reply));
@@ -55,7 +55,7 @@ export class HashPool {
   hash(data: Buffer, blockSize: number, length: number = data.length): Promise<HashResult> {
     if (!Number.isSafeInteger(length) || length < 0 || length > data.length) throw new RangeError(`hash length ${length} is outside the ${data.length}-byte buffer`);
     if (this.failure) return Promise.reject(this.failure);
-    if (this.algorithm === 'blake3') return this.hashNative(data, blockSize, length);
+    if (isNative(this.algorithm)) return this.hashNative(this.algorithm, data, blockSize, length);
     const worker = this.load.indexOf(Math.min(...this.load));
     const id = this.nextId++;
     // A pooled Buffer shares its ArrayBuffer with others and cannot be transferred; copy only then, into
@@ -80,7 +80,7 @@ export class HashPool {
    * one core.
    */
   get maxInFlight(): number {
-    if (this.algorithm !== 'blake3') return this.size * 2;
+    if (!isNative(this.algorithm)) return this.size * 2;
     // At most 3 whatever the cores: with libuv's 4 threads, a fourth job would queue the uploads' writes,
     // fsyncs and VHDX I/O of other cycles behind a comparison.
     return this.size === 1 ? 1 : Math.min(this.size + 1, MAX_NATIVE_IN_FLIGHT);
@@ -88,10 +88,10 @@ export class HashPool {
 
   private nativeInFlight = 0;
 
-  private async hashNative(data: Buffer, blockSize: number, length: number): Promise<HashResult> {
+  private async hashNative(algorithm: NativeBlockHash, data: Buffer, blockSize: number, length: number): Promise<HashResult> {
     this.nativeInFlight += 1;
     try {
-      return { digests: await blake3Blocks(data.subarray(0, length), blockSize), data };
+      return { digests: await nativeHashBlocks(algorithm, data.subarray(0, length), blockSize), data };
     } finally {
       this.nativeInFlight -= 1;
     }

@@ -5,7 +5,8 @@
  * Binary layout, little-endian:
  *   0  char[8]  magic "HVRHMAN1"
  *   8  u32      format version (1)
- *  12  u32      algorithm (1 sha256, 2 blake2b-512 truncated to 256 bits, 3 blake3)
+ *  12  u32      algorithm (1 sha256, 2 blake2b-512 truncated to 256 bits, 3 blake3, 4 xxh128: XXH3-128 in the
+ *               first 16 bytes of each digest, zero bytes after)
  *  16  u32      block size in bytes
  *  20  u32      digest size (32)
  *  24  u64      virtual size of the disk in bytes

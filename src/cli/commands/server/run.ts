@@ -10,7 +10,7 @@ import { FileCertificateStore } from '../../../security/index.js';
 import { ReplicaHttpServer } from '../../../transport/index.js';
 import { manifestBlockSize } from '../../../transport/manifest-wire.js';
 import { HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS } from '../../../agent/hash-sync.js';
-import { DEFAULT_HASH_ALGORITHM, PREFERRED_SYNC_ALGORITHM } from '../../../tracking/hash/hash-algorithm.js';
+import { DEFAULT_HASH_ALGORITHM, PREFERRED_SYNC_ALGORITHMS } from '../../../tracking/hash/hash-algorithm.js';
 import { algorithmsWorthUsingHere } from '../../../tracking/hash/block-digest.js';
 import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
@@ -48,10 +48,11 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   });
   // Content and hash manifests of the same open replicas the logs go to (comparisons by hash).
   // Kept up to date in the background at the block size primaries compare at (src/agent/hash-sync.ts).
-  // BLAKE3 is offered and kept only where this CPU has a SIMD path for it: its portable code is slower than
-  // SHA-256, and a primary asks for what the server offers.
+  // BLAKE3 is offered only where this CPU has a SIMD path for it: its portable code is slower than SHA-256,
+  // and a primary asks for what the server offers. The manifest kept is of what a current primary asks for
+  // (XXH3-128); an older primary's BLAKE3 or SHA-256 comparison hashes the replica in full, as before keeping.
   const hashAlgorithms = algorithmsWorthUsingHere();
-  const keptAlgorithm = hashAlgorithms.includes(PREFERRED_SYNC_ALGORITHM) ? PREFERRED_SYNC_ALGORITHM : DEFAULT_HASH_ALGORITHM;
+  const keptAlgorithm = PREFERRED_SYNC_ALGORITHMS.find((algorithm) => hashAlgorithms.includes(algorithm)) ?? DEFAULT_HASH_ALGORITHM;
   const content = new ReplicaContentService(stateDir, replicas, {
     hashAlgorithms,
     keep: { blockSizeFor: (size) => manifestBlockSize(size, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS), algorithm: keptAlgorithm },
