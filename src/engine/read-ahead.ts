@@ -25,7 +25,26 @@ export interface ReadWindow {
 /** Four pool threads by default in libuv: a few reads each, and a few MiB, keep them busy without hoarding memory. */
 export const DEFAULT_READ_WINDOW: ReadWindow = { maxReads: 8, maxBytes: 4 * 1024 * 1024 };
 
-type Pending = { record: LogRecordInput } | { read: Promise<Buffer>; offset: number; length: number };
+/**
+ * A record without a read, or one read: either a single run or several small runs read in one request (the
+ * data of each run is a view of the one buffer).
+ */
+type Pending = { record: LogRecordInput } | { read: Promise<Buffer>; runs: readonly Run[]; length: number };
+
+interface Run {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Runs shorter than this are read together, up to this many bytes per request, where the image can
+ * (`readRanges`): a 1% delta of a 4 GiB disk plans ~700 reads of 4–256 KiB, each a round trip to the thread pool
+ * that also woke a pool thread onto the JS thread's core (bench/replication/README.md, "Runs E"). A run of a whole
+ * chunk (a full copy's 1 MiB records) is read alone, into a recycled buffer.
+ */
+export const BATCH_BYTES = 1024 * 1024;
+/** Runs in one request at most (a long stretch of tiny extents is still cut into requests the window can hold). */
+const BATCH_RUNS = 256;
 
 /** Records without a read (zero, trim) waiting at most: a long run of them is not pulled in whole. */
 const MAX_WAITING_RECORDS = 256;
@@ -57,18 +76,37 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
         peeked = next.value;
       }
       const item: PlannedRecord = peeked;
-      if (item.type === 'read') {
-        if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
-        image ??= await open();
-        // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
-        const read = item.length === readBuffers.size && image.readInto ? readIntoRecycled(image, item.offset) : image.read(item.offset, item.length);
-        // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
-        read.catch(() => undefined);
-        queue.push({ read, offset: item.offset, length: item.length });
-        reads += 1;
-        readBytes += item.length;
-      } else queue.push({ record: item });
+      if (item.type !== 'read') {
+        queue.push({ record: item });
+        peeked = undefined;
+        continue;
+      }
+      if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
+      image ??= await open();
       peeked = undefined;
+      const runs: Run[] = [{ offset: item.offset, length: item.length }];
+      let length = item.length;
+      if (image.readRanges && item.length < BATCH_BYTES) {
+        // Gathers the small runs that follow, as long as the request stays within its bound and the window.
+        const room = Math.min(BATCH_BYTES, Math.max(item.length, window.maxBytes - readBytes));
+        while (runs.length < BATCH_RUNS) {
+          if (peeked === undefined && !exhausted) {
+            const next = await source.next();
+            if (next.done) exhausted = true;
+            else peeked = next.value;
+          }
+          if (peeked === undefined || peeked.type !== 'read' || length + peeked.length > room) break;
+          runs.push({ offset: peeked.offset, length: peeked.length });
+          length += peeked.length;
+          peeked = undefined;
+        }
+      }
+      const read = startRead(image, runs, length);
+      // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
+      read.catch(() => undefined);
+      queue.push({ read, runs, length });
+      reads += 1;
+      readBytes += length;
     }
   };
   try {
@@ -83,14 +121,31 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
       const data = await head.read;
       reads -= 1;
       readBytes -= head.length;
-      // The slot it leaves is taken at once: the pool reads on while the consumer encodes this record.
+      // The slot it leaves is taken at once: the pool reads on while the consumer encodes these records.
       await fill();
-      yield { type: 'data', offset: head.offset, data };
+      let at = 0;
+      for (const run of head.runs) {
+        yield { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
+        at += run.length;
+      }
     }
   } finally {
     await Promise.allSettled(queue.flatMap((p) => ('read' in p ? [p.read] : [])));
     await source.return?.();
   }
+}
+
+function startRead(image: DiskImage, runs: readonly Run[], length: number): Promise<Buffer> {
+  if (runs.length > 1) return readRuns(image, runs, length);
+  const { offset } = runs[0]!;
+  // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
+  return length === readBuffers.size && image.readInto ? readIntoRecycled(image, offset) : image.read(offset, length);
+}
+
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number): Promise<Buffer> {
+  const into = Buffer.allocUnsafe(length);
+  await image.readRanges!(runs, into);
+  return into;
 }
 
 async function readIntoRecycled(image: DiskImage, at: number): Promise<Buffer> {

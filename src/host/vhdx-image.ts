@@ -29,6 +29,10 @@ export class VhdxImage implements DiskImage {
     await this.disk.read(offset, into);
   }
 
+  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+    return this.disk.readRanges(ranges, into, digests);
+  }
+
   blake3Blocks(offset: number, length: number, blockSize: number): Promise<Buffer> {
     return this.disk.blake3Blocks(offset, length, blockSize);
   }
