@@ -29,7 +29,13 @@ export const DEFAULT_READ_WINDOW: ReadWindow = { maxReads: 8, maxBytes: 4 * 1024
  * A record without a read, or one read: either a single run or several small runs read in one request (the
  * data of each run is a view of the one buffer).
  */
-type Pending = { record: LogRecordInput } | { read: Promise<Buffer>; runs: readonly Run[]; length: number };
+type Pending = { record: LogRecordInput } | { read: Promise<RunsRead>; runs: readonly Run[]; length: number };
+
+/** What a read gave: the bytes of its runs back to back, and the BLAKE3 of each run when asked for and read together. */
+interface RunsRead {
+  data: Buffer;
+  digests?: Buffer;
+}
 
 interface Run {
   offset: number;
@@ -55,7 +61,13 @@ const MAX_WAITING_RECORDS = 256;
  * started and not yet handed to the consumer. Reads still running when the consumer stops are awaited before
  * this returns, so the image can be closed then.
  */
-export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: () => Promise<DiskImage>, window: ReadWindow = DEFAULT_READ_WINDOW): AsyncGenerator<LogRecordInput> {
+export async function* readAhead(
+  planned: AsyncIterable<PlannedRecord>,
+  open: () => Promise<DiskImage>,
+  window: ReadWindow = DEFAULT_READ_WINDOW,
+  /** Runs read together also get the BLAKE3 of their data (for a log whose record checksum is BLAKE3). */
+  options: { digests?: boolean } = {},
+): AsyncGenerator<LogRecordInput> {
   const source = planned[Symbol.asyncIterator]();
   const queue: Pending[] = [];
   let reads = 0;
@@ -101,7 +113,7 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
           peeked = undefined;
         }
       }
-      const read = startRead(image, runs, length);
+      const read = startRead(image, runs, length, options.digests === true);
       // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
       read.catch(() => undefined);
       queue.push({ read, runs, length });
@@ -118,14 +130,16 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
         yield head.record;
         continue;
       }
-      const data = await head.read;
+      const { data, digests } = await head.read;
       reads -= 1;
       readBytes -= head.length;
       // The slot it leaves is taken at once: the pool reads on while the consumer encodes these records.
       await fill();
       let at = 0;
-      for (const run of head.runs) {
-        yield { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
+      for (const [i, run] of head.runs.entries()) {
+        const record: LogRecordInput = { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
+        if (digests) record.blake3 = digests.subarray(i * 32, i * 32 + 32);
+        yield record;
         at += run.length;
       }
     }
@@ -135,17 +149,18 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
   }
 }
 
-function startRead(image: DiskImage, runs: readonly Run[], length: number): Promise<Buffer> {
-  if (runs.length > 1) return readRuns(image, runs, length);
+async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: boolean): Promise<RunsRead> {
+  if (runs.length > 1) return readRuns(image, runs, length, digests);
   const { offset } = runs[0]!;
   // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
-  return length === readBuffers.size && image.readInto ? readIntoRecycled(image, offset) : image.read(offset, length);
+  return { data: length === readBuffers.size && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
 }
 
-async function readRuns(image: DiskImage, runs: readonly Run[], length: number): Promise<Buffer> {
-  const into = Buffer.allocUnsafe(length);
-  await image.readRanges!(runs, into);
-  return into;
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean): Promise<RunsRead> {
+  const data = Buffer.allocUnsafe(length);
+  const digests = withDigests ? Buffer.allocUnsafe(runs.length * 32) : undefined;
+  await image.readRanges!(runs, data, digests);
+  return digests ? { data, digests } : { data };
 }
 
 async function readIntoRecycled(image: DiskImage, at: number): Promise<Buffer> {

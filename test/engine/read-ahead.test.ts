@@ -51,7 +51,7 @@ class HeldImage implements DiskImage {
 class RangesImage extends HeldImage {
   readonly requests: Array<Array<{ offset: number; length: number }>> = [];
 
-  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer): Promise<void> {
+  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
     this.requests.push(ranges.map((r) => ({ ...r })));
     // One request in flight for all its runs, as the engine's one pool job.
     const whole = await this.read(0, ranges.reduce((sum, r) => sum + r.length, 0));
@@ -61,6 +61,8 @@ class RangesImage extends HeldImage {
       into.fill((range.offset / 512) % 251, at, at + range.length);
       at += range.length;
     }
+    // A stand-in digest that names the run, so the test sees each record got its own.
+    ranges.forEach((range, i) => digests?.writeDoubleLE(range.offset, i * 32));
   }
 }
 
@@ -147,6 +149,28 @@ describe('readAhead', () => {
     // The whole chunk went alone, through a plain read (the requests hold only the small runs).
     assert.ok(image.requests.every((runs) => runs.every((r) => r.length < BATCH_BYTES)));
     assert.ok(image.maxInFlightBytes <= 4 * 1024 * KiB, `never more bytes than the window (${image.maxInFlightBytes})`);
+  });
+
+  it('hands each record of a request its digest when asked, and none otherwise', async () => {
+    const items: PlannedRecord[] = [...chunkReads(0, 256 * KiB, 16 * KiB)];
+    for (const digests of [true, false]) {
+      const image = new RangesImage();
+      const stop = finishing(image);
+      const out: LogRecordInput[] = [];
+      try {
+        for await (const record of readAhead(plan(items), async () => image, undefined, { digests })) out.push(record);
+      } finally {
+        stop();
+      }
+      assert.equal(out.length, 16);
+      assert.equal(image.requests.length, 1);
+      for (const record of out) {
+        assert.equal(record.type, 'data');
+        const digest = (record as { blake3?: Buffer }).blake3;
+        if (digests) assert.equal(digest?.readDoubleLE(0), record.offset, `the digest of the run at ${record.offset}`);
+        else assert.equal(digest, undefined);
+      }
+    }
   });
 
   it('keeps a request of several runs within the byte window', async () => {
