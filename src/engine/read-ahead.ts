@@ -25,7 +25,32 @@ export interface ReadWindow {
 /** Four pool threads by default in libuv: a few reads each, and a few MiB, keep them busy without hoarding memory. */
 export const DEFAULT_READ_WINDOW: ReadWindow = { maxReads: 8, maxBytes: 4 * 1024 * 1024 };
 
-type Pending = { record: LogRecordInput } | { read: Promise<Buffer>; offset: number; length: number };
+/**
+ * A record without a read, or one read: either a single run or several small runs read in one request (the
+ * data of each run is a view of the one buffer).
+ */
+type Pending = { record: LogRecordInput } | { read: Promise<RunsRead>; runs: readonly Run[]; length: number };
+
+/** What a read gave: the bytes of its runs back to back, and the BLAKE3 of each run when asked for and read together. */
+interface RunsRead {
+  data: Buffer;
+  digests?: Buffer;
+}
+
+interface Run {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Runs shorter than this are read together, up to this many bytes per request, where the image can
+ * (`readRanges`): a 1% delta of a 4 GiB disk plans ~700 reads of 4–256 KiB, each a round trip to the thread pool
+ * that also woke a pool thread onto the JS thread's core (bench/replication/README.md, "Runs E"). A run of a whole
+ * chunk (a full copy's 1 MiB records) is read alone, into a recycled buffer.
+ */
+export const BATCH_BYTES = 1024 * 1024;
+/** Runs in one request at most (a long stretch of tiny extents is still cut into requests the window can hold). */
+const BATCH_RUNS = 256;
 
 /** Records without a read (zero, trim) waiting at most: a long run of them is not pulled in whole. */
 const MAX_WAITING_RECORDS = 256;
@@ -36,7 +61,13 @@ const MAX_WAITING_RECORDS = 256;
  * started and not yet handed to the consumer. Reads still running when the consumer stops are awaited before
  * this returns, so the image can be closed then.
  */
-export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: () => Promise<DiskImage>, window: ReadWindow = DEFAULT_READ_WINDOW): AsyncGenerator<LogRecordInput> {
+export async function* readAhead(
+  planned: AsyncIterable<PlannedRecord>,
+  open: () => Promise<DiskImage>,
+  window: ReadWindow = DEFAULT_READ_WINDOW,
+  /** Runs read together also get the BLAKE3 of their data (for a log whose record checksum is BLAKE3). */
+  options: { digests?: boolean } = {},
+): AsyncGenerator<LogRecordInput> {
   const source = planned[Symbol.asyncIterator]();
   const queue: Pending[] = [];
   let reads = 0;
@@ -57,18 +88,37 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
         peeked = next.value;
       }
       const item: PlannedRecord = peeked;
-      if (item.type === 'read') {
-        if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
-        image ??= await open();
-        // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
-        const read = item.length === readBuffers.size && image.readInto ? readIntoRecycled(image, item.offset) : image.read(item.offset, item.length);
-        // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
-        read.catch(() => undefined);
-        queue.push({ read, offset: item.offset, length: item.length });
-        reads += 1;
-        readBytes += item.length;
-      } else queue.push({ record: item });
+      if (item.type !== 'read') {
+        queue.push({ record: item });
+        peeked = undefined;
+        continue;
+      }
+      if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
+      image ??= await open();
       peeked = undefined;
+      const runs: Run[] = [{ offset: item.offset, length: item.length }];
+      let length = item.length;
+      if (image.readRanges && item.length < BATCH_BYTES) {
+        // Gathers the small runs that follow, as long as the request stays within its bound and the window.
+        const room = Math.min(BATCH_BYTES, Math.max(item.length, window.maxBytes - readBytes));
+        while (runs.length < BATCH_RUNS) {
+          if (peeked === undefined && !exhausted) {
+            const next = await source.next();
+            if (next.done) exhausted = true;
+            else peeked = next.value;
+          }
+          if (peeked === undefined || peeked.type !== 'read' || length + peeked.length > room) break;
+          runs.push({ offset: peeked.offset, length: peeked.length });
+          length += peeked.length;
+          peeked = undefined;
+        }
+      }
+      const read = startRead(image, runs, length, options.digests === true);
+      // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
+      read.catch(() => undefined);
+      queue.push({ read, runs, length });
+      reads += 1;
+      readBytes += length;
     }
   };
   try {
@@ -80,17 +130,37 @@ export async function* readAhead(planned: AsyncIterable<PlannedRecord>, open: ()
         yield head.record;
         continue;
       }
-      const data = await head.read;
+      const { data, digests } = await head.read;
       reads -= 1;
       readBytes -= head.length;
-      // The slot it leaves is taken at once: the pool reads on while the consumer encodes this record.
+      // The slot it leaves is taken at once: the pool reads on while the consumer encodes these records.
       await fill();
-      yield { type: 'data', offset: head.offset, data };
+      let at = 0;
+      for (const [i, run] of head.runs.entries()) {
+        const record: LogRecordInput = { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
+        if (digests) record.blake3 = digests.subarray(i * 32, i * 32 + 32);
+        yield record;
+        at += run.length;
+      }
     }
   } finally {
     await Promise.allSettled(queue.flatMap((p) => ('read' in p ? [p.read] : [])));
     await source.return?.();
   }
+}
+
+async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: boolean): Promise<RunsRead> {
+  if (runs.length > 1) return readRuns(image, runs, length, digests);
+  const { offset } = runs[0]!;
+  // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
+  return { data: length === readBuffers.size && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
+}
+
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean): Promise<RunsRead> {
+  const data = Buffer.allocUnsafe(length);
+  const digests = withDigests ? Buffer.allocUnsafe(runs.length * 32) : undefined;
+  await image.readRanges!(runs, data, digests);
+  return digests ? { data, digests } : { data };
 }
 
 async function readIntoRecycled(image: DiskImage, at: number): Promise<Buffer> {

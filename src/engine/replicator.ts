@@ -166,14 +166,17 @@ export class Replicator {
           consistency,
         };
         const count = (n: number) => changedByDisk.set(disk.id, (changedByDisk.get(disk.id) ?? 0) + n);
-        const records = fullCopy ? this.fullCopyRecords(point, disk, count) : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, count, signal);
+        const records: (digests: boolean) => AsyncIterable<LogRecordInput> = fullCopy
+          ? this.fullCopyRecords(point, disk, count)
+          : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, count, signal);
         const policy = this.options.codecPolicy;
         return {
           diskId: header.diskId,
           header,
           encode: (options) => {
             changedByDisk.set(disk.id, 0);
-            return encodeLog(header, records(), { ...options, ...(policy ? { codecPolicy: policy() } : {}) });
+            // A BLAKE3 log takes its payload digests from the reads where they come with them (read-ahead.ts).
+            return encodeLog(header, records(options?.recordHash === 'blake3'), { ...options, ...(policy ? { codecPolicy: policy() } : {}) });
           },
         };
       });
@@ -256,10 +259,10 @@ export class Replicator {
     };
   }
 
-  private deltaRecords(point: ReferencePoint, disk: VmDisk, since: string, count: (n: number) => void, signal?: AbortSignal): () => AsyncIterable<LogRecordInput> {
+  private deltaRecords(point: ReferencePoint, disk: VmDisk, since: string, count: (n: number) => void, signal?: AbortSignal): (digests: boolean) => AsyncIterable<LogRecordInput> {
     const { host, vm } = this.options;
     const chunk = this.readChunk;
-    return async function* () {
+    return async function* (digests: boolean) {
       const tracker = await host.changeTracker(vm, point.id, disk.id);
       let image: DiskImage | undefined;
       async function* planned(): AsyncGenerator<PlannedRecord> {
@@ -270,7 +273,7 @@ export class Replicator {
         }
       }
       try {
-        yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)));
+        yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)), undefined, { digests });
       } finally {
         await image?.close();
         await tracker.close();

@@ -22,6 +22,13 @@ export interface DiskImage {
    */
   readInto?(offset: number, into: Buffer): Promise<void>;
   /**
+   * Reads several runs into `into`, back to back (their lengths add up to its length), as one request. Optional:
+   * a delta reads hundreds of small scattered extents, and a request each costs a thread-pool round trip each
+   * (the VHDX engine reads them all in one pool job). With `digests` (32 bytes per run) the image also gives the
+   * BLAKE3 digest of each run, computed while its bytes are still in the CPU's cache.
+   */
+  readRanges?(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void>;
+  /**
    * Digests (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of [offset, offset + length) (the
    * last may be short), read and hashed in one step where the image can (the VHDX engine): no window buffer,
    * reads overlap hashing.

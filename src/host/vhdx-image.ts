@@ -30,6 +30,10 @@ export class VhdxImage implements DiskImage {
     await this.disk.read(offset, into);
   }
 
+  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+    return this.disk.readRanges(ranges, into, digests);
+  }
+
   hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer> {
     return this.disk.hashBlocks(algorithm, offset, length, blockSize);
   }

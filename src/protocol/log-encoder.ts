@@ -17,10 +17,14 @@ import {
   type LogHeaderInput,
   type LogTrailer,
 } from './log-format.js';
-import { DEFAULT_RECORD_HASH, recordChecksum, type RecordHashAlgorithm } from './record-hash.js';
+import { blake3RecordChecksum, DEFAULT_RECORD_HASH, recordChecksum, type RecordHashAlgorithm } from './record-hash.js';
 
 export type LogRecordInput =
-  | { type: 'data'; offset: number; data: Buffer }
+  /**
+   * `blake3`: the BLAKE3 digest of all of `data`, when its reader computed it (used for a BLAKE3 log's record
+   * checksum instead of hashing the payload again; a wrong one makes the replica refuse the log, never take it).
+   */
+  | { type: 'data'; offset: number; data: Buffer; blake3?: Buffer }
   | { type: 'zero'; offset: number; length: number }
   | { type: 'trim'; offset: number; length: number };
 
@@ -130,7 +134,8 @@ export async function* encodeLog(
       const prefix = encodeRecordPrefix(RecordType.Data, codec, stored.length, offset, slice.length);
       framer.recordCount += 1;
       framer.dataBytes += slice.length;
-      yield framer.emit(Buffer.concat([prefix, await recordChecksum(recordHash, prefix, [slice])]));
+      const known = recordHash === 'blake3' && record.blake3 !== undefined && slice.length === record.data.length ? record.blake3 : undefined;
+      yield framer.emit(Buffer.concat([prefix, known ? blake3RecordChecksum(prefix, known) : await recordChecksum(recordHash, prefix, [slice])]));
       yield framer.emitPayload(stored);
     }
   }

@@ -69,5 +69,13 @@ export function recordChecksum(algorithm: RecordHashAlgorithm, prefix: Buffer, p
   if (!payload) return Promise.resolve(blake3(prefix));
   const length = payload.reduce((sum, piece) => sum + piece.length, 0);
   const inner = length >= OFF_THREAD_BYTES ? blake3Pieces(payload) : Promise.resolve(blake3(payload.length === 1 ? payload[0]! : Buffer.concat(payload, length)));
-  return inner.then((digest) => blake3(Buffer.concat([prefix, digest])));
+  return inner.then((digest) => blake3RecordChecksum(prefix, digest));
+}
+
+/**
+ * The BLAKE3 record checksum from the BLAKE3 digest of the record's whole uncompressed payload, computed by whoever
+ * held the bytes (the VHDX engine hashes what it reads in the same job: no second pass, no trip to the pool).
+ */
+export function blake3RecordChecksum(prefix: Buffer, payloadDigest: Buffer): Buffer {
+  return blake3(Buffer.concat([prefix, payloadDigest]));
 }

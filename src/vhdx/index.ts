@@ -132,6 +132,11 @@ export interface VhdxDisk {
   /** Reads through the whole chain. With a number, returns a new Buffer of that length. */
   read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer>;
   /**
+   * Reads several ranges into `into`, back to back (their lengths add up to its length), in one request to the
+   * pool; with `digests`, also the BLAKE3 digest of each range (32 bytes each, in order).
+   */
+  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void>;
+  /**
    * The digest (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of the range (the last may be
    * short), read through the whole chain and hashed on the libuv pool while still in the CPU cache: no window in memory.
    */
@@ -213,6 +218,20 @@ class OpenDisk implements VhdxDisk {
     checkRange('read', offset, buffer.length);
     await vhdxBinding().vhdxRead(this.handle, offset, buffer);
     return buffer;
+  }
+
+  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+    const flat = new Float64Array(ranges.length * 2);
+    let total = 0;
+    ranges.forEach((range, i) => {
+      checkRange('read', range.offset, range.length);
+      flat[2 * i] = range.offset;
+      flat[2 * i + 1] = range.length;
+      total += range.length;
+    });
+    if (total !== into.length) throw new RangeError(`read: the ranges add up to ${total} bytes, the buffer holds ${into.length}`);
+    if (digests !== undefined && digests.length !== ranges.length * 32) throw new RangeError(`read: ${ranges.length} digests need ${ranges.length * 32} bytes, not ${digests.length}`);
+    await vhdxBinding().vhdxReadRanges(this.handle, flat, into, digests);
   }
 
   async hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer> {

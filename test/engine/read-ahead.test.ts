@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
-import { chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
+import { BATCH_BYTES, chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
 
 const KiB = 1024;
 
@@ -44,6 +44,25 @@ class HeldImage implements DiskImage {
   async close(): Promise<void> {
     assert.equal(this.inFlight, 0, 'closed with reads still running');
     this.closed = true;
+  }
+}
+
+/** A HeldImage that also reads several runs per request, as the VHDX engine does; each request is recorded. */
+class RangesImage extends HeldImage {
+  readonly requests: Array<Array<{ offset: number; length: number }>> = [];
+
+  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+    this.requests.push(ranges.map((r) => ({ ...r })));
+    // One request in flight for all its runs, as the engine's one pool job.
+    const whole = await this.read(0, ranges.reduce((sum, r) => sum + r.length, 0));
+    assert.equal(whole.length, into.length);
+    let at = 0;
+    for (const range of ranges) {
+      into.fill((range.offset / 512) % 251, at, at + range.length);
+      at += range.length;
+    }
+    // A stand-in digest that names the run, so the test sees each record got its own.
+    ranges.forEach((range, i) => digests?.writeDoubleLE(range.offset, i * 32));
   }
 }
 
@@ -93,6 +112,76 @@ describe('readAhead', () => {
       for await (const record of readAhead(plan([...chunkReads(0, 3 * 1024 * KiB, 1024 * KiB)]), async () => image, { maxReads: 4, maxBytes: 64 * KiB })) out.push(record);
       assert.deepEqual(out.map((r) => [r.offset, (r as { data: Buffer }).data.length]), [[0, 1024 * KiB], [1024 * KiB, 1024 * KiB], [2048 * KiB, 1024 * KiB]]);
       assert.equal(image.maxInFlight, 1, 'one read at a time when a single one fills the byte window');
+    } finally {
+      stop();
+    }
+  });
+
+  it('reads runs of small reads together where the image can, within the request bound and the window', async () => {
+    const image = new RangesImage();
+    const items: PlannedRecord[] = [];
+    // 40 runs of 64 KiB, a zero record after the 25th, then a whole chunk and two more small runs.
+    for (let i = 0; i < 40; i++) {
+      items.push({ type: 'read', offset: i * 128 * KiB, length: 64 * KiB });
+      if (i === 24) items.push({ type: 'zero', offset: 100 * 1024 * KiB, length: 4096 });
+    }
+    items.push({ type: 'read', offset: 200 * 1024 * KiB, length: BATCH_BYTES });
+    items.push({ type: 'read', offset: 300 * 1024 * KiB, length: 4096 }, { type: 'read', offset: 301 * 1024 * KiB, length: 8192 });
+    const stop = finishing(image);
+    const out: LogRecordInput[] = [];
+    try {
+      for await (const record of readAhead(plan(items), async () => image, { maxReads: 8, maxBytes: 4 * 1024 * KiB })) out.push(record);
+    } finally {
+      stop();
+    }
+    assert.equal(out.length, items.length);
+    out.forEach((record, i) => {
+      const item = items[i]!;
+      if (item.type !== 'read') return assert.deepEqual(record, item);
+      assert.equal(record.type, 'data');
+      assert.equal(record.offset, item.offset);
+      assert.deepEqual((record as { data: Buffer }).data, Buffer.alloc(item.length, (item.offset / 512) % 251), `data of record ${i}`);
+    });
+    const sizes = image.requests.map((runs) => runs.reduce((sum, r) => sum + r.length, 0));
+    // 16 runs fill a 1 MiB request; the zero record ends the second one at 9 runs.
+    assert.deepEqual(image.requests.map((runs) => runs.length), [16, 9, 15, 2]);
+    assert.ok(sizes.every((n) => n <= BATCH_BYTES), `no request above ${BATCH_BYTES} bytes (${sizes.join(', ')})`);
+    // The whole chunk went alone, through a plain read (the requests hold only the small runs).
+    assert.ok(image.requests.every((runs) => runs.every((r) => r.length < BATCH_BYTES)));
+    assert.ok(image.maxInFlightBytes <= 4 * 1024 * KiB, `never more bytes than the window (${image.maxInFlightBytes})`);
+  });
+
+  it('hands each record of a request its digest when asked, and none otherwise', async () => {
+    const items: PlannedRecord[] = [...chunkReads(0, 256 * KiB, 16 * KiB)];
+    for (const digests of [true, false]) {
+      const image = new RangesImage();
+      const stop = finishing(image);
+      const out: LogRecordInput[] = [];
+      try {
+        for await (const record of readAhead(plan(items), async () => image, undefined, { digests })) out.push(record);
+      } finally {
+        stop();
+      }
+      assert.equal(out.length, 16);
+      assert.equal(image.requests.length, 1);
+      for (const record of out) {
+        assert.equal(record.type, 'data');
+        const digest = (record as { blake3?: Buffer }).blake3;
+        if (digests) assert.equal(digest?.readDoubleLE(0), record.offset, `the digest of the run at ${record.offset}`);
+        else assert.equal(digest, undefined);
+      }
+    }
+  });
+
+  it('keeps a request of several runs within the byte window', async () => {
+    const image = new RangesImage();
+    const stop = finishing(image);
+    try {
+      const out: LogRecordInput[] = [];
+      for await (const record of readAhead(plan([...chunkReads(0, 1024 * KiB, 32 * KiB)]), async () => image, { maxReads: 4, maxBytes: 256 * KiB })) out.push(record);
+      assert.equal(out.length, 32);
+      assert.ok(image.requests.every((runs) => runs.length * 32 * KiB <= 256 * KiB), 'no request larger than the window');
+      assert.ok(image.maxInFlightBytes <= 256 * KiB, `never more bytes than the window (${image.maxInFlightBytes})`);
     } finally {
       stop();
     }

@@ -146,6 +146,22 @@ describe('log record checksums', () => {
     assert.equal(second!.payload.length, 4096);
   });
 
+  it('takes a payload digest given with a record for a BLAKE3 log: the same bytes, and a wrong one is refused by the reader', async () => {
+    const withDigests = (records: LogRecordInput[], digestOf: (data: Buffer) => Buffer): LogRecordInput[] =>
+      records.map((r) => (r.type === 'data' ? { ...r, blake3: digestOf(r.data) } : r));
+    const plain = await encodeToBuffer(header(), goldenRecords(), { recordHash: 'blake3' });
+    assert.deepEqual(await encodeToBuffer(header(), withDigests(goldenRecords(), (d) => blake3(d)), { recordHash: 'blake3' }), plain, 'a right digest gives the log hashing gives');
+    // A SHA-256 log and a record split into several have no use for it: a wrong one changes nothing there.
+    const wrong = (data: Buffer) => blake3(Buffer.concat([data, Buffer.from('x')]));
+    assert.deepEqual(await encodeToBuffer(header(), withDigests(goldenRecords(), wrong)), await encodeToBuffer(header(), goldenRecords()), 'SHA-256 logs ignore it');
+    const split = { recordHash: 'blake3' as const, maxRecordBytes: 64 * 1024 };
+    const wrongWhenSplit = (data: Buffer) => (data.length > split.maxRecordBytes ? wrong(data) : blake3(data));
+    assert.deepEqual(await encodeToBuffer(header(), withDigests(goldenRecords(), wrongWhenSplit), split), await encodeToBuffer(header(), goldenRecords(), split), 'split records are hashed');
+    // A wrong digest where it is used: the log is refused, not taken.
+    const bad = await encodeToBuffer(header(), withDigests(goldenRecords(), wrong), { recordHash: 'blake3' });
+    assert.equal((await decodeError(bad)).code, 'ERR_LOG_CHECKSUM');
+  });
+
   it('refuses an algorithm it does not know, and a non-zero algorithm byte in a version 2 log', async () => {
     const v3 = await encodeToBuffer(header(), goldenRecords(), { recordHash: 'blake3' });
     const unknown = await decodeError(withHeaderByte(v3, 13, 9));

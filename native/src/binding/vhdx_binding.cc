@@ -170,6 +170,57 @@ Napi::Value JsRead(const Napi::CallbackInfo& info) {
       [](Napi::Env env, uint64_t& n) -> Napi::Value { return Napi::Number::New(env, double(n)); }, {buffer});
 }
 
+// vhdxReadRanges(handle, ranges, buffer, digests?) fills `buffer` with the virtual ranges [offset, length, offset,
+// length, ...] of `ranges` (a Float64Array), back to back, in one pool job. A delta cycle reads hundreds of small
+// scattered extents; one job per extent cost each a thread-pool round trip and a wake-up of a pool thread that took
+// the JS thread's core (bench/replication/README.md, "Runs E"). With `digests` (32 bytes per range) the BLAKE3 of
+// each range is computed in the same job, while its bytes are still in the CPU's cache.
+Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
+  constexpr const char* kUsage = "Usage: vhdxReadRanges(handle, ranges: Float64Array, buffer[, digests])";
+  auto handle = GetHandle(info, 0);
+  if (info.Length() < 3 || !info[1].IsTypedArray() || !info[2].IsTypedArray()) ThrowUsage(info.Env(), kUsage);
+  Napi::TypedArray raw = info[1].As<Napi::TypedArray>();
+  if (raw.TypedArrayType() != napi_float64_array || raw.ElementLength() % 2 != 0) ThrowUsage(info.Env(), kUsage);
+  Napi::Float64Array flat = raw.As<Napi::Float64Array>();
+  Napi::Uint8Array buffer = info[2].As<Napi::Uint8Array>();
+  const size_t count = flat.ElementLength() / 2;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges(count);
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double offset = flat[2 * i];
+    const double length = flat[2 * i + 1];
+    if (!(offset >= 0) || !(length >= 0) || offset > 9007199254740991.0 || length > 9007199254740991.0 || std::floor(offset) != offset ||
+        std::floor(length) != length) {
+      ThrowUsage(info.Env(), "range offsets and lengths must be safe non-negative integers");
+    }
+    ranges[i] = {uint64_t(offset), uint64_t(length)};
+    total += uint64_t(length);
+  }
+  if (total != buffer.ByteLength()) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
+  uint8_t* digests = nullptr;
+  std::vector<Napi::Value> keep{buffer};
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsTypedArray()) ThrowUsage(info.Env(), kUsage);
+    Napi::Uint8Array out = info[3].As<Napi::Uint8Array>();
+    if (out.ByteLength() != count * hash::kBlake3DigestSize) ThrowUsage(info.Env(), "digests must hold 32 bytes per range");
+    digests = out.Data();
+    keep.push_back(out);
+  }
+  uint8_t* data = buffer.Data();
+  return OnDisk(
+      info, "hvr.vhdxReadRanges", handle,
+      [ranges = std::move(ranges), data, digests](Disk& d) {
+        uint64_t at = 0;
+        for (size_t i = 0; i < ranges.size(); ++i) {
+          const auto [offset, length] = ranges[i];
+          d.Read(offset, data + at, length);
+          if (digests != nullptr) hash::Blake3(data + at, length, digests + i * hash::kBlake3DigestSize);
+          at += length;
+        }
+      },
+      std::move(keep));
+}
+
 // vhdxWrite(handle, offset, data) where data is one buffer or an array of buffers written back to back (a
 // record's payload as it arrived in network chunks). Several are gathered into this pool thread's own
 // buffer and written with one call: the copy happens off the JS thread, into memory that is reused, instead
@@ -408,6 +459,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("vhdxOpen", Napi::Function::New(env, JsOpen, "vhdxOpen"));
   exports.Set("vhdxInfo", Napi::Function::New(env, JsInfo, "vhdxInfo"));
   exports.Set("vhdxRead", Napi::Function::New(env, JsRead, "vhdxRead"));
+  exports.Set("vhdxReadRanges", Napi::Function::New(env, JsReadRanges, "vhdxReadRanges"));
   exports.Set("vhdxWrite", Napi::Function::New(env, JsWrite, "vhdxWrite"));
   exports.Set("vhdxZero", Napi::Function::New(env, JsZero, "vhdxZero"));
   exports.Set("vhdxApplyChanges", Napi::Function::New(env, JsApplyChanges, "vhdxApplyChanges"));

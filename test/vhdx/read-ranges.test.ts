@@ -1,0 +1,69 @@
+// Several ranges read in one request (what a delta's read-ahead asks for) give exactly the bytes single reads
+// give, through a differencing chain, back to back in the order asked; the optional digests are the BLAKE3 of
+// each range; a request whose ranges do not fill the buffer, or that leaves the disk, is refused.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { blake3 } from '../../src/native/blake3.js';
+import { createDisk, openDisk } from '../../src/vhdx/index.js';
+import { MiB, scratch } from './helpers.js';
+
+describe('VHDX reads of several ranges', () => {
+  const dir = scratch('ranges');
+  after(() => dir.cleanup());
+
+  it('reads ranges of a chain back to back, as single reads would, with the BLAKE3 of each', async () => {
+    const base = join(dir.path, 'base.vhdx');
+    const child = join(dir.path, 'child.avhdx');
+    await createDisk(base, { type: 'dynamic', virtualSize: 16 * MiB, blockSize: MiB });
+    const parent = await openDisk(base, { writable: true });
+    await parent.write(0, randomBytes(4 * MiB));
+    await parent.close();
+    await createDisk(child, { type: 'differencing', parentPath: base });
+    const disk = await openDisk(child, { writable: true });
+    try {
+      // Child writes that cover part of a parent's sector run, so some ranges mix both layers.
+      await disk.write(MiB - 4096, randomBytes(8192));
+      await disk.write(3 * MiB + 512, randomBytes(1536));
+      const ranges = [
+        { offset: 3 * MiB, length: 4096 },
+        { offset: MiB - 8192, length: 16384 },
+        { offset: 10 * MiB, length: 512 }, // never written: zeros
+        { offset: 0, length: 65536 },
+        { offset: 5 * MiB - 512, length: 1024 }, // across a block boundary, half in unwritten space
+      ];
+      const total = ranges.reduce((sum, r) => sum + r.length, 0);
+      const into = Buffer.alloc(total, 0xee);
+      const digests = Buffer.alloc(ranges.length * 32);
+      await disk.readRanges(ranges, into, digests);
+      let at = 0;
+      for (const [i, range] of ranges.entries()) {
+        const single = await disk.read(range.offset, range.length);
+        assert.deepEqual(into.subarray(at, at + range.length), single, `range ${i} read as a single read reads it`);
+        assert.deepEqual(digests.subarray(i * 32, i * 32 + 32), blake3(single), `digest ${i}`);
+        at += range.length;
+      }
+      // Without digests, and with one range only.
+      const one = Buffer.alloc(4096);
+      await disk.readRanges([{ offset: MiB - 4096, length: 4096 }], one);
+      assert.deepEqual(one, await disk.read(MiB - 4096, 4096));
+    } finally {
+      await disk.close();
+    }
+  });
+
+  it('refuses ranges that do not fill the buffer, digests of the wrong size and ranges beyond the disk', async () => {
+    const path = join(dir.path, 'refuse.vhdx');
+    await createDisk(path, { type: 'dynamic', virtualSize: 4 * MiB, blockSize: MiB });
+    const disk = await openDisk(path, { writable: false });
+    try {
+      await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(1024)), /add up to 512 bytes/);
+      await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(512), Buffer.alloc(31)), /digests need 32 bytes/);
+      await assert.rejects(disk.readRanges([{ offset: 4 * MiB - 512, length: 1024 }], Buffer.alloc(1024)));
+      await assert.rejects(disk.readRanges([{ offset: -512, length: 512 }], Buffer.alloc(512)));
+    } finally {
+      await disk.close();
+    }
+  });
+});
