@@ -12,7 +12,7 @@
  * A mark whose process is gone (a crash) is deleted, never waited for.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { processAlive } from '../util/process-alive.js';
 import { readJsonFile } from './atomic-file.js';
@@ -83,4 +83,17 @@ export async function waitForUploads(folder: string, waitMs: number, pollMs = 10
     if (Date.now() >= deadline) return running;
     await new Promise((done) => setTimeout(done, pollMs));
   }
+}
+
+/**
+ * After the folder itself was deleted (Complete-VMFailover, a held chain finished): the marks' folder goes
+ * too, when no upload holds a mark there any more, so nothing of the replica is left beside its storage
+ * location's folders. One an upload still holds stays (its mark goes when that upload ends).
+ */
+export async function dropUploadMarks(folder: string): Promise<void> {
+  if ((await uploadsInFlight(folder)).length > 0) return;
+  await rmdir(uploadMarksDir(folder)).catch((error: NodeJS.ErrnoException) => {
+    // Gone already, or a mark written meanwhile: either way nothing to do here.
+    if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+  });
 }
