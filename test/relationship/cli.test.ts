@@ -131,6 +131,15 @@ describe('hvreplica replication (--json contract, file host)', () => {
     assert.deepEqual((resumed.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['ReadyForInitialReplication'], 'no initial copy yet: it waits for one again');
   });
 
+  it('remove --replication-relationship-type Extended of a VM with no Extended relationship here says there is none to remove, not to enable one', async () => {
+    const run = await runCli(['replication', 'remove', '--vm-name=web1', '--replication-relationship-type=Extended', ...state]);
+    assert.equal(run.exitCode, 4, JSON.stringify(run.json));
+    assert.equal(run.json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
+    assert.match(run.json.error!.message, /VM 'web1' has no extended replication from this host, so there is none to remove/);
+    assert.doesNotMatch(run.json.error!.message, /replication enable/);
+    assert.equal((await runCli(['replication', 'get', '--vm-name=web1', ...state])).exitCode, 0, 'its Simple relationship stays');
+  });
+
   it('reset-statistics and remove', async () => {
     assert.equal((await runCli(['replication', 'reset-statistics', '--vm-name=web1', ...state])).exitCode, 0);
     const removed = await runCli(['replication', 'remove', '--vm-name=web1', ...state]);

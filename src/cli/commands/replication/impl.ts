@@ -322,12 +322,13 @@ export async function measure(args: ReplicationArgs): Promise<CommandResult> {
   return { data: out };
 }
 
-async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined): Promise<CommandResult> {
+/** `change` returns undefined to remove the relationship; `removing` says a removal is what is asked (its refusals say so). */
+async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined, removing = false): Promise<CommandResult> {
   if (args['replication-relationship-type'] === 'Extended') {
     // The Extended relationship of a replica this host extends: its own record (src/agent/extended-relationship.ts).
     requireName(args);
     const now = new Date();
-    const views = await (await import('./extended.js')).actOnExtended(args, change);
+    const views = await (await import('./extended.js')).actOnExtended(args, change, removing);
     return { data: views.map((r) => replicationView(r, now)) };
   }
   const pattern = requireName(args);
@@ -381,7 +382,7 @@ async function removeOwn(args: ReplicationArgs, pattern: string, extended: boole
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
-  });
+  }, true);
   const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
   for (const row of rows) {
     if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
