@@ -140,6 +140,15 @@ describe('hvreplica replication (--json contract, file host)', () => {
     assert.equal((await runCli(['replication', 'get', '--vm-name=web1', ...state])).exitCode, 0, 'its Simple relationship stays');
   });
 
+  it('resume --continue refuses --resynchronize-start-time and --resynchronize, as the cmdlet refuses -ResynchronizeStartTime without -Resynchronize', async () => {
+    for (const extra of [['--resynchronize-start-time=2030-01-01T00:00:00Z'], ['--resynchronize']]) {
+      const run = await runCli(['replication', 'resume', '--vm-name=web1', '--continue', ...extra, ...state]);
+      assert.equal(run.exitCode, 2, JSON.stringify(run.json));
+      assert.equal(run.json.error?.code, 'ERR_INVALID_ARGUMENT');
+      assert.match(run.json.error!.message, /--continue does not go with --resynchronize/);
+    }
+  });
+
   it('reset-statistics and remove', async () => {
     assert.equal((await runCli(['replication', 'reset-statistics', '--vm-name=web1', ...state])).exitCode, 0);
     const removed = await runCli(['replication', 'remove', '--vm-name=web1', ...state]);

@@ -485,10 +485,18 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
   return result;
 }
 
-/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical); Error stays for the next cycle to clear. */
+/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical). */
 const RESUMABLE = new Set(['Suspended', 'ResynchronizeSuspended', 'Error']);
 
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
+  // -ResynchronizeStartTime needs -Resynchronize (the cmdlet checks it too), and neither goes with --continue,
+  // which compares B's VM with C by hash on its own: taken silently, they would be ignored.
+  if (args.continue && (args.resynchronize || args['resynchronize-start-time'] !== undefined)) {
+    invalid(
+      `--continue does not go with --resynchronize or --resynchronize-start-time: it continues the extended replication and sends only what differs by itself; ` +
+        `to resynchronize later, run "hvreplica replication resume --vm-name ${requireName(args)} --resynchronize" once it has continued`,
+    );
+  }
   if (args.continue) {
     // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
     const { continueExtendedNetwork } = await import('../../../agent/extended-continue.js');
