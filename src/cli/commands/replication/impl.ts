@@ -527,6 +527,9 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
       return { ...rest, ReplicationState: rel.ReplicationRelationshipType === 'Extended' || acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
     }
     if (rel.ReplicationState === 'Suspended') return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    // Hyper-V: a plain resume of a relationship in Error makes it Replicating. One whose initial copy never
+    // completed stays in Error, which the agent retries as that initial copy (agent.ts INITIAL_STATES).
+    if (rel.ReplicationState === 'Error' && acknowledged.get(rel.VMId)) return { ...rel, ReplicationState: 'Replicating' };
     if (!exact || RESUMABLE.has(rel.ReplicationState)) return rel;
     throw new RelationshipError(
       'ERR_INVALID_STATE',
