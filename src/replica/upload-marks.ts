@@ -52,6 +52,22 @@ export async function withUploadMark<T>(folder: string, upload: string, body: ()
   }
 }
 
+/**
+ * For a replica server starting: the marks in `folders` of every process but this one go. Only the replica
+ * server writes marks, one server serves a state directory (on its port), and none of its uploads has
+ * begun yet, so any mark there was left by an earlier server that crashed. Its process id alone cannot say so:
+ * after a crash, and above all after a reboot, another process may have that id (Windows reuses ids soon), and
+ * a removal would wait for that mark in vain. Restarting the server is what such a removal's message advises.
+ */
+export async function dropMarksOfEarlierServers(folders: readonly string[]): Promise<void> {
+  for (const folder of folders) {
+    const dir = uploadMarksDir(folder);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.endsWith('.json') && !name.startsWith(`${process.pid}-`)) await rm(join(dir, name), { force: true });
+    }
+  }
+}
+
 /** The uploads into `folder` whose process still runs; marks of processes gone are deleted. */
 export async function uploadsInFlight(folder: string): Promise<UploadMark[]> {
   const dir = uploadMarksDir(folder);
