@@ -107,9 +107,9 @@ export async function waitForUploads(folder: string, waitMs: number, pollMs = 10
  * location's folders. One an upload still holds stays (its mark goes when that upload ends).
  */
 export async function dropUploadMarks(folder: string): Promise<void> {
-  if ((await uploadsInFlight(folder)).length > 0) return;
-  await rmdir(uploadMarksDir(folder)).catch((error: NodeJS.ErrnoException) => {
-    // Gone already, or a mark written meanwhile: either way nothing to do here.
-    if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-  });
+  // Tidying only, after the operation it follows is done: whatever stops it (gone already, a mark written
+  // meanwhile, on Windows a mark still being deleted) leaves at most an empty folder, never a failure.
+  await uploadsInFlight(folder)
+    .then((running) => (running.length === 0 ? rmdir(uploadMarksDir(folder)) : undefined))
+    .catch(() => undefined);
 }
