@@ -28,32 +28,37 @@ export function uploadMarksDir(folder: string): string {
   return `${resolve(folder)}.uploads`;
 }
 
+/** The marks this process holds now: a server starting tells them from an earlier one's by these, not by process id. */
+const ours = new Set<string>();
+
 /** Runs `body` (an upload into `folder`) while its mark says so. */
 export async function withUploadMark<T>(folder: string, upload: string, body: () => Promise<T>): Promise<T> {
   const dir = uploadMarksDir(folder);
   const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.json`);
+  ours.add(path);
   const mark: UploadMark = { pid: process.pid, upload, since: new Date().toISOString() };
   // Not synced: a mark only matters while its process lives, and a crash makes it one to ignore. Written
   // whole before the upload looks for a tombstone (ReplicaService.upload), which is what makes skipping an
   // unreadable mark below safe. A removal that found no mark deletes the marks' folder: made again then.
-  for (let attempt = 1; ; attempt++) {
-    await mkdir(dir, { recursive: true });
-    try {
-      await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
   try {
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(dir, { recursive: true });
+      try {
+        await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
+        break;
+      } catch (error) {
+        if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
     return await body();
   } finally {
     await rm(path, { force: true });
+    ours.delete(path);
   }
 }
 
 /**
- * For a replica server starting: the marks in `folders` of every process but this one go. Only the replica
+ * For a replica server starting: the marks in `folders` but those of this process's uploads go. Only the replica
  * server writes marks, one server serves a state directory (on its port), and none of its uploads has
  * begun yet, so any mark there was left by an earlier server that crashed. Its process id alone cannot say so:
  * after a crash, and above all after a reboot, another process may have that id (Windows reuses ids soon), and
@@ -63,7 +68,8 @@ export async function dropMarksOfEarlierServers(folders: readonly string[]): Pro
   for (const folder of folders) {
     const dir = uploadMarksDir(folder);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (name.endsWith('.json') && !name.startsWith(`${process.pid}-`)) await rm(join(dir, name), { force: true });
+      // Even one named by this process's id: a crashed server may have had it.
+      if (name.endsWith('.json') && !ours.has(join(dir, name))) await rm(join(dir, name), { force: true });
     }
   }
 }
