@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { CycleResult } from '../engine/replicator.js';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
+import { dropUploadMarks } from '../replica/upload-marks.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
@@ -201,6 +202,7 @@ export async function completeFailover(site: FailoverSite, vmId: string): Promis
     });
     // Only after the record says FailedOver: a crash before this leaves a completable failover.
     await rm(root, { recursive: true, force: true });
+    await dropUploadMarks(root);
     return next;
   });
 }

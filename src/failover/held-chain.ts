@@ -33,6 +33,7 @@ import { diskLogId } from '../engine/ids.js';
 import { pruneFolder } from '../host/disk-chain.js';
 import { logger } from '../logging/logger.js';
 import { withStorageLock } from '../replica/storage-lock.js';
+import { dropUploadMarks } from '../replica/upload-marks.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { FailoverError } from './errors.js';
 import { vmOnHost, type FailoverRecord, type HeldChain } from './record.js';
@@ -111,6 +112,7 @@ export async function finishHeldChain(site: FailoverSite, record: FailoverRecord
     // Only after the record stops naming them: a crash before this moves the VM again on the next run
     // (the copy of an unchanged chain with its layer carried reads the same), never off missing files.
     await rm(held.storagePath, { recursive: true, force: true });
+    await dropUploadMarks(held.storagePath);
     log.info(`the disks of '${record.vmName}' are standalone now; recovery point ${held.pointId}'s chain is deleted`, { vm: record.vmName, folder: held.storagePath });
     return next;
   });

@@ -30,8 +30,10 @@ import { writeFileAtomic } from '../replica/atomic-file.js';
 import { ReplicaConfigStore } from '../replica/config-store.js';
 import { DEFINITION_FILE } from '../replica/replica-vms.js';
 import { FileCertificateStore } from '../security/index.js';
+import { pathExists } from '../util/path-exists.js';
 import { TransportError } from '../transport/errors.js';
 import { FailoverError } from './errors.js';
+import { isHostErrorCode } from './host-errors.js';
 import { completeFailover } from './failover.js';
 import { finishHeldChainIfOff } from './held-chain.js';
 import { recordOfRelationship, type FailoverRecord } from './record.js';
@@ -94,11 +96,21 @@ export async function asReplicaOverNetwork(site: FailoverSite, host: HostAdapter
     const named = (allowedPrimaryServer ?? existing.peerServer).trim().toLowerCase();
     return existing.peerServer === named ? existing : site.store.modify(vmId, (r) => ({ ...r, peerServer: named }));
   }
-  const vm = await host.getVm(vmId);
+  const peer = (allowedPrimaryServer ?? rel.ReplicaServerName).trim().toLowerCase();
+  const vm = await host.getVm(vmId).catch(async (error: unknown) => {
+    if (isHostErrorCode(error, 'ERR_NOT_FOUND') && existing && (await definedBeforeTheVmWent(site, vmId))) return undefined;
+    throw error;
+  });
+  // Retried after a crash once the old VM went, before the record switched: the storage and the definition were
+  // complete before it went (setAsReplica), so what is left is the switch (setAsReplica finds the VM gone and
+  // its content in the storage) and naming the new primary.
+  if (!vm) {
+    await setAsReplica(site, vmId);
+    return site.store.modify(vmId, (r) => ({ ...r, peerServer: peer }));
+  }
   const adopt = (r: ReplicationRelationship) => recordOfRelationship(r, vm.configuration);
   const record = existing ?? adopt(rel);
   if (!canTransition(record, 'asReplica')) throw refusal(record, 'asReplica');
-  const peer = (allowedPrimaryServer ?? rel.ReplicaServerName).trim().toLowerCase();
   const server = await new ReplicaConfigStore(site.options.stateDir).load();
   if (!server.ReplicationEnabled) {
     throw new FailoverError(
@@ -124,6 +136,12 @@ export async function asReplicaOverNetwork(site: FailoverSite, host: HostAdapter
   const next = await site.store.modify(vmId, (r) => ({ ...r, peerServer: peer }));
   log.info('old primary is now a replica over the network', { vm: vm.name, newPrimary: peer, storage: registered.Path });
   return next;
+}
+
+/** Whether this host's replica server registered the VM and its folder holds the VM's definition (-AsReplica wrote both before the old VM went). */
+async function definedBeforeTheVmWent(site: FailoverSite, vmId: string): Promise<boolean> {
+  const registered = await site.registry.get(vmId);
+  return registered !== undefined && (await pathExists(join(registered.Path, DEFINITION_FILE)));
 }
 
 /**

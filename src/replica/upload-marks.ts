@@ -12,7 +12,7 @@
  * A mark whose process is gone (a crash) is deleted, never waited for.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { processAlive } from '../util/process-alive.js';
 import { readJsonFile } from './atomic-file.js';
@@ -28,27 +28,49 @@ export function uploadMarksDir(folder: string): string {
   return `${resolve(folder)}.uploads`;
 }
 
+/** The marks this process holds now: a server starting tells them from an earlier one's by these, not by process id. */
+const ours = new Set<string>();
+
 /** Runs `body` (an upload into `folder`) while its mark says so. */
 export async function withUploadMark<T>(folder: string, upload: string, body: () => Promise<T>): Promise<T> {
   const dir = uploadMarksDir(folder);
   const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.json`);
+  ours.add(path);
   const mark: UploadMark = { pid: process.pid, upload, since: new Date().toISOString() };
   // Not synced: a mark only matters while its process lives, and a crash makes it one to ignore. Written
   // whole before the upload looks for a tombstone (ReplicaService.upload), which is what makes skipping an
   // unreadable mark below safe. A removal that found no mark deletes the marks' folder: made again then.
-  for (let attempt = 1; ; attempt++) {
-    await mkdir(dir, { recursive: true });
-    try {
-      await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
   try {
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(dir, { recursive: true });
+      try {
+        await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
+        break;
+      } catch (error) {
+        if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
     return await body();
   } finally {
     await rm(path, { force: true });
+    ours.delete(path);
+  }
+}
+
+/**
+ * For a replica server starting: the marks in `folders` but those of this process's uploads go. Only the replica
+ * server writes marks, one server serves a state directory (on its port), and none of its uploads has
+ * begun yet, so any mark there was left by an earlier server that crashed. Its process id alone cannot say so:
+ * after a crash, and above all after a reboot, another process may have that id (Windows reuses ids soon), and
+ * a removal would wait for that mark in vain. Restarting the server is what such a removal's message advises.
+ */
+export async function dropMarksOfEarlierServers(folders: readonly string[]): Promise<void> {
+  for (const folder of folders) {
+    const dir = uploadMarksDir(folder);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      // Even one named by this process's id: a crashed server may have had it.
+      if (name.endsWith('.json') && !ours.has(join(dir, name))) await rm(join(dir, name), { force: true });
+    }
   }
 }
 
@@ -83,4 +105,17 @@ export async function waitForUploads(folder: string, waitMs: number, pollMs = 10
     if (Date.now() >= deadline) return running;
     await new Promise((done) => setTimeout(done, pollMs));
   }
+}
+
+/**
+ * After the folder itself was deleted (Complete-VMFailover, a held chain finished): the marks' folder goes
+ * too, when no upload holds a mark there any more, so nothing of the replica is left beside its storage
+ * location's folders. One an upload still holds stays (its mark goes when that upload ends).
+ */
+export async function dropUploadMarks(folder: string): Promise<void> {
+  // Tidying only, after the operation it follows is done: whatever stops it (gone already, a mark written
+  // meanwhile, on Windows a mark still being deleted) leaves at most an empty folder, never a failure.
+  await uploadsInFlight(folder)
+    .then((running) => (running.length === 0 ? rmdir(uploadMarksDir(folder)) : undefined))
+    .catch(() => undefined);
 }

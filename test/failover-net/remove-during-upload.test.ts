@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { RelationshipStore } from '../../src/relationship/index.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
-import { uploadMarksDir } from '../../src/replica/upload-marks.js';
+import { uploadMarksDir, uploadsInFlight } from '../../src/replica/upload-marks.js';
 import { FileCertificateStore } from '../../src/security/index.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { ReplicaClient } from '../../src/transport/http2-client.js';
@@ -150,6 +150,30 @@ describe('replication remove while the replica server receives an upload', () =>
       assert.equal(removed!.VMName, 'vm1');
       await nothingLeft(hosts);
       assert.deepEqual(await ok(hosts, 'replica', 'replication', 'get', '--vm-name=*'), []);
+    } finally {
+      await hosts.dispose();
+    }
+  });
+  it('a mark left by a server that crashed, whose process id another process has now, goes when the server starts again', async () => {
+    const hosts = await TwoHosts.create({ disks: [4 * MiB], recoveryHistory: 4 });
+    try {
+      const server = await hosts.startServer();
+      await hosts.workload(['--seed=23', '--bytes=1MiB']);
+      await cycle(hosts);
+      // The server crashed during an upload; its process id is now this test's (alive, and no upload).
+      await server.kill();
+      const marks = uploadMarksDir(hosts.replicaDir);
+      await mkdir(marks, { recursive: true });
+      await writeFile(join(marks, `${process.pid}-0123456789abcdef.json`), JSON.stringify({ pid: process.pid, upload: 'disk 1 cycle 1/1', since: new Date().toISOString() }));
+      assert.equal((await uploadsInFlight(hosts.replicaDir)).length, 1, 'by its process id alone the mark looks alive');
+
+      // The removal's advice: restart the replica server. Started again, it forgets the marks of processes before it.
+      await hosts.startServer();
+      assert.deepEqual(await uploadsInFlight(hosts.replicaDir), [], 'the restarted server dropped the mark of the crashed one');
+      const site = new FailoverSite({ name: 'replica.e2e.test', stateDir: hosts.replicaState });
+      const { kept } = await removeReplica(site, hosts.vmId, { uploadWaitMs: 300 });
+      assert.ok(kept, 'the removal went through, keeping the VM');
+      await nothingLeft(hosts);
     } finally {
       await hosts.dispose();
     }

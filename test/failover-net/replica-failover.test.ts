@@ -5,6 +5,8 @@
  * against what the primary held at each reference point, while a guest workload keeps writing.
  */
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWorkload } from '../../src/host/file/workload.js';
 import { MiB, TwoHosts } from '../e2e/harness.js';
@@ -88,6 +90,9 @@ describe('failover of a VM replicated over the network', () => {
       assert.equal(completed!.ReplicationState, 'FailedOver');
       assert.deepEqual(await ok(hosts, 'replica', 'recovery-point', 'list', '--vm-name=vm1'), [], 'complete deletes the other recovery points');
       assert.deepEqual(await vmHashes(hosts.replicaState, hosts.vmId), final, 'the completed VM keeps its content');
+      // The storage folder went, and nothing beside it is left of it (its lock, the marks of the server's uploads).
+      const folder = basename(hosts.replicaDir);
+      assert.deepEqual((await readdir(dirname(hosts.replicaDir))).filter((name) => name.startsWith(folder)), [], 'nothing of the storage folder is left');
       const [measured] = await ok(hosts, 'replica', 'replication', 'measure', '--vm-name=vm1');
       assert.deepEqual([measured!.ReplicationState, measured!.ReplicationHealth, measured!.FailedOverReplicationType], ['FailedOver', 'Warning', 'Regular']);
       const refusedAfter = await hosts.replicate();

@@ -4,7 +4,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { primaryStateFile } from '../../src/agent/paths.js';
+import { savePrimaryState } from '../../src/engine/primary-state.js';
 import { VM_CONFIG_SCHEMA, type VmRecord } from '../../src/host/file/vm-config.js';
+import { RelationshipStore } from '../../src/relationship/index.js';
 import { writeVm } from '../../src/host/file/vm-folders.js';
 import { createCertificateAuthority, createHostCertificate, FileCertificateStore } from '../../src/security/index.js';
 import { runCli } from '../replica/run-cli.js';
@@ -129,6 +132,54 @@ describe('hvreplica replication (--json contract, file host)', () => {
     assert.equal((await runCli(['replication', 'suspend', '--vm-name=web1', ...state])).exitCode, 0);
     const resumed = await runCli(['replication', 'resume', '--vm-name=web1', ...state]);
     assert.deepEqual((resumed.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['ReadyForInitialReplication'], 'no initial copy yet: it waits for one again');
+  });
+
+  it('resume of a relationship in Error whose initial copy was acknowledged moves it to Replicating at once, as Hyper-V does', async () => {
+    const stateDir = state[1]!;
+    await savePrimaryState(primaryStateFile(stateDir, web1.id), { formatVersion: 1, vmId: web1.id, generation: 1, sequence: 4, referencePoint: 'rp-4', disks: {} });
+    const store = new RelationshipStore(stateDir);
+    const before = (await store.get(web1.id))!;
+    await store.update(web1.id, (current) => ({ next: { ...current!, ReplicationState: 'Error' }, result: undefined }));
+    try {
+      const resumed = await runCli(['replication', 'resume', '--vm-name=web1', ...state]);
+      assert.equal(resumed.exitCode, 0, JSON.stringify(resumed.json));
+      assert.deepEqual((resumed.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['Replicating']);
+      assert.equal((await store.get(web1.id))!.ReplicationState, 'Replicating', 'and so it is stored');
+    } finally {
+      await rm(primaryStateFile(stateDir, web1.id), { force: true });
+      await store.update(web1.id, () => ({ next: before, result: undefined }));
+    }
+  });
+
+  it('resume of a relationship in Error whose initial copy never completed leaves it for the agent to retry that copy', async () => {
+    const store = new RelationshipStore(state[1]!);
+    const before = (await store.get(web1.id))!;
+    await store.update(web1.id, (current) => ({ next: { ...current!, ReplicationState: 'Error' }, result: undefined }));
+    try {
+      const resumed = await runCli(['replication', 'resume', '--vm-name=web1', ...state]);
+      assert.equal(resumed.exitCode, 0, JSON.stringify(resumed.json));
+      assert.deepEqual((resumed.json.result as { ReplicationState: string }[]).map((r) => r.ReplicationState), ['Error']);
+    } finally {
+      await store.update(web1.id, () => ({ next: before, result: undefined }));
+    }
+  });
+
+  it('resume --continue refuses --resynchronize-start-time and --resynchronize, as the cmdlet refuses -ResynchronizeStartTime without -Resynchronize', async () => {
+    for (const extra of [['--resynchronize-start-time=2030-01-01T00:00:00Z'], ['--resynchronize']]) {
+      const run = await runCli(['replication', 'resume', '--vm-name=web1', '--continue', ...extra, ...state]);
+      assert.equal(run.exitCode, 2, JSON.stringify(run.json));
+      assert.equal(run.json.error?.code, 'ERR_INVALID_ARGUMENT');
+      assert.match(run.json.error!.message, /--continue does not go with --resynchronize/);
+    }
+  });
+
+  it('remove --replication-relationship-type Extended of a VM with no Extended relationship here says there is none to remove, not to enable one', async () => {
+    const run = await runCli(['replication', 'remove', '--vm-name=web1', '--replication-relationship-type=Extended', ...state]);
+    assert.equal(run.exitCode, 4, JSON.stringify(run.json));
+    assert.equal(run.json.error?.code, 'ERR_REPLICATION_NOT_ENABLED');
+    assert.match(run.json.error!.message, /VM 'web1' has no extended replication from this host, so there is none to remove/);
+    assert.doesNotMatch(run.json.error!.message, /replication enable/);
+    assert.equal((await runCli(['replication', 'get', '--vm-name=web1', ...state])).exitCode, 0, 'its Simple relationship stays');
   });
 
   it('reset-statistics and remove', async () => {

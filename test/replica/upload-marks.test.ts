@@ -16,7 +16,7 @@ import { RemovalWatch } from '../../src/replica/removal-watch.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
 import { ReplicaService } from '../../src/replica/replica-service.js';
 import { ReplicaVms } from '../../src/replica/replica-vms.js';
-import { uploadMarksDir, uploadsInFlight, waitForUploads, withUploadMark } from '../../src/replica/upload-marks.js';
+import { dropMarksOfEarlierServers, dropUploadMarks, uploadMarksDir, uploadsInFlight, waitForUploads, withUploadMark } from '../../src/replica/upload-marks.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
 
 const VM = '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5c';
@@ -61,6 +61,37 @@ describe('uploads in flight', () => {
       assert.ok(!existsSync(uploadMarksDir(folder)), 'and the marks\' folder goes');
       // An upload after that makes it again.
       await withUploadMark(folder, 'next', async () => assert.equal((await uploadsInFlight(folder)).length, 1));
+    }));
+
+  it('the marks\' folder of a deleted storage folder goes once no upload holds a mark there (Complete-VMFailover)', () =>
+    withDir(async (dir) => {
+      const folder = join(dir, 'hvreplica', VM);
+      await dropUploadMarks(folder);
+      assert.ok(!existsSync(uploadMarksDir(folder)), 'none there: nothing to do');
+      let release!: () => void;
+      const running = withUploadMark(folder, 'still running', () => new Promise<void>((done) => (release = done)));
+      while ((await uploadsInFlight(folder)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await dropUploadMarks(folder);
+      assert.equal((await uploadsInFlight(folder)).length, 1, 'an upload\'s mark stays while it runs');
+      release();
+      await running;
+      await dropUploadMarks(folder);
+      assert.ok(!existsSync(uploadMarksDir(folder)), 'then the folder goes');
+    }));
+
+  it('a server starting drops the marks of earlier servers, even one under its own process id, and keeps its own', () =>
+    withDir(async (dir) => {
+      const folder = join(dir, 'hvreplica', VM);
+      await mkdir(uploadMarksDir(folder), { recursive: true });
+      // Left by a crashed server whose process id this process has now (so it looks alive).
+      await writeFile(join(uploadMarksDir(folder), `${process.pid}-00000000000000ff.json`), JSON.stringify({ pid: process.pid, upload: 'left by a crash', since: 'then' }));
+      let release!: () => void;
+      const running = withUploadMark(folder, 'ours', () => new Promise<void>((done) => (release = done)));
+      while ((await uploadsInFlight(folder)).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await dropMarksOfEarlierServers([folder, join(dir, 'hvreplica', 'no-such-folder')]);
+      assert.deepEqual((await uploadsInFlight(folder)).map((m) => m.upload), ['ours']);
+      release();
+      await running;
     }));
 
   it('an upload\'s body ends with the removal\'s refusal at the first chunk asked for after the removal was seen', async () => {

@@ -67,23 +67,34 @@ function applyChange(record: ExtendedRecord, rel: ReplicationRelationship, now: 
   return { ...next, Relationship: { ...rel, ReplicationState: next.state } };
 }
 
+/** An exact name with no Extended relationship on this host: for a removal there is simply none to remove. */
+function noExtended(pattern: string, removing: boolean): RelationshipError {
+  return new RelationshipError(
+    'ERR_REPLICATION_NOT_ENABLED',
+    removing
+      ? `VM '${pattern}' has no extended replication from this host, so there is none to remove (removed already, or never enabled here). ` +
+          `An Extended relationship is on the replica server that extends the VM (B of A→B→C); ` +
+          `"hvreplica replication get --vm-name ${pattern} --replication-relationship-type Extended" there lists it`
+      : `VM '${pattern}' has no extended replication from this host; enable it on the replica server with "hvreplica replication enable --vm-name ${pattern} --replica-server-name <extended replica server> ..."`,
+  );
+}
+
 /**
  * Suspend, resume, remove or reset-statistics of the Extended relationship of the VMs `--vm-name` selects
- * on this host; `change` (impl.ts's, on the relationship) returns undefined to remove it. An exact name
- * without one is refused.
+ * on this host; `change` (impl.ts's, on the relationship) returns undefined to remove it (`removing`: what
+ * the refusal of an exact name without one says). An exact name without one is refused.
  */
-export async function actOnExtended(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined): Promise<ReplicationRelationship[]> {
+export async function actOnExtended(
+  args: ReplicationArgs,
+  change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined,
+  removing = false,
+): Promise<ReplicationRelationship[]> {
   const pattern = args['vm-name']?.trim() ?? '';
   const stateDir = args['state-dir'];
   const store = new FailoverStore(stateDir);
   const now = new Date();
   const selected = (await extendedRecords(stateDir)).filter((r) => nameMatches(pattern, r.vmName));
-  if (selected.length === 0 && !isWildcard(pattern)) {
-    throw new RelationshipError(
-      'ERR_REPLICATION_NOT_ENABLED',
-      `VM '${pattern}' has no extended replication from this host; enable it on the replica server with "hvreplica replication enable --vm-name ${pattern} --replica-server-name <extended replica server> ..."`,
-    );
-  }
+  if (selected.length === 0 && !isWildcard(pattern)) throw noExtended(pattern, removing);
   const out: ReplicationRelationship[] = [];
   for (const record of selected) {
     const result = await store.update(

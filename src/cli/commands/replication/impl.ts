@@ -322,12 +322,13 @@ export async function measure(args: ReplicationArgs): Promise<CommandResult> {
   return { data: out };
 }
 
-async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined): Promise<CommandResult> {
+/** `change` returns undefined to remove the relationship; `removing` says a removal is what is asked (its refusals say so). */
+async function actOnSelected(args: ReplicationArgs, change: (rel: ReplicationRelationship, now: Date) => ReplicationRelationship | undefined, removing = false): Promise<CommandResult> {
   if (args['replication-relationship-type'] === 'Extended') {
     // The Extended relationship of a replica this host extends: its own record (src/agent/extended-relationship.ts).
     requireName(args);
     const now = new Date();
-    const views = await (await import('./extended.js')).actOnExtended(args, change);
+    const views = await (await import('./extended.js')).actOnExtended(args, change, removing);
     return { data: views.map((r) => replicationView(r, now)) };
   }
   const pattern = requireName(args);
@@ -381,7 +382,7 @@ async function removeOwn(args: ReplicationArgs, pattern: string, extended: boole
       throw new RelationshipError('ERR_INVALID_STATE', `VM '${rel.VMName}' was just left on the files of a recovery point by its failover; run the command again`);
     }
     return undefined;
-  });
+  }, true);
   const rows = (removed.data as Array<Record<string, unknown>>).filter((row) => !waiting.has(String(row.VMId)));
   for (const row of rows) {
     if (row.ReplicationMode === 'Primary' && row.ReplicationRelationshipType === 'Simple') await forgetPrimaryPosition(args['state-dir'], String(row.VMId), String(row.VMName));
@@ -484,10 +485,18 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
   return result;
 }
 
-/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical); Error stays for the next cycle to clear. */
+/** States a plain resume acts on (Hyper-V's Suspended, ResynchronizeSuspended and Critical). */
 const RESUMABLE = new Set(['Suspended', 'ResynchronizeSuspended', 'Error']);
 
 export async function resume(args: ReplicationArgs): Promise<CommandResult> {
+  // -ResynchronizeStartTime needs -Resynchronize (the cmdlet checks it too), and neither goes with --continue,
+  // which compares B's VM with C by hash on its own: taken silently, they would be ignored.
+  if (args.continue && (args.resynchronize || args['resynchronize-start-time'] !== undefined)) {
+    invalid(
+      `--continue does not go with --resynchronize or --resynchronize-start-time: it continues the extended replication and sends only what differs by itself; ` +
+        `to resynchronize later, run "hvreplica replication resume --vm-name ${requireName(args)} --resynchronize" once it has continued`,
+    );
+  }
   if (args.continue) {
     // Resume-VMReplication -Continue on B after A→B failed over: B becomes the primary of its extended replica.
     const { continueExtendedNetwork } = await import('../../../agent/extended-continue.js');
@@ -518,6 +527,9 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
       return { ...rest, ReplicationState: rel.ReplicationRelationshipType === 'Extended' || acknowledged.get(rel.VMId) ? 'Replicating' : 'Error' };
     }
     if (rel.ReplicationState === 'Suspended') return { ...rel, ReplicationState: acknowledged.get(rel.VMId) ? 'Replicating' : 'ReadyForInitialReplication' };
+    // Hyper-V: a plain resume of a relationship in Error makes it Replicating. One whose initial copy never
+    // completed stays in Error, which the agent retries as that initial copy (agent.ts INITIAL_STATES).
+    if (rel.ReplicationState === 'Error' && acknowledged.get(rel.VMId)) return { ...rel, ReplicationState: 'Replicating' };
     if (!exact || RESUMABLE.has(rel.ReplicationState)) return rel;
     throw new RelationshipError(
       'ERR_INVALID_STATE',

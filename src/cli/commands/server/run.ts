@@ -15,6 +15,7 @@ import { algorithmsWorthUsingHere } from '../../../tracking/hash/block-digest.js
 import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
+import { dropMarksOfEarlierServers } from '../../../replica/upload-marks.js';
 
 const log = logger('server');
 
@@ -39,7 +40,8 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   // The failover records of the VMs this server receives live in the same state directory the CLI uses.
   const records = new ReplicaRecords({ stateDir, serverName: credential.dnsNames[0] ?? hostname() });
   const replicas = new ReplicaVms({ sealIntervalMs: interval * 1000, records });
-  await replicas.openExisting((await new VmRegistry(stateDir).list()).map((vm) => vm.Path));
+  const folders = (await new VmRegistry(stateDir).list()).map((vm) => vm.Path);
+  await replicas.openExisting(folders);
   const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: args['max-log-bytes'], records });
   // Listening for a stop before announcing the server: whoever starts it may stop it at once.
   const stopRequested = new Promise<string>((resolve) => {
@@ -59,6 +61,9 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   });
   const server = new ReplicaHttpServer({ credential, handler, content });
   const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
+  // Listening, so no other server of this state directory runs: the upload marks left by one that crashed go
+  // (a removal would wait for them in vain when their process id is another process's now).
+  await dropMarksOfEarlierServers(folders);
   content.start();
   const startedAt = new Date().toISOString();
   await writeRuntime(stateDir, { pid: process.pid, port: address.port, startedAt });
