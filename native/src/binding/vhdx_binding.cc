@@ -241,8 +241,9 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
 // (kind 0 write, 1 zero, 2 trim) applied in order in one job on the pool, under the disk's lock; `payloads`
 // holds each write's bytes in order (a buffer, or buffers back to back). A log of many small records (a
 // scattered delta: 655 of 4-256 KiB per 47 MiB) then costs one hand-off to the pool and back per batch
-// instead of one per record, which under load waited longer than the writes themselves took. A failure
-// leaves the changes before it written and those after it not: callers re-apply the whole log (records are
+// instead of one per record, which under load waited longer than the writes themselves took. A range outside
+// the disk refuses the whole list before anything is written; a failure while writing leaves the changes before it
+// written and those after it not: callers re-apply the whole log (records are
 // absolute, so that is harmless).
 Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
   constexpr const char* kUsage = "Usage: vhdxApplyChanges(handle, Float64Array [kind, offset, length]..., payloads[])";
@@ -284,6 +285,9 @@ Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
   return OnDisk(
       info, "hvr.vhdxApplyChanges", handle,
       [changes = std::move(changes), data = std::move(data)](Disk& d) {
+        // Every range is checked before the first change is made: a list with one change outside the disk is
+        // refused whole, not applied up to it (that is left for failures only the writes themselves meet).
+        for (const Change& c : changes) d.CheckRange(c.kind == 0 ? "write" : c.kind == 1 ? "zero" : "trim", c.offset, c.length);
         for (const Change& c : changes) {
           if (c.kind == 0) {
             d.Write(c.offset, data[c.payload].Gathered(), c.length);
