@@ -183,6 +183,7 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
   if (raw.TypedArrayType() != napi_float64_array || raw.ElementLength() % 2 != 0) ThrowUsage(info.Env(), kUsage);
   Napi::Float64Array flat = raw.As<Napi::Float64Array>();
   Napi::Uint8Array buffer = info[2].As<Napi::Uint8Array>();
+  const uint64_t capacity = buffer.ByteLength();
   const size_t count = flat.ElementLength() / 2;
   std::vector<std::pair<uint64_t, uint64_t>> ranges(count);
   uint64_t total = 0;
@@ -193,10 +194,12 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
         std::floor(length) != length) {
       ThrowUsage(info.Env(), "range offsets and lengths must be safe non-negative integers");
     }
+    // Checked against the room left, not summed first: 2^64 bytes of ranges would wrap to the buffer's length.
+    if (uint64_t(length) > capacity - total) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
     ranges[i] = {uint64_t(offset), uint64_t(length)};
     total += uint64_t(length);
   }
-  if (total != buffer.ByteLength()) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
+  if (total != capacity) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
   uint8_t* digests = nullptr;
   std::vector<Napi::Value> keep{buffer};
   if (info.Length() > 3 && !info[3].IsUndefined()) {
