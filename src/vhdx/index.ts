@@ -149,8 +149,9 @@ export interface VhdxDisk {
   write(offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /**
    * Writes, zeroes and trims in this order, as write(), zero() and trim() would one after another, in one call
-   * on the libuv pool: many small changes cost one hand-off to the pool instead of one each. A failure may
-   * leave the changes before the failing one made and the rest not.
+   * on the libuv pool: many small changes cost one hand-off to the pool instead of one each. A change outside
+   * the disk refuses the whole list before anything is made; a failure while writing may leave the changes before
+   * the failing one made and the rest not.
    */
   apply(changes: readonly DiskChange[]): Promise<void>;
   /** Makes the range read as zeros (in a differencing layer: hides the parent); whole blocks become ZERO blocks. */

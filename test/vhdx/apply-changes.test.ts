@@ -101,6 +101,15 @@ describe('VHDX apply (changes in one call)', () => {
     try {
       await assert.rejects(disk.apply([{ type: 'data', offset: 8 * MiB - 512, pieces: [Buffer.alloc(1024)] }]), /outside the virtual disk/);
       await assert.rejects(disk.apply([{ type: 'zero', offset: -1, length: 512 }]), { code: 'ERR_INVALID_ARGUMENT' });
+      // A list whose later change lies outside the disk is refused whole: the changes before it are not made either.
+      await assert.rejects(
+        disk.apply([
+          { type: 'data', offset: 0, pieces: [Buffer.alloc(4096, 7)] },
+          { type: 'zero', offset: MiB, length: 512 },
+          { type: 'trim', offset: 8 * MiB, length: 512 },
+        ]),
+        { code: 'ERR_INVALID_ARGUMENT', message: /trim: range .* is outside the virtual disk/ },
+      );
       const handle = (disk as unknown as { handle: RawVhdxHandle }).handle;
       const raw = vhdxBinding();
       await assert.rejects(async () => raw.vhdxApplyChanges(handle, new Float64Array([0, 0, 512]), []), /fewer payloads than writes/);

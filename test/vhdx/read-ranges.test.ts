@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { blake3 } from '../../src/native/blake3.js';
 import { createDisk, openDisk } from '../../src/vhdx/index.js';
+import { vhdxBinding, type RawVhdxHandle } from '../../src/vhdx/binding-types.js';
 import { MiB, scratch } from './helpers.js';
 
 describe('VHDX reads of several ranges', () => {
@@ -62,6 +63,27 @@ describe('VHDX reads of several ranges', () => {
       await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(512), Buffer.alloc(31)), /digests need 32 bytes/);
       await assert.rejects(disk.readRanges([{ offset: 4 * MiB - 512, length: 1024 }], Buffer.alloc(1024)));
       await assert.rejects(disk.readRanges([{ offset: -512, length: 512 }], Buffer.alloc(512)));
+    } finally {
+      await disk.close();
+    }
+  });
+
+  it('refuses, in the binding itself, ranges whose lengths add up to the buffer only past 2^64 (they would read beyond it)', async () => {
+    // 2^20 ranges of 16 TiB each (every one inside the disk) plus 512 bytes: 2^64 + 512, which a 64-bit sum
+    // wraps to the 512-byte buffer's length. The TypeScript wrapper adds in doubles and refuses; the binding
+    // is the last check before the pool thread writes 16 TiB into 512 bytes.
+    const path = join(dir.path, 'huge.vhdx');
+    const TiB = 1024 * 1024 * MiB;
+    await createDisk(path, { type: 'dynamic', virtualSize: 16 * TiB, blockSize: 256 * MiB });
+    const disk = await openDisk(path, { writable: false });
+    try {
+      const count = 2 ** 20;
+      const flat = new Float64Array(count * 2 + 2);
+      for (let i = 0; i < count; i++) flat[2 * i + 1] = 16 * TiB;
+      flat[2 * count + 1] = 512;
+      const handle = (disk as unknown as { handle: RawVhdxHandle }).handle;
+      const into = Buffer.alloc(512);
+      await assert.rejects(async () => vhdxBinding().vhdxReadRanges(handle, flat, into), /the ranges must add up to the buffer's length/);
     } finally {
       await disk.close();
     }

@@ -183,6 +183,7 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
   if (raw.TypedArrayType() != napi_float64_array || raw.ElementLength() % 2 != 0) ThrowUsage(info.Env(), kUsage);
   Napi::Float64Array flat = raw.As<Napi::Float64Array>();
   Napi::Uint8Array buffer = info[2].As<Napi::Uint8Array>();
+  const uint64_t capacity = buffer.ByteLength();
   const size_t count = flat.ElementLength() / 2;
   std::vector<std::pair<uint64_t, uint64_t>> ranges(count);
   uint64_t total = 0;
@@ -193,10 +194,12 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
         std::floor(length) != length) {
       ThrowUsage(info.Env(), "range offsets and lengths must be safe non-negative integers");
     }
+    // Checked against the room left, not summed first: 2^64 bytes of ranges would wrap to the buffer's length.
+    if (uint64_t(length) > capacity - total) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
     ranges[i] = {uint64_t(offset), uint64_t(length)};
     total += uint64_t(length);
   }
-  if (total != buffer.ByteLength()) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
+  if (total != capacity) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
   uint8_t* digests = nullptr;
   std::vector<Napi::Value> keep{buffer};
   if (info.Length() > 3 && !info[3].IsUndefined()) {
@@ -241,8 +244,9 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
 // (kind 0 write, 1 zero, 2 trim) applied in order in one job on the pool, under the disk's lock; `payloads`
 // holds each write's bytes in order (a buffer, or buffers back to back). A log of many small records (a
 // scattered delta: 655 of 4-256 KiB per 47 MiB) then costs one hand-off to the pool and back per batch
-// instead of one per record, which under load waited longer than the writes themselves took. A failure
-// leaves the changes before it written and those after it not: callers re-apply the whole log (records are
+// instead of one per record, which under load waited longer than the writes themselves took. A range outside
+// the disk refuses the whole list before anything is written; a failure while writing leaves the changes before it
+// written and those after it not: callers re-apply the whole log (records are
 // absolute, so that is harmless).
 Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
   constexpr const char* kUsage = "Usage: vhdxApplyChanges(handle, Float64Array [kind, offset, length]..., payloads[])";
@@ -284,6 +288,9 @@ Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
   return OnDisk(
       info, "hvr.vhdxApplyChanges", handle,
       [changes = std::move(changes), data = std::move(data)](Disk& d) {
+        // Every range is checked before the first change is made: a list with one change outside the disk is
+        // refused whole, not applied up to it (that is left for failures only the writes themselves meet).
+        for (const Change& c : changes) d.CheckRange(c.kind == 0 ? "write" : c.kind == 1 ? "zero" : "trim", c.offset, c.length);
         for (const Change& c : changes) {
           if (c.kind == 0) {
             d.Write(c.offset, data[c.payload].Gathered(), c.length);

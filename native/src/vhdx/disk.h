@@ -34,6 +34,9 @@ class Disk {
   std::mutex& mutex() { return mutex_; }
   bool closed() const { return layers_.empty(); }
 
+  // Throws ERR_INVALID_ARGUMENT unless [offset, offset + length) lies within the virtual disk (every call that
+  // takes a range checks it; a caller of several checks them all before the first changes anything).
+  void CheckRange(const char* what, uint64_t offset, uint64_t length) const;
   void Read(uint64_t offset, void* buffer, uint64_t length);
   // Reads what the chain shows from layer `level` down (level 0 is Read); for comparing a child's
   // parent chain with another without opening it twice.
@@ -47,7 +50,6 @@ class Disk {
 
  private:
   Disk() = default;
-  void CheckRange(const char* what, uint64_t offset, uint64_t length) const;
   void ReadLevel(size_t level, uint64_t offset, uint8_t* out, uint64_t length);
   void MapLevel(size_t level, bool layer_only, uint64_t offset, uint64_t length, std::vector<Extent>* out);
   void WriteAligned(uint64_t offset, const uint8_t* data, uint64_t length);
