@@ -1,34 +1,43 @@
 // Child process of crash.test.ts: writes whole 16 KiB slots through the engine forever, announcing each
 // operation before it starts ("w index slot byte" / "z index slot") and each completed flush ("f index"),
-// until the parent kills it with SIGKILL. stdout is a pipe, which Node writes synchronously on Linux,
-// so every announced line reaches the parent even when the kill follows at once.
+// until the parent kills it with SIGKILL. Announcements go to a journal file with a synchronous write,
+// which lands in the page cache before the operation starts and survives the kill. stdout is not fit for
+// this: when the parent is slow to read, Node queues pipe writes inside this process and SIGKILL drops
+// them, so the parent would miss operations that did reach the disk. stdout only says "ready".
+import { openSync, writeSync } from 'node:fs';
 import { openDisk } from '../../src/vhdx/index.js';
 import { prng, randomInt } from './helpers.js';
 
 export const SLOT = 16 * 1024;
 
 async function main(): Promise<void> {
-  const [path, startText, seedText, slotsText] = process.argv.slice(2);
+  const [path, journalPath, startText, seedText, slotsText] = process.argv.slice(2);
   const start = Number(startText);
   const next = prng(Number(seedText));
   const slots = Number(slotsText);
+  const journal = openSync(journalPath!, 'w');
+  const announce = (line: string): void => {
+    const bytes = Buffer.from(`${line}\n`);
+    // A short write would leave a torn line in front of later ones; only a full disk could cause it.
+    if (writeSync(journal, bytes) !== bytes.length) throw new Error(`a short write to the journal ${journalPath!}`);
+  };
   const disk = await openDisk(path!, { writable: true });
   process.stdout.write('ready\n');
   for (let index = start; ; index++) {
     const slot = randomInt(next, slots);
     if (randomInt(next, 10) === 0) {
-      process.stdout.write(`z ${index} ${slot}\n`);
+      announce(`z ${index} ${slot}`);
       await disk.zero(slot * SLOT, SLOT);
     } else {
       const byte = 1 + randomInt(next, 255);
-      process.stdout.write(`w ${index} ${slot} ${byte}\n`);
+      announce(`w ${index} ${slot} ${byte}`);
       const data = Buffer.alloc(SLOT, byte);
       data.writeUInt32LE(index, 0);
       await disk.write(slot * SLOT, data);
     }
     if (index % 7 === 6) {
       await disk.flush();
-      process.stdout.write(`f ${index}\n`);
+      announce(`f ${index}`);
     }
   }
 }

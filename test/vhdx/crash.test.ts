@@ -6,6 +6,7 @@
 // readable and finish when run again.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,13 @@ interface Op {
   index: number;
   slot: number;
   content: Buffer;
+}
+
+/** What a slot holds, for failure messages: zeros, one whole write (by its index), or a mix. */
+function describeSlot(bytes: Buffer): string {
+  if (bytes.every((b) => b === 0)) return 'zeros';
+  const index = bytes.readUInt32LE(0);
+  return bytes.equals(opContent('w', index, bytes[4]!)) ? `write #${index}` : 'mixed sectors';
 }
 
 function opContent(kind: string, index: number, byte: number): Buffer {
@@ -47,10 +55,27 @@ async function runAndKill(path: string, start: number, seed: number, delayMs: nu
   }
 }
 
+/**
+ * Reads the writer's journal. Only whole lines count: a line the kill cut short was still being written,
+ * so the operation it announces had not started.
+ */
+function readJournal(journalPath: string, start: number): { ops: Op[]; flushed: number } {
+  const ops: Op[] = [];
+  let flushed = start - 1;
+  const text = readFileSync(journalPath, 'utf8');
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n')) {
+    const [kind, a, b, c] = line.split(' ');
+    if (kind === 'w' || kind === 'z') ops.push({ index: Number(a), slot: Number(b), content: opContent(kind, Number(a), Number(c)) });
+    if (kind === 'f') flushed = Number(a);
+  }
+  return { ops, flushed };
+}
+
 /** Runs the writer until `delayMs` after it is ready, kills it, and returns what it announced. */
 function runAndKillOnce(path: string, start: number, seed: number, delayMs: number): Promise<{ ops: Op[]; flushed: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writer, path, String(start), String(seed), String(SLOTS)], {
+    const journalPath = `${path}.journal`;
+    const child = spawn(process.execPath, [writer, path, journalPath, String(start), String(seed), String(SLOTS)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -69,14 +94,11 @@ function runAndKillOnce(path: string, start: number, seed: number, delayMs: numb
         reject(new Error(`the writer ended by itself ${when} (${String(signal)}): ${err}`));
         return;
       }
-      const ops: Op[] = [];
-      let flushed = start - 1;
-      for (const line of out.split('\n')) {
-        const [kind, a, b, c] = line.split(' ');
-        if (kind === 'w' || kind === 'z') ops.push({ index: Number(a), slot: Number(b), content: opContent(kind, Number(a), Number(c)) });
-        if (kind === 'f') flushed = Number(a);
+      try {
+        resolve(readJournal(journalPath, start));
+      } catch (error) {
+        reject(error);
       }
-      resolve({ ops, flushed });
     });
   });
 }
@@ -120,7 +142,8 @@ async function crashLoop(path: string, model: Buffer, rounds: number, seed: numb
       const got = actual.subarray(at, at + SLOT);
       const candidates = pending.get(slot);
       if (!candidates) {
-        assert.ok(got.equals(model.subarray(at, at + SLOT)), `round ${round}: slot ${slot} lost a flushed write or changed`);
+        const want = model.subarray(at, at + SLOT);
+        assert.ok(got.equals(want), `round ${round}: slot ${slot} lost a flushed write or changed: holds ${describeSlot(got)}, expected ${describeSlot(want)} (last announced op #${ops.at(-1)?.index ?? start - 1}, flushed through #${flushed})`);
         continue;
       }
       for (let s = 0; s < SLOT; s += 512) {
