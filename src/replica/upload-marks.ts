@@ -15,7 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { processAlive } from '../util/process-alive.js';
+import { isDiskFull } from '../storage/errors.js';
 import { readJsonFile } from './atomic-file.js';
+import { ReplicaError } from './errors.js';
 
 export interface UploadMark {
   pid: number;
@@ -42,11 +44,13 @@ export async function withUploadMark<T>(folder: string, upload: string, body: ()
   // unreadable mark below safe. A removal that found no mark deletes the marks' folder: made again then.
   try {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dir, { recursive: true });
       try {
+        await mkdir(dir, { recursive: true });
         await writeFile(path, JSON.stringify(mark), { flag: 'wx', mode: 0o600 });
         break;
       } catch (error) {
+        // A full volume refuses the mark before the log: the primary must hear "disk full", as from the log.
+        if (isDiskFull(error)) throw new ReplicaError('ERR_DISK_FULL', `the replica's storage location is full (${(error as Error).message}); free space there, the upload resumes where it stopped`);
         if (attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
