@@ -12,10 +12,11 @@
  * (a failover that completes another on its way) without deadlocking itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { processAlive } from '../util/process-alive.js';
 import { ReplicaError } from './errors.js';
+import { createHolderFile, readHolderFile, type Holder } from './holder-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -33,38 +34,8 @@ export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
 /** A lock file without a readable holder (its writer died between create and write) is broken after this. */
 const UNNAMED_GRACE_MS = 5_000;
 
-interface Holder {
-  pid: number;
-  purpose: string;
-  since: string;
-}
-
 export function storageLockFile(folder: string): string {
   return `${resolve(folder)}.lock`;
-}
-
-async function tryCreate(path: string, holder: Holder): Promise<boolean> {
-  try {
-    const handle = await open(path, 'wx');
-    try {
-      await handle.writeFile(JSON.stringify(holder));
-    } finally {
-      await handle.close();
-    }
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-async function readHolder(path: string): Promise<Holder | undefined> {
-  try {
-    const value = JSON.parse(await readFile(path, 'utf8')) as Holder;
-    return Number.isInteger(value.pid) && value.pid > 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function acquire(path: string, purpose: string, waitMs: number): Promise<void> {
@@ -73,8 +44,8 @@ async function acquire(path: string, purpose: string, waitMs: number): Promise<v
   const start = Date.now();
   let unnamedSince: number | undefined;
   for (;;) {
-    if (await tryCreate(path, me)) return;
-    const holder = await readHolder(path);
+    if (await createHolderFile(path, me)) return;
+    const holder = await readHolderFile(path);
     if (holder && (holder.pid === process.pid || !processAlive(holder.pid))) {
       // Our own pid here is a lock left by an earlier process that had the same id, or by a crash of ours.
       await rm(path, { force: true });

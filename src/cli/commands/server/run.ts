@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { logger } from '../../../logging/logger.js';
 import { ReplicaConfigStore, ReplicaContentService, ReplicaError, ReplicaRecords, ReplicaService, ReplicaVms, VmRegistry } from '../../../replica/index.js';
-import { FileCertificateStore } from '../../../security/index.js';
+import { FileCertificateStore, type HostCredential } from '../../../security/index.js';
 import { ReplicaHttpServer } from '../../../transport/index.js';
 import { manifestBlockSize } from '../../../transport/manifest-wire.js';
 import { HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS } from '../../../agent/hash-sync.js';
@@ -16,6 +16,7 @@ import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
 import { dropMarksOfEarlierServers } from '../../../replica/upload-marks.js';
+import { claimServerInstance } from '../../../replica/server-instance.js';
 
 const log = logger('server');
 
@@ -37,6 +38,16 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
   }
   const interval = args['recovery-point-interval-sec'];
   if (!Number.isFinite(interval) || interval <= 0) throw new ReplicaError('ERR_INVALID_ARGUMENT', '--recovery-point-interval-sec must be a positive number of seconds');
+  // Before anything is opened: a second server of this state directory would race this one over its replicas.
+  const release = await claimServerInstance(stateDir);
+  try {
+    return await serve(args, stateDir, credential, interval, config.CertificateAuthenticationPort);
+  } finally {
+    await release();
+  }
+}
+
+async function serve(args: ServerRunArgs, stateDir: string, credential: HostCredential, interval: number, port: number): Promise<CommandResult> {
   // The failover records of the VMs this server receives live in the same state directory the CLI uses.
   const records = new ReplicaRecords({ stateDir, serverName: credential.dnsNames[0] ?? hostname() });
   const replicas = new ReplicaVms({ sealIntervalMs: interval * 1000, records });
@@ -60,8 +71,8 @@ export async function serverRun(args: ServerRunArgs): Promise<CommandResult> {
     keep: { blockSizeFor: (size) => manifestBlockSize(size, HASH_SYNC_BLOCK_SIZE, HASH_SYNC_MAX_BLOCKS), algorithm: keptAlgorithm },
   });
   const server = new ReplicaHttpServer({ credential, handler, content });
-  const address = await server.listen(config.CertificateAuthenticationPort, args['listen-address']);
-  // Listening, so no other server of this state directory runs: the upload marks left by one that crashed go
+  const address = await server.listen(port, args['listen-address']);
+  // This server holds the state directory (server-instance.ts): the upload marks left by one that crashed go
   // (a removal would wait for them in vain when their process id is another process's now).
   await dropMarksOfEarlierServers(folders);
   content.start();

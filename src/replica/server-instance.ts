@@ -1,0 +1,53 @@
+/**
+ * One replica server per state directory. Two would open the same replica storage folders, each
+ * dropping the other's upload marks at start-up (upload-marks.ts) and racing to apply the same logs; a
+ * second one usually fails to listen on the same port, but not when it is given another (a changed
+ * setting, --listen-address). So a server claims its state directory before it opens anything, in a
+ * file naming its process, and a second server is refused while that process lives. A claim whose
+ * process is gone was left by a crash and is taken over.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../util/process-alive.js';
+import { ReplicaError } from './errors.js';
+import { createHolderFile, readHolderFile } from './holder-file.js';
+
+/** A claim file without a readable holder for this long was left by a writer that died creating it. */
+const UNNAMED_GRACE_MS = 2_000;
+
+export function serverInstanceFile(stateDir: string): string {
+  return join(stateDir, 'replica', 'server.instance.json');
+}
+
+/** Claims `stateDir` for this process's replica server; the function returned gives it up. */
+export async function claimServerInstance(stateDir: string): Promise<() => Promise<void>> {
+  const path = serverInstanceFile(stateDir);
+  await mkdir(join(stateDir, 'replica'), { recursive: true });
+  const me = { pid: process.pid, purpose: 'replica server', since: new Date().toISOString() };
+  let unnamedSince: number | undefined;
+  for (;;) {
+    if (await createHolderFile(path, me)) break;
+    const holder = await readHolderFile(path);
+    if (holder && holder.pid !== process.pid && processAlive(holder.pid)) {
+      throw new ReplicaError(
+        'ERR_BUSY',
+        `a replica server (process ${holder.pid}, started ${holder.since}) already serves the state directory ${stateDir}; ` +
+          `stop it before starting another ("hvreplica server get" shows it), or, if process ${holder.pid} is not an hvreplica server, delete ${path}`,
+      );
+    }
+    if (!holder) {
+      unnamedSince ??= Date.now();
+      if (Date.now() - unnamedSince < UNNAMED_GRACE_MS) {
+        await sleep(50);
+        continue;
+      }
+    }
+    // Our own process id here is a claim left by an earlier process that had the same id.
+    await rm(path, { force: true });
+    unnamedSince = undefined;
+  }
+  return async () => {
+    if ((await readHolderFile(path))?.pid === process.pid) await rm(path, { force: true });
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * One replica server per state directory (src/replica/server-instance.ts): the claim itself, and a second
+ * `hvreplica server run` on a running server's state directory refused while the first keeps serving.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pairHosts } from '../../src/demo/pairing.js';
+import { freePort, ServerProcess } from '../../src/demo/server-process.js';
+import { ReplicaConfigStore } from '../../src/replica/index.js';
+import { claimServerInstance, serverInstanceFile } from '../../src/replica/server-instance.js';
+import { pathExists } from '../../src/util/path-exists.js';
+import { runCli } from './run-cli.js';
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+describe('replica server instance claim', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-instance-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is held while the server runs and given up after', async () => {
+    const stateDir = join(dir, 'plain');
+    const release = await claimServerInstance(stateDir);
+    const holder = JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number };
+    assert.equal(holder.pid, process.pid);
+    await release();
+    assert.equal(await pathExists(serverInstanceFile(stateDir)), false);
+  });
+
+  it('is refused while a live process holds it, and the holder is left alone', async () => {
+    const stateDir = join(dir, 'held');
+    const release = await claimServerInstance(stateDir);
+    await release();
+    // The test runner that started this process is alive and is not this process.
+    const claim = JSON.stringify({ pid: process.ppid, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' });
+    await writeFile(serverInstanceFile(stateDir), claim);
+    await assert.rejects(claimServerInstance(stateDir), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BUSY');
+      assert.match(error.message, new RegExp(`process ${process.ppid}`));
+      assert.match(error.message, /stop it before starting another/);
+      assert.ok(error.message.includes(serverInstanceFile(stateDir)), error.message);
+      return true;
+    });
+    assert.equal(await readFile(serverInstanceFile(stateDir), 'utf8'), claim);
+  });
+
+  it('takes over the claim of a server that crashed, and one left unwritten', async () => {
+    const stateDir = join(dir, 'crashed');
+    const release = await claimServerInstance(stateDir);
+    await release();
+    await writeFile(serverInstanceFile(stateDir), JSON.stringify({ pid: await deadPid(), purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' }));
+    const again = await claimServerInstance(stateDir);
+    assert.equal((JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number }).pid, process.pid);
+    await again();
+    await writeFile(serverInstanceFile(stateDir), '');
+    const afterEmpty = await claimServerInstance(stateDir);
+    assert.equal((JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number }).pid, process.pid);
+    await afterEmpty();
+  });
+});
+
+describe('a second hvreplica server run on the same state directory', () => {
+  let dir: string;
+  let replicaState: string;
+  let first: ServerProcess | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-instance-cli-'));
+    replicaState = join(dir, 'replica');
+    await pairHosts({ primaryStateDir: join(dir, 'primary'), replicaStateDir: replicaState, storageLocation: join(dir, 'storage'), port: await freePort(), primaryName: 'primary.instance.test', replicaName: 'replica.instance.test', trustGroup: 'instance' });
+    first = await ServerProcess.start({ stateDir: replicaState });
+  });
+  after(async () => {
+    await first?.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is refused with ERR_BUSY, even on another port, and the first keeps serving', async () => {
+    // Another port, so only the claim can stop it (on the same port the listener would fail too).
+    const otherPort = await freePort();
+    await new ReplicaConfigStore(replicaState).update((config) => ({ config: { ...config, CertificateAuthenticationPort: otherPort }, result: undefined }));
+    const second = await runCli(['server', 'run', '--listen-address=127.0.0.1', `--state-dir=${replicaState}`]);
+    assert.notEqual(second.exitCode, 0);
+    assert.equal(second.json.error?.code, 'ERR_BUSY');
+    assert.match(second.json.error?.message ?? '', new RegExp(`process ${first!.child.pid}.*already serves the state directory`));
+    assert.ok(first!.running, 'the first server must keep running');
+    const holder = JSON.parse(await readFile(serverInstanceFile(replicaState), 'utf8')) as { pid: number };
+    assert.equal(holder.pid, first!.child.pid);
+    assert.equal(await first!.stop(), 0);
+    assert.equal(await pathExists(serverInstanceFile(replicaState)), false, 'a server that stops gives its claim up');
+  });
+});
