@@ -30,7 +30,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close': all of stdout read, which 'exit' does not promise.
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -60,7 +60,8 @@ export function cli(args: string[]): Promise<CliResult> {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the child's stdout may still hold unread output when it has exited (seen under load).
+    child.once('close', (code) => {
       try {
         resolve({ code, json: JSON.parse(stdout) as CliResult['json'], stderr });
       } catch {
