@@ -62,7 +62,12 @@ export class AgentService {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const agent = new AgentService(child);
-    await agent.until(() => agent.stderr.includes('"agent running"'), 30_000, 'the agent did not start');
+    try {
+      await agent.until(() => agent.stderr.includes('"agent running"'), 30_000, 'the agent did not start');
+    } catch (error) {
+      agent.kill();
+      throw error;
+    }
     agent.cpuMark = processCpuSec(agent.pid) ?? 0;
     return agent;
   }
