@@ -264,6 +264,8 @@ export async function compareContent(paired: Pick<PairedVm, 'storage' | 'vm' | '
 /** What a bench started that must not outlive it. */
 export interface BenchRun {
   server?: ServerProcess;
+  /** A long-running agent (agent-service.ts), killed if the bench ends without stopping it. */
+  agent?: { kill(): void };
 }
 
 /**
@@ -278,6 +280,7 @@ export async function inBenchFolder(root: string, keep: boolean, say: (line: str
     if (run.server) say(`replica server log:\n${run.server.stderr}`);
     throw error;
   } finally {
+    run.agent?.kill();
     await run.server?.kill();
     if (keep) say(`kept ${root}`);
     else await rm(root, { recursive: true, force: true });

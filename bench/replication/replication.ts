@@ -7,6 +7,9 @@
  *   delta    per round, `hvreplica workload` changes ~1% of the disks (seeded), one `hvreplica replicate`
  *            cycle (checkpoint tracker), against `cp` of a file holding just the changed bytes and
  *            `rsync --inplace --no-whole-file` of the changed VHDX files to the daemon's copy of them;
+ *            then the agent service: one `hvreplica agent run` started once, and per round the same
+ *            workload, the cycle fired by the agent's own 30 s schedule (agent-service.ts), its first
+ *            cycle after start reported apart (it compiles cold code as each one-shot process does);
  *   memory   peak RSS of the agent (`hvreplica replicate`), the replica server and the peers.
  *
  * Every writer ends durable, as the replica server's own writes are: cp is followed by `sync FILE` and
@@ -17,7 +20,8 @@
  * each disk's content) and the rsync copy must equal the primary's VHDX files byte for byte.
  *
  * Run: node dist/bench/replication/replication.js [--disk-mib=4096] [--disks=1] [--change-percent=1]
- *        [--rounds=3] [--seed=1] [--work-dir=os.tmpdir()] [--keep]
+ *        [--rounds=3] [--agent-rounds=ROUNDS] [--seed=1] [--work-dir=os.tmpdir()] [--keep]
+ * The agent rounds wait for the agent's schedule: up to 30 s each, one more for its first cycle.
  * Needs an addon (HVR_ADDON_PATH or a built one), cp, sync, rsync; GNU time for exact peak memory
  * (else /proc polling). Prints a table, then one JSON line (the last line of stdout).
  */
@@ -28,15 +32,20 @@ import { basename, join } from 'node:path';
 import { freePort } from '../../src/demo/server-process.js';
 import type { JournalEntry } from '../../src/host/file/workload.js';
 import { configureLogging } from '../../src/logging/logger.js';
-import { benchOptions, changedBytes, inBenchFolder, loadNow, printReport, type CommonOptions, check, compareContent, evict, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
+import { AgentService, type AgentCycle } from './agent-service.js';
+import { benchNodeArgs, benchOptions, changedBytes, inBenchFolder, loadNow, printReport, type CommonOptions, check, compareContent, evict, hvreplica, kib, lpad, median, MEMORY_LIMIT_KIB, MiB, mib, pad, pairedVm, sh, sha256File, VM, warm, warnings, type VmJson } from './kit.js';
 import { Daemon, measure, peakMethod, processCpuSec, resetPeak, vmHwmKiB, type Measured } from './measure.js';
 
 configureLogging({ quietConsole: true });
+
+/** The relationship's replication frequency: the agent service's cycles come this far apart. */
+const FREQUENCY_SEC = 30;
 
 interface Options extends CommonOptions {
   disks: number;
   changePercent: number;
   rounds: number;
+  agentRounds: number;
 }
 
 function options(): Options {
@@ -44,11 +53,19 @@ function options(): Options {
     disks: { type: 'string', default: '1' },
     'change-percent': { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    'agent-rounds': { type: 'string' },
   });
-  const o: Options = { ...common, disks: Number(values.disks), changePercent: Number(values['change-percent']), rounds: Number(values.rounds) };
+  const o: Options = {
+    ...common,
+    disks: Number(values.disks),
+    changePercent: Number(values['change-percent']),
+    rounds: Number(values.rounds),
+    agentRounds: values['agent-rounds'] === undefined ? Number(values.rounds) : Number(values['agent-rounds']),
+  };
   if (!Number.isInteger(o.disks) || o.disks < 1) throw new Error(`--disks must be a positive whole number, got ${String(values.disks)}`);
   if (!(o.changePercent > 0 && o.changePercent <= 50)) throw new Error(`--change-percent must be in (0, 50], got ${String(values['change-percent'])}`);
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${String(values.rounds)}`);
+  if (!Number.isInteger(o.agentRounds) || o.agentRounds < 1) throw new Error(`--agent-rounds must be a positive whole number, got ${String(values['agent-rounds'])}`);
   return o;
 }
 
@@ -139,7 +156,7 @@ async function main(): Promise<void> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   await inBenchFolder(root, o.keep, say, async (run) => {
     // --- the two hosts, as the demo pairs them: one CA, a certificate each, an authorization entry
-    const paired = await pairedVm({ root, disks: o.disks, diskMiB: o.diskMiB, fillSeed: o.seed, frequencySec: 30, say });
+    const paired = await pairedVm({ root, disks: o.disks, diskMiB: o.diskMiB, fillSeed: o.seed, frequencySec: FREQUENCY_SEC, say });
     const { primaryState, vm } = paired;
     const server = (run.server = paired.server);
     const serverPid = server.child.pid!;
@@ -244,6 +261,43 @@ async function main(): Promise<void> {
       });
     }
 
+    // The rsync copy against the primary's files now: the agent service's rounds below change them again.
+    say('verifying the rsync copy');
+    let rsyncEqual = true;
+    for (const file of diskFiles) rsyncEqual &&= (await sha256File(file)) === (await sha256File(join(rsyncDir, basename(file))));
+
+    // --- the agent service: the same delta rounds (new seeds, the same size), each cycle fired by the schedule of
+    // one warm `hvreplica agent run`, as an installed service runs them (DESIGN §3). The first cycle after its
+    // start is reported apart: it pays the compile of cold code as every one-shot `replicate` does.
+    interface AgentRound {
+      changedBytes: number;
+      cycle: AgentCycle;
+    }
+    const agentRounds: AgentRound[] = [];
+    say(`agent service: starting hvreplica agent run (cycles every ${FREQUENCY_SEC} s)`);
+    const agent = (run.agent = await AgentService.start(primaryState, benchNodeArgs()));
+    for (let r = 0; r <= o.agentRounds; r++) {
+      const label = r === 0 ? 'first cycle' : `round ${r}/${o.agentRounds}`;
+      say(`agent service, ${label}: workload`);
+      const journal = join(scratch, `agent-journal-${r}.jsonl`);
+      await hvreplica(['workload', `--vm=${VM}`, `--seed=${o.seed + 1 + o.rounds + r}`, `--bytes=${Math.round((totalBytes * o.changePercent) / 100)}`, `--journal=${journal}`, `--state-dir=${primaryState}`]);
+      const entries = (await readFile(journal, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as JournalEntry);
+      await sh('sync -f "$1"', root);
+      const current = ((await hvreplica(['vm', 'show', VM, `--state-dir=${primaryState}`])).result as VmJson).disks.map((d) => d.currentPath);
+      await warm([...diskFiles, ...current]);
+      say(`agent service, ${label}: waiting for the agent's scheduled cycle`);
+      // A tick comes every FREQUENCY_SEC from the agent's start, whatever the cycles take: at most one interval away.
+      const cycle = await agent.nextCycle((FREQUENCY_SEC + 60) * 1000);
+      if (cycle.kind !== 'delta') throw new Error(`the agent ran a ${cycle.kind} cycle, not a delta`);
+      lastPoint = cycle.referencePoint;
+      agentRounds.push({ changedBytes: changedBytes(entries), cycle });
+    }
+    const agentPeakKiB = agent.peakKiB();
+    const agentStopCode = await agent.stop();
+    if (agentStopCode !== 0) throw new Error(`agent run stopped with exit code ${agentStopCode}:\n${agent.stderr}`);
+    const agentWarnings = warnings({ stderr: agent.stderr.split('\n').filter((line) => /"level":"(warn|error)"/.test(line)).join('\n') });
+    const [agentFirst, ...agentWarm] = agentRounds;
+
     // --- proof that every tool did the whole job
     say('verifying');
     const stopCode = await server.stop();
@@ -252,8 +306,6 @@ async function main(): Promise<void> {
     const content = await compareContent(paired, lastPoint);
     const replicaEqual = content.equal;
     const { primarySha256: primaryHashes, replicaSha256: replicaHashes } = content;
-    let rsyncEqual = true;
-    for (const file of diskFiles) rsyncEqual &&= (await sha256File(file)) === (await sha256File(join(rsyncDir, basename(file))));
     load.end = loadNow();
 
     // --- figures
@@ -271,6 +323,18 @@ async function main(): Promise<void> {
       rsyncWireBytes: sum((r) => r.rsyncWireBytes),
       hvrLogBytes: sum((r) => r.hvrLogBytes),
     };
+    const agentMed = (pick: (r: AgentRound) => number): number => median(agentWarm.map(pick));
+    const agentCpu = agentWarm.map((r) => r.cycle.agentCpuSec).filter((c): c is number => c !== null);
+    const agentService = {
+      changedBytes: agentMed((r) => r.changedBytes),
+      tickSec: agentMed((r) => r.cycle.tickSec),
+      latencySec: agentMed((r) => r.cycle.latencySec),
+      agentCpuSec: agentCpu.length === 0 ? null : median(agentCpu),
+      logBytes: agentWarm.reduce((total, r) => total + r.cycle.logBytes, 0),
+      first: { tickSec: agentFirst!.cycle.tickSec, latencySec: agentFirst!.cycle.latencySec, agentCpuSec: agentFirst!.cycle.agentCpuSec },
+      peakKiB: agentPeakKiB,
+      warnings: agentWarnings,
+    };
     const ratios = {
       initialHvrOverCp: hvrInitialSec / cpInitial.sec,
       initialHvrOverRsync: hvrInitialSec / rsyncInitial.run.sec,
@@ -279,6 +343,8 @@ async function main(): Promise<void> {
       deltaRsyncOverCycle: d.rsyncSec / d.hvrCycleSec,
       deltaRsyncOverProcess: d.rsyncSec / d.hvrProcessSec,
       deltaWireHvrOverRsync: d.hvrLogBytes / d.rsyncWireBytes,
+      deltaAgentCycleOverCpChanged: agentService.tickSec / d.cpSec,
+      deltaRsyncOverAgentCycle: d.rsyncSec / agentService.tickSec,
     };
     const memory = {
       method: peakMethod(),
@@ -294,7 +360,7 @@ async function main(): Promise<void> {
       hvrDeltaAgentKiB: Math.max(...rounds.map((r) => r.hvrAgentPeakKiB)),
       hvrDeltaServerKiB: Math.max(...rounds.map((r) => r.hvrServerPeakKiB)),
     };
-    const agentPeak = Math.max(memory.hvrInitialAgentKiB, memory.hvrDeltaAgentKiB);
+    const agentPeak = Math.max(memory.hvrInitialAgentKiB, memory.hvrDeltaAgentKiB, agentService.peakKiB);
     const serverPeak = Math.max(memory.hvrInitialServerKiB, memory.hvrDeltaServerKiB);
     const targets: Target[] = [
       { target: 'initial: hvreplica time / cp time', value: ratios.initialHvrOverCp, limit: '<= 1.25', met: ratios.initialHvrOverCp <= 1.25 },
@@ -303,6 +369,8 @@ async function main(): Promise<void> {
       { target: 'delta: replicate process time / cp of changed bytes', value: ratios.deltaProcessOverCpChanged, limit: '<= 2', met: ratios.deltaProcessOverCpChanged <= 2 },
       { target: 'delta: rsync time / cycle time', value: ratios.deltaRsyncOverCycle, limit: '>= 10', met: ratios.deltaRsyncOverCycle >= 10 },
       { target: 'delta: rsync time / replicate process time', value: ratios.deltaRsyncOverProcess, limit: '>= 10', met: ratios.deltaRsyncOverProcess >= 10 },
+      { target: 'delta: agent service cycle / cp of changed bytes', value: ratios.deltaAgentCycleOverCpChanged, limit: '<= 2', met: ratios.deltaAgentCycleOverCpChanged <= 2 },
+      { target: 'delta: rsync time / agent service cycle', value: ratios.deltaRsyncOverAgentCycle, limit: '>= 10', met: ratios.deltaRsyncOverAgentCycle >= 10 },
       { target: 'delta: hvreplica wire bytes / rsync wire bytes', value: ratios.deltaWireHvrOverRsync, limit: '< 1', met: ratios.deltaWireHvrOverRsync < 1 },
       { target: 'memory: agent peak RSS (MiB)', value: agentPeak / 1024, limit: '< 256', met: agentPeak < MEMORY_LIMIT_KIB },
       { target: 'memory: server peak RSS (MiB)', value: serverPeak / 1024, limit: '< 256', met: serverPeak < MEMORY_LIMIT_KIB },
@@ -325,12 +393,16 @@ async function main(): Promise<void> {
       `  ${pad('rsync --inplace --no-whole-file', 32)} ${lpad(d.rsyncSec.toFixed(3), 7)} s  ${pad(`client ${kib(memory.rsyncDeltaClientKiB)}, daemon ${kib(memory.rsyncDeltaDaemonKiB)}`, 36)} ${mib(d.rsyncWireBytes)}`,
       `  ${pad('hvreplica cycle (agent)', 32)} ${lpad(d.hvrCycleSec.toFixed(3), 7)} s  ${pad(`server ${kib(memory.hvrDeltaServerKiB)}`, 36)} ${mib(d.hvrLogBytes)} of log`,
       `  ${pad('hvreplica replicate (process)', 32)} ${lpad(d.hvrProcessSec.toFixed(3), 7)} s  ${pad(`agent ${kib(memory.hvrDeltaAgentKiB)}`, 36)}`,
+      `  ${pad('hvreplica agent run: cycle', 32)} ${lpad(agentService.latencySec.toFixed(3), 7)} s  ${pad(`agent service ${kib(agentService.peakKiB)}`, 36)} ${mib(agentService.logBytes)} of log`,
+      `  ${pad('hvreplica agent run: tick→done', 32)} ${lpad(agentService.tickSec.toFixed(3), 7)} s  ${agentService.agentCpuSec === null ? '' : `agent CPU ${agentService.agentCpuSec.toFixed(3)} s per cycle`}`,
+      `  (agent service: median of ${agentWarm.length} warm cycle(s) fired by its ${FREQUENCY_SEC} s schedule, ${mib(agentService.changedBytes)} changed per cycle; its first cycle after start: tick→done ${agentService.first.tickSec.toFixed(3)} s, cycle ${agentService.first.latencySec.toFixed(3)} s)`,
       '',
       'Targets (DESIGN §6)                                       ratio      limit     met',
       ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
       '',
       `Initial copy, CPU seconds (user + system): agent ${initialCpu.agentCpuSec?.toFixed(2) ?? 'n/a (no GNU time)'}, replica server ${initialCpu.serverCpuSec?.toFixed(2) ?? 'n/a'}`,
       `Agent warnings (stderr of hvreplica replicate): ${allWarnings.length === 0 ? 'none' : `${allWarnings.length}, first: ${allWarnings[0]}`}`,
+      `Agent service warnings (hvreplica agent run): ${agentWarnings.length === 0 ? 'none' : `${agentWarnings.length}, first: ${agentWarnings[0]}`}`,
       `Server warnings (stderr of hvreplica server run): ${serverWarnings.length === 0 ? 'none' : `${serverWarnings.length}, first: ${serverWarnings[0]}`}`,
       `Replica equals primary (SHA-256 per disk at the last point): ${replicaEqual ? 'yes' : 'NO'}; rsync copy equals the primary's files: ${rsyncEqual ? 'yes' : 'NO'}`,
     ];
@@ -340,14 +412,14 @@ async function main(): Promise<void> {
       node: process.version,
       cores: cpus().length,
       loadAverage: load,
-      options: { diskMiB: o.diskMiB, disks: o.disks, changePercent: o.changePercent, rounds: o.rounds, seed: o.seed },
+      options: { diskMiB: o.diskMiB, disks: o.disks, changePercent: o.changePercent, rounds: o.rounds, agentRounds: o.agentRounds, seed: o.seed },
       initial: {
         bytes: totalBytes,
         cp: { sec: cpInitial.sec, peakKiB: cpInitial.peakKiB },
         rsync: { sec: rsyncInitial.run.sec, clientPeakKiB: rsyncInitial.run.peakKiB, daemonPeakKiB: rsyncInitialDaemonKiB, wireBytes: rsyncInitial.stats.wireBytes },
         hvreplica: { processSec: hvrInitialSec, cycleSec: initialCycle.LatencySec, agentPeakKiB: initial.run.peakKiB, serverPeakKiB: serverInitialKiB, logBytes: initialCycle.LogBytes, warnings: initialWarnings, ...initialCpu },
       },
-      delta: { median: d, rounds },
+      delta: { median: d, rounds, agentService: { ...agentService, rounds: agentRounds } },
       serverWarnings,
       ratios,
       memory,

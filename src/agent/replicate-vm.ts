@@ -11,6 +11,7 @@ import { runsAfterResult } from '../util/work-after-result.js';
 // Each import names its module, not a barrel (src/*/index.ts): a one-shot `replicate` loads what a primary's
 // cycle runs, not the replica server's side of every package (~60 modules, measured at start-up).
 import type { LogSink } from '../engine/log-sink.js';
+import { PhaseTimes } from '../engine/phase-times.js';
 import { loadPrimaryState } from '../engine/primary-state.js';
 import { commitsSettled, Replicator, replicaDisksOf, type CycleResult } from '../engine/replicator.js';
 import { AdaptiveCodecPolicy, noneCodec } from '../protocol/codec.js';
@@ -134,9 +135,12 @@ const cycleTails = new Map<string, Promise<unknown>>();
 export async function replicateVm(options: ReplicateOptions): Promise<CycleReport> {
   const { stateDir, host } = options;
   const clock = options.clock ?? (() => new Date());
+  // Where a cycle's time goes around the Replicator's own steps (its `cycle steps (ms)` line): the debug log.
+  const steps = new PhaseTimes();
   const vm = await host.getVm(options.vm);
   await cycleTails.get(vm.id);
   const rel = await requireRelationship(stateDir, vm.id, vm.name);
+  steps.lap('describe');
   // A resync waiting, due or interrupted: continue it (or say why not) instead of a delta.
   if (RESYNC_STATES.has(rel.ReplicationState) && !options.sink && !options.initialOnly && !options.planned) {
     const { resyncIfDue } = await import('./resync.js');
@@ -148,12 +152,14 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
   }
   const store = new RelationshipStore(stateDir);
   const monitoring = await new ReplicaConfigStore(stateDir).load();
+  steps.lap('settings');
   // The report goes back once the cycle is acknowledged and recorded; with a commit still running the lock
   // is let go after it (`held`), not before.
   let reported!: (report: CycleReport) => void;
   const report = new Promise<CycleReport>((resolve) => (reported = resolve));
   const held = withCycleLock(cycleLockFile(stateDir, vm.id), vm.name, async (cancelled) => {
     const signal = joinSignals(options.signal, cancelled);
+    steps.lap('lock');
     const fullCopy = await needsFullCopy(stateDir, vm);
     if (options.initialOnly && !fullCopy) {
       throw new AgentError('ERR_INVALID_STATE', `the initial replication of '${vm.name}' is already done; delta cycles follow with "hvreplica replicate" or the agent`);
@@ -178,6 +184,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
           await client.close();
         }
       }
+      steps.lap('credential');
       uploader = new Http2LogUploader(() => ReplicaClient.connect(endpoint, credential));
       sink = new TransportSink({
         uploader: new RetryingUploader(
@@ -198,6 +205,7 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       // A planned failover goes on from this cycle at once: its point is committed before it returns.
       commitInBackground: !options.planned,
     });
+    steps.lap('prepare');
     const start = clock();
     let result: CycleResult;
     try {
@@ -224,11 +232,14 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       }
     }
     const end = clock();
+    steps.lap('cycle');
     const latencySec = (end.getTime() - start.getTime()) / 1000;
     await store.update(vm.id, (current) => {
       const next = current && afterSuccess(current, { kind: result.kind, consistency: result.consistency, logBytes: result.logBytes, latencySec }, end, monitoring);
       return { next: next && options.planned ? { ...next, LastReplicationType: 'Planned' } : next, result: undefined };
     });
+    steps.lap('record');
+    log.debug('agent steps (ms)', { vm: vm.name, sequence: result.sequence, ...steps.ms });
     reported({
       VMName: vm.name,
       VMId: vm.id,

@@ -176,17 +176,23 @@ export class ReplicaVms implements LogConsumer {
       await this.options.records?.receiving(verified.vmId, verified.primaryServerName, () => this.definition(vmDir));
       const storage = await this.open(vmDir);
       let complete: boolean;
+      let bytes: number;
       try {
         // Linked, not copied: the received file becomes the incoming log (its bytes were verified by the receiver).
-        const bytes = (await stat(verified.path)).size;
+        bytes = (await stat(verified.path)).size;
         complete = (await storage.receiveFile(verified.path, verified.summary.header, verified.staged, verified.hollow === true)).cycleComplete;
-        await this.options.records?.received(verified.vmId, verified, bytes);
       } catch (error) {
         // Already applied: the primary missed our acknowledgement and sent it again; it is held.
         if (isStorageError(error, 'ERR_LOG_DUPLICATE')) return;
         throw error;
       }
       stored();
+      // Statistics only (the cycle's bytes and first arrival, for Measure-VMReplication here): written after the
+      // acknowledgement, so the primary does not wait for their atomic write, and before the apply counts the
+      // cycle, under the same hold of the lock. A crash in between counts this cycle without its bytes.
+      await this.options.records?.received(verified.vmId, verified, bytes).catch((error: unknown) => {
+        log.warn('the replica statistics could not record a received log; it counts without its bytes', { path: vmDir, error: (error as Error).message });
+      });
       if (complete) await this.apply(vmDir, storage);
     });
     this.runsOn(held);

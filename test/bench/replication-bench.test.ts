@@ -16,7 +16,17 @@ interface Report {
   memory: Record<string, number | string | boolean>;
   targets: Array<{ target: string; value: number; limit: string; met: boolean }>;
   initial: { hvreplica: { logBytes: number } };
-  delta: { rounds: Array<{ changedBytes: number; hvrChangedBytes: number; hvrLogBytes: number; rsyncWireBytes: number }> };
+  delta: {
+    rounds: Array<{ changedBytes: number; hvrChangedBytes: number; hvrLogBytes: number; rsyncWireBytes: number }>;
+    agentService: {
+      tickSec: number;
+      latencySec: number;
+      agentCpuSec: number | null;
+      peakKiB: number;
+      first: { tickSec: number };
+      rounds: Array<{ changedBytes: number; cycle: { kind: string; sequence: number; changedBytes: number; logBytes: number; latencySec: number; tickSec: number } }>;
+    };
+  };
   verified: { replicaEqualsPrimary: boolean; rsyncCopyEqualsPrimary: boolean; primarySha256: string[]; replicaSha256: string[] };
 }
 
@@ -28,7 +38,8 @@ describe('bench/replication', () => {
     }
     const work = tempDir('bench-repl-test');
     try {
-      const { code, stdout, stderr } = await runBench('replication', ['--disk-mib=16', '--rounds=1', '--change-percent=2', `--work-dir=${work.path}`]);
+      // One agent round (and the agent's first cycle): each waits for the agent's 30 s schedule.
+      const { code, stdout, stderr } = await runBench('replication', ['--disk-mib=16', '--rounds=1', '--agent-rounds=1', '--change-percent=2', `--work-dir=${work.path}`]);
       assert.equal(code, 0, `the bench failed:\n${stdout}\n${stderr}`);
       const report = lastJson<Report>(stdout);
       assert.equal(report.bench, 'replication');
@@ -39,7 +50,7 @@ describe('bench/replication', () => {
       assert.deepEqual(report.verified.replicaSha256, report.verified.primarySha256);
       assert.match(report.verified.primarySha256[0]!, /^[0-9a-f]{64}$/);
 
-      for (const name of ['initialHvrOverCp', 'initialHvrOverRsync', 'deltaCycleOverCpChanged', 'deltaProcessOverCpChanged', 'deltaRsyncOverCycle', 'deltaRsyncOverProcess', 'deltaWireHvrOverRsync']) {
+      for (const name of ['initialHvrOverCp', 'initialHvrOverRsync', 'deltaCycleOverCpChanged', 'deltaProcessOverCpChanged', 'deltaRsyncOverCycle', 'deltaRsyncOverProcess', 'deltaWireHvrOverRsync', 'deltaAgentCycleOverCpChanged', 'deltaRsyncOverAgentCycle']) {
         const value = report.ratios[name];
         assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `ratio ${name} = ${value}`);
       }
@@ -48,7 +59,7 @@ describe('bench/replication', () => {
         assert.ok(typeof value === 'number' && Number.isInteger(value) && value > 0, `peak memory ${name} = ${String(value)}`);
       }
       assert.ok(['gnu-time', 'proc-vmhwm'].includes(report.memory.method as string));
-      assert.equal(report.targets.length, 9, 'every DESIGN §6 target this bench covers has a verdict');
+      assert.equal(report.targets.length, 11, 'every DESIGN §6 target this bench covers has a verdict');
       for (const t of report.targets) assert.equal(typeof t.met, 'boolean', t.target);
 
       // The workload changed something, hvreplica listed exactly those bytes, and both tools sent data.
@@ -57,6 +68,19 @@ describe('bench/replication', () => {
       assert.ok(round.hvrChangedBytes >= round.changedBytes, 'the checkpoint tracker lists at least every byte the workload changed');
       assert.ok(round.hvrLogBytes > 0 && round.rsyncWireBytes > 0);
       assert.ok(report.initial.hvreplica.logBytes >= 16 * 1024 * 1024, 'the initial log carries the whole (incompressible) disk');
+
+      // The agent service ran its first cycle and one more, each a delta of its round's changes, in sequence
+      // after the one-shot rounds; the replica's equality above covers its last cycle.
+      const agent = report.delta.agentService;
+      assert.equal(agent.rounds.length, 2);
+      for (const [i, r] of agent.rounds.entries()) {
+        assert.equal(r.cycle.kind, 'delta');
+        assert.equal(r.cycle.sequence, 2 + i, 'the initial copy was sequence 0 and the one-shot round 1; the agent goes on from there');
+        assert.ok(r.cycle.changedBytes >= r.changedBytes && r.cycle.logBytes > 0);
+        assert.ok(r.cycle.latencySec > 0 && r.cycle.tickSec >= r.cycle.latencySec, 'the agent\'s whole cycle includes the span from reference point to acknowledgement');
+      }
+      assert.ok(agent.tickSec > 0 && agent.latencySec > 0 && agent.first.tickSec > 0 && agent.peakKiB > 0);
+      assert.match(stdout, /hvreplica agent run: tick→done/);
 
       // The human table carries the same verdicts.
       assert.match(stdout, /Targets \(DESIGN §6\)/);
