@@ -56,8 +56,8 @@ interface HelpCaching {
 
 /**
  * yargs renders the whole help text of the command it runs just after starting its handler (usage's
- * cacheHelpMessage, kept to print should the handler fail later): CPU on a one-shot `hvreplica replicate`'s
- * critical path (~60 ms in a profiled run, ~15 ms in plain ones on the shared VM) for text nobody reads. Every handler here reports its own failure
+ * cacheHelpMessage, kept to print should the handler fail later): ~60 ms of a one-shot `hvreplica replicate`,
+ * on the cycle's critical path, for text nobody reads. Every handler here reports its own failure
  * (command-kit's action), never yargs' help, and a usage error still renders the help afresh (getHelp in
  * main). Should a yargs release rename these internals, nothing changes but the time.
  */
