@@ -29,7 +29,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     .help()
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail(false);
-  skipHelpCache(parser);
   try {
     await parser.parseAsync();
   } catch (error) {
@@ -47,23 +46,4 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   await workAfterResultSettled();
   await flushLogs();
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
-}
-
-/** The part of yargs' instance (v17/18, not in its typings) that renders a running command's help ahead. */
-interface HelpCaching {
-  getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
-}
-
-/**
- * yargs renders the whole help text of the command it runs just after starting its handler (usage's
- * cacheHelpMessage, kept to print should the handler fail later): ~60 ms of a one-shot `hvreplica replicate`,
- * on the cycle's critical path, for text nobody reads. Every handler here reports its own failure
- * (command-kit's action), never yargs' help, and a usage error still renders the help afresh (getHelp in
- * main). Should a yargs release rename these internals, nothing changes but the time.
- */
-export function skipHelpCache(parser: object): boolean {
-  const usage = (parser as HelpCaching).getInternalMethods?.().getUsageInstance?.();
-  if (typeof usage?.cacheHelpMessage !== 'function') return false;
-  usage.cacheHelpMessage = () => undefined;
-  return true;
 }

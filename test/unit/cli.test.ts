@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { skipHelpCache } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot, tempDir } from '../helpers/paths.js';
 
@@ -68,23 +67,6 @@ describe('hvreplica CLI', () => {
     } finally {
       state.cleanup();
     }
-  });
-
-  it('does not render a running command\'s help ahead (yargs\' help cache); a command\'s help still prints', async () => {
-    const { default: yargs } = await import('yargs');
-    type Usage = { hasCachedHelpMessage(): boolean };
-    const cached = async (skip: boolean): Promise<boolean> => {
-      const parser = yargs(['go']).command('go', 'a command', () => undefined, async () => undefined);
-      if (skip) assert.equal(skipHelpCache(parser), true, 'the yargs release in use has the internals skipHelpCache replaces; if not, update it (main.ts)');
-      await parser.parseAsync();
-      return (parser as unknown as { getInternalMethods(): { getUsageInstance(): Usage } }).getInternalMethods().getUsageInstance().hasCachedHelpMessage();
-    };
-    assert.equal(await cached(false), true, 'yargs renders the help of a running command by default');
-    assert.equal(await cached(true), false);
-    assert.equal(skipHelpCache({}), false, 'anything else is left alone');
-    const help = runCli(['replicate', '--help']);
-    assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, /--vm/);
   });
 
   // main.ts loads yargs and the command registry only past --version, and winston only when needed.
