@@ -8,14 +8,19 @@
  *          initial copy that was not staged while it arrived (an imported one, or one resumed after a restart)
  *          is applied;
  *   delta  after that, a cycle of scattered 4–256 KiB writes over `--change-percent` of the disk, applied
- *          into the replica's layer as every delta cycle is.
+ *          into the base (as the cycles before the first recovery point is sealed are), then, once a point
+ *          is sealed, the same writes again as the next cycle, into that point's new differencing layer (as
+ *          the cycles after a seal are: every new block is appended to the layer's file, none written in
+ *          place).
  *
  * The peer is `dd if=/dev/zero bs=4M conv=fsync` writing the disk's size to a new file on the same volume,
  * in the same round: the disk's sequential write speed, durable as the apply is (it flushes). Both applies
  * are held to that rate (a dd of the delta's few MiB would measure dd's start and one fsync, not the
- * disk). For the delta the table also shows the same writes made at their places into dd's file and flushed:
- * what this disk gives for that pattern, the floor of any apply. Rounds interleave dd and the applies; each
- * round applies into a new replica. Rates are data bytes per second.
+ * disk). For the delta the table also shows two peers: the same writes made at their places into dd's file
+ * and flushed (what this disk gives for writes in place, the floor of an apply into the base), and the same
+ * bytes appended back to back to a new file and flushed (the floor of an apply into a new layer, whose
+ * writes all go to new space at the end of its file). Rounds interleave dd and the applies; each round
+ * applies into a new replica. Rates are data bytes per second.
  * At the end the replica must read exactly what the logs wrote (SHA-256 against the hash of what they write,
  * computed as the full copy is made).
  *
@@ -150,6 +155,8 @@ interface Round {
   applyFullSec: number;
   applyDeltaSec: number;
   plainDeltaSec: number;
+  applyDeltaLayerSec: number;
+  appendDeltaSec: number;
 }
 
 async function main(): Promise<void> {
@@ -168,6 +175,8 @@ async function main(): Promise<void> {
     const modelSha256 = expected.digest('hex');
     const deltaBytes = dataBytes(delta);
     await writeLog(join(logs, 'delta.hvrlog'), diskBytes, o.recordHash, { sequence: 1, base: 'rp-0', next: 'rp-1' }, delta);
+    // The same writes as the next cycle, applied after a seal into the new point's layer (the disk reads the same).
+    await writeLog(join(logs, 'delta-layer.hvrlog'), diskBytes, o.recordHash, { sequence: 2, base: 'rp-1', next: 'rp-2' }, delta);
     await sh('sync -f "$1"', root);
 
     const rounds: Round[] = [];
@@ -188,6 +197,22 @@ async function main(): Promise<void> {
           await file.close();
         }
         return (performance.now() - start) / 1000;
+      };
+      // The delta's bytes back to back into a new file and flushed: the disk's rate for new space, this many bytes.
+      const appendDelta = async (): Promise<number> => {
+        const path = join(dir, 'append.bin');
+        const start = performance.now();
+        const file = await open(path, 'w');
+        try {
+          let at = 0;
+          for (const r of delta) if (r.type === 'data') at += (await file.write(r.data, 0, r.data.length, at)).bytesWritten;
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+        const sec = (performance.now() - start) / 1000;
+        await rm(path);
+        return sec;
       };
       const storage = await createVhdxReplicaStorage(join(dir, 'replica'), { vmId: VM_ID, disks: [{ diskId: DISK_ID, virtualSize: diskBytes, logicalSectorSize: 512 }] });
       // Stored as the replica server stores a received log (a second name for the file, verified), not timed.
@@ -217,7 +242,14 @@ async function main(): Promise<void> {
       await store('delta.hvrlog');
       await sh('sync -f "$1"', root);
       const applyDeltaSec = await apply();
-      rounds.push({ ddSec, applyFullSec, applyDeltaSec, plainDeltaSec });
+      say(`round ${r + 1}/${o.rounds}: the delta again, into a new point's layer`);
+      if ((await storage.seal()) === undefined) throw new Error('no recovery point was sealed');
+      await store('delta-layer.hvrlog');
+      await sh('sync -f "$1"', root);
+      const appendDeltaSec = await appendDelta();
+      await sh('sync -f "$1"', root);
+      const applyDeltaLayerSec = await apply();
+      rounds.push({ ddSec, applyFullSec, applyDeltaSec, plainDeltaSec, applyDeltaLayerSec, appendDeltaSec });
       if (r === o.rounds - 1) {
         const disk = await storage.openLatest(DISK_ID);
         const hash = createHash('sha256');
@@ -237,10 +269,16 @@ async function main(): Promise<void> {
     const rate = (bytes: number, sec: number): number => bytes / MiB / sec;
     const sequentialMiBs = rate(diskBytes, med((r) => r.ddSec));
     const full = { applyMiBs: rate(diskBytes, med((r) => r.applyFullSec)) };
-    const scatteredRates = { applyMiBs: rate(deltaBytes, med((r) => r.applyDeltaSec)), plainMiBs: rate(deltaBytes, med((r) => r.plainDeltaSec)) };
+    const scatteredRates = {
+      applyMiBs: rate(deltaBytes, med((r) => r.applyDeltaSec)),
+      plainMiBs: rate(deltaBytes, med((r) => r.plainDeltaSec)),
+      applyLayerMiBs: rate(deltaBytes, med((r) => r.applyDeltaLayerSec)),
+      appendMiBs: rate(deltaBytes, med((r) => r.appendDeltaSec)),
+    };
     const targets = [
       { target: 'full copy: apply rate / sequential write rate', value: full.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: full.applyMiBs / sequentialMiBs >= 0.8 },
-      { target: 'delta: apply rate / sequential write rate', value: scatteredRates.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: scatteredRates.applyMiBs / sequentialMiBs >= 0.8 },
+      { target: 'delta into the base: apply / sequential write rate', value: scatteredRates.applyMiBs / sequentialMiBs, limit: '>= 0.8', met: scatteredRates.applyMiBs / sequentialMiBs >= 0.8 },
+      { target: 'delta into a new layer: apply / sequential write rate', value: scatteredRates.applyLayerMiBs / sequentialMiBs, limit: '>= 0.8', met: scatteredRates.applyLayerMiBs / sequentialMiBs >= 0.8 },
     ];
     const lines = [
       `hvreplica apply benchmark: 1 × ${mib(diskBytes)} disk, a full copy and a delta of ${mib(deltaBytes)} (${delta.length} writes of 4–256 KiB), ${o.recordHash} record checksums, ${o.rounds} round(s), seed ${o.seed}`,
@@ -249,8 +287,10 @@ async function main(): Promise<void> {
       `  ${pad('', 40)} ${lpad('median', 9)}  ${lpad('rate', 12)}  rounds`,
       `  ${pad('dd conv=fsync of the disk size', 40)} ${lpad(med((r) => r.ddSec).toFixed(3), 7)} s  ${lpad(sequentialMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.ddSec.toFixed(3)).join(', ')}`,
       `  ${pad('apply of the full copy', 40)} ${lpad(med((r) => r.applyFullSec).toFixed(3), 7)} s  ${lpad(full.applyMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyFullSec.toFixed(3)).join(', ')}`,
-      `  ${pad('apply of the delta', 40)} ${lpad(med((r) => r.applyDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.applyMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyDeltaSec.toFixed(3)).join(', ')}`,
+      `  ${pad('apply of the delta into the base', 40)} ${lpad(med((r) => r.applyDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.applyMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyDeltaSec.toFixed(3)).join(', ')}`,
       `  ${pad("the delta's writes into dd's file", 40)} ${lpad(med((r) => r.plainDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.plainMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.plainDeltaSec.toFixed(3)).join(', ')}`,
+      `  ${pad("apply of the delta into a new layer", 40)} ${lpad(med((r) => r.applyDeltaLayerSec).toFixed(3), 7)} s  ${lpad(scatteredRates.applyLayerMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.applyDeltaLayerSec.toFixed(3)).join(', ')}`,
+      `  ${pad("the delta's bytes appended to a new file", 40)} ${lpad(med((r) => r.appendDeltaSec).toFixed(3), 7)} s  ${lpad(scatteredRates.appendMiBs.toFixed(0), 7)} MiB/s  ${rounds.map((r) => r.appendDeltaSec.toFixed(3)).join(', ')}`,
       '',
       'Targets (DESIGN §6)                                       ratio      limit     met',
       ...targets.map((t) => `  ${pad(t.target, 54)} ${lpad(t.value.toFixed(2), 8)}   ${pad(t.limit, 8)}  ${t.met ? 'yes' : 'NO'}`),
