@@ -20,10 +20,10 @@
  * computed as the full copy is made).
  *
  * The logs carry the record checksums an agent on this host would send a replica server on this host
- * (BLAKE3 where the addon has SIMD for it, else SHA-256: record-hash.ts); --record-hash picks one.
+ * (XXH3-128; record-hash.ts); --record-hash picks one (BLAKE3 or SHA-256: what older peers send).
  *
  * Run: node dist/bench/replication/apply.js [--disk-mib=4096] [--change-percent=1] [--rounds=3] [--seed=1]
- *        [--record-hash=blake3|sha256] [--work-dir=os.tmpdir()] [--keep]
+ *        [--record-hash=xxh128|blake3|sha256] [--work-dir=os.tmpdir()] [--keep]
  * Prints a table, then one JSON line (the last line of stdout).
  */
 import { createHash, type Hash } from 'node:crypto';
