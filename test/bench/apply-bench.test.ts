@@ -11,10 +11,10 @@ import { isFigure, lastJson, runBench } from './run-bench.js';
 
 interface Report {
   bench: string;
-  options: { diskMiB: number; rounds: number };
+  options: { diskMiB: number; rounds: number; recordHash: string };
   deltaBytes: number;
   deltaWrites: number;
-  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number; plainDeltaSec: number }>;
+  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number; plainDeltaSec: number; applyFullCpuSec: number; applyDeltaCpuSec: number }>;
   sequentialMiBs: number;
   full: { applyMiBs: number };
   delta: { applyMiBs: number; plainMiBs: number };
@@ -32,16 +32,18 @@ describe('bench/replication/apply', () => {
       const report = lastJson<Report>(stdout);
       assert.equal(report.bench, 'apply');
       assert.deepEqual([report.options.diskMiB, report.options.rounds], [16, 2]);
+      assert.equal(report.options.recordHash, 'xxh128', 'the logs carry what an agent here sends a server here');
       assert.equal(report.verified.replicaEqualsModel, true);
       assert.equal(report.verified.replicaSha256, report.verified.modelSha256);
       assert.equal(report.rounds.length, 2);
       assert.ok(report.deltaWrites > 0 && report.deltaBytes > 0 && report.deltaBytes < 16 * 1024 * 1024);
-      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, report.delta.applyMiBs, report.delta.plainMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec, r.plainDeltaSec])]) {
+      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, report.delta.applyMiBs, report.delta.plainMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec, r.plainDeltaSec, r.applyFullCpuSec, r.applyDeltaCpuSec])]) {
         assert.ok(isFigure(figure, true), `figure ${figure}`);
       }
       assert.equal(report.targets.length, 2);
       for (const t of report.targets) assert.equal(typeof t.met, 'boolean', t.target);
       assert.match(stdout, /Replica equals what the logs wrote \(SHA-256 of the disk, last round\): yes/);
+      assert.match(stdout, /CPU seconds of the applies \(user \+ system, this process\), median: full copy \d+\.\d\d, delta \d+\.\d{3}/);
     } finally {
       work.cleanup();
     }
