@@ -13,8 +13,8 @@
  *           arrived in: nothing joined), off the main thread when it is large.
  *
  * Measured on this VM (2026-12-07, 1 MiB records, this function, CPU time): SHA-256 0.62 s per GiB, BLAKE3
- * (AVX-512) 0.24–0.27 s, on each side of the wire (bench/replication/README.md, "Wire CPU"); XXH3-128 about a
- * quarter of BLAKE3 (src/tracking/hash/hash-algorithm.ts; "Record checksums by XXH3-128" there). The payload
+ * (AVX-512) 0.24–0.38 s, XXH3-128 0.13 s, on each side of the wire (bench/replication/README.md, "Wire CPU" and
+ * "Record checksums by XXH3-128": in a 2 GiB initial copy 0.07 s per GiB a side, against BLAKE3's 0.2–0.34). The payload
  * is hashed on its own and its digest hashed again with the prefix because the reader of a record's data
  * computes that digest before the prefix exists (the codec and stored length come from the compression that
  * follows: src/engine/read-ahead.ts), and because the addon's BLAKE3 hashes one contiguous buffer. The nested
