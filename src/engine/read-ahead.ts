@@ -10,6 +10,7 @@
  */
 import type { DiskImage } from '../host/disk-image.js';
 import type { LogRecordInput } from '../protocol/log-encoder.js';
+import type { NestedRecordHash } from '../protocol/record-hash.js';
 import { readBuffers } from '../util/recycled-buffers.js';
 
 /** A run of the image to read into a data record (at most one chunk long), or a record that needs no read. */
@@ -31,9 +32,10 @@ export const DEFAULT_READ_WINDOW: ReadWindow = { maxReads: 8, maxBytes: 4 * 1024
  */
 type Pending = { record: LogRecordInput } | { read: Promise<RunsRead>; runs: readonly Run[]; length: number };
 
-/** What a read gave: the bytes of its runs back to back, and the BLAKE3 of each run when asked for and read together. */
+/** What a read gave: the bytes of its runs back to back, and the digest of each run when asked for and read together. */
 interface RunsRead {
   data: Buffer;
+  /** A 32-byte slot per run. */
   digests?: Buffer;
 }
 
@@ -65,8 +67,8 @@ export async function* readAhead(
   planned: AsyncIterable<PlannedRecord>,
   open: () => Promise<DiskImage>,
   window: ReadWindow = DEFAULT_READ_WINDOW,
-  /** Runs read together also get the BLAKE3 of their data (for a log whose record checksum is BLAKE3). */
-  options: { digests?: boolean } = {},
+  /** Runs read together also get the digest of their data by this hash (for a log whose record checksum is built on it). */
+  options: { digests?: NestedRecordHash } = {},
 ): AsyncGenerator<LogRecordInput> {
   const source = planned[Symbol.asyncIterator]();
   const queue: Pending[] = [];
@@ -113,7 +115,7 @@ export async function* readAhead(
           peeked = undefined;
         }
       }
-      const read = startRead(image, runs, length, options.digests === true);
+      const read = startRead(image, runs, length, options.digests);
       // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
       read.catch(() => undefined);
       queue.push({ read, runs, length });
@@ -138,7 +140,7 @@ export async function* readAhead(
       let at = 0;
       for (const [i, run] of head.runs.entries()) {
         const record: LogRecordInput = { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
-        if (digests) record.blake3 = digests.subarray(i * 32, i * 32 + 32);
+        if (digests && options.digests) record.payloadDigest = { algorithm: options.digests, digest: digests.subarray(i * 32, i * 32 + 32) };
         yield record;
         at += run.length;
       }
@@ -149,17 +151,17 @@ export async function* readAhead(
   }
 }
 
-async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: boolean): Promise<RunsRead> {
+async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: NestedRecordHash | undefined): Promise<RunsRead> {
   if (runs.length > 1) return readRuns(image, runs, length, digests);
   const { offset } = runs[0]!;
   // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
   return { data: length === readBuffers.size && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
 }
 
-async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean): Promise<RunsRead> {
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number, algorithm: NestedRecordHash | undefined): Promise<RunsRead> {
   const data = Buffer.allocUnsafe(length);
-  const digests = withDigests ? Buffer.allocUnsafe(runs.length * 32) : undefined;
-  await image.readRanges!(runs, data, digests);
+  const digests = algorithm ? Buffer.allocUnsafe(runs.length * 32) : undefined;
+  await image.readRanges!(runs, data, digests && algorithm ? { algorithm, slots: digests } : undefined);
   return digests ? { data, digests } : { data };
 }
 

@@ -16,6 +16,7 @@ import { logger } from '../logging/logger.js';
 import type { CodecPolicy } from '../protocol/codec.js';
 import { encodeLog, type LogRecordInput } from '../protocol/log-encoder.js';
 import type { Consistency, LogHeaderInput } from '../protocol/log-format.js';
+import { isNestedRecordHash, type NestedRecordHash } from '../protocol/record-hash.js';
 import { isResyncRequired } from '../tracking/change-tracker.js';
 import type { ReplicaDiskSpec } from '../storage/replica-storage.js';
 import { EngineError } from './errors.js';
@@ -166,7 +167,7 @@ export class Replicator {
           consistency,
         };
         const count = (n: number) => changedByDisk.set(disk.id, (changedByDisk.get(disk.id) ?? 0) + n);
-        const records: (digests: boolean) => AsyncIterable<LogRecordInput> = fullCopy
+        const records: (digests: NestedRecordHash | undefined) => AsyncIterable<LogRecordInput> = fullCopy
           ? this.fullCopyRecords(point, disk, count)
           : this.deltaRecords(point, disk, state!.disks[disk.id]!.trackingId, count, signal);
         const policy = this.options.codecPolicy;
@@ -175,8 +176,9 @@ export class Replicator {
           header,
           encode: (options) => {
             changedByDisk.set(disk.id, 0);
-            // A BLAKE3 log takes its payload digests from the reads where they come with them (read-ahead.ts).
-            return encodeLog(header, records(options?.recordHash === 'blake3'), { ...options, ...(policy ? { codecPolicy: policy() } : {}) });
+            // A BLAKE3 or XXH3-128 log takes its payload digests from the reads where they come with them (read-ahead.ts).
+            const digests = options?.recordHash !== undefined && isNestedRecordHash(options.recordHash) ? options.recordHash : undefined;
+            return encodeLog(header, records(digests), { ...options, ...(policy ? { codecPolicy: policy() } : {}) });
           },
         };
       });
@@ -259,10 +261,16 @@ export class Replicator {
     };
   }
 
-  private deltaRecords(point: ReferencePoint, disk: VmDisk, since: string, count: (n: number) => void, signal?: AbortSignal): (digests: boolean) => AsyncIterable<LogRecordInput> {
+  private deltaRecords(
+    point: ReferencePoint,
+    disk: VmDisk,
+    since: string,
+    count: (n: number) => void,
+    signal?: AbortSignal,
+  ): (digests: NestedRecordHash | undefined) => AsyncIterable<LogRecordInput> {
     const { host, vm } = this.options;
     const chunk = this.readChunk;
-    return async function* (digests: boolean) {
+    return async function* (digests: NestedRecordHash | undefined) {
       const tracker = await host.changeTracker(vm, point.id, disk.id);
       let image: DiskImage | undefined;
       async function* planned(): AsyncGenerator<PlannedRecord> {
@@ -273,7 +281,7 @@ export class Replicator {
         }
       }
       try {
-        yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)), undefined, { digests });
+        yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)), undefined, digests ? { digests } : {});
       } finally {
         await image?.close();
         await tracker.close();

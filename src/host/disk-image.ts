@@ -1,4 +1,4 @@
-import type { NativeBlockHash } from '../native/block-hash.js';
+import type { NativeBlockHash, RangeDigests } from '../native/block-hash.js';
 /**
  * A readable virtual disk image, the one thing trackers and the snapshot reader need from a disk: its
  * geometry and random reads. A VHDX chain opened through src/vhdx is one; a raw file is another.
@@ -24,10 +24,10 @@ export interface DiskImage {
   /**
    * Reads several runs into `into`, back to back (their lengths add up to its length), as one request. Optional:
    * a delta reads hundreds of small scattered extents, and a request each costs a thread-pool round trip each
-   * (the VHDX engine reads them all in one pool job). With `digests` (32 bytes per run) the image also gives the
-   * BLAKE3 digest of each run, computed while its bytes are still in the CPU's cache.
+   * (the VHDX engine reads them all in one pool job). With `digests` (a 32-byte slot per run) the image also gives
+   * the digest of each run by their algorithm, computed while its bytes are still in the CPU's cache.
    */
-  readRanges?(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void>;
+  readRanges?(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: RangeDigests): Promise<void>;
   /**
    * Digests (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of [offset, offset + length) (the
    * last may be short), read and hashed in one step where the image can (the VHDX engine): no window buffer,

@@ -2,7 +2,7 @@
  * A VHDX chain opened through the VHDX engine, as a DiskImage (with its allocation map, so readers skip
  * what reads as zeros).
  */
-import type { NativeBlockHash } from '../native/block-hash.js';
+import type { NativeBlockHash, RangeDigests } from '../native/block-hash.js';
 import { openDisk, type VhdxDisk } from '../vhdx/index.js';
 import type { AllocationExtent, DiskImage } from './disk-image.js';
 
@@ -30,7 +30,7 @@ export class VhdxImage implements DiskImage {
     await this.disk.read(offset, into);
   }
 
-  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: RangeDigests): Promise<void> {
     return this.disk.readRanges(ranges, into, digests);
   }
 

@@ -9,6 +9,12 @@ export type NativeBlockHash = 'blake3' | 'xxh128';
 
 export const NATIVE_BLOCK_HASHES: readonly NativeBlockHash[] = ['blake3', 'xxh128'];
 
+/** Where a read puts the digest of each range it reads, by which hash: a 32-byte slot per range, in order. */
+export interface RangeDigests {
+  algorithm: NativeBlockHash;
+  slots: Buffer;
+}
+
 export function isNativeBlockHash(name: string): name is NativeBlockHash {
   return (NATIVE_BLOCK_HASHES as readonly string[]).includes(name);
 }

@@ -1,13 +1,15 @@
 /**
  * XXH3-128 from the addon (native/src/hash/xxh128.cc, xxHash used header-only): the fastest manifest hash, for
- * comparisons of two copies of a disk (not cryptographic: src/tracking/hash/hash-algorithm.ts says where that
- * is acceptable). A whole window of blocks per call, hashed on the libuv pool.
+ * comparisons of two copies of a disk, and a record checksum of replication logs (not cryptographic:
+ * src/tracking/hash/hash-algorithm.ts and src/protocol/record-hash.ts say where that is acceptable). A whole
+ * window of blocks per call, hashed on the libuv pool.
  */
 import { binding, type NativeBinding } from './binding.js';
 
 interface Xxh128Binding extends NativeBinding {
   xxh128(data: Uint8Array): Buffer;
   xxh128Blocks(data: Uint8Array, blockSize: number): Promise<Buffer>;
+  xxh128Pieces(pieces: readonly Uint8Array[]): Promise<Buffer>;
 }
 
 function xxh128Binding(): Xxh128Binding {
@@ -26,4 +28,12 @@ export function xxh128(data: Uint8Array): Buffer {
 export function xxh128Blocks(data: Uint8Array, blockSize: number): Promise<Buffer> {
   if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw new RangeError(`XXH3-128 block size must be a positive integer, got ${blockSize}`);
   return xxh128Binding().xxh128Blocks(data, blockSize);
+}
+
+/**
+ * The 16-byte digest of `pieces` back to back, off the main thread. XXH3 streams, so bytes that arrived in
+ * several buffers are hashed where they lie: nothing is joined, in JS or natively.
+ */
+export function xxh128Pieces(pieces: readonly Uint8Array[]): Promise<Buffer> {
+  return xxh128Binding().xxh128Pieces(pieces);
 }

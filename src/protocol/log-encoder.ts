@@ -17,14 +17,15 @@ import {
   type LogHeaderInput,
   type LogTrailer,
 } from './log-format.js';
-import { blake3RecordChecksum, DEFAULT_RECORD_HASH, recordChecksum, type RecordHashAlgorithm } from './record-hash.js';
+import { DEFAULT_RECORD_HASH, recordChecksum, recordChecksumOfPayloadDigest, type PayloadDigest, type RecordHashAlgorithm } from './record-hash.js';
 
 export type LogRecordInput =
   /**
-   * `blake3`: the BLAKE3 digest of all of `data`, when its reader computed it (used for a BLAKE3 log's record
-   * checksum instead of hashing the payload again; a wrong one makes the replica refuse the log, never take it).
+   * `payloadDigest`: the digest of all of `data` by a nested record checksum's hash, when its reader computed it
+   * (used for a log of that record checksum instead of hashing the payload again, ignored by any other; a wrong
+   * one makes the replica refuse the log, never take it).
    */
-  | { type: 'data'; offset: number; data: Buffer; blake3?: Buffer }
+  | { type: 'data'; offset: number; data: Buffer; payloadDigest?: PayloadDigest }
   | { type: 'zero'; offset: number; length: number }
   | { type: 'trim'; offset: number; length: number };
 
@@ -37,7 +38,7 @@ export interface EncodeOptions {
   maxRecordBytes?: number;
   /**
    * The record checksum (record-hash.ts). Default SHA-256, a version 2 log every reader takes; BLAKE3 (version
-   * 3) only for a reader known to take it (a replica server that lists it in its hello).
+   * 3) or XXH3-128 (version 4) only for a reader known to take it (a replica server that lists it in its hello).
    */
   recordHash?: RecordHashAlgorithm;
 }
@@ -134,8 +135,8 @@ export async function* encodeLog(
       const prefix = encodeRecordPrefix(RecordType.Data, codec, stored.length, offset, slice.length);
       framer.recordCount += 1;
       framer.dataBytes += slice.length;
-      const known = recordHash === 'blake3' && record.blake3 !== undefined && slice.length === record.data.length ? record.blake3 : undefined;
-      yield framer.emit(Buffer.concat([prefix, known ? blake3RecordChecksum(prefix, known) : await recordChecksum(recordHash, prefix, [slice])]));
+      const known = record.payloadDigest?.algorithm === recordHash && slice.length === record.data.length ? record.payloadDigest : undefined;
+      yield framer.emit(Buffer.concat([prefix, known ? recordChecksumOfPayloadDigest(prefix, known) : await recordChecksum(recordHash, prefix, [slice])]));
       yield framer.emitPayload(stored);
     }
   }

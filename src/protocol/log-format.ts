@@ -1,16 +1,16 @@
 /**
- * The replication log, format versions 2 and 3: what one delta cycle (or one slice of an initial replication)
+ * The replication log, format versions 2 to 4: what one delta cycle (or one slice of an initial replication)
  * of one disk carries. Little-endian throughout; readable front to back without seeking, so it streams
  * over the network and onto removable media alike.
  *
  *   header   magic "\x89HVRLOG\n", u16 version, u16 header length, u8 consistency, u8 record hash algorithm
- *            (version 3: 1 SHA-256, 3 BLAKE3; zero in version 2), 2 reserved bytes,
+ *            (versions 3, 4: 1 SHA-256, 3 BLAKE3, 4 XXH3-128; zero in version 2), 2 reserved bytes,
  *            VM id (16, GUID), disk id (16, GUID), u64 generation, u64 sequence, u64 virtual size,
  *            u32 logical sector size, u16 + u16 lengths of the base and new reference point ids,
  *            both ids (UTF-8), u32 CRC-32 of the header bytes before it
  *   record*  u8 type, u8 codec, u16 reserved, u32 stored length, u64 offset, u64 length,
  *            32-byte record checksum over the record header's first 24 bytes and the *uncompressed* payload
- *            (record-hash.ts: SHA-256 in version 2, the header's algorithm in version 3),
+ *            (record-hash.ts: SHA-256 in version 2, the header's algorithm in versions 3 and 4),
  *            then `stored length` payload bytes (data records only)
  *   end      a record of type End with every field zero and the checksum of nothing but its 24 bytes
  *   trailer  u64 record count, u64 data bytes (uncompressed), u64 log bytes (up to here),
@@ -33,10 +33,16 @@
  * byte what earlier builds wrote, for any other reader (older servers, removable media). The whole-log hash
  * stays SHA-256 in every version: it covers 56 framing bytes per record (per MiB of data), so its algorithm
  * costs nothing worth choosing, and node's incremental SHA-256 keeps its memory bounded.
+
+Version 4 is version 3 with one more algorithm, XXH3-128 (algorithm byte 4), written only for a replica server
+that lists it (protocol 6); BLAKE3 logs stay version 3 and SHA-256 logs version 2, byte for byte what earlier
+builds wrote, so a reader before version 4 is never sent one it cannot check, and one handed a version 4 log
+(removable media from a newer primary) refuses it as newer than it understands instead of as corrupt. A
+version 3 header naming XXH3-128 is malformed (no writer made one).
  *
  * The per-record hash covers the offset and length too, so a flipped bit in a header is caught, not
- * only one in the payload; a cryptographic hash (rather than CRC-32) because it is also what makes the
- * trailer hash a real integrity check of the whole log.
+ * only one in the payload; a hash of at least 128 bits (rather than CRC-32, which lets one damaged record in
+ * 2^32 through) because it is also what makes the trailer hash a real integrity check of the whole log.
  */
 import { crc32 } from 'node:zlib';
 import { LogFormatError, ProtocolArgumentError } from './errors.js';
@@ -45,20 +51,23 @@ import { DEFAULT_RECORD_HASH, RECORD_HASH_CODE, recordHashOfCode, type RecordHas
 
 export const LOG_MAGIC = Buffer.from('\x89HVRLOG\n', 'latin1');
 export const LOG_END_MAGIC = Buffer.from('HVRLEND\n', 'latin1');
-/** The newest version: what this build reads last. Writers write 3 for BLAKE3 records, 2 for SHA-256 ones. */
-export const LOG_FORMAT_VERSION = 3;
+/** The newest version: what this build reads last. Writers write 4 for XXH3-128 records, 3 for BLAKE3, 2 for SHA-256. */
+export const LOG_FORMAT_VERSION = 4;
 /** What a SHA-256 log is written as: byte for byte what builds before version 3 wrote and read. */
 const SHA256_LOG_FORMAT_VERSION = 2;
 /**
  * Versions a reader still takes. Version 1 logs can sit on a replica stored and acknowledged but not yet
  * applied (a test failover holding applies, a full volume) when hvreplica is upgraded: the primary has
- * committed past them and cannot send them again, so they must stay readable. Writers write 2 or 3.
+ * committed past them and cannot send them again, so they must stay readable. Writers write 2, 3 or 4.
  */
-export const READABLE_LOG_FORMAT_VERSIONS: readonly number[] = [1, 2, 3];
+export const READABLE_LOG_FORMAT_VERSIONS: readonly number[] = [1, 2, 3, 4];
+
+/** The version a log with records of each algorithm is written in: the first whose readers know the algorithm. */
+const FORMAT_VERSION_OF: Record<RecordHashAlgorithm, number> = { sha256: SHA256_LOG_FORMAT_VERSION, blake3: 3, xxh128: 4 };
 
 /** The version a log with records of `recordHash` is written in. */
 export function formatVersionFor(recordHash: RecordHashAlgorithm): number {
-  return recordHash === 'sha256' ? SHA256_LOG_FORMAT_VERSION : LOG_FORMAT_VERSION;
+  return FORMAT_VERSION_OF[recordHash];
 }
 
 /**
@@ -231,6 +240,9 @@ export function decodeHeader(buf: Buffer): LogHeader {
       formatVersion >= 3 ? `unknown record hash algorithm ${buf.readUInt8(13)}; the log may come from a newer hvreplica` : 'reserved header bytes are not zero',
       13,
     );
+  }
+  if (formatVersion < formatVersionFor(recordHash) && recordHash !== DEFAULT_RECORD_HASH) {
+    throw new LogFormatError('ERR_LOG_MALFORMED', `a version ${formatVersion} log cannot use the ${recordHash} record checksum (version ${formatVersionFor(recordHash)} on)`, 13);
   }
   if (buf.readUInt16LE(14) !== 0) throw new LogFormatError('ERR_LOG_MALFORMED', 'reserved header bytes are not zero', 14);
   const baseLength = buf.readUInt16LE(76);

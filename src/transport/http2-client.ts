@@ -156,8 +156,8 @@ export class ReplicaClient {
   }
 
   /**
-   * The record checksum to write logs with for this server (log-format.ts): BLAKE3 when it lists it and this
-   * host computes it fast, else SHA-256 (what every server reads).
+   * The record checksum to write logs with for this server (log-format.ts): XXH3-128 when it lists it (protocol
+   * 6 on), else BLAKE3 when it lists it and this host computes it fast, else SHA-256 (what every server reads).
    */
   recordHash(): Promise<RecordHashAlgorithm> {
     this.recordHashAnswer ??= this.hello().then((hello) => agreedRecordHash(hello.LogRecordHashes, recordHashesWorthUsingHere()));

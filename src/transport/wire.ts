@@ -27,8 +27,11 @@ import type { LogKey } from '../replica/index.js';
  * (SHA-256) logs to any other. A version 4 server reads both whatever it lists.
  * 5: `HashAlgorithms` may list `xxh128` (XXH3-128 manifests and digests); a primary prefers it, then BLAKE3, so
  * with a version 3 or 4 server it compares by BLAKE3 as before, and an older primary never asks for it.
+ * 6: `LogRecordHashes` may list `xxh128`: a primary prefers XXH3-128 logs (log format version 4), then BLAKE3, so
+ * a version 4 or 5 server is sent BLAKE3 logs as before, and an older primary (which knows BLAKE3 only) sends a
+ * version 6 server BLAKE3 logs, which it reads as it always did.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 export const MIN_SERVER_PROTOCOL_VERSION = 2;
 export const HEADER_PROTOCOL = 'hvr-protocol';
 export const HEADER_OFFSET = 'hvr-offset';
@@ -89,8 +92,8 @@ export interface HelloResponse {
   /** Algorithms the manifest and digests routes compute (protocol 3 on); absent from older servers: SHA-256 only. */
   HashAlgorithms?: string[];
   /**
-   * Record checksums of the replication logs this server would be sent (protocol 4 on; log-format.ts); absent
-   * from older servers, which read SHA-256 (format version 2) logs only.
+   * Record checksums of the replication logs this server would be sent (protocol 4 on, `xxh128` from 6 on;
+   * log-format.ts); absent from older servers, which read SHA-256 (format version 2) logs only.
    */
   LogRecordHashes?: string[];
 }

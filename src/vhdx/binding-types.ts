@@ -56,9 +56,9 @@ export interface VhdxBinding extends NativeBinding {
   vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
   /**
    * Fills `buffer` with the ranges of `ranges` (flat pairs [offset, length, ...], lengths adding up to the buffer's)
-   * back to back, in one job; with `digests` (32 bytes per range), the BLAKE3 digest of each range in the same job.
+   * back to back, in one job; with `digests` (32 bytes per range), the digest of each range by `algorithm` in the same job.
    */
-  vhdxReadRanges(handle: RawVhdxHandle, ranges: Float64Array, buffer: Uint8Array, digests?: Uint8Array): Promise<void>;
+  vhdxReadRanges(handle: RawVhdxHandle, ranges: Float64Array, buffer: Uint8Array, digests?: Uint8Array, algorithm?: NativeBlockHash): Promise<void>;
   /** Writes `data` (one buffer, or several back to back) at virtual offset `offset`. */
   vhdxWrite(handle: RawVhdxHandle, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Digests (32-byte slots) of every blockSize block of [offset, offset + length), read and hashed in one job. */

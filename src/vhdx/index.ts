@@ -15,7 +15,7 @@
  * plus the generic I/O codes (ERR_NOT_FOUND, ERR_ACCESS_DENIED, ERR_DISK_FULL, ERR_IO).
  */
 import { resolve } from 'node:path';
-import { isNativeBlockHash, NATIVE_BLOCK_HASHES, type NativeBlockHash } from '../native/block-hash.js';
+import { isNativeBlockHash, NATIVE_BLOCK_HASHES, type NativeBlockHash, type RangeDigests } from '../native/block-hash.js';
 import { NativeError } from '../native/native-error.js';
 import { vhdxBinding, type RawVhdxHandle, type RawVhdxInfo } from './binding-types.js';
 
@@ -133,9 +133,9 @@ export interface VhdxDisk {
   read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer>;
   /**
    * Reads several ranges into `into`, back to back (their lengths add up to its length), in one request to the
-   * pool; with `digests`, also the BLAKE3 digest of each range (32 bytes each, in order).
+   * pool; with `digests`, also the digest of each range by their algorithm (a 32-byte slot each, in order).
    */
-  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void>;
+  readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: RangeDigests): Promise<void>;
   /**
    * The digest (BLAKE3 or XXH3-128, 32-byte slots) of every `blockSize` block of the range (the last may be
    * short), read through the whole chain and hashed on the libuv pool while still in the CPU cache: no window in memory.
@@ -221,7 +221,7 @@ class OpenDisk implements VhdxDisk {
     return buffer;
   }
 
-  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: RangeDigests): Promise<void> {
     const flat = new Float64Array(ranges.length * 2);
     let total = 0;
     ranges.forEach((range, i) => {
@@ -231,8 +231,9 @@ class OpenDisk implements VhdxDisk {
       total += range.length;
     });
     if (total !== into.length) throw new RangeError(`read: the ranges add up to ${total} bytes, the buffer holds ${into.length}`);
-    if (digests !== undefined && digests.length !== ranges.length * 32) throw new RangeError(`read: ${ranges.length} digests need ${ranges.length * 32} bytes, not ${digests.length}`);
-    await vhdxBinding().vhdxReadRanges(this.handle, flat, into, digests);
+    if (digests !== undefined && digests.slots.length !== ranges.length * 32) throw new RangeError(`read: ${ranges.length} digests need ${ranges.length * 32} bytes, not ${digests.slots.length}`);
+    if (digests !== undefined && !isNativeBlockHash(digests.algorithm)) throw new RangeError(`read: '${String(digests.algorithm)}' is not a hash the engine computes (${NATIVE_BLOCK_HASHES.join(', ')})`);
+    await vhdxBinding().vhdxReadRanges(this.handle, flat, into, digests?.slots, digests?.algorithm);
   }
 
   async hashBlocks(algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer> {

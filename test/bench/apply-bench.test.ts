@@ -11,10 +11,10 @@ import { isFigure, lastJson, runBench } from './run-bench.js';
 
 interface Report {
   bench: string;
-  options: { diskMiB: number; rounds: number };
+  options: { diskMiB: number; rounds: number; recordHash: string };
   deltaBytes: number;
   deltaWrites: number;
-  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number; plainDeltaSec: number; applyDeltaLayerSec: number; appendDeltaSec: number }>;
+  rounds: Array<{ ddSec: number; applyFullSec: number; applyDeltaSec: number; plainDeltaSec: number; applyDeltaLayerSec: number; appendDeltaSec: number; applyFullCpuSec: number; applyDeltaCpuSec: number; applyDeltaLayerCpuSec: number }>;
   sequentialMiBs: number;
   full: { applyMiBs: number };
   delta: { applyMiBs: number; plainMiBs: number; applyLayerMiBs: number; appendMiBs: number };
@@ -32,17 +32,19 @@ describe('bench/replication/apply', () => {
       const report = lastJson<Report>(stdout);
       assert.equal(report.bench, 'apply');
       assert.deepEqual([report.options.diskMiB, report.options.rounds], [16, 2]);
+      assert.equal(report.options.recordHash, 'xxh128', 'the logs carry what an agent here sends a server here');
       assert.equal(report.verified.replicaEqualsModel, true);
       assert.equal(report.verified.replicaSha256, report.verified.modelSha256);
       assert.equal(report.rounds.length, 2);
       assert.ok(report.deltaWrites > 0 && report.deltaBytes > 0 && report.deltaBytes < 16 * 1024 * 1024);
       const { delta } = report;
-      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, delta.applyMiBs, delta.plainMiBs, delta.applyLayerMiBs, delta.appendMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec, r.plainDeltaSec, r.applyDeltaLayerSec, r.appendDeltaSec])]) {
+      for (const figure of [report.sequentialMiBs, report.full.applyMiBs, delta.applyMiBs, delta.plainMiBs, delta.applyLayerMiBs, delta.appendMiBs, ...report.rounds.flatMap((r) => [r.ddSec, r.applyFullSec, r.applyDeltaSec, r.plainDeltaSec, r.applyDeltaLayerSec, r.appendDeltaSec, r.applyFullCpuSec, r.applyDeltaCpuSec, r.applyDeltaLayerCpuSec])]) {
         assert.ok(isFigure(figure, true), `figure ${figure}`);
       }
       assert.equal(report.targets.length, 3);
       for (const t of report.targets) assert.equal(typeof t.met, 'boolean', t.target);
       assert.match(stdout, /Replica equals what the logs wrote \(SHA-256 of the disk, last round\): yes/);
+      assert.match(stdout, /CPU seconds of the applies \(user \+ system, this process\), median: full copy \d+\.\d\d, delta \d+\.\d{3}/);
     } finally {
       work.cleanup();
     }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
+import type { NativeBlockHash, RangeDigests } from '../../src/native/block-hash.js';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
 import { BATCH_BYTES, chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
 
@@ -51,7 +52,10 @@ class HeldImage implements DiskImage {
 class RangesImage extends HeldImage {
   readonly requests: Array<Array<{ offset: number; length: number }>> = [];
 
-  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: Buffer): Promise<void> {
+  readonly algorithms: (NativeBlockHash | undefined)[] = [];
+
+  async readRanges(ranges: readonly { offset: number; length: number }[], into: Buffer, digests?: RangeDigests): Promise<void> {
+    this.algorithms.push(digests?.algorithm);
     this.requests.push(ranges.map((r) => ({ ...r })));
     // One request in flight for all its runs, as the engine's one pool job.
     const whole = await this.read(0, ranges.reduce((sum, r) => sum + r.length, 0));
@@ -62,7 +66,7 @@ class RangesImage extends HeldImage {
       at += range.length;
     }
     // A stand-in digest that names the run, so the test sees each record got its own.
-    ranges.forEach((range, i) => digests?.writeDoubleLE(range.offset, i * 32));
+    ranges.forEach((range, i) => digests?.slots.writeDoubleLE(range.offset, i * 32));
   }
 }
 
@@ -151,24 +155,27 @@ describe('readAhead', () => {
     assert.ok(image.maxInFlightBytes <= 4 * 1024 * KiB, `never more bytes than the window (${image.maxInFlightBytes})`);
   });
 
-  it('hands each record of a request its digest when asked, and none otherwise', async () => {
+  it('hands each record of a request its digest by the hash asked for, and none otherwise', async () => {
     const items: PlannedRecord[] = [...chunkReads(0, 256 * KiB, 16 * KiB)];
-    for (const digests of [true, false]) {
+    for (const digests of ['blake3', 'xxh128', undefined] as const) {
       const image = new RangesImage();
       const stop = finishing(image);
       const out: LogRecordInput[] = [];
       try {
-        for await (const record of readAhead(plan(items), async () => image, undefined, { digests })) out.push(record);
+        for await (const record of readAhead(plan(items), async () => image, undefined, digests ? { digests } : {})) out.push(record);
       } finally {
         stop();
       }
       assert.equal(out.length, 16);
       assert.equal(image.requests.length, 1);
+      assert.deepEqual(image.algorithms, [digests], 'the image was asked for digests by that hash, or none');
       for (const record of out) {
         assert.equal(record.type, 'data');
-        const digest = (record as { blake3?: Buffer }).blake3;
-        if (digests) assert.equal(digest?.readDoubleLE(0), record.offset, `the digest of the run at ${record.offset}`);
-        else assert.equal(digest, undefined);
+        const given = record.type === 'data' ? record.payloadDigest : undefined;
+        if (digests) {
+          assert.equal(given?.algorithm, digests);
+          assert.equal(given?.digest.readDoubleLE(0), record.offset, `the digest of the run at ${record.offset}`);
+        } else assert.equal(given, undefined);
       }
     }
   });

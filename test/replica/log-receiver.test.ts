@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
-import { encodeLog } from '../../src/protocol/index.js';
+import { encodeLog, type LogWriteOptions } from '../../src/protocol/index.js';
 import { LogReceiver, OffsetMismatchError, uploadsDir, ReplicaError, type LogConsumer, type LogKey, type VerifiedLog } from '../../src/replica/index.js';
 import { KeepingConsumer } from '../transport/keeping-consumer.js';
 
@@ -13,10 +13,10 @@ configureLogging({ quietConsole: true });
 
 const KEY: LogKey = { vmId: '44444444-5555-4666-8777-888888888888', diskId: '55555555-6666-4777-8888-999999999999', generation: 1, sequence: 1 };
 
-async function makeLog(key: LogKey, size: number): Promise<{ log: Buffer; hash: string }> {
+async function makeLog(key: LogKey, size: number, options: LogWriteOptions = {}): Promise<{ log: Buffer; hash: string }> {
   const chunks: Buffer[] = [];
   const header = { ...key, baseReferencePoint: '', newReferencePoint: 'p1', virtualSize: 64 * 1024 * 1024, logicalSectorSize: 512 as const, consistency: 'crash' as const };
-  for await (const chunk of encodeLog(header, [{ type: 'data', offset: 0, data: randomBytes(size) }])) chunks.push(chunk);
+  for await (const chunk of encodeLog(header, [{ type: 'data', offset: 0, data: randomBytes(size) }], options)) chunks.push(chunk);
   const log = Buffer.concat(chunks);
   return { log, hash: log.subarray(log.length - 40, log.length - 8).toString('hex') };
 }
@@ -80,6 +80,29 @@ describe('log receiver: durable, resumable, verified', () => {
     assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), [], 'the refused log is gone');
     assert.deepEqual(await receiver.status(vmDir, key, { logHash: hash }), { ReceivedBytes: 0, Accepted: false, Position: null });
     assert.equal((await receiver.receive(vmDir, key, request, bytes(log))).Accepted, true, 'the intact log is taken afterwards');
+  });
+
+  it('takes an XXH3-128 log (version 4) resumed after a fault, and refuses one with a damaged record naming where', async () => {
+    const key = { ...KEY, diskId: '55555555-6666-4777-8888-000000000013' };
+    const { log, hash } = await makeLog(key, 3 * 1024 * 1024, { recordHash: 'xxh128' });
+    assert.equal(log.readUInt16LE(8), 4);
+    const request = { offset: 0, totalLength: log.length, logHash: hash, primaryServerName: 'a.b.c' };
+    const receiver = new LogReceiver(new KeepingConsumer(), { maxLogBytes: 1 << 30 });
+    const damaged = Buffer.from(log);
+    damaged[2 * 1024 * 1024] = damaged[2 * 1024 * 1024]! ^ 0x10;
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(damaged)), (e: { code: string; message: string }) => {
+      assert.equal(e.code, 'ERR_LOG_CHECKSUM');
+      // The only record starts right after the header: the error names it, and says what to do.
+      assert.match(e.message, new RegExp(`record checksum mismatch: the log is corrupt; send it again \\(at byte ${log.readUInt16LE(10)}\\)`));
+      return true;
+    });
+    assert.deepEqual(await readdir(join(vmDir, 'uploads', key.diskId)), [], 'the refused log is gone');
+    await assert.rejects(receiver.receive(vmDir, key, request, bytes(log, 1024 * 1024)), /connection reset/);
+    const held = await receiver.status(vmDir, key, { logHash: hash });
+    assert.equal(held.ReceivedBytes, 1024 * 1024);
+    const done = await receiver.receive(vmDir, key, { ...request, offset: held.ReceivedBytes }, bytes(log.subarray(held.ReceivedBytes)));
+    assert.equal(done.Accepted, true);
+    assert.ok((await readFile(KeepingConsumer.keptPath(vmDir, key.diskId, 1, 1))).equals(log));
   });
 
   it('starts over when a different log arrives under the same sequence', async () => {

@@ -1,7 +1,7 @@
 /**
- * Logs with BLAKE3 record checksums (format version 3) on the replica: stored in incoming/ and verified again
- * by a restarted replica when it applies them (the log says its algorithm, nobody else does), refused when
- * damaged at rest, and staged and stored hollow like version 2 full copies.
+ * Logs with BLAKE3 (format version 3) and XXH3-128 (version 4) record checksums on the replica: stored in
+ * incoming/ and verified again by a restarted replica when it applies them (the log says its algorithm, nobody
+ * else does), refused when damaged at rest, and staged and stored hollow like version 2 full copies.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +18,6 @@ import { stagingConsumer, stagingSetup } from './staging-fixtures.js';
 
 configureLogging({ quietConsole: true });
 
-const BLAKE3 = { recordHash: 'blake3' as const };
 const INITIAL: CycleSpec = { generation: 1, sequence: 0, base: '', next: 'rp-0' };
 const DELTA: CycleSpec = { generation: 1, sequence: 1, base: 'rp-0', next: 'rp-1' };
 
@@ -62,27 +61,28 @@ async function withReplica(body: (t: { root: string; storage: VhdxReplicaStorage
   }
 }
 
-describe('BLAKE3 logs on the replica', () => {
-  it('stores a BLAKE3 cycle in incoming/; a restarted replica verifies it by the algorithm the log names and applies it', () =>
+for (const [recordHash, version, code] of [['blake3', 3, 3], ['xxh128', 4, 4]] as const) describe(`${recordHash} logs on the replica`, () => {
+  const NESTED = { recordHash };
+  it(`stores a ${recordHash} cycle in incoming/; a restarted replica verifies it by the algorithm the log names and applies it`, () =>
     withReplica(async ({ root, storage, model }) => {
       for (const disk of DISKS) {
         const records = randomRecords(disk.virtualSize, 12);
-        await storage.receive(stream(await encode(disk.diskId, DELTA, records, VM_ID, BLAKE3)));
+        await storage.receive(stream(await encode(disk.diskId, DELTA, records, VM_ID, NESTED)));
         model.apply(disk.diskId, records);
       }
       const stored = await readFile(await storedLog(root, DISKS[0]!.diskId));
-      assert.deepEqual([stored.readUInt16LE(8), stored.readUInt8(13)], [3, 3], 'kept as it came: version 3, BLAKE3');
+      assert.deepEqual([stored.readUInt16LE(8), stored.readUInt8(13)], [version, code], 'kept as it came: its version, its algorithm');
       const restarted = await openVhdxReplicaStorage(root);
       await restarted.applyPending();
       assert.deepEqual(await latestHashes(restarted), model.hashes());
       assert.deepEqual((await state(root)).pending, []);
     }));
 
-  it('refuses to apply a stored BLAKE3 log whose payload was damaged at rest', () =>
+  it(`refuses to apply a stored ${recordHash} log whose payload was damaged at rest`, () =>
     withReplica(async ({ root, storage }) => {
       const before = await latestHashes(storage);
       const records: LogRecordInput[] = [{ type: 'data', offset: 0, data: randomBytes(MiB) }];
-      for (const disk of DISKS) await storage.receive(stream(await encode(disk.diskId, DELTA, records, VM_ID, BLAKE3)));
+      for (const disk of DISKS) await storage.receive(stream(await encode(disk.diskId, DELTA, records, VM_ID, NESTED)));
       const path = await storedLog(root, DISKS[0]!.diskId);
       const file = await open(path, 'r+');
       try {
@@ -96,11 +96,11 @@ describe('BLAKE3 logs on the replica', () => {
         await file.close();
       }
       const restarted = await openVhdxReplicaStorage(root);
-      await assert.rejects(restarted.applyPending(), (e: { code?: string }) => e.code === 'ERR_LOG_CHECKSUM');
+      await assert.rejects(restarted.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKSUM' && /record checksum mismatch/.test(e.message ?? ''));
       assert.equal((await latestHashes(restarted))[DISKS[0]!.diskId], before[DISKS[0]!.diskId], 'nothing of the damaged record reached the disk');
     }));
 
-  it('stages a BLAKE3 full copy while it arrives, stores it hollow, and applies the hollow log exactly', async () => {
+  it(`stages a ${recordHash} full copy while it arrives, stores it hollow, and applies the hollow log exactly`, async () => {
     const { dir, root, storage } = await stagingSetup('blake3-hollow');
     try {
       const receiver = new LogReceiver(stagingConsumer(storage), { maxLogBytes: 64 * MiB });
@@ -108,7 +108,7 @@ describe('BLAKE3 logs on the replica', () => {
       for (const disk of DISKS) {
         // 1 MiB records of incompressible data: stored uncompressed, so their payloads become holes.
         const records: LogRecordInput[] = [0, 1, 2, 3].map((i) => ({ type: 'data', offset: i * MiB, data: randomBytes(MiB) }));
-        const log = await encode(disk.diskId, INITIAL, records, VM_ID, BLAKE3);
+        const log = await encode(disk.diskId, INITIAL, records, VM_ID, NESTED);
         const status = await receiver.receive(root, { vmId: VM_ID, diskId: disk.diskId, generation: 1, sequence: 0 }, { offset: 0, uploadId: 'cd'.repeat(16), primaryServerName: 'a.b.c', totalLength: log.length }, stream(log));
         assert.equal(status.Accepted, true);
         model.apply(disk.diskId, records);
@@ -116,7 +116,7 @@ describe('BLAKE3 logs on the replica', () => {
       const cycle = (await state(root)).pending[0]!;
       assert.deepEqual([...(cycle.hollow ?? [])].sort(), DISKS.map((d) => d.diskId).sort(), 'every log of the cycle is stored hollow');
       // Taken as the base before the apply (as after a crash in takeStaged): the hollow log itself is then
-      // decoded and applied, its payloads read back from that disk, its framing checked with BLAKE3.
+      // decoded and applied, its payloads read back from that disk, its framing checked with its record checksum.
       const first = DISKS[0]!.diskId;
       await rename(join(root, 'incoming', '1-0', cycle.staged![first]!), join(root, 'disks', `${first}.vhdx`));
       const restarted = await openVhdxReplicaStorage(root);

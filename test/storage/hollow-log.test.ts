@@ -11,7 +11,7 @@ import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
-import { decodeLog, type LogRecordInput } from '../../src/protocol/index.js';
+import { decodeLog, type EncodeOptions, type LogRecordInput } from '../../src/protocol/index.js';
 import { LogReceiver, OffsetMismatchError, ReplicaError, type LogConsumer } from '../../src/replica/index.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import type { VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
@@ -78,19 +78,26 @@ function request(log: Buffer, offset = 0) {
 }
 
 /** A new replica, a receiver staging into it and the log of a full copy of the first disk; cleaned up after. */
-async function withFullCopy(body: (t: { root: string; storage: VhdxReplicaStorage; receiver: LogReceiver; records: LogRecordInput[]; log: Buffer }) => Promise<void>): Promise<void> {
+async function withFullCopy(
+  body: (t: { root: string; storage: VhdxReplicaStorage; receiver: LogReceiver; records: LogRecordInput[]; log: Buffer }) => Promise<void>,
+  options: EncodeOptions,
+): Promise<void> {
   const { dir, root, storage } = await setup();
   try {
     const records = fullCopy();
-    await body({ root, storage, receiver: new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB }), records, log: await encode(DISK.diskId, INITIAL, records) });
+    await body({ root, storage, receiver: new LogReceiver(consumerOf(storage), { maxLogBytes: 64 * MiB }), records, log: await encode(DISK.diskId, INITIAL, records, VM_ID, options) });
   } finally {
     dir.cleanup();
   }
 }
 
-describe('hollow logs of staged full copies', () => {
+// SHA-256 records (format version 2, what every primary could send) and XXH3-128 ones (version 4, what a current
+// primary sends a current server): the hollow framing and its resume must not depend on the record checksum.
+for (const recordHash of ['sha256', 'xxh128'] as const) describe(`hollow logs of staged full copies (${recordHash} records)`, () => {
+  const withCopy = (body: Parameters<typeof withFullCopy>[0]) => withFullCopy(body, { recordHash });
+
   it('keeps the framing of the log and leaves the payloads to the staging disk, then applies exactly', () =>
-    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+    withCopy(async ({ root, storage, receiver, records, log }) => {
     await receiver.receive(root, KEY, request(log), stream(log));
     const cycle = (await state(root)).pending[0]!;
     assert.deepEqual(cycle.hollow, [DISK.diskId], 'the stored cycle says its log is hollow');
@@ -107,7 +114,7 @@ describe('hollow logs of staged full copies', () => {
     }));
 
   it('resumes a cut upload at a record boundary, with what the staging disk holds', () =>
-    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+    withCopy(async ({ root, storage, receiver, records, log }) => {
     const cut = Math.floor(3.5 * MiB);
     await assert.rejects(receiver.receive(root, KEY, request(log), cutAfter(log, cut)), /connection reset/);
     const held = await receiver.status(root, KEY, { uploadId: 'ab'.repeat(16) });
@@ -123,7 +130,7 @@ describe('hollow logs of staged full copies', () => {
     }));
 
   it('starts over after a server killed mid-upload: its file says it is hollow before the first hole', () =>
-    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+    withCopy(async ({ root, storage, receiver, records, log }) => {
       // A body that never ends, as when the server process dies under it: the file is left as it is then.
       let stalled!: () => void;
       const stalledPromise = new Promise<void>((resolve) => (stalled = resolve));
@@ -146,7 +153,7 @@ describe('hollow logs of staged full copies', () => {
     }));
 
   it('starts over when the staging disk of a cut upload is gone (a server restart clears staging)', () =>
-    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+    withCopy(async ({ root, storage, receiver, records, log }) => {
     await assert.rejects(receiver.receive(root, KEY, request(log), cutAfter(log, 3 * MiB)), /connection reset/);
     const held = (await receiver.status(root, KEY, { uploadId: 'ab'.repeat(16) })).ReceivedBytes;
     assert.ok(held > 0);
@@ -161,7 +168,7 @@ describe('hollow logs of staged full copies', () => {
     const { dir, root, storage } = await setup();
     try {
       const records = fullCopy();
-      const log = await encode(DISK.diskId, INITIAL, records);
+      const log = await encode(DISK.diskId, INITIAL, records, VM_ID, { recordHash });
       const staging = consumerOf(storage);
       let refusals = 1;
       const busyOnce: LogConsumer = {
@@ -185,7 +192,7 @@ describe('hollow logs of staged full copies', () => {
   });
 
   it('applies the hollow log over a base that already is the staged disk (a crash came after taking it)', () =>
-    withFullCopy(async ({ root, storage, receiver, records, log }) => {
+    withCopy(async ({ root, storage, receiver, records, log }) => {
     await receiver.receive(root, KEY, request(log), stream(log));
     // What takeStaged does before the state records the applied cycle: the staged disk becomes the base.
     const cycle = (await state(root)).pending[0]!;

@@ -1,7 +1,9 @@
 /**
- * Which record checksum a primary writes its logs with (protocol 4): BLAKE3 (log format version 3) for a replica
- * server that lists it in its hello, SHA-256 (version 2, what every replica reads) for any other; the replica
- * verifies and keeps either. Over the real HTTP/2 server and TransportSink.
+ * Which record checksum a primary writes its logs with: XXH3-128 (log format version 4, protocol 6) for a replica
+ * server that lists it in its hello, else BLAKE3 (version 3, protocol 4) for one that lists that (a protocol 4–5
+ * server), SHA-256 (version 2, what every replica reads) for any other; the replica verifies and keeps each. A
+ * primary before protocol 6 (it knows BLAKE3 only) sends a current server BLAKE3 logs, which it takes. Over the
+ * real HTTP/2 server and TransportSink.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,8 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { OutgoingLog } from '../../src/engine/log-sink.js';
-import { decodeLog, encodeLog, recordHashesWorthUsingHere, type LogHeader, type LogHeaderInput, type LogWriteOptions, type RecordHashAlgorithm } from '../../src/protocol/index.js';
-import { BandwidthLimitedUploader, Http2LogUploader, ReplicaClient, RetryingUploader, TransportSink } from '../../src/transport/index.js';
+import {
+  agreedRecordHash,
+  decodeLog,
+  encodeLog,
+  recordHashesWorthUsingHere,
+  type LogHeader,
+  type LogHeaderInput,
+  type LogWriteOptions,
+  type RecordHashAlgorithm,
+} from '../../src/protocol/index.js';
+import { BandwidthLimitedUploader, Http2LogUploader, ReplicaClient, RetryingUploader, TransportSink, type LogUploader } from '../../src/transport/index.js';
 import { BandwidthSchedule } from '../../src/transport/bandwidth-schedule.js';
 import { KeepingConsumer } from './keeping-consumer.js';
 import { pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
@@ -43,9 +54,29 @@ function outgoing(sequence: number, data: Buffer[], chosen: (LogWriteOptions | u
   };
 }
 
-async function deliverTo(host: ReplicaHost, sequence: number): Promise<{ header: LogHeader; chosen: (LogWriteOptions | undefined)[] }> {
+/** What a primary of protocol 4–5 writes: it knows SHA-256 and BLAKE3 only, and takes BLAKE3 when the server lists it. */
+const BEFORE_PROTOCOL_6: RecordHashAlgorithm[] = ['sha256', 'blake3'];
+
+/** An uploader as an older primary's: the real one, with the record checksum chosen from the real hello by `knows`. */
+function olderPrimaryUploader(uploader: Http2LogUploader, client: () => Promise<ReplicaClient>, knows: readonly RecordHashAlgorithm[]): LogUploader {
+  return {
+    upload: (source, signal) => uploader.upload(source, signal),
+    recordHash: async () => {
+      const replica = await client();
+      try {
+        return agreedRecordHash((await replica.hello()).LogRecordHashes, knows);
+      } finally {
+        await replica.close();
+      }
+    },
+  };
+}
+
+async function deliverTo(host: ReplicaHost, sequence: number, primaryKnows?: readonly RecordHashAlgorithm[]): Promise<{ header: LogHeader; chosen: (LogWriteOptions | undefined)[] }> {
   const { primary } = await pki();
-  const uploader = new Http2LogUploader(() => ReplicaClient.connect({ serverName: REPLICA_NAME, port: host.port, address: '127.0.0.1' }, primary));
+  const connect = () => ReplicaClient.connect({ serverName: REPLICA_NAME, port: host.port, address: '127.0.0.1' }, primary);
+  const http2 = new Http2LogUploader(connect);
+  const uploader = primaryKnows ? olderPrimaryUploader(http2, connect, primaryKnows) : http2;
   const spool = await mkdtemp(join(tmpdir(), 'hvr-spool-'));
   // The decorators an agent stacks pass the replica's answer through.
   const sink = new TransportSink({
@@ -57,7 +88,7 @@ async function deliverTo(host: ReplicaHost, sequence: number): Promise<{ header:
   try {
     await sink.deliver({ vmId: VM, generation: 1, sequence, logs: [outgoing(sequence, data, chosen)] });
   } finally {
-    await uploader.close();
+    await http2.close();
     await rm(spool, { recursive: true, force: true });
   }
   const stored = await readFile(KeepingConsumer.keptPath(join(host.storageDir, 'a', 'hvreplica', VM), DISK, 1, sequence));
@@ -71,23 +102,35 @@ async function deliverTo(host: ReplicaHost, sequence: number): Promise<{ header:
   return { header: header!, chosen };
 }
 
-for (const [offered, expected] of [
-  [['sha256', 'blake3'], recordHashesWorthUsingHere().includes('blake3') ? 'blake3' : 'sha256'],
-  [['sha256'], 'sha256'],
-  [[], 'sha256'],
-] as [RecordHashAlgorithm[], RecordHashAlgorithm][]) {
-  describe(`a replica server whose hello lists [${offered.join(', ')}]`, () => {
+const BLAKE3_HERE = recordHashesWorthUsingHere().includes('blake3') ? 'blake3' : 'sha256';
+const NAMES: Record<RecordHashAlgorithm, string> = { sha256: 'SHA-256 (version 2)', blake3: 'BLAKE3 (version 3)', xxh128: 'XXH3-128 (version 4)' };
+
+for (const [offered, expected, olderExpected] of [
+  [undefined, 'xxh128', BLAKE3_HERE], // a current server, as `server run` starts it
+  [['sha256', 'blake3', 'xxh128'], 'xxh128', BLAKE3_HERE],
+  [['sha256', 'xxh128'], 'xxh128', 'sha256'],
+  [['sha256', 'blake3'], BLAKE3_HERE, BLAKE3_HERE], // a protocol 4–5 server
+  [['sha256'], 'sha256', 'sha256'],
+  [[], 'sha256', 'sha256'],
+] as [RecordHashAlgorithm[] | undefined, RecordHashAlgorithm, RecordHashAlgorithm][]) {
+  describe(`a replica server whose hello lists ${offered ? `[${offered.join(', ')}]` : 'what its CPU computes fast'}`, () => {
     let host: ReplicaHost;
     before(async () => {
-      host = await startReplica({ logRecordHashes: offered });
+      host = await startReplica(offered ? { logRecordHashes: offered } : {});
     });
     after(() => host.close());
 
-    it(`is sent ${expected === 'blake3' ? 'BLAKE3 (version 3)' : 'SHA-256 (version 2)'} logs, and verifies and keeps them`, async () => {
+    it(`is sent ${NAMES[expected]} logs, and verifies and keeps them`, async () => {
       const { header, chosen } = await deliverTo(host, 1);
       assert.equal(header.recordHash, expected);
-      assert.equal(header.formatVersion, expected === 'blake3' ? 3 : 2);
+      assert.equal(header.formatVersion, { sha256: 2, blake3: 3, xxh128: 4 }[expected]);
       assert.deepEqual(chosen, [{ recordHash: expected }], 'the sink chose once and told the encoder');
+    });
+
+    it(`is sent ${NAMES[olderExpected]} logs by a primary before protocol 6, and verifies and keeps them`, async () => {
+      const { header, chosen } = await deliverTo(host, 2, BEFORE_PROTOCOL_6);
+      assert.equal(header.recordHash, olderExpected);
+      assert.deepEqual(chosen, [{ recordHash: olderExpected }]);
     });
   });
 }

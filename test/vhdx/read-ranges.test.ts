@@ -1,11 +1,13 @@
 // Several ranges read in one request (what a delta's read-ahead asks for) give exactly the bytes single reads
-// give, through a differencing chain, back to back in the order asked; the optional digests are the BLAKE3 of
-// each range; a request whose ranges do not fill the buffer, or that leaves the disk, is refused.
+// give, through a differencing chain, back to back in the order asked; the optional digests are the BLAKE3 or
+// XXH3-128 of each range; a request whose ranges do not fill the buffer, or that leaves the disk, is refused.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { blake3 } from '../../src/native/blake3.js';
+import { xxh128 } from '../../src/native/xxh128.js';
+import type { RangeDigests } from '../../src/native/block-hash.js';
 import { createDisk, openDisk } from '../../src/vhdx/index.js';
 import { vhdxBinding, type RawVhdxHandle } from '../../src/vhdx/binding-types.js';
 import { MiB, scratch } from './helpers.js';
@@ -14,7 +16,7 @@ describe('VHDX reads of several ranges', () => {
   const dir = scratch('ranges');
   after(() => dir.cleanup());
 
-  it('reads ranges of a chain back to back, as single reads would, with the BLAKE3 of each', async () => {
+  it('reads ranges of a chain back to back, as single reads would, with the BLAKE3 or XXH3-128 of each', async () => {
     const base = join(dir.path, 'base.vhdx');
     const child = join(dir.path, 'child.avhdx');
     await createDisk(base, { type: 'dynamic', virtualSize: 16 * MiB, blockSize: MiB });
@@ -35,15 +37,18 @@ describe('VHDX reads of several ranges', () => {
         { offset: 5 * MiB - 512, length: 1024 }, // across a block boundary, half in unwritten space
       ];
       const total = ranges.reduce((sum, r) => sum + r.length, 0);
-      const into = Buffer.alloc(total, 0xee);
-      const digests = Buffer.alloc(ranges.length * 32);
-      await disk.readRanges(ranges, into, digests);
-      let at = 0;
-      for (const [i, range] of ranges.entries()) {
-        const single = await disk.read(range.offset, range.length);
-        assert.deepEqual(into.subarray(at, at + range.length), single, `range ${i} read as a single read reads it`);
-        assert.deepEqual(digests.subarray(i * 32, i * 32 + 32), blake3(single), `digest ${i}`);
-        at += range.length;
+      const expected = { blake3: blake3, xxh128: (data: Buffer) => Buffer.concat([xxh128(data), Buffer.alloc(16)]) };
+      for (const algorithm of ['blake3', 'xxh128'] as const) {
+        const into = Buffer.alloc(total, 0xee);
+        const slots = Buffer.alloc(ranges.length * 32, 0xee);
+        await disk.readRanges(ranges, into, { algorithm, slots });
+        let at = 0;
+        for (const [i, range] of ranges.entries()) {
+          const single = await disk.read(range.offset, range.length);
+          assert.deepEqual(into.subarray(at, at + range.length), single, `range ${i} read as a single read reads it`);
+          assert.deepEqual(slots.subarray(i * 32, i * 32 + 32), expected[algorithm](single), `${algorithm} digest ${i} (XXH3-128: then 16 zero bytes)`);
+          at += range.length;
+        }
       }
       // Without digests, and with one range only.
       const one = Buffer.alloc(4096);
@@ -60,7 +65,9 @@ describe('VHDX reads of several ranges', () => {
     const disk = await openDisk(path, { writable: false });
     try {
       await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(1024)), /add up to 512 bytes/);
-      await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(512), Buffer.alloc(31)), /digests need 32 bytes/);
+      await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(512), { algorithm: 'xxh128', slots: Buffer.alloc(31) }), /digests need 32 bytes/);
+      const unknown = { algorithm: 'md5', slots: Buffer.alloc(32) } as unknown as RangeDigests;
+      await assert.rejects(disk.readRanges([{ offset: 0, length: 512 }], Buffer.alloc(512), unknown), /'md5' is not a hash the engine computes/);
       await assert.rejects(disk.readRanges([{ offset: 4 * MiB - 512, length: 1024 }], Buffer.alloc(1024)));
       await assert.rejects(disk.readRanges([{ offset: -512, length: 512 }], Buffer.alloc(512)));
     } finally {

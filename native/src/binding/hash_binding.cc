@@ -118,6 +118,26 @@ Napi::Value JsBlake3Pieces(const Napi::CallbackInfo& info) {
       std::move(keep));
 }
 
+// xxh128Pieces(buffers) → Promise of the 16-byte XXH3-128 digest of the buffers back to back (a record's payload
+// as it arrived in network chunks), hashed on the pool where each lies: nothing is gathered.
+Napi::Value JsXxh128Pieces(const Napi::CallbackInfo& info) {
+  constexpr const char* kUsage = "Usage: xxh128Pieces(buffers)";
+  if (info.Length() < 1) ThrowUsage(info.Env(), kUsage);
+  BufferPieces data = ReadBufferPieces(info.Env(), info[0], false, kUsage);
+  std::vector<Napi::Value> keep = std::move(data.keep);
+  return PromiseWorker<std::vector<uint8_t>>::Run(
+      info.Env(), "hvr.xxh128Pieces",
+      [pieces = std::move(data.pieces)] {
+        std::vector<uint8_t> digest(hash::kXxh128DigestSize);
+        hash::Xxh128Pieces(pieces, digest.data());
+        return digest;
+      },
+      [](Napi::Env env, std::vector<uint8_t>& digest) -> Napi::Value {
+        return Napi::Buffer<uint8_t>::Copy(env, digest.data(), digest.size());
+      },
+      std::move(keep));
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3Paths", Napi::Function::New(env, JsBlake3Paths, "blake3Paths"));
   exports.Set("blake3", Napi::Function::New(env, JsBlake3, "blake3"));
@@ -125,6 +145,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3Pieces", Napi::Function::New(env, JsBlake3Pieces, "blake3Pieces"));
   exports.Set("xxh128", Napi::Function::New(env, JsXxh128, "xxh128"));
   exports.Set("xxh128Blocks", Napi::Function::New(env, JsXxh128Blocks, "xxh128Blocks"));
+  exports.Set("xxh128Pieces", Napi::Function::New(env, JsXxh128Pieces, "xxh128Pieces"));
 }
 BindingRegistrar registrar(Register);
 

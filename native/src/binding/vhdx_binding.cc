@@ -15,8 +15,7 @@
 #include "binding/async_work.h"
 #include "binding/buffer_pieces.h"
 #include "binding/registry.h"
-#include "hash/blake3.h"
-#include "hash/xxh128.h"
+#include "hash/block_hash.h"
 #include "vhdx/check.h"
 #include "vhdx/create.h"
 #include "vhdx/disk.h"
@@ -118,6 +117,12 @@ std::string GetString(const Napi::CallbackInfo& info, size_t index, const char* 
 
 Napi::Value Undefined(Napi::Env env, bool&) { return env.Undefined(); }
 
+// The name of one of the addon's fast hashes (hash/block_hash.h), or a usage error.
+hash::BlockHash BlockHashArgument(const Napi::Env& env, const std::string& name) {
+  if (auto algorithm = hash::BlockHashNamed(name)) return *algorithm;
+  ThrowUsage(env, ("unknown block hash '" + name + "': expected blake3 or xxh128").c_str());
+}
+
 template <typename Fn>
 Napi::Promise OnDisk(const Napi::CallbackInfo& info, const char* name, std::shared_ptr<Handle> handle, Fn fn,
                      std::vector<Napi::Value> keep = {}) {
@@ -173,10 +178,11 @@ Napi::Value JsRead(const Napi::CallbackInfo& info) {
 // vhdxReadRanges(handle, ranges, buffer, digests?) fills `buffer` with the virtual ranges [offset, length, offset,
 // length, ...] of `ranges` (a Float64Array), back to back, in one pool job. A delta cycle reads hundreds of small
 // scattered extents; one job per extent cost each a thread-pool round trip and a wake-up of a pool thread that took
-// the JS thread's core (bench/replication/README.md, "Runs E"). With `digests` (32 bytes per range) the BLAKE3 of
-// each range is computed in the same job, while its bytes are still in the CPU's cache.
+// the JS thread's core (bench/replication/README.md, "Runs E"). With `digests` (a 32-byte slot per range) and
+// `algorithm` ('blake3' or 'xxh128') the digest of each range is computed in the same job, while its bytes are
+// still in the CPU's cache (a log's record checksum is built on it: src/protocol/record-hash.ts).
 Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
-  constexpr const char* kUsage = "Usage: vhdxReadRanges(handle, ranges: Float64Array, buffer[, digests])";
+  constexpr const char* kUsage = "Usage: vhdxReadRanges(handle, ranges: Float64Array, buffer[, digests, algorithm])";
   auto handle = GetHandle(info, 0);
   if (info.Length() < 3 || !info[1].IsTypedArray() || !info[2].IsTypedArray()) ThrowUsage(info.Env(), kUsage);
   Napi::TypedArray raw = info[1].As<Napi::TypedArray>();
@@ -201,23 +207,25 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
   }
   if (total != capacity) ThrowUsage(info.Env(), "the ranges must add up to the buffer's length");
   uint8_t* digests = nullptr;
+  hash::BlockHash algorithm = hash::BlockHash::kBlake3;
   std::vector<Napi::Value> keep{buffer};
   if (info.Length() > 3 && !info[3].IsUndefined()) {
     if (!info[3].IsTypedArray()) ThrowUsage(info.Env(), kUsage);
     Napi::Uint8Array out = info[3].As<Napi::Uint8Array>();
-    if (out.ByteLength() != count * hash::kBlake3DigestSize) ThrowUsage(info.Env(), "digests must hold 32 bytes per range");
+    if (out.ByteLength() != count * hash::kDigestSlot) ThrowUsage(info.Env(), "digests must hold 32 bytes per range");
+    algorithm = BlockHashArgument(info.Env(), GetString(info, 4, kUsage));
     digests = out.Data();
     keep.push_back(out);
   }
   uint8_t* data = buffer.Data();
   return OnDisk(
       info, "hvr.vhdxReadRanges", handle,
-      [ranges = std::move(ranges), data, digests](Disk& d) {
+      [ranges = std::move(ranges), data, digests, algorithm](Disk& d) {
         uint64_t at = 0;
         for (size_t i = 0; i < ranges.size(); ++i) {
           const auto [offset, length] = ranges[i];
           d.Read(offset, data + at, length);
-          if (digests != nullptr) hash::Blake3(data + at, length, digests + i * hash::kBlake3DigestSize);
+          if (digests != nullptr) hash::DigestSlot(algorithm, data + at, length, digests + i * hash::kDigestSlot);
           at += length;
         }
       },
@@ -413,18 +421,6 @@ Napi::Value JsCheck(const Napi::CallbackInfo& info) {
       });
 }
 
-// The manifest hashes a disk can compute over a range of itself, by their names in JS (src/native/block-hash.ts);
-// each writes a 32-byte slot per block.
-using BlockHasher = void (*)(const uint8_t* input, size_t length, size_t block_size, uint8_t* digests);
-constexpr size_t kDigestSlot = 32;
-static_assert(hash::kBlake3DigestSize == kDigestSlot, "a BLAKE3 digest fills a manifest slot");
-
-BlockHasher BlockHasherNamed(const Napi::Env& env, const std::string& name) {
-  if (name == "blake3") return [](const uint8_t* in, size_t n, size_t block, uint8_t* out) { hash::Blake3Blocks(in, n, block, out); };
-  if (name == "xxh128") return [](const uint8_t* in, size_t n, size_t block, uint8_t* out) { hash::Xxh128Blocks(in, n, block, out, kDigestSlot); };
-  ThrowUsage(env, ("unknown block hash '" + name + "': expected blake3 or xxh128").c_str());
-}
-
 // vhdxHashBlocks(handle, algorithm, offset, length, blockSize) → Promise of the digest (algorithm 'blake3' or
 // 'xxh128', 32-byte slots) of every blockSize block of the range (the last may be short). Reads and hashes in
 // pieces that stay in the CPU's cache (instead of filling a window in memory and reading it back to hash it),
@@ -432,19 +428,19 @@ BlockHasher BlockHasherNamed(const Napi::Env& env, const std::string& name) {
 // other's hashing.
 Napi::Value JsHashBlocks(const Napi::CallbackInfo& info) {
   auto handle = GetHandle(info, 0);
-  const BlockHasher hasher = BlockHasherNamed(info.Env(), GetString(info, 1, "Usage: vhdxHashBlocks(handle, algorithm, offset, length, blockSize)"));
+  const hash::BlockHash algorithm = BlockHashArgument(info.Env(), GetString(info, 1, "Usage: vhdxHashBlocks(handle, algorithm, offset, length, blockSize)"));
   const uint64_t offset = GetOffset(info, 2);
   const uint64_t length = GetOffset(info, 3);
   const uint64_t block_size = GetOffset(info, 4);
   if (block_size == 0 || offset % block_size != 0) ThrowUsage(info.Env(), "blockSize must be positive and the offset on a block boundary");
   return PromiseWorker<std::vector<uint8_t>>::Run(
       info.Env(), "hvr.vhdxHashBlocks",
-      [handle, hasher, offset, length, block_size] {
+      [handle, algorithm, offset, length, block_size] {
         constexpr uint64_t kPiece = 256 * 1024;
         const uint64_t piece = block_size >= kPiece ? block_size : kPiece / block_size * block_size;
         static thread_local std::vector<uint8_t> buffer;
         buffer.resize(piece);
-        std::vector<uint8_t> digests((length + block_size - 1) / block_size * kDigestSlot);
+        std::vector<uint8_t> digests((length + block_size - 1) / block_size * hash::kDigestSlot);
         for (uint64_t at = 0; at < length; at += piece) {
           const uint64_t n = std::min(piece, length - at);
           {
@@ -452,7 +448,7 @@ Napi::Value JsHashBlocks(const Napi::CallbackInfo& info) {
             if (handle->disk->closed()) throw NativeError(vhdx::codes::kClosed, "hash: the VHDX disk is closed");
             handle->disk->Read(offset + at, buffer.data(), n);
           }
-          hasher(buffer.data(), n, block_size, digests.data() + at / block_size * kDigestSlot);
+          hash::DigestSlots(algorithm, buffer.data(), n, block_size, digests.data() + at / block_size * hash::kDigestSlot);
         }
         return digests;
       },

@@ -12,11 +12,31 @@
 #include <xxhash.h>
 
 namespace hvr::hash {
+namespace {
+
+void Canonical(XXH128_hash_t hash, uint8_t out[kXxh128DigestSize]) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, hash);
+  std::memcpy(out, canonical.digest, kXxh128DigestSize);
+}
+
+}  // namespace
 
 void Xxh128(const uint8_t* input, size_t length, uint8_t out[kXxh128DigestSize]) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits(input, length));
-  std::memcpy(out, canonical.digest, kXxh128DigestSize);
+  Canonical(XXH3_128bits(input, length), out);
+}
+
+void Xxh128Pieces(const std::vector<std::pair<const uint8_t*, size_t>>& pieces, uint8_t out[kXxh128DigestSize]) {
+  // One piece (a record read or received whole) takes the one-shot path, which is faster for short inputs.
+  if (pieces.size() == 1) {
+    Xxh128(pieces[0].first, pieces[0].second, out);
+    return;
+  }
+  XXH3_state_t state;
+  XXH3_INITSTATE(&state);
+  XXH3_128bits_reset(&state);
+  for (const auto& [data, size] : pieces) XXH3_128bits_update(&state, data, size);
+  Canonical(XXH3_128bits_digest(&state), out);
 }
 
 void Xxh128Blocks(const uint8_t* input, size_t length, size_t block_size, uint8_t* digests, size_t slot_size) {

@@ -25,8 +25,8 @@ import type { NativeBlockHash } from '../../native/block-hash.js';
  * quality is ~2^-128 per differing block (rsync compares files with it for the same job). A guest could craft
  * a colliding pair (write one block, let it replicate, write the other while tracking is lost), but that only
  * leaves its own replica wrong, which it could as well do by writing wrong data. So comparisons prefer it (a whole 4 GiB disk hashes in a fraction of BLAKE3's CPU time,
- * which bounds a resync on a busy host); everything else that needs a digest to stand for data keeps a
- * cryptographic hash (the replication log's record checksums, the hash tracker's saved states). Comparisons
+ * which bounds a resync on a busy host), and so do the replication log's record checksums (record-hash.ts:
+ * they guard against damage, not an attacker); the hash tracker's saved states keep a cryptographic hash. Comparisons
  * take the first of PREFERRED_SYNC_ALGORITHMS both sides offer; SHA-256 stays the default of everything
  * stored before the others existed (kept manifests without an algorithm in their name) and what an older
  * server is asked for. Both sides of a comparison must use the same algorithm, so the manifest records it
