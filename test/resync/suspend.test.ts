@@ -38,9 +38,18 @@ describe('suspend during a resynchronization', () => {
       const running = cli(['replication', 'resume', '--vm-name=vm1', '--resynchronize', `--state-dir=${hosts.primaryState}`]);
       for (let i = 0; i < 3000 && computed() === 0; i += 1) await new Promise((r) => setTimeout(r, 5));
       assert.ok(computed() > 0, `the server never served a manifest:\n${server.stderr}`);
-      const suspended = await row(hosts, 'suspend');
-      assert.equal(suspended.ReplicationState, 'ResynchronizeSuspended');
-      const stopped = await running;
+      // The replica server is paused until the resync has stopped, so the resync cannot be acknowledged before the
+      // suspend lands, however quickly it hashes and sends (the suspend itself is the primary's business alone).
+      // The stopped resync then ends by its connection's 30 s timeout: its cancel does not cut a stalled upload.
+      server.child.kill('SIGSTOP');
+      let stopped: Awaited<typeof running>;
+      try {
+        const suspended = await row(hosts, 'suspend');
+        assert.equal(suspended.ReplicationState, 'ResynchronizeSuspended');
+        stopped = await running;
+      } finally {
+        server.child.kill('SIGCONT');
+      }
       assert.notEqual(stopped.code, 0, 'the suspend stopped the resync before it was acknowledged');
       const health = await row(hosts, 'measure');
       assert.deepEqual([health.ReplicationState, health.ReplicationHealth], ['ResynchronizeSuspended', 'Critical']);
