@@ -9,13 +9,12 @@
 import { blockCountOf } from '../tracking/hash/manifest.js';
 import type { DiskImage } from '../host/disk-image.js';
 import { logger } from '../logging/logger.js';
-import { MAX_DIGEST_RANGES } from '../replica/replica-content.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
 import { decodeManifest, diffManifestBlocks, diffRangeDigests, hashImage, hashRanges, type ByteRange, type HashManifest } from '../tracking/index.js';
 import type { HashPool } from '../tracking/hash/hash-pool.js';
 import { TransportError } from '../transport/errors.js';
 import type { ReplicaClient } from '../transport/http2-client.js';
-import { MAX_MANIFEST_BLOCKS } from '../transport/manifest-wire.js';
+import { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS } from '../transport/manifest-wire.js';
 import { AgentError } from './errors.js';
 import type { ExtentFeed } from './extent-feed.js';
 

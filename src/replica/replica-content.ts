@@ -28,7 +28,7 @@ import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { hashImage, hashRanges, type ByteRange } from '../tracking/index.js';
 import { blockCountOf, validateBlockSize, type HashManifest } from '../tracking/hash/manifest.js';
-import { DEFAULT_HASH_ALGORITHM, DIGEST_SIZE, HASH_ALGORITHMS, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
+import { DEFAULT_HASH_ALGORITHM, HASH_ALGORITHMS, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { BackupCopies, type BackupCopy } from './backup-copies.js';
 import { ReplicaError } from './errors.js';
 import { bringUpToDate, chainIdentity, loadKept, saveKept, type ContentPosition, type ManifestKind } from './kept-manifest.js';
@@ -36,19 +36,13 @@ import { ManifestKeeper, type ManifestKeeperOptions } from './manifest-keeper.js
 import type { PrimaryAuthorization } from './replica-service.js';
 import type { ReplicaVms } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
+import { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS } from '../transport/manifest-wire.js';
+
+// The wire's bounds, defined with the routes (the primary imports them without the server's modules).
+export { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS, manifestBytes } from '../transport/manifest-wire.js';
 
 const log = logger('replica-content');
 
-/**
- * Largest manifest one answer carries: 2 Mi digests (64 MiB). With 64 MiB blocks that covers 128 TiB,
- * twice the VHDX maximum, so every disk has a block size that fits; smaller block sizes are refused.
- */
-export const MAX_MANIFEST_BLOCKS = 2 * 1024 * 1024;
-/**
- * Ranges one digests request may name (a coarse manifest's differing blocks, coalesced): what the primary
- * sends at most (hash-sync.ts), so that a request body the server buffers stays at 4 MiB.
- */
-export const MAX_DIGEST_RANGES = 256 * 1024;
 /** Block size when the primary names none (the hash tracker's default). */
 export const DEFAULT_MANIFEST_BLOCK_SIZE = 1024 * 1024;
 
@@ -385,9 +379,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Bytes one encoded manifest of `blocks` digests takes (header, digests, trailer). */
-export function manifestBytes(blocks: number): number {
-  return 40 + blocks * DIGEST_SIZE + 32;
 }

@@ -11,13 +11,28 @@
  *   PUT  /v1/vms/<vmId>/backup                                   VM definition: seed the replica from the copy
  */
 import { isGuid } from '../protocol/index.js';
-import { MAX_DIGEST_RANGES, MAX_MANIFEST_BLOCKS, manifestBytes } from '../replica/replica-content.js';
 import { DIGEST_SIZE, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import type { HelloResponse } from './wire.js';
 import type { ByteRange } from '../tracking/index.js';
 import { blockCountOf, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../tracking/hash/manifest.js';
 
-export { MAX_MANIFEST_BLOCKS, type BackupSeedResult, type ContentDisk, type ReplicaContentStatus } from '../replica/replica-content.js';
+export type { BackupSeedResult, ContentDisk, ReplicaContentStatus } from '../replica/replica-content.js';
+
+/**
+ * Largest manifest one answer carries: 2 Mi digests (64 MiB). With 64 MiB blocks that covers 128 TiB,
+ * twice the VHDX maximum, so every disk has a block size that fits; smaller block sizes are refused.
+ */
+export const MAX_MANIFEST_BLOCKS = 2 * 1024 * 1024;
+/**
+ * Ranges one digests request may name (a coarse manifest's differing blocks, coalesced): what the primary
+ * sends at most (hash-sync.ts), so that a request body the server buffers stays at 4 MiB.
+ */
+export const MAX_DIGEST_RANGES = 256 * 1024;
+
+/** Bytes one encoded manifest of `blocks` digests takes (header, digests, trailer). */
+export function manifestBytes(blocks: number): number {
+  return 40 + blocks * DIGEST_SIZE + 32;
+}
 
 /** Header of a manifest answer: the replica position (`generation/sequence`) the manifest describes. */
 export const HEADER_POSITION = 'hvr-position';
