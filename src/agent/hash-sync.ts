@@ -211,7 +211,10 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
       const policy = options.codecPolicy;
       const image = () => opened[i]!;
-      return { diskId: disk.logDiskId, header, encode: (options) => encodeLog(header, differenceRecords(image(), feeds[i]!.read()), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }) };
+      return { diskId: disk.logDiskId, header, encode: (options) =>
+          // Read with their record checksums when the log's are BLAKE3 (the read's native job hashes them as it reads).
+          encodeLog(header, differenceRecords(image(), feeds[i]!.read(), undefined, { digests: options?.recordHash === 'blake3' }), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }),
+      };
     });
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),
