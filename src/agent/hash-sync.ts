@@ -24,6 +24,7 @@ import type { Consistency, HostAdapter } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
+import { isNestedRecordHash } from '../protocol/record-hash.js';
 import type { HostCredential } from '../security/index.js';
 import { PREFERRED_SYNC_ALGORITHMS, type HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { algorithmsWorthUsingHere } from '../tracking/hash/block-digest.js';
@@ -211,7 +212,10 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       const header = cycleHeader(source.logVmId, disk, cycle, source.consistency ?? 'crash');
       const policy = options.codecPolicy;
       const image = () => opened[i]!;
-      return { diskId: disk.logDiskId, header, encode: (options) => encodeLog(header, differenceRecords(image(), feeds[i]!.read()), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }) };
+      return { diskId: disk.logDiskId, header, encode: (options) =>
+          // Read with their record checksums when the log's are BLAKE3 (the read's native job hashes them as it reads).
+          encodeLog(header, differenceRecords(image(), feeds[i]!.read(), undefined, options?.recordHash !== undefined && isNestedRecordHash(options.recordHash) ? { digests: options.recordHash } : {}), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }),
+      };
     });
     const sink = new TransportSink({
       uploader: new RetryingUploader(uploader, replica.retry ?? { attempts: 5 }),

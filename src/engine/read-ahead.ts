@@ -77,26 +77,54 @@ export async function* readAhead(
   /** The next planned record, pulled but not yet queued (its read did not fit in the window). */
   let peeked: PlannedRecord | undefined;
   let exhausted = false;
+  let stopped = false;
   let image: DiskImage | undefined;
+  /** Wakes the consumer waiting for the queue to get something. */
+  let arrived: (() => void) | undefined;
+  const enqueue = (pending: Pending) => {
+    queue.push(pending);
+    arrived?.();
+    arrived = undefined;
+  };
+  /** A pull of the source started and not yet taken (a source slow to answer is not asked twice). */
+  let asked: Promise<IteratorResult<PlannedRecord>> | undefined;
+  const ask = () => {
+    if (!asked) {
+      asked = source.next();
+      // Observed at once: a pull left pending when the consumer stops must not be an unhandled rejection.
+      asked.catch(() => undefined);
+    }
+    return asked;
+  };
+  const take = (next: IteratorResult<PlannedRecord>): PlannedRecord | undefined => {
+    asked = undefined;
+    if (next.done) exhausted = true;
+    return next.done ? undefined : next.value;
+  };
+  /** The source's next record; undefined (and `exhausted`) at its end. */
+  const pull = async (): Promise<PlannedRecord | undefined> => take(await ask());
+  /** The next record if the source has it within this turn of the event loop, else NOT_YET (the pull stays asked). */
+  const pullIfReady = async (): Promise<PlannedRecord | undefined | typeof NOT_YET> => {
+    const next = await Promise.race([ask(), thisTurn()]);
+    return next === NOT_YET ? NOT_YET : take(next);
+  };
+  // After every await below: a consumer that stopped meanwhile gets no new read started on an image it closes.
   const fill = async () => {
     while (queue.length < MAX_WAITING_RECORDS) {
       if (peeked === undefined) {
         if (exhausted) return;
-        const next = await source.next();
-        if (next.done) {
-          exhausted = true;
-          return;
-        }
-        peeked = next.value;
+        peeked = await pull();
+        if (stopped || peeked === undefined) return;
       }
       const item: PlannedRecord = peeked;
       if (item.type !== 'read') {
-        queue.push({ record: item });
         peeked = undefined;
+        enqueue({ record: item });
         continue;
       }
       if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
       image ??= await open();
+      if (stopped) return;
       peeked = undefined;
       const runs: Run[] = [{ offset: item.offset, length: item.length }];
       let length = item.length;
@@ -105,9 +133,11 @@ export async function* readAhead(
         const room = Math.min(BATCH_BYTES, Math.max(item.length, window.maxBytes - readBytes));
         while (runs.length < BATCH_RUNS) {
           if (peeked === undefined && !exhausted) {
-            const next = await source.next();
-            if (next.done) exhausted = true;
-            else peeked = next.value;
+            // Only what the source has now: a batch is not held back waiting for extents still being found.
+            const next = await pullIfReady();
+            if (stopped) return;
+            if (next === NOT_YET) break;
+            peeked = next;
           }
           if (peeked === undefined || peeked.type !== 'read' || length + peeked.length > room) break;
           runs.push({ offset: peeked.offset, length: peeked.length });
@@ -118,17 +148,31 @@ export async function* readAhead(
       const read = startRead(image, runs, length, options.digests);
       // Observed at once: if the consumer stops early, a failed read-ahead must not be an unhandled rejection.
       read.catch(() => undefined);
-      queue.push({ read, runs, length });
       reads += 1;
       readBytes += length;
+      enqueue({ read, runs, length });
     }
   };
+  // One fill at a time, running while the consumer takes what is queued: a planned source that is slow to give
+  // its next record (a comparison's extents arrive as the disk is hashed) does not hold back what is read already.
+  let filling: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  const refill = (): Promise<void> =>
+    (filling ??= fill()
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => (filling = undefined)));
   try {
     for (;;) {
-      await fill();
+      if (failure) throw failure.error;
       const head = queue.shift();
-      if (!head) return;
+      if (!head) {
+        if (exhausted && !filling) return;
+        const more = new Promise<void>((resolve) => (arrived = resolve));
+        await Promise.race([refill(), more]);
+        continue;
+      }
       if ('record' in head) {
+        void refill();
         yield head.record;
         continue;
       }
@@ -136,7 +180,7 @@ export async function* readAhead(
       reads -= 1;
       readBytes -= head.length;
       // The slot it leaves is taken at once: the pool reads on while the consumer encodes these records.
-      await fill();
+      void refill();
       let at = 0;
       for (const [i, run] of head.runs.entries()) {
         const record: LogRecordInput = { type: 'data', offset: run.offset, data: head.runs.length === 1 ? data : data.subarray(at, at + run.length) };
@@ -146,9 +190,25 @@ export async function* readAhead(
       }
     }
   } finally {
+    stopped = true;
     await Promise.allSettled(queue.flatMap((p) => ('read' in p ? [p.read] : [])));
-    await source.return?.();
+    // A fill or pull waiting for the source ends with it (nothing starts once stopped); the source is closed after.
+    if (filling || asked) void Promise.allSettled([filling, asked]).then(() => source.return?.()).catch(() => undefined);
+    else await source.return?.();
   }
+}
+
+const NOT_YET = Symbol('not yet');
+let turn: Promise<typeof NOT_YET> | undefined;
+/** Settles after the microtasks of this turn of the event loop: one timer shared by every wait in the turn. */
+function thisTurn(): Promise<typeof NOT_YET> {
+  turn ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turn = undefined;
+      resolve(NOT_YET);
+    }),
+  );
+  return turn;
 }
 
 async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: NestedRecordHash | undefined): Promise<RunsRead> {

@@ -8,8 +8,10 @@ import type { DiskImage } from '../host/disk-image.js';
 import type { VmConfiguration } from '../host/host-adapter.js';
 import { diskLogId, vmLogId } from '../engine/ids.js';
 import type { LogSink, OutgoingLog } from '../engine/log-sink.js';
+import { chunkReads, DEFAULT_READ_WINDOW, readAhead, type PlannedRecord } from '../engine/read-ahead.js';
 import { encodeLog, type LogRecordInput } from '../protocol/log-encoder.js';
 import type { LogHeaderInput } from '../protocol/log-format.js';
+import type { NestedRecordHash } from '../protocol/record-hash.js';
 import type { ReplicaStorage } from '../storage/replica-storage.js';
 import { diffManifests, hashImage, manifestId, type HashImageOptions, type HashManifest } from '../tracking/index.js';
 import type { ChangedExtent } from '../tracking/change-tracker.js';
@@ -24,6 +26,7 @@ export function imageOf(disk: VhdxDisk): DiskImage {
     logicalSectorSize: disk.info.logicalSectorSize,
     read: (offset, length) => disk.read(offset, length),
     readInto: async (offset, into) => void (await disk.read(offset, into)),
+    readRanges: (ranges, into, digests) => disk.readRanges(ranges, into, digests),
     hashBlocks: (algorithm, offset, length, blockSize) => disk.hashBlocks(algorithm, offset, length, blockSize),
     allocation: () => disk.map(),
     close: () => disk.close(),
@@ -57,47 +60,26 @@ export async function* fullCopyRecords(image: DiskImage): AsyncGenerator<LogReco
 }
 
 /**
- * Data extents closer than this are read in one request (the gap read for nothing): a comparison's 4 KiB
- * extents lie a few to a 64 KiB block, and a request per extent cost more than the bytes (resync profile).
- */
-const READ_GAP = 64 * 1024;
-
-/**
  * The records that bring a copy to `image`'s content where the two differ: data read from `image`, or a
  * zero record where its block is all zeros. `count` sees the bytes of every extent (changed bytes). The
- * extents may arrive as they are found (an async iterable); nearby data extents are read together.
+ * extents may arrive as they are found (an async iterable); the data of many small extents is read in one
+ * request where the image can (a comparison's 4 KiB extents lie a few to a 64 KiB block), several requests
+ * ahead of the encoder, with the BLAKE3 of each extent when `digests` (a log whose record checksum is BLAKE3).
  */
 export async function* differenceRecords(
   image: DiskImage,
   extents: Iterable<ChangedExtent> | AsyncIterable<ChangedExtent>,
   count: (n: number) => void = () => undefined,
+  options: { digests?: NestedRecordHash } = {},
 ): AsyncGenerator<LogRecordInput> {
-  let group: ChangedExtent[] = [];
-  for await (const extent of extents) {
-    count(extent.length);
-    const first = group[0];
-    const last = group[group.length - 1];
-    if (first && last && (extent.kind === 'zero' || extent.offset - (last.offset + last.length) > READ_GAP || extent.offset + extent.length - first.offset > READ_CHUNK)) {
-      yield* readGroup(image, group);
-      group = [];
+  async function* planned(): AsyncGenerator<PlannedRecord> {
+    for await (const extent of extents) {
+      count(extent.length);
+      if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
+      else yield* chunkReads(extent.offset, extent.length, READ_CHUNK);
     }
-    if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
-    else group.push(extent);
   }
-  yield* readGroup(image, group);
-}
-
-/** Data records of extents in offset order, read in one request when there are several (they span at most READ_CHUNK). */
-async function* readGroup(image: DiskImage, group: ChangedExtent[]): AsyncGenerator<LogRecordInput> {
-  const first = group[0];
-  const last = group[group.length - 1];
-  if (!first || !last) return;
-  if (group.length === 1) {
-    yield* readRange(image, first.offset, first.length);
-    return;
-  }
-  const span = await image.read(first.offset, last.offset + last.length - first.offset);
-  for (const extent of group) yield { type: 'data', offset: extent.offset, data: span.subarray(extent.offset - first.offset, extent.offset - first.offset + extent.length) };
+  yield* readAhead(planned(), async () => image, DEFAULT_READ_WINDOW, options);
 }
 
 export interface CyclePosition {

@@ -36,7 +36,7 @@ import type { CommandResult } from '../../output.js';
 import type { RelationshipWithFailover } from '../../../failover/record.js';
 import { localSite, selectRecords, standaloneRecords } from '../failover/select.js';
 import { testVirtualMachine } from '../failover/test-vm.js';
-import type { ReplicationArgs } from './command.js';
+import { resumesResync, type ReplicationArgs } from './command.js';
 import { finishHeldChainsBeforeRemoval, resolveVms } from './held-chains.js';
 import { openHostAdapter } from './host.js';
 import { withInitialStatus } from './initial-status.js';
@@ -503,8 +503,9 @@ export async function resume(args: ReplicationArgs): Promise<CommandResult> {
     const result = await continueExtendedNetwork({ stateDir: args['state-dir'], vm: requireName(args), host: openHostAdapter(args) });
     return { data: [replicationView(result.relationship, new Date())] };
   }
-  if (args.resynchronize || args['resynchronize-start-time'] !== undefined) {
-    // Resume-VMReplication -Resynchronize [-ResynchronizeStartTime]: compare by hash, send what differs.
+  if (resumesResync(args)) {
+    // Resume-VMReplication -Resynchronize [-ResynchronizeStartTime]: compare by hash, send what differs (the CLI
+    // goes to resync.js directly; this serves callers of resume()).
     return (await import('./resync.js')).resumeResynchronize(args);
   }
   // Hyper-V refuses a plain resume of a relationship neither paused nor in error (§2.10); with a pattern the
