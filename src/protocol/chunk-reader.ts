@@ -4,23 +4,15 @@
  */
 import { LogFormatError } from './errors.js';
 
-/**
- * Bytes as they arrive, in order: single chunks, or batches of chunks that arrived together (a replica server
- * hands over every HTTP/2 frame of a socket read at once, one async step for all of them: body-chunks.ts).
- */
-export type ArrivingBytes = AsyncIterable<Uint8Array | readonly Uint8Array[]>;
-
-export type ChunkSource = ArrivingBytes | Iterable<Uint8Array>;
-
 export class ChunkReader {
-  private readonly iterator: AsyncIterator<Uint8Array | readonly Uint8Array[]>;
+  private readonly iterator: AsyncIterator<Uint8Array>;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private done = false;
   /** Bytes handed out so far: the position in the log. */
   position = 0;
 
-  constructor(source: ChunkSource) {
+  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : toAsync(source[Symbol.iterator]());
   }
 
@@ -31,17 +23,12 @@ export class ChunkReader {
         this.done = true;
         break;
       }
-      const value = next.value;
-      if (isBatch(value)) for (const piece of value) this.add(piece);
-      else this.add(value);
+      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      if (chunk.length === 0) continue;
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
     }
     return this.buffered >= n;
-  }
-
-  private add(piece: Uint8Array): void {
-    if (piece.length === 0) return;
-    this.chunks.push(Buffer.isBuffer(piece) ? piece : Buffer.from(piece));
-    this.buffered += piece.length;
   }
 
   async read(n: number, what: string): Promise<Buffer> {
@@ -112,8 +99,4 @@ function toAsync(iterator: Iterator<Uint8Array>): AsyncIterator<Uint8Array> {
     next: async () => iterator.next(),
     return: async () => iterator.return?.() ?? { done: true, value: undefined },
   };
-}
-
-function isBatch(value: Uint8Array | readonly Uint8Array[]): value is readonly Uint8Array[] {
-  return Array.isArray(value);
 }

@@ -15,5 +15,4 @@ export * from './codec.js';
 export * from './record-hash.js';
 export * from './log-encoder.js';
 export * from './log-decoder.js';
-export type { ArrivingBytes, ChunkSource } from './chunk-reader.js';
 export * from './replica-vm.js';

@@ -5,7 +5,7 @@
  * hash is checked (the whole-log hash covers the record hashes, not the payloads: log-format.ts).
  */
 import { createHash } from 'node:crypto';
-import { ChunkReader, type ChunkSource } from './chunk-reader.js';
+import { ChunkReader } from './chunk-reader.js';
 import { codecForId } from './codec.js';
 import { LogFormatError } from './errors.js';
 import {
@@ -106,7 +106,7 @@ export interface RecordLayout {
   codec: CodecId;
 }
 
-export async function* decodeLog(source: ChunkSource, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
+export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
   const maxRecord = Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES);
   const reader = new ChunkReader(source);
   const logHash = options.verifyLogHash === false ? undefined : createHash('sha256');
@@ -253,7 +253,7 @@ export interface LogVisitor {
  * Reads a whole log, verifying it (header CRC, every record hash, the whole-log hash over the framing and
  * the record hashes, the counts), and returns what it holds (no payloads kept).
  */
-export async function verifyLog(source: ChunkSource, visitor: LogVisitor = {}, options: DecodeOptions = {}): Promise<LogSummary> {
+export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, visitor: LogVisitor = {}, options: DecodeOptions = {}): Promise<LogSummary> {
   let header: LogHeader | undefined;
   let trailer: LogTrailer | undefined;
   const records = { data: 0, zero: 0, trim: 0 };

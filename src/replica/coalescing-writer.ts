@@ -6,7 +6,6 @@
  * started as the file grows (EarlyWriteback), so the fsync after the last byte finds little left to write.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { ArrivingBytes } from '../protocol/index.js';
 import { EarlyWriteback } from '../storage/early-writeback.js';
 import { ReplicaError } from './errors.js';
 
@@ -55,21 +54,19 @@ export class CoalescingWriter {
   }
 
   /**
-   * Passes the body on unchanged (a batch of chunks that arrived together stays one step) while filing every
-   * chunk; refuses a body longer than `totalLength` (UploadTooLongError).
+   * Passes the body on unchanged while filing every chunk; refuses a body longer than `totalLength`
+   * (UploadTooLongError).
    * A consumer that stops early leaves the rest of the body unread (and unwritten).
    */
-  async *tap(body: ArrivingBytes, totalLength: number): AsyncGenerator<readonly Buffer[]> {
-    for await (const arrived of body) {
-      const chunks = Array.isArray(arrived) ? (arrived as readonly Uint8Array[]).map(asBuffer) : [asBuffer(arrived as Uint8Array)];
-      for (const chunk of chunks) {
-        if (this.position + chunk.length > totalLength) throw new UploadTooLongError(totalLength);
-        this.pending.push(chunk);
-        this.pendingBytes += chunk.length;
-        this.position += chunk.length;
-      }
+  async *tap(body: AsyncIterable<Uint8Array>, totalLength: number): AsyncGenerator<Buffer> {
+    for await (const piece of body) {
+      const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      if (this.position + chunk.length > totalLength) throw new UploadTooLongError(totalLength);
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      this.position += chunk.length;
       if (this.pendingBytes >= this.batchBytes) await this.startWrite();
-      yield chunks;
+      yield chunk;
     }
     this.ended = true;
   }
@@ -157,10 +154,6 @@ export class UploadTooLongError extends ReplicaError {
   ) {
     super('ERR_INVALID_ARGUMENT', message);
   }
-}
-
-function asBuffer(piece: Uint8Array): Buffer {
-  return Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
 }
 
 /** Removes the first `bytes` bytes from `buffers` (splitting one if needed) and returns them. */

@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { pathExists } from '../util/path-exists.js';
 import { join } from 'node:path';
-import { decodeLog, LogFormatError, type ArrivingBytes, ReplicationPosition, verifyLog, type DecodeOptions, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
+import { decodeLog, LogFormatError, ReplicationPosition, verifyLog, type DecodeOptions, type DecodedRecord, type LogHeader, type LogSummary } from '../protocol/index.js';
 import { logger } from '../logging/logger.js';
 import { markSparse } from '../native/sparse-file.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
@@ -110,7 +110,7 @@ export class LogReceiver {
     return this.mutex.run(this.lockKey(vmDir, key), () => this.statusUnlocked(vmDir, key, identity));
   }
 
-  async receive(vmDir: string, key: LogKey, request: UploadRequest, body: ArrivingBytes): Promise<UploadStatus> {
+  async receive(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     this.checkRequest(request);
     const ended = this.consumer.uploading?.(vmDir);
     return this.mutex.run(this.lockKey(vmDir, key), () => this.receiveLocked(vmDir, key, request, body)).finally(() => ended?.()).catch((error: unknown) => {
@@ -123,7 +123,7 @@ export class LogReceiver {
     });
   }
 
-  private async receiveLocked(vmDir: string, key: LogKey, request: UploadRequest, body: ArrivingBytes): Promise<UploadStatus> {
+  private async receiveLocked(vmDir: string, key: LogKey, request: UploadRequest, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     const before = await this.statusUnlocked(vmDir, key, request);
     if (before.Accepted) return before;
     const { partial, meta } = this.paths(vmDir, key);
@@ -192,7 +192,7 @@ export class LogReceiver {
     vmDir: string,
     key: LogKey,
     request: UploadRequest,
-    body: ArrivingBytes,
+    body: AsyncIterable<Uint8Array>,
     files: { handle: FileHandle; writer: CoalescingWriter; staging: StagingSlot; size: number; partial: string; meta: string; identity: string },
   ): Promise<UploadStatus> {
     const { handle, writer, staging, size } = files;
@@ -541,7 +541,7 @@ function isRefusal(error: unknown, writer: CoalescingWriter, request: UploadRequ
 }
 
 /** The first `bytes` of the received file, then what arrives: a resumed hollow log, verified whole. */
-async function* prefixThen(path: string, bytes: number, rest: ArrivingBytes): AsyncGenerator<Uint8Array | readonly Uint8Array[]> {
+async function* prefixThen(path: string, bytes: number, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   yield* createReadStream(path, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
   yield* rest;
 }

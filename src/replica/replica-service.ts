@@ -6,7 +6,7 @@
 import { ReplicaConfigStore } from './config-store.js';
 import { findAuthorization, type AuthorizationEntry } from './authorization.js';
 import { ReplicaError } from './errors.js';
-import type { ArrivingBytes, ReplicaVmDefinition } from '../protocol/index.js';
+import type { ReplicaVmDefinition } from '../protocol/index.js';
 import type { LogConsumer, LogKey } from './log-consumer.js';
 import { LogReceiver, type LogIdentity, type UploadRequest, type UploadStatus } from './log-receiver.js';
 import type { ReplicaRecords } from './replica-records.js';
@@ -39,7 +39,7 @@ export interface ReplicaHandler {
   /** The replica VM definition (initial replication): creates the replica or checks it matches. */
   defineVm(auth: PrimaryAuthorization, definition: ReplicaVmDefinition): Promise<DefineResult>;
   uploadStatus(auth: PrimaryAuthorization, key: LogKey, identity?: LogIdentity): Promise<UploadStatus>;
-  upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: ArrivingBytes): Promise<UploadStatus>;
+  upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus>;
 }
 
 export class ReplicaService implements ReplicaHandler {
@@ -96,7 +96,7 @@ export class ReplicaService implements ReplicaHandler {
     return this.receiver.status(record.Path, key, identity);
   }
 
-  async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: ArrivingBytes): Promise<UploadStatus> {
+  async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: false });
     // Refused before a byte is stored when the replica has failed over (checked again, under the storage
     // lock, when the log is handed to the storage).

@@ -6,12 +6,6 @@
  * Here the stream flows ('data' hands over each chunk as it was pushed) and is paused while more than
  * `highWaterMark` bytes wait for the consumer, so HTTP/2 flow control still holds the sender back.
  *
- * bodyBatches hands over everything that arrived since the consumer last asked, as one array: the replica
- * server's upload path took one round of promises per 16 KiB HTTP/2 frame in each async step between the
- * stream and the decoder, and a batch takes one round for all the frames of a socket read. The consumer is
- * woken on the next turn of the event loop rather than at once, so that the frames node delivers one by one
- * from the same read are gathered (bench/replication/README.md, "Receive path").
- *
  * A consumer that stops early leaves the stream paused and open (the server still answers on it). A body
  * whose stream errors or closes before its end fails the iteration: a cut body never looks complete. (A
  * sender that ends its body and then resets the stream, as node's `close(code)` does, has sent a whole body as
@@ -28,34 +22,18 @@ export interface BodyChunksOptions {
   onChunk?: (chunk: Buffer) => void;
 }
 
-/** The body chunk by chunk (a flattened bodyBatches). */
 export async function* bodyChunks(stream: Readable, options: BodyChunksOptions = {}): AsyncGenerator<Buffer> {
-  for await (const batch of bodyBatches(stream, options)) yield* batch;
-}
-
-/** The body as batches of the chunks the stream emitted: each batch is every chunk that waited, in order. */
-export async function* bodyBatches(stream: Readable, options: BodyChunksOptions = {}): AsyncGenerator<Buffer[]> {
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   const onChunk = options.onChunk;
-  let queue: Buffer[] = [];
+  const queue: Buffer[] = [];
   let queued = 0;
   let ended = false;
   let failure: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
-  let waking: NodeJS.Immediate | undefined;
   const notify = () => {
     const resume = wake;
     wake = undefined;
     resume?.();
-  };
-  // On the next turn of the event loop: the other frames of the same socket read join the batch first.
-  const notifySoon = () => {
-    if (wake !== undefined && waking === undefined) {
-      waking = setImmediate(() => {
-        waking = undefined;
-        notify();
-      });
-    }
   };
   const onData = (chunk: Buffer | string) => {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -63,7 +41,7 @@ export async function* bodyBatches(stream: Readable, options: BodyChunksOptions 
     queue.push(buffer);
     queued += buffer.length;
     if (queued >= highWaterMark) stream.pause();
-    notifySoon();
+    notify();
   };
   // Settles on the end of the body ('end', after every chunk was handed out), an error, or a close first.
   const stopWatching = finished(stream, { writable: false }, (error) => {
@@ -74,12 +52,11 @@ export async function* bodyBatches(stream: Readable, options: BodyChunksOptions 
   stream.on('data', onData);
   try {
     for (;;) {
-      if (queue.length > 0) {
-        const batch = queue;
-        queue = [];
-        queued = 0;
-        if (stream.isPaused() && !ended) stream.resume();
-        yield batch;
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        queued -= chunk.length;
+        if (queued < highWaterMark && stream.isPaused() && !ended) stream.resume();
+        yield chunk;
         continue;
       }
       if (failure) throw failure.error;
@@ -89,7 +66,6 @@ export async function* bodyBatches(stream: Readable, options: BodyChunksOptions 
       });
     }
   } finally {
-    if (waking !== undefined) clearImmediate(waking);
     // Paused before the listener goes: a flowing stream without one would drop what arrives.
     if (!ended) stream.pause();
     stream.off('data', onData);

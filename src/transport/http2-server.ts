@@ -14,7 +14,7 @@ import { OffsetMismatchError, type LogIdentity, type PrimaryAuthorization, type 
 import type { ReplicaContentHandler } from '../replica/replica-content.js';
 import { tlsOptions, type HostCredential } from '../security/index.js';
 import type { HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
-import { bodyBatches } from './body-chunks.js';
+import { bodyChunks } from './body-chunks.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -347,9 +347,9 @@ export class ReplicaHttpServer {
     stream.end(digests);
   }
 
-  private uploadBody(stream: ServerHttp2Stream): AsyncGenerator<Buffer[]> {
+  private uploadBody(stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
     // Not destroyed when the receiver stops reading (a full disk): the stream must still carry the answer.
-    return bodyBatches(stream, { onChunk: (chunk) => this.metrics.inc('hvr_received_bytes_total', {}, chunk.length) });
+    return bodyChunks(stream, { onChunk: (chunk) => this.metrics.inc('hvr_received_bytes_total', {}, chunk.length) });
   }
 
   private reply(stream: ServerHttp2Stream, route: string, status: number, body: string, contentType: string): void {

@@ -71,32 +71,6 @@ describe('replication log round trip', () => {
     assert.equal(summary.header.sequence, 42);
   });
 
-  it('reads a log delivered in batches of chunks (frames that arrived together), empty ones among them', async () => {
-    const data = randomBytes(256 * 1024);
-    const log = await encodeToBuffer(header(), [{ type: 'data', offset: 512, data }, ...sampleRecords().slice(3)], { codecPolicy: new AdaptiveCodecPolicy(noneCodec) });
-    const chunks: Buffer[] = [];
-    for (let at = 0; at < log.length; at += 1000) chunks.push(log.subarray(at, at + 1000));
-    async function* batches(): AsyncGenerator<Uint8Array | readonly Uint8Array[]> {
-      // Batches of 1 to 7 chunks, an empty batch and a lone chunk between them: read as the same bytes in order.
-      for (let at = 0, size = 1; at < chunks.length; at += size, size = (size % 7) + 1) {
-        yield chunks.slice(at, at + size);
-        if (size === 3) yield [];
-        if (size === 5 && at + size < chunks.length) {
-          yield chunks[at + size]!;
-          at += 1;
-        }
-      }
-    }
-    const out: LogEntry[] = [];
-    for await (const entry of decodeLog(batches())) out.push(entry);
-    const [record, ...rest] = records(out);
-    assert.ok(record?.type === 'data' && record.codec === CodecId.None);
-    assert.deepEqual(record.data, data);
-    assert.ok(record.pieces.every((piece) => piece.buffer === log.buffer), 'the pieces are views of the chunks of the batches');
-    assert.deepEqual(rest, [{ type: 'zero', offset: 4 * 1024 * 1024, length: 1024 * 1024 }, { type: 'trim', offset: 8 * 1024 * 1024, length: 4096 }]);
-    assert.equal(out.at(-1)?.kind, 'trailer');
-  });
-
   it('splits extents larger than one record and keeps their content', async () => {
     const big = textLike(MAX_RECORD_BYTES + 8192, 7);
     const log = await encodeToBuffer(header(), [{ type: 'data', offset: 0, data: big }]);

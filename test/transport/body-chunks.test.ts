@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PassThrough, Readable } from 'node:stream';
-import { bodyBatches, bodyChunks } from '../../src/transport/body-chunks.js';
+import { bodyChunks } from '../../src/transport/body-chunks.js';
 
 describe('upload body chunks', () => {
   it('hands over the very buffers the stream received, not joined copies of them', async () => {
@@ -18,27 +18,6 @@ describe('upload body chunks', () => {
     for await (const chunk of bodyChunks(stream)) got.push(chunk);
     assert.equal(got.length, sent.length);
     got.forEach((chunk, i) => assert.ok(chunk.buffer === sent[i]!.buffer && chunk.byteOffset === sent[i]!.byteOffset && chunk.length === sent[i]!.length, `chunk ${i} is the buffer received`));
-  });
-
-  it('hands over the chunks that arrived together as one batch: the very buffers, in order', async () => {
-    const stream = new PassThrough();
-    const sent = [Buffer.alloc(100, 1), Buffer.alloc(200, 2), Buffer.alloc(300, 3)];
-    const batches: Buffer[][] = [];
-    const reading = (async () => {
-      for await (const batch of bodyBatches(stream)) batches.push(batch);
-    })();
-    // Arriving in one turn of the event loop, as the frames of one socket read do, while the consumer waits.
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const chunk of sent) stream.write(chunk);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const later = Buffer.alloc(50, 4);
-    stream.end(later);
-    await reading;
-    assert.deepEqual(
-      batches.map((batch) => batch.length),
-      [3, 1],
-    );
-    [...sent, later].forEach((chunk, i) => assert.equal(batches.flat()[i], chunk, `chunk ${i} is the buffer received, in its place`));
   });
 
   it('fails when the stream is destroyed before its end, after handing over what came before', async () => {
