@@ -51,6 +51,35 @@ describe('VHDX gather write', () => {
     }
   });
 
+  it('writes more pieces than one gathered system call takes, empty ones among them, into new and present blocks', async () => {
+    const path = join(dir.path, 'many.vhdx');
+    await createDisk(path, { type: 'dynamic', virtualSize: 8 * MiB, blockSize: MiB });
+    const disk = await openDisk(path, { writable: true });
+    try {
+      // 3072 pieces of 512 bytes (IOV_MAX is 1024 on Linux), every tenth followed by an empty one, across two
+      // block boundaries: the first pass allocates the blocks, the second writes over them where they are.
+      for (const round of [0, 1]) {
+        const data = randomBytes(3 * 512 * 1024);
+        const pieces: Buffer[] = [];
+        for (let at = 0, i = 0; at < data.length; at += 512, i += 1) {
+          pieces.push(data.subarray(at, at + 512));
+          if (i % 10 === 0) pieces.push(Buffer.alloc(0));
+        }
+        await disk.write(MiB / 2 + round * 4096, pieces);
+        assert.deepEqual(await disk.read(MiB / 2 + round * 4096, data.length), data, `round ${round}`);
+      }
+      await disk.flush();
+    } finally {
+      await disk.close();
+    }
+    const again = await openDisk(path);
+    try {
+      assert.equal((await again.read(0, MiB / 2 + 4096)).subarray(0, MiB / 2).every((b) => b === 0), true, 'bytes before the writes stay zero');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('refuses a list holding something other than bytes', async () => {
     const path = join(dir.path, 'refuse.vhdx');
     await createDisk(path, { type: 'dynamic', virtualSize: 8 * MiB, blockSize: MiB });

@@ -233,9 +233,9 @@ Napi::Value JsReadRanges(const Napi::CallbackInfo& info) {
 }
 
 // vhdxWrite(handle, offset, data) where data is one buffer or an array of buffers written back to back (a
-// record's payload as it arrived in network chunks). Several are gathered into this pool thread's own
-// buffer and written with one call: the copy happens off the JS thread, into memory that is reused, instead
-// of into a new JS buffer per record that the garbage collector must reclaim.
+// record's payload as it arrived in network chunks). The buffers go to the file as they are, in one gathered
+// write per block: joining them first was a copy of every byte a replica server stages (perf: 40% of its
+// pool threads' time), and no new JS buffer per record is made for the garbage collector to reclaim.
 Napi::Value JsWrite(const Napi::CallbackInfo& info) {
   constexpr const char* kUsage = "Usage: vhdxWrite(handle, offset, buffer | buffers)";
   auto handle = GetHandle(info, 0);
@@ -244,7 +244,7 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
   BufferPieces data = ReadBufferPieces(info.Env(), info[2], true, kUsage);
   std::vector<Napi::Value> keep = std::move(data.keep);
   return OnDisk(
-      info, "hvr.vhdxWrite", handle, [data = std::move(data), offset](Disk& d) { d.Write(offset, data.Gathered(), data.length); },
+      info, "hvr.vhdxWrite", handle, [data = std::move(data), offset](Disk& d) { d.Write(offset, data.pieces.data(), data.pieces.size(), data.length); },
       std::move(keep));
 }
 

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "core/byte_runs.h"
+
 namespace hvr {
 
 enum class OpenMode { kReadOnly, kReadWrite, kCreateNew };
@@ -18,6 +20,8 @@ class File {
   // Reads exactly `length` bytes or throws; reading past the end is an error (the caller checks sizes).
   virtual void ReadAt(uint64_t offset, void* buffer, size_t length) = 0;
   virtual void WriteAt(uint64_t offset, const void* buffer, size_t length) = 0;
+  // Writes the runs back to back from `offset`, as WriteAt of their concatenation would, without joining them.
+  virtual void WriteGatherAt(uint64_t offset, const ByteRun* runs, size_t count) = 0;
   // Makes every completed write durable (fdatasync / FlushFileBuffers).
   virtual void Flush() = 0;
   virtual uint64_t Size() = 0;

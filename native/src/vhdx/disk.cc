@@ -177,7 +177,8 @@ void Disk::Write(uint64_t offset, const void* buffer, uint64_t length) {
   const auto* data = static_cast<const uint8_t*>(buffer);
   const uint64_t lss = top().logical_sector_size();
   if (offset % lss == 0 && length % lss == 0) {
-    WriteAligned(offset, data, length);
+    const ByteRun run{data, size_t(length)};
+    WriteAligned(offset, &run, 1, length);
     return;
   }
   // Partial sectors: merge with what the chain shows, so the layer only ever stores whole sectors.
@@ -187,16 +188,37 @@ void Disk::Write(uint64_t offset, const void* buffer, uint64_t length) {
   Read(begin, merged.data(), lss);
   if (end - lss > begin) Read(end - lss, merged.data() + (end - lss - begin), lss);
   std::memcpy(merged.data() + (offset - begin), data, size_t(length));
-  WriteAligned(begin, merged.data(), end - begin);
+  const ByteRun run{merged.data(), merged.size()};
+  WriteAligned(begin, &run, 1, end - begin);
 }
 
-void Disk::WriteAligned(uint64_t offset, const uint8_t* data, uint64_t length) {
+void Disk::Write(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length) {
+  CheckRange("write", offset, length);
+  if (length == 0) return;
+  const uint64_t lss = top().logical_sector_size();
+  if (count == 1 || offset % lss != 0 || length % lss != 0) {
+    // One buffer, or partial sectors (merged with the chain's bytes, which needs them in one buffer anyway).
+    if (count == 1) return Write(offset, runs[0].data, length);
+    std::vector<uint8_t> joined(static_cast<size_t>(length));
+    size_t at = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (runs[i].size > 0) std::memcpy(joined.data() + at, runs[i].data, runs[i].size);
+      at += runs[i].size;
+    }
+    return Write(offset, joined.data(), length);
+  }
+  WriteAligned(offset, runs, count, length);
+}
+
+void Disk::WriteAligned(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length) {
   Layer& layer = top();
+  GatheredBytes bytes(runs, count);
+  std::vector<ByteRun> slice;
   while (length > 0) {
     uint64_t n = std::min<uint64_t>(length, layer.block_size() - offset % layer.block_size());
-    layer.WriteInBlock(offset, data, n);
+    bytes.Take(n, &slice);
+    layer.WriteInBlock(offset, slice.data(), slice.size(), n);
     offset += n;
-    data += n;
     length -= n;
   }
 }

@@ -42,6 +42,9 @@ class Disk {
   // parent chain with another without opening it twice.
   void ReadFromLevel(size_t level, uint64_t offset, void* buffer, uint64_t length);
   void Write(uint64_t offset, const void* buffer, uint64_t length);
+  // Writes the runs back to back (`length` bytes in all) as Write of their concatenation would; sector-aligned
+  // ones are gathered straight into the file, never joined in memory.
+  void Write(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length);
   // Makes the range read as zeros; `trim` lets whole blocks give their space back.
   void Zero(uint64_t offset, uint64_t length, bool trim);
   void Flush();
@@ -52,7 +55,7 @@ class Disk {
   Disk() = default;
   void ReadLevel(size_t level, uint64_t offset, uint8_t* out, uint64_t length);
   void MapLevel(size_t level, bool layer_only, uint64_t offset, uint64_t length, std::vector<Extent>* out);
-  void WriteAligned(uint64_t offset, const uint8_t* data, uint64_t length);
+  void WriteAligned(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length);
 
   std::vector<std::unique_ptr<Layer>> layers_;
   std::mutex mutex_;

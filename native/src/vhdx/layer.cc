@@ -599,6 +599,11 @@ void Layer::MarkBitmap(uint64_t offset, uint64_t length) {
 }
 
 void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) {
+  const ByteRun run{data, size_t(length)};
+  WriteInBlock(offset, &run, 1, length);
+}
+
+void Layer::WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length) {
   BeginSession(true);
   uint64_t block = offset / block_size_;
   uint64_t in_block = offset % block_size_;
@@ -607,7 +612,7 @@ void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) 
   uint8_t state = uint8_t(entry & kBatStateMask);
   uint64_t base = (entry >> 20) * kMiB;
   if (state == kPayloadFullyPresent || state == kPayloadPartiallyPresent) {
-    file_->WriteAt(base + in_block, data, size_t(length));
+    file_->WriteGatherAt(base + in_block, runs, count);
     if (state == kPayloadPartiallyPresent) MarkBitmap(offset, length);
     CommitIfLarge();
     return;
@@ -622,13 +627,13 @@ void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) 
       SetBatEntry(sb_index, (sb / kMiB) << 20 | kSbPresent);
     }
     base = AllocateSpace(block_size_);
-    file_->WriteAt(base + in_block, data, size_t(length));
+    file_->WriteGatherAt(base + in_block, runs, count);
     SetBatEntry(index, (base / kMiB) << 20 | kPayloadPartiallyPresent);
     MarkBitmap(offset, length);
   } else {
     // New space reads as zeros, which is what every other state shows for the rest of the block.
     base = AllocateSpace(block_size_);
-    file_->WriteAt(base + in_block, data, size_t(length));
+    file_->WriteGatherAt(base + in_block, runs, count);
     SetBatEntry(index, (base / kMiB) << 20 | kPayloadFullyPresent);
   }
   CommitIfLarge();

@@ -98,6 +98,8 @@ class Layer {
 
   // Writing; `offset` and `length` are logical-sector aligned and stay inside one block.
   void WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length);
+  // The same with the bytes in several buffers back to back (`length` in all), written with one gathered call.
+  void WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length);
   // Makes a whole block read as zeros (hiding a parent); `trim` also releases its space after the commit.
   void ZeroBlock(uint64_t block, bool trim);
   // Commits pending metadata through the log and makes all data durable.

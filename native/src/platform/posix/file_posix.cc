@@ -1,8 +1,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
+#include <vector>
 
 #include "core/file.h"
 #include "core/native_error.h"
@@ -44,6 +47,45 @@ class PosixFile final : public File {
       in += n;
       offset += static_cast<uint64_t>(n);
       length -= static_cast<size_t>(n);
+    }
+  }
+
+  void WriteGatherAt(uint64_t offset, const ByteRun* runs, size_t count) override {
+    // pwritev takes at most IOV_MAX vectors and may write fewer bytes than asked: go on from where it stopped.
+    std::vector<iovec> vectors;
+    vectors.reserve(count < IOV_MAX ? count : IOV_MAX);
+    size_t next = 0;
+    size_t skip = 0;  // bytes of runs[next] already written
+    while (next < count) {
+      vectors.clear();
+      for (size_t i = next; i < count && vectors.size() < IOV_MAX; ++i) {
+        size_t from = i == next ? skip : 0;
+        if (runs[i].size > from) vectors.push_back({const_cast<uint8_t*>(runs[i].data) + from, runs[i].size - from});
+      }
+      if (vectors.empty()) return;
+      ssize_t n = ::pwritev(fd_, vectors.data(), static_cast<int>(vectors.size()), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowErrno(errno, "pwritev", path_);
+      }
+      if (n == 0) throw NativeError(codes::kIo, "the file system accepted no bytes of a write to '" + path_ + "'");
+      offset += static_cast<uint64_t>(n);
+      auto left = static_cast<size_t>(n);
+      while (left > 0 && next < count) {
+        size_t rest = runs[next].size - skip;
+        if (left < rest) {
+          skip += left;
+          left = 0;
+        } else {
+          left -= rest;
+          ++next;
+          skip = 0;
+        }
+      }
+      while (next < count && runs[next].size == skip) {
+        ++next;
+        skip = 0;
+      }
     }
   }
 
