@@ -26,10 +26,10 @@ void Xxh128(const uint8_t* input, size_t length, uint8_t out[kXxh128DigestSize])
   Canonical(XXH3_128bits(input, length), out);
 }
 
-void Xxh128Pieces(const std::vector<std::pair<const uint8_t*, size_t>>& pieces, uint8_t out[kXxh128DigestSize]) {
+void Xxh128Pieces(const std::vector<ByteRun>& pieces, uint8_t out[kXxh128DigestSize]) {
   // One piece (a record read or received whole) takes the one-shot path, which is faster for short inputs.
   if (pieces.size() == 1) {
-    Xxh128(pieces[0].first, pieces[0].second, out);
+    Xxh128(pieces[0].data, pieces[0].size, out);
     return;
   }
   XXH3_state_t state;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/byte_runs.h"
+
 namespace hvr::hash {
 
 constexpr size_t kXxh128DigestSize = 16;
@@ -23,6 +25,6 @@ void Xxh128Blocks(const uint8_t* input, size_t length, size_t block_size, uint8_
 
 // The digest of `pieces` back to back (a record's payload as it arrived in network chunks), hashed where they
 // lie: XXH3 streams, so unlike a one-shot hash nothing is gathered into one buffer first.
-void Xxh128Pieces(const std::vector<std::pair<const uint8_t*, size_t>>& pieces, uint8_t out[kXxh128DigestSize]);
+void Xxh128Pieces(const std::vector<ByteRun>& pieces, uint8_t out[kXxh128DigestSize]);
 
 }  // namespace hvr::hash
