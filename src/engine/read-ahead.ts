@@ -150,14 +150,18 @@ export async function* readAhead(
 }
 
 async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: boolean): Promise<RunsRead> {
-  if (runs.length > 1) return readRuns(image, runs, length, digests);
-  const { offset } = runs[0]!;
   // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
-  return { data: length === readBuffers.size && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
+  const whole = runs.length === 1 && length === readBuffers.size;
+  // A single run's digest too comes from the read's own pool job (a full copy's 1 MiB records): hashing it
+  // in a job of its own was a second thread-pool round trip per record, and a second pass over its bytes
+  // after they had left the reading thread's cache.
+  if (image.readRanges && (runs.length > 1 || digests)) return readRuns(image, runs, length, digests, whole ? readBuffers.take() : undefined);
+  const { offset } = runs[0]!;
+  return { data: whole && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
 }
 
-async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean): Promise<RunsRead> {
-  const data = Buffer.allocUnsafe(length);
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean, into?: Buffer): Promise<RunsRead> {
+  const data = into ?? Buffer.allocUnsafe(length);
   const digests = withDigests ? Buffer.allocUnsafe(runs.length * 32) : undefined;
   await image.readRanges!(runs, data, digests);
   return digests ? { data, digests } : { data };

@@ -235,10 +235,10 @@ export class Replicator {
     await settleLeftoverPoints(this.options.host, this.options.vm, description, state);
   }
 
-  private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): () => AsyncIterable<LogRecordInput> {
+  private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): (digests: boolean) => AsyncIterable<LogRecordInput> {
     const { host, vm } = this.options;
     const chunk = this.readChunk;
-    return async function* () {
+    return async function* (digests: boolean) {
       const image = await host.openDiskAt(vm, point.id, disk.id);
       async function* planned(): AsyncGenerator<PlannedRecord> {
         const extents = image.allocation ? await image.allocation() : [{ offset: 0, length: image.virtualSize, state: 'data' as const }];
@@ -252,7 +252,7 @@ export class Replicator {
       try {
         // One read ahead, as before read-ahead.ts: 1 MiB records amortise the pool's round trip, and in two 4 GiB
         // benches with the delta's window the initial copy's agent took 1-2 s more CPU (runs D, not conclusive).
-        yield* readAhead(planned(), async () => image, FULL_COPY_READ_WINDOW);
+        yield* readAhead(planned(), async () => image, FULL_COPY_READ_WINDOW, { digests });
       } finally {
         await image.close();
       }

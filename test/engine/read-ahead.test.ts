@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
 import { BATCH_BYTES, chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
+import { readBuffers } from '../../src/util/recycled-buffers.js';
 
 const KiB = 1024;
 
@@ -169,6 +170,33 @@ describe('readAhead', () => {
         const digest = (record as { blake3?: Buffer }).blake3;
         if (digests) assert.equal(digest?.readDoubleLE(0), record.offset, `the digest of the run at ${record.offset}`);
         else assert.equal(digest, undefined);
+      }
+    }
+  });
+
+  it('reads a whole chunk with its digest in one request, into a lent buffer, when digests are asked', async () => {
+    // A full copy's 1 MiB records: the digest comes from the read's own request, not from a hashing job after it.
+    const items: PlannedRecord[] = [...chunkReads(0, 3 * 1024 * KiB, 1024 * KiB)];
+    for (const digests of [true, false]) {
+      const image = new RangesImage();
+      const stop = finishing(image);
+      const out: LogRecordInput[] = [];
+      try {
+        for await (const record of readAhead(plan(items), async () => image, { maxReads: 1, maxBytes: 1024 * KiB }, { digests })) out.push(record);
+      } finally {
+        stop();
+      }
+      assert.deepEqual(out.map((r) => r.offset), [0, 1024 * KiB, 2048 * KiB]);
+      // With digests each chunk is one request of one run; without, none goes through readRanges (a plain read).
+      assert.deepEqual(image.requests, digests ? items.map((item) => [{ offset: item.offset, length: 1024 * KiB }]) : []);
+      for (const record of out) {
+        const { data, blake3 } = record as { data: Buffer; blake3?: Buffer };
+        assert.deepEqual(data, Buffer.alloc(1024 * KiB, (record.offset / 512) % 251));
+        if (digests) {
+          assert.equal(blake3?.readDoubleLE(0), record.offset, `the digest of the chunk at ${record.offset}`);
+          // Read into a buffer the recycler lent, so the upload can give it back.
+          assert.equal(readBuffers.give(data), true, 'a lent buffer');
+        } else assert.equal(blake3, undefined);
       }
     }
   });
