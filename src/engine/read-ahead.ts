@@ -10,7 +10,7 @@
  */
 import type { DiskImage } from '../host/disk-image.js';
 import type { LogRecordInput } from '../protocol/log-encoder.js';
-import { readBuffers } from '../util/recycled-buffers.js';
+import { readBuffers, readRequestBuffers } from '../util/recycled-buffers.js';
 
 /** A run of the image to read into a data record (at most one chunk long), or a record that needs no read. */
 export type PlannedRecord = { type: 'read'; offset: number; length: number } | Exclude<LogRecordInput, { type: 'data' }>;
@@ -20,6 +20,11 @@ export interface ReadWindow {
   maxReads: number;
   /** Bytes of those reads at most (one read is always allowed, whatever its size). */
   maxBytes: number;
+  /**
+   * Runs shorter than this are gathered into one request up to this many bytes (default BATCH_BYTES), where the
+   * image reads several runs per request.
+   */
+  requestBytes?: number;
 }
 
 /** Four pool threads by default in libuv: a few reads each, and a few MiB, keep them busy without hoarding memory. */
@@ -98,9 +103,10 @@ export async function* readAhead(
       peeked = undefined;
       const runs: Run[] = [{ offset: item.offset, length: item.length }];
       let length = item.length;
-      if (image.readRanges && item.length < BATCH_BYTES) {
+      const requestBytes = window.requestBytes ?? BATCH_BYTES;
+      if (image.readRanges && item.length < requestBytes) {
         // Gathers the small runs that follow, as long as the request stays within its bound and the window.
-        const room = Math.min(BATCH_BYTES, Math.max(item.length, window.maxBytes - readBytes));
+        const room = Math.min(requestBytes, Math.max(item.length, window.maxBytes - readBytes));
         while (runs.length < BATCH_RUNS) {
           if (peeked === undefined && !exhausted) {
             const next = await source.next();
@@ -155,9 +161,16 @@ async function startRead(image: DiskImage, runs: readonly Run[], length: number,
   // A single run's digest too comes from the read's own pool job (a full copy's 1 MiB records): hashing it
   // in a job of its own was a second thread-pool round trip per record, and a second pass over its bytes
   // after they had left the reading thread's cache.
-  if (image.readRanges && (runs.length > 1 || digests)) return readRuns(image, runs, length, digests, whole ? readBuffers.take() : undefined);
+  if (image.readRanges && (runs.length > 1 || digests)) return readRuns(image, runs, length, digests, recycledFor(runs, length));
   const { offset } = runs[0]!;
   return { data: whole && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
+}
+
+/** A reused buffer for a request where one fits: a whole chunk, or a full copy's request of several (lent in parts, one per record). */
+function recycledFor(runs: readonly Run[], length: number): Buffer | undefined {
+  if (runs.length === 1 && length === readBuffers.size) return readBuffers.take();
+  if (runs.length > 1 && length === readRequestBuffers.size) return readRequestBuffers.takeInParts(runs.map((run) => run.length));
+  return undefined;
 }
 
 async function readRuns(image: DiskImage, runs: readonly Run[], length: number, withDigests: boolean, into?: Buffer): Promise<RunsRead> {

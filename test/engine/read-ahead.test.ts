@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
 import { BATCH_BYTES, chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
-import { readBuffers } from '../../src/util/recycled-buffers.js';
+import { giveBackRead, READ_REQUEST_BYTES, readBuffers } from '../../src/util/recycled-buffers.js';
 
 const KiB = 1024;
 
@@ -199,6 +199,28 @@ describe('readAhead', () => {
         } else assert.equal(blake3, undefined);
       }
     }
+  });
+
+  it('reads a full copy\'s whole chunks several to a request, into one buffer lent in parts, one per record', async () => {
+    const items: PlannedRecord[] = [...chunkReads(0, 8 * 1024 * KiB, 1024 * KiB)];
+    const image = new RangesImage();
+    const stop = finishing(image);
+    const out: LogRecordInput[] = [];
+    try {
+      const window = { maxReads: 1, maxBytes: READ_REQUEST_BYTES, requestBytes: READ_REQUEST_BYTES };
+      for await (const record of readAhead(plan(items), async () => image, window, { digests: true })) out.push(record);
+    } finally {
+      stop();
+    }
+    assert.deepEqual(image.requests.map((runs) => runs.length), [4, 4]);
+    assert.deepEqual(out.map((r) => r.offset), items.map((item) => item.offset));
+    for (const record of out) {
+      const { data, blake3 } = record as { data: Buffer; blake3?: Buffer };
+      assert.deepEqual(data, Buffer.alloc(1024 * KiB, (record.offset / 512) % 251));
+      assert.equal(blake3?.readDoubleLE(0), record.offset, `the digest of the chunk at ${record.offset}`);
+    }
+    // Each record is a part the upload gives back on its own; the request's buffer is reused once all four are back.
+    assert.deepEqual(out.map((r) => giveBackRead((r as { data: Buffer }).data)), out.map(() => true));
   });
 
   it('keeps a request of several runs within the byte window', async () => {
