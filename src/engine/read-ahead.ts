@@ -11,7 +11,7 @@
 import type { DiskImage } from '../host/disk-image.js';
 import type { LogRecordInput } from '../protocol/log-encoder.js';
 import type { NestedRecordHash } from '../protocol/record-hash.js';
-import { readBuffers } from '../util/recycled-buffers.js';
+import { readBuffers, readRequestBuffers } from '../util/recycled-buffers.js';
 
 /** A run of the image to read into a data record (at most one chunk long), or a record that needs no read. */
 export type PlannedRecord = { type: 'read'; offset: number; length: number } | Exclude<LogRecordInput, { type: 'data' }>;
@@ -21,6 +21,11 @@ export interface ReadWindow {
   maxReads: number;
   /** Bytes of those reads at most (one read is always allowed, whatever its size). */
   maxBytes: number;
+  /**
+   * Runs shorter than this are gathered into one request up to this many bytes (default BATCH_BYTES), where the
+   * image reads several runs per request.
+   */
+  requestBytes?: number;
 }
 
 /** Four pool threads by default in libuv: a few reads each, and a few MiB, keep them busy without hoarding memory. */
@@ -128,9 +133,10 @@ export async function* readAhead(
       peeked = undefined;
       const runs: Run[] = [{ offset: item.offset, length: item.length }];
       let length = item.length;
-      if (image.readRanges && item.length < BATCH_BYTES) {
+      const requestBytes = window.requestBytes ?? BATCH_BYTES;
+      if (image.readRanges && item.length < requestBytes) {
         // Gathers the small runs that follow, as long as the request stays within its bound and the window.
-        const room = Math.min(BATCH_BYTES, Math.max(item.length, window.maxBytes - readBytes));
+        const room = Math.min(requestBytes, Math.max(item.length, window.maxBytes - readBytes));
         while (runs.length < BATCH_RUNS) {
           if (peeked === undefined && !exhausted) {
             // Only what the source has now: a batch is not held back waiting for extents still being found.
@@ -212,14 +218,25 @@ function thisTurn(): Promise<typeof NOT_YET> {
 }
 
 async function startRead(image: DiskImage, runs: readonly Run[], length: number, digests: NestedRecordHash | undefined): Promise<RunsRead> {
-  if (runs.length > 1) return readRuns(image, runs, length, digests);
-  const { offset } = runs[0]!;
   // A whole chunk goes into a reused buffer that the upload gives back once sent (recycled-buffers.ts).
-  return { data: length === readBuffers.size && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
+  const whole = runs.length === 1 && length === readBuffers.size;
+  // A single run's digest too comes from the read's own pool job (a full copy's 1 MiB records): hashing it
+  // in a job of its own was a second thread-pool round trip per record, and a second pass over its bytes
+  // after they had left the reading thread's cache.
+  if (image.readRanges && (runs.length > 1 || digests)) return readRuns(image, runs, length, digests, recycledFor(runs, length));
+  const { offset } = runs[0]!;
+  return { data: whole && image.readInto ? await readIntoRecycled(image, offset) : await image.read(offset, length) };
 }
 
-async function readRuns(image: DiskImage, runs: readonly Run[], length: number, algorithm: NestedRecordHash | undefined): Promise<RunsRead> {
-  const data = Buffer.allocUnsafe(length);
+/** A reused buffer for a request where one fits: a whole chunk, or a full copy's request of several (lent in parts, one per record). */
+function recycledFor(runs: readonly Run[], length: number): Buffer | undefined {
+  if (runs.length === 1 && length === readBuffers.size) return readBuffers.take();
+  if (runs.length > 1 && length === readRequestBuffers.size) return readRequestBuffers.takeInParts(runs.map((run) => run.length));
+  return undefined;
+}
+
+async function readRuns(image: DiskImage, runs: readonly Run[], length: number, algorithm: NestedRecordHash | undefined, into?: Buffer): Promise<RunsRead> {
+  const data = into ?? Buffer.allocUnsafe(length);
   const digests = algorithm ? Buffer.allocUnsafe(runs.length * 32) : undefined;
   await image.readRanges!(runs, data, digests && algorithm ? { algorithm, slots: digests } : undefined);
   return digests ? { data, digests } : { data };

@@ -23,7 +23,8 @@ import { EngineError } from './errors.js';
 import { diskLogId, vmLogId } from './ids.js';
 import type { LogSink, OutgoingLog } from './log-sink.js';
 import { PhaseTimes } from './phase-times.js';
-import { chunkReads, readAhead, type PlannedRecord } from './read-ahead.js';
+import { chunkReads, readAhead, type PlannedRecord, type ReadWindow } from './read-ahead.js';
+import { READ_REQUEST_BYTES } from '../util/recycled-buffers.js';
 import type { PreparedFile } from '../util/atomic-file.js';
 import { loadPrimaryState, preparePrimaryState, savePrimaryState, type PrimaryState } from './primary-state.js';
 
@@ -31,8 +32,12 @@ const log = logger('replicator');
 
 /** Bytes read from the frozen image per record; bounds memory whatever the size of an extent. */
 const DEFAULT_READ_CHUNK = 1024 * 1024;
-/** A full copy's reads in flight: one record's read while the encoder works on the one before. */
-const FULL_COPY_READ_WINDOW = { maxReads: 1, maxBytes: DEFAULT_READ_CHUNK };
+/**
+ * A full copy's reads in flight: one request of four records (one pool job, the records' digests computed in it)
+ * while the encoder works on the ones before. Four 1 MiB records per job instead of one: 1 GiB read and hashed in
+ * 0.40-0.42 CPU s instead of 0.47-0.48 (fewer pool round trips; bench/replication/README.md, branch s6-g).
+ */
+const FULL_COPY_READ_WINDOW: ReadWindow = { maxReads: 1, maxBytes: READ_REQUEST_BYTES, requestBytes: READ_REQUEST_BYTES };
 
 export interface ReplicatorOptions {
   host: HostAdapter;
@@ -237,10 +242,10 @@ export class Replicator {
     await settleLeftoverPoints(this.options.host, this.options.vm, description, state);
   }
 
-  private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): () => AsyncIterable<LogRecordInput> {
+  private fullCopyRecords(point: ReferencePoint, disk: VmDisk, count: (n: number) => void): (digests: NestedRecordHash | undefined) => AsyncIterable<LogRecordInput> {
     const { host, vm } = this.options;
     const chunk = this.readChunk;
-    return async function* () {
+    return async function* (digests: NestedRecordHash | undefined) {
       const image = await host.openDiskAt(vm, point.id, disk.id);
       async function* planned(): AsyncGenerator<PlannedRecord> {
         const extents = image.allocation ? await image.allocation() : [{ offset: 0, length: image.virtualSize, state: 'data' as const }];
@@ -252,9 +257,9 @@ export class Replicator {
         }
       }
       try {
-        // One read ahead, as before read-ahead.ts: 1 MiB records amortise the pool's round trip, and in two 4 GiB
-        // benches with the delta's window the initial copy's agent took 1-2 s more CPU (runs D, not conclusive).
-        yield* readAhead(planned(), async () => image, FULL_COPY_READ_WINDOW);
+        // One request ahead (FULL_COPY_READ_WINDOW): in two 4 GiB benches with the delta's window (8 reads in
+        // flight) the initial copy's agent took 1-2 s more CPU (runs D, not conclusive).
+        yield* readAhead(planned(), async () => image, FULL_COPY_READ_WINDOW, digests ? { digests } : {});
       } finally {
         await image.close();
       }

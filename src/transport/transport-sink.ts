@@ -17,7 +17,7 @@ import { byteCounter, counted, type LogSource } from './log-source.js';
 import { LogSpool } from './log-spool.js';
 import { recordHashOf, type LogUploader, type UploadResult } from './log-uploader.js';
 import { ReplayableLog } from './replayable-log.js';
-import { readBuffers } from '../util/recycled-buffers.js';
+import { giveBackRead } from '../util/recycled-buffers.js';
 
 export interface TransportSinkOptions {
   uploader: LogUploader;
@@ -125,7 +125,7 @@ export class TransportSink implements LogSink {
           const replay = new ReplayableLog(key, () => encodedWith(outgoing, recordHash), {
             onEncoded: encoded,
             // The engine reads records into these (replicator.ts); anything else offered is refused.
-            recycle: (chunk) => void readBuffers.give(chunk),
+            recycle: (chunk) => void giveBackRead(chunk),
             onComplete: () => {
               if (replays.every((r) => r.source.complete())) total = replays.reduce((sum, r) => sum + r.source.complete()!.length, 0);
             },

@@ -18,6 +18,8 @@ export class RecycledBuffers {
   private readonly made = new WeakSet<ArrayBufferLike>();
   /** The free ones (so that a second give-back of the same buffer is refused). */
   private readonly isFree = new WeakSet<ArrayBufferLike>();
+  /** Buffers lent in parts (`takeInParts`): the parts not given back yet, length by offset. */
+  private readonly partsOut = new WeakMap<ArrayBufferLike, Map<number, number>>();
 
   constructor(
     /** Bytes of every buffer. */
@@ -41,10 +43,37 @@ export class RecycledBuffers {
     return Buffer.from(fresh);
   }
 
-  /** Takes back a buffer `take()` lent (a view of all of it); returns whether it was taken. */
+  /**
+   * A buffer whose parts, of `lengths` back to back (adding up to `size`), go separate ways (one record each): it
+   * is free again only once every part has been given back, each as a view of exactly that part.
+   */
+  takeInParts(lengths: readonly number[]): Buffer {
+    if (lengths.reduce((sum, n) => sum + n, 0) !== this.size || lengths.some((n) => !(n > 0))) throw new RangeError(`the parts must be positive and add up to ${this.size} bytes`);
+    const buffer = this.take();
+    const parts = new Map<number, number>();
+    let at = 0;
+    for (const length of lengths) {
+      parts.set(at, length);
+      at += length;
+    }
+    this.partsOut.set(buffer.buffer, parts);
+    return buffer;
+  }
+
+  /**
+   * Takes back a buffer `take()` lent (a view of all of it), or one part of a buffer `takeInParts` lent; returns
+   * whether it was taken.
+   */
   give(buffer: Uint8Array): boolean {
     const whole = buffer.buffer;
-    if (!this.made.has(whole) || buffer.byteOffset !== 0 || buffer.byteLength !== this.size || this.isFree.has(whole)) return false;
+    if (!this.made.has(whole) || this.isFree.has(whole)) return false;
+    const parts = this.partsOut.get(whole);
+    if (parts) {
+      if (parts.get(buffer.byteOffset) !== buffer.byteLength) return false;
+      parts.delete(buffer.byteOffset);
+      if (parts.size > 0) return true;
+      this.partsOut.delete(whole);
+    } else if (buffer.byteOffset !== 0 || buffer.byteLength !== this.size) return false;
     if (this.free.length >= this.keepFree) return false;
     this.isFree.add(whole);
     this.free.push(whole as ArrayBuffer);
@@ -63,3 +92,15 @@ export class RecycledBuffers {
  */
 export const READ_BUFFER_BYTES = 1024 * 1024;
 export const readBuffers = new RecycledBuffers(READ_BUFFER_BYTES, 16);
+
+/**
+ * The buffers of a full copy's reads, each the data of several records read in one request (read-ahead.ts) and lent
+ * in parts, one per record. Four free ones bound what an idle agent keeps to 16 MiB.
+ */
+export const READ_REQUEST_BYTES = 4 * 1024 * 1024;
+export const readRequestBuffers = new RecycledBuffers(READ_REQUEST_BYTES, 4);
+
+/** Gives back a chunk of read data to whichever of the two recyclers lent it; returns whether one took it. */
+export function giveBackRead(chunk: Uint8Array): boolean {
+  return readBuffers.give(chunk) || readRequestBuffers.give(chunk);
+}

@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { NativeBlockHash, RangeDigests } from '../../src/native/block-hash.js';
 import type { LogRecordInput } from '../../src/protocol/log-encoder.js';
+import type { PayloadDigest } from '../../src/protocol/record-hash.js';
 import { BATCH_BYTES, chunkReads, readAhead, type PlannedRecord } from '../../src/engine/read-ahead.js';
+import { giveBackRead, READ_REQUEST_BYTES, readBuffers } from '../../src/util/recycled-buffers.js';
 
 const KiB = 1024;
 
@@ -178,6 +180,57 @@ describe('readAhead', () => {
         } else assert.equal(given, undefined);
       }
     }
+  });
+
+  it('reads a whole chunk with its digest in one request, into a lent buffer, when digests are asked', async () => {
+    // A full copy's 1 MiB records: the digest comes from the read's own request, not from a hashing job after it.
+    const items: PlannedRecord[] = [...chunkReads(0, 3 * 1024 * KiB, 1024 * KiB)];
+    for (const digests of ['xxh128', undefined] as const) {
+      const image = new RangesImage();
+      const stop = finishing(image);
+      const out: LogRecordInput[] = [];
+      try {
+        for await (const record of readAhead(plan(items), async () => image, { maxReads: 1, maxBytes: 1024 * KiB }, digests ? { digests } : {})) out.push(record);
+      } finally {
+        stop();
+      }
+      assert.deepEqual(out.map((r) => r.offset), [0, 1024 * KiB, 2048 * KiB]);
+      // With digests each chunk is one request of one run; without, none goes through readRanges (a plain read).
+      assert.deepEqual(image.requests, digests ? items.map((item) => [{ offset: item.offset, length: 1024 * KiB }]) : []);
+      for (const record of out) {
+        const { data, payloadDigest } = record as { data: Buffer; payloadDigest?: PayloadDigest };
+        assert.deepEqual(data, Buffer.alloc(1024 * KiB, (record.offset / 512) % 251));
+        if (digests) {
+          assert.equal(payloadDigest?.algorithm, digests);
+          assert.equal(payloadDigest?.digest.readDoubleLE(0), record.offset, `the digest of the chunk at ${record.offset}`);
+          // Read into a buffer the recycler lent, so the upload can give it back.
+          assert.equal(readBuffers.give(data), true, 'a lent buffer');
+        } else assert.equal(payloadDigest, undefined);
+      }
+    }
+  });
+
+  it('reads a full copy\'s whole chunks several to a request, into one buffer lent in parts, one per record', async () => {
+    const items: PlannedRecord[] = [...chunkReads(0, 8 * 1024 * KiB, 1024 * KiB)];
+    const image = new RangesImage();
+    const stop = finishing(image);
+    const out: LogRecordInput[] = [];
+    try {
+      const window = { maxReads: 1, maxBytes: READ_REQUEST_BYTES, requestBytes: READ_REQUEST_BYTES };
+      for await (const record of readAhead(plan(items), async () => image, window, { digests: 'xxh128' })) out.push(record);
+    } finally {
+      stop();
+    }
+    assert.deepEqual(image.requests.map((runs) => runs.length), [4, 4]);
+    assert.deepEqual(out.map((r) => r.offset), items.map((item) => item.offset));
+    for (const record of out) {
+      const { data, payloadDigest } = record as { data: Buffer; payloadDigest?: PayloadDigest };
+      assert.deepEqual(data, Buffer.alloc(1024 * KiB, (record.offset / 512) % 251));
+      assert.equal(payloadDigest?.algorithm, 'xxh128');
+      assert.equal(payloadDigest?.digest.readDoubleLE(0), record.offset, `the digest of the chunk at ${record.offset}`);
+    }
+    // Each record is a part the upload gives back on its own; the request's buffer is reused once all four are back.
+    assert.deepEqual(out.map((r) => giveBackRead((r as { data: Buffer }).data)), out.map(() => true));
   });
 
   it('keeps a request of several runs within the byte window', async () => {

@@ -43,6 +43,25 @@ describe('RecycledBuffers: equal-sized buffers lent and taken back', () => {
     assert.equal(buffers.freeCount, 2);
   });
 
+  it('lends a buffer in parts and takes it back only once every part, exactly as lent, came back', () => {
+    const buffers = new RecycledBuffers(4096, 2);
+    const lent = buffers.takeInParts([1024, 2048, 1024]);
+    const [a, b, c] = [lent.subarray(0, 1024), lent.subarray(1024, 3072), lent.subarray(3072)];
+    assert.equal(buffers.give(lent), false, 'the whole of a buffer lent in parts');
+    assert.equal(buffers.give(lent.subarray(1024, 2048)), false, 'half of a part');
+    assert.equal(buffers.give(b), true);
+    assert.equal(buffers.give(b), false, 'a part given back twice');
+    assert.equal(buffers.give(a), true);
+    assert.equal(buffers.freeCount, 0, 'not free while a part is still out');
+    assert.notEqual(buffers.take().buffer, lent.buffer, 'never lent again while a part is out');
+    assert.equal(buffers.give(c), true);
+    assert.equal(buffers.freeCount, 1);
+    const again = buffers.take();
+    assert.equal(again.buffer, lent.buffer, 'lent again once every part came back');
+    assert.equal(buffers.give(again), true, 'and then taken back whole');
+    assert.throws(() => buffers.takeInParts([1024, 1024]), /the parts must be positive and add up to 4096 bytes/);
+  });
+
   it('says what is wrong with its sizes', () => {
     assert.throws(() => new RecycledBuffers(0, 1), /buffer size must be a positive whole number, got 0/);
     assert.throws(() => new RecycledBuffers(1024, -1), /free buffers kept must be a whole number, got -1/);
