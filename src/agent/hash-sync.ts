@@ -213,7 +213,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
       const policy = options.codecPolicy;
       const image = () => opened[i]!;
       return { diskId: disk.logDiskId, header, encode: (options) =>
-          // Read with their record checksums when the log's are BLAKE3 (the read's native job hashes them as it reads).
+          // Read with their record checksums when the log's are built on a payload digest, BLAKE3 or XXH3-128 (the read's native job computes them as it reads).
           encodeLog(header, differenceRecords(image(), feeds[i]!.read(), undefined, options?.recordHash !== undefined && isNestedRecordHash(options.recordHash) ? { digests: options.recordHash } : {}), { ...options, ...(policy ? { codecPolicy: policy() } : {}) }),
       };
     });

@@ -84,6 +84,11 @@ export async function* readAhead(
   let exhausted = false;
   let stopped = false;
   let image: DiskImage | undefined;
+  /**
+   * The image's open while it runs in the background fill: a consumer that stops meanwhile is answered only once it
+   * settled, so the caller, which closes what `open` gave after the iteration, finds it open and closes it.
+   */
+  let opening: Promise<DiskImage> | undefined;
   /** Wakes the consumer waiting for the queue to get something. */
   let arrived: (() => void) | undefined;
   const enqueue = (pending: Pending) => {
@@ -128,7 +133,14 @@ export async function* readAhead(
         continue;
       }
       if (reads > 0 && (reads >= window.maxReads || readBytes + item.length > window.maxBytes)) return;
-      image ??= await open();
+      if (!image) {
+        opening = open();
+        try {
+          image = await opening;
+        } finally {
+          opening = undefined;
+        }
+      }
       if (stopped) return;
       peeked = undefined;
       const runs: Run[] = [{ offset: item.offset, length: item.length }];
@@ -197,7 +209,8 @@ export async function* readAhead(
     }
   } finally {
     stopped = true;
-    await Promise.allSettled(queue.flatMap((p) => ('read' in p ? [p.read] : [])));
+    // An open is bounded (unlike a pull of a slow source): waited for, or the image it gives would be left open.
+    await Promise.allSettled([...(opening ? [opening] : []), ...queue.flatMap((p) => ('read' in p ? [p.read] : []))]);
     // A fill or pull waiting for the source ends with it (nothing starts once stopped); the source is closed after.
     if (filling || asked) void Promise.allSettled([filling, asked]).then(() => source.return?.()).catch(() => undefined);
     else await source.return?.();

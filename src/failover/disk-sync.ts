@@ -64,7 +64,7 @@ export async function* fullCopyRecords(image: DiskImage): AsyncGenerator<LogReco
  * zero record where its block is all zeros. `count` sees the bytes of every extent (changed bytes). The
  * extents may arrive as they are found (an async iterable); the data of many small extents is read in one
  * request where the image can (a comparison's 4 KiB extents lie a few to a 64 KiB block), several requests
- * ahead of the encoder, with the BLAKE3 of each extent when `digests` (a log whose record checksum is BLAKE3).
+ * ahead of the encoder, with the digest of each extent by `digests` (a log whose record checksum is built on it: BLAKE3 or XXH3-128).
  */
 export async function* differenceRecords(
   image: DiskImage,

@@ -291,3 +291,47 @@ describe('readAhead', () => {
     assert.equal(image.inFlight, 0, 'nothing left running after the failure');
   });
 });
+
+describe('readAhead stopped while its image is being opened', () => {
+  it('returns only once the open has settled, so the caller closes the image it opened (a delta\'s first records need no read)', async () => {
+    const image = new HeldImage();
+    let opened = 0;
+    let closed = 0;
+    let openCalled!: () => void;
+    const calling = new Promise<void>((resolve) => (openCalled = resolve));
+    let letOpen!: () => void;
+    const opening = new Promise<void>((resolve) => (letOpen = resolve));
+    // As replicator.ts's delta: the image is opened at the first read and closed by the caller after the iteration.
+    async function* records(): AsyncGenerator<LogRecordInput> {
+      let held: HeldImage | undefined;
+      const open = async (): Promise<DiskImage> => {
+        openCalled();
+        await opening;
+        opened += 1;
+        return (held ??= image);
+      };
+      try {
+        yield* readAhead(plan([{ type: 'zero', offset: 0, length: 4096 }, { type: 'read', offset: 8192, length: 4096 }]), open);
+      } finally {
+        if (held) {
+          await held.close();
+          closed += 1;
+        }
+      }
+    }
+    const iterator = records();
+    assert.equal((await iterator.next()).value?.type, 'zero');
+    // The consumer stops (an upload failed) while the background fill waits for the image to open.
+    await calling;
+    const stopping = iterator.return(undefined);
+    // The open is slow (a host's reference point): it ends only after the consumer's stop has been handled.
+    await new Promise((resolve) => setImmediate(resolve));
+    letOpen();
+    await stopping;
+    await opening;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(opened, 1);
+    assert.equal(closed, opened, 'the image opened for the read that was never started is closed by its caller');
+    assert.equal(image.inFlight, 0, 'no read started after the consumer stopped');
+  });
+});
