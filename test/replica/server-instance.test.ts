@@ -3,7 +3,6 @@
  * `hvreplica server run` on a running server's state directory refused while the first keeps serving.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +12,8 @@ import { freePort, ServerProcess } from '../../src/demo/server-process.js';
 import { ReplicaConfigStore } from '../../src/replica/index.js';
 import { claimServerInstance, serverInstanceFile } from '../../src/replica/server-instance.js';
 import { pathExists } from '../../src/util/path-exists.js';
+import { deadPid } from './dead-pid.js';
 import { runCli } from './run-cli.js';
-
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((resolve) => child.once('exit', resolve));
-  return child.pid!;
-}
 
 describe('replica server instance claim', () => {
   let dir: string;
