@@ -52,3 +52,15 @@ export async function claimServerInstance(stateDir: string): Promise<() => Promi
     if ((await readHolderFile(path))?.pid === process.pid) await rm(path, { force: true });
   };
 }
+
+/**
+ * Gives up the claim of a server process known to have exited, for the Windows service that ran it: the
+ * service ends its child with TerminateProcess (node's kill() on Windows), which runs none of the child's
+ * clean-up, and Windows soon gives a freed process id to another process; left behind, the claim could name
+ * a live stranger by the next start, which would then be refused. A claim of any other process stays.
+ */
+export async function releaseExitedServerClaim(stateDir: string, pid: number): Promise<void> {
+  const path = serverInstanceFile(stateDir);
+  const holder = await readHolderFile(path);
+  if (holder?.pid === pid) await removeHolderFileIf(path, holder);
+}

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { pairHosts } from '../../src/demo/pairing.js';
 import { freePort, ServerProcess } from '../../src/demo/server-process.js';
 import { ReplicaConfigStore } from '../../src/replica/index.js';
-import { claimServerInstance, serverInstanceFile } from '../../src/replica/server-instance.js';
+import { claimServerInstance, releaseExitedServerClaim, serverInstanceFile } from '../../src/replica/server-instance.js';
 import { pathExists } from '../../src/util/path-exists.js';
 import { deadPid } from './dead-pid.js';
 import { runCli } from './run-cli.js';
@@ -62,6 +62,24 @@ describe('replica server instance claim', () => {
     const afterEmpty = await claimServerInstance(stateDir);
     assert.equal((JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number }).pid, process.pid);
     await afterEmpty();
+  });
+
+  it("is given up for an exited server by the service that ran it, before its process id can name a live stranger", async () => {
+    const stateDir = join(dir, 'service');
+    const release = await claimServerInstance(stateDir);
+    await release();
+    // The test runner stands for the process that got the exited server's id: alive, so the claim would refuse.
+    const exited = process.ppid;
+    await writeFile(serverInstanceFile(stateDir), JSON.stringify({ pid: exited, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' }));
+    const other = JSON.stringify({ pid: process.ppid + 1, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' });
+    await releaseExitedServerClaim(stateDir, exited);
+    assert.equal(await pathExists(serverInstanceFile(stateDir)), false);
+    const next = await claimServerInstance(stateDir);
+    await next();
+    // Another server's claim is not the exited one's to give up.
+    await writeFile(serverInstanceFile(stateDir), other);
+    await releaseExitedServerClaim(stateDir, exited);
+    assert.equal(await readFile(serverInstanceFile(stateDir), 'utf8'), other);
   });
 });
 
