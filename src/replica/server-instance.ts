@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '../util/process-alive.js';
 import { ReplicaError } from './errors.js';
-import { createHolderFile, readHolderFile } from './holder-file.js';
+import { createHolderFile, readHolderFile, removeHolderFileIf } from './holder-file.js';
 
-/** A claim file without a readable holder for this long was left by a writer that died creating it. */
+/** A claim file without a readable holder (torn by a crash: claims are linked in whole) is taken over after this. */
 const UNNAMED_GRACE_MS = 2_000;
 
 export function serverInstanceFile(stateDir: string): string {
@@ -43,11 +43,24 @@ export async function claimServerInstance(stateDir: string): Promise<() => Promi
         continue;
       }
     }
-    // Our own process id here is a claim left by an earlier process that had the same id.
-    await rm(path, { force: true });
+    // Our own process id here is a claim left by an earlier process that had the same id. Removed only if
+    // it still names that holder: another server starting now may have taken it over first.
+    if (!(await removeHolderFileIf(path, holder))) await sleep(50);
     unnamedSince = undefined;
   }
   return async () => {
     if ((await readHolderFile(path))?.pid === process.pid) await rm(path, { force: true });
   };
+}
+
+/**
+ * Gives up the claim of a server process known to have exited, for the Windows service that ran it: the
+ * service ends its child with TerminateProcess (node's kill() on Windows), which runs none of the child's
+ * clean-up, and Windows soon gives a freed process id to another process; left behind, the claim could name
+ * a live stranger by the next start, which would then be refused. A claim of any other process stays.
+ */
+export async function releaseExitedServerClaim(stateDir: string, pid: number): Promise<void> {
+  const path = serverInstanceFile(stateDir);
+  const holder = await readHolderFile(path);
+  if (holder?.pid === pid) await removeHolderFileIf(path, holder);
 }

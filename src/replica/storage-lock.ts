@@ -16,7 +16,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { processAlive } from '../util/process-alive.js';
 import { ReplicaError } from './errors.js';
-import { createHolderFile, readHolderFile, type Holder } from './holder-file.js';
+import { createHolderFile, readHolderFile, removeHolderFileIf, type Holder } from './holder-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -31,7 +31,7 @@ let running = 0;
 
 /** Default wait for another process's holder: long enough for a large apply, short enough to report. */
 export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
-/** A lock file without a readable holder (its writer died between create and write) is broken after this. */
+/** A lock file without a readable holder (torn by a crash: holder files are linked in whole) is broken after this. */
 const UNNAMED_GRACE_MS = 5_000;
 
 export function storageLockFile(folder: string): string {
@@ -48,14 +48,13 @@ async function acquire(path: string, purpose: string, waitMs: number): Promise<v
     const holder = await readHolderFile(path);
     if (holder && (holder.pid === process.pid || !processAlive(holder.pid))) {
       // Our own pid here is a lock left by an earlier process that had the same id, or by a crash of ours.
-      await rm(path, { force: true });
-      continue;
-    }
-    if (!holder) {
+      // Removed only if it still names that holder: another process waiting for it may have taken it first.
+      if (await removeHolderFileIf(path, holder)) continue;
+    } else if (!holder) {
       unnamedSince ??= Date.now();
       if (Date.now() - unnamedSince > UNNAMED_GRACE_MS) {
-        await rm(path, { force: true });
-        continue;
+        unnamedSince = undefined;
+        if (await removeHolderFileIf(path, undefined)) continue;
       }
     } else unnamedSince = undefined;
     if (Date.now() - start > waitMs) {

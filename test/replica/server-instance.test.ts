@@ -11,14 +11,61 @@ import { after, before, describe, it } from 'node:test';
 import { pairHosts } from '../../src/demo/pairing.js';
 import { freePort, ServerProcess } from '../../src/demo/server-process.js';
 import { ReplicaConfigStore } from '../../src/replica/index.js';
-import { claimServerInstance, serverInstanceFile } from '../../src/replica/server-instance.js';
+import { claimServerInstance, releaseExitedServerClaim, serverInstanceFile } from '../../src/replica/server-instance.js';
 import { pathExists } from '../../src/util/path-exists.js';
+import { deadPid } from './dead-pid.js';
 import { runCli } from './run-cli.js';
 
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((resolve) => child.once('exit', resolve));
-  return child.pid!;
+/**
+ * Claimers in processes of their own: each says `ready`, spins until `go` exists (so that all of them claim
+ * within the same instant), claims `stateDir`, prints `won` or `refused <code>`, and a winner holds its
+ * claim until `done` exists.
+ */
+const CLAIMER = `
+const { existsSync } = await import('node:fs');
+const [go, done, stateDir, moduleUrl] = process.argv.slice(1);
+const { claimServerInstance } = await import(moduleUrl);
+console.log('ready');
+while (!existsSync(go));
+let release;
+try { release = await claimServerInstance(stateDir); console.log('won'); } catch (error) { console.log('refused ' + error.code); }
+if (release) { while (!existsSync(done)) await new Promise((r) => setTimeout(r, 5)); await release(); }
+`;
+
+async function claimAtOnce(stateDir: string, count: number): Promise<string[]> {
+  const go = join(stateDir, 'go');
+  const done = join(stateDir, 'done');
+  const moduleUrl = new URL('../../src/replica/server-instance.js', import.meta.url).href;
+  const children = Array.from({ length: count }, () => spawn(process.execPath, ['--input-type=module', '-e', CLAIMER, go, done, stateDir, moduleUrl], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const lines = children.map((child) => {
+    let out = '';
+    const waiting: Array<() => void> = [];
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const check of waiting) check();
+    });
+    // The `count`th line the claimer printed.
+    const said = (count: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const all = out.split('\n');
+          if (all.length > count) resolve(all[count - 1]!.trim());
+        };
+        waiting.push(check);
+        child.once('exit', (code) => reject(new Error(`a claimer exited with code ${code} before its line ${count}: ${out}`)));
+        check();
+      });
+    return { ready: said(1), answer: said(2) };
+  });
+  const exited = children.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  try {
+    await Promise.all(lines.map((l) => l.ready));
+    await writeFile(go, '');
+    return await Promise.all(lines.map((l) => l.answer));
+  } finally {
+    await writeFile(done, '');
+    await Promise.all(exited);
+  }
 }
 
 describe('replica server instance claim', () => {
@@ -68,6 +115,37 @@ describe('replica server instance claim', () => {
     const afterEmpty = await claimServerInstance(stateDir);
     assert.equal((JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number }).pid, process.pid);
     await afterEmpty();
+  });
+
+  it('of a server that crashed is taken over by one of several servers starting at once', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const stateDir = join(dir, `race-${round}`);
+      const release = await claimServerInstance(stateDir);
+      await release();
+      const crashed = await deadPid();
+      await writeFile(serverInstanceFile(stateDir), JSON.stringify({ pid: crashed, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' }));
+      const answers = await claimAtOnce(stateDir, 5);
+      assert.deepEqual(answers.filter((a) => a === 'won'), ['won'], `one server only may hold the state directory: ${answers.join(', ')}`);
+      assert.deepEqual(answers.filter((a) => a !== 'won'), Array(4).fill('refused ERR_BUSY'));
+    }
+  });
+
+  it("is given up for an exited server by the service that ran it, before its process id can name a live stranger", async () => {
+    const stateDir = join(dir, 'service');
+    const release = await claimServerInstance(stateDir);
+    await release();
+    // The test runner stands for the process that got the exited server's id: alive, so the claim would refuse.
+    const exited = process.ppid;
+    await writeFile(serverInstanceFile(stateDir), JSON.stringify({ pid: exited, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' }));
+    const other = JSON.stringify({ pid: process.ppid + 1, purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' });
+    await releaseExitedServerClaim(stateDir, exited);
+    assert.equal(await pathExists(serverInstanceFile(stateDir)), false);
+    const next = await claimServerInstance(stateDir);
+    await next();
+    // Another server's claim is not the exited one's to give up.
+    await writeFile(serverInstanceFile(stateDir), other);
+    await releaseExitedServerClaim(stateDir, exited);
+    assert.equal(await readFile(serverInstanceFile(stateDir), 'utf8'), other);
   });
 });
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { hypervBinding } from '../../../host/hyperv/native.js';
 import { logger } from '../../../logging/logger.js';
+import { releaseExitedServerClaim } from '../../../replica/server-instance.js';
 import { packageRoot } from '../../../native/binding.js';
 import type { GlobalOptions } from '../../command-kit.js';
 import type { CommandResult } from '../../output.js';
@@ -84,6 +85,10 @@ export async function runService(args: ServiceArgs): Promise<CommandResult<Servi
       resolve(1);
     });
   });
+  // Ended by TerminateProcess or a crash, the server could not give its state directory's claim up itself.
+  if (args.role === 'replica-server' && child.pid !== undefined) {
+    await releaseExitedServerClaim(ctx.stateDir, child.pid).catch((error: unknown) => log.warn(`could not give up the exited server's claim: ${(error as Error).message}`));
+  }
   if (!stopping) event(0, 4, `hvreplica ${args.role} ended unexpectedly with exit code ${code}; the service manager restarts it`);
   // ERROR_PROCESS_ABORTED (1067) tells the SCM to apply the failure actions.
   hv.serviceStopped(stopping ? 0 : 1067);
