@@ -130,7 +130,7 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
 /** The replica's manifest of the disk, checked: of the content compared against, the algorithm and block asked for. */
 async function remoteManifest(c: StreamedComparison): Promise<HashManifest> {
   const { blockSize, pool } = c;
-  const answer = await c.client.manifest(c.logVmId, c.logDiskId, blockSize, pool.algorithm);
+  const answer = await c.client.manifest(c.logVmId, c.logDiskId, blockSize, pool.algorithm, c.signal);
   if (answer.position !== c.content.position || answer.referencePoint !== c.content.referencePoint) {
     throw new AgentError('ERR_BUSY', `the replica moved from ${c.content.position} to ${answer.position ?? 'nothing'} during the comparison: another primary sends to it? try again`);
   }
@@ -199,7 +199,7 @@ class FineBatches {
     }
     // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
     const [theirs, ours] = await Promise.allSettled([
-      c.client.digests(c.logVmId, c.logDiskId, { blockSize, algorithm: c.pool.algorithm, position: c.content.position, referencePoint: c.content.referencePoint, ranges }),
+      c.client.digests(c.logVmId, c.logDiskId, { blockSize, algorithm: c.pool.algorithm, position: c.content.position, referencePoint: c.content.referencePoint, ranges }, c.signal),
       hashRanges(c.image, ranges, { blockSize, pool: c.pool, ...(c.signal ? { signal: c.signal } : {}) }),
     ]);
     if (ours.status === 'rejected') throw ours.reason;

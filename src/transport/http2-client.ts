@@ -200,8 +200,8 @@ export class ReplicaClient {
   }
 
   /** The encoded hash manifest of one replica disk's latest content, and the position it describes. */
-  async manifest(vmId: string, diskId: string, blockSize: number, algorithm?: HashAlgorithm): Promise<{ manifest: Buffer; position: string | null; referencePoint: string }> {
-    const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize, algorithm) }, undefined, MAX_MANIFEST_BYTES);
+  async manifest(vmId: string, diskId: string, blockSize: number, algorithm?: HashAlgorithm, signal?: AbortSignal): Promise<{ manifest: Buffer; position: string | null; referencePoint: string }> {
+    const answer = await this.exchange({ ':method': 'GET', ':path': manifestPath(vmId, diskId, blockSize, algorithm) }, undefined, MAX_MANIFEST_BYTES, signal);
     const header = (name: string) => decodeURIComponent(String(answer.headers[name] ?? ''));
     return { manifest: answer.body, position: header(HEADER_POSITION) || null, referencePoint: header(HEADER_REFERENCE_POINT) };
   }
@@ -210,7 +210,7 @@ export class ReplicaClient {
    * Digests of the `blockSize` blocks of `ranges` of one replica disk (concatenated, 32 bytes each), of the
    * content at `position`/`referencePoint` (the replica refuses with ERR_BUSY when it moved on since).
    */
-  async digests(vmId: string, diskId: string, request: { blockSize: number; algorithm?: HashAlgorithm; position: string; referencePoint: string; ranges: readonly ByteRange[] }): Promise<Buffer> {
+  async digests(vmId: string, diskId: string, request: { blockSize: number; algorithm?: HashAlgorithm; position: string; referencePoint: string; ranges: readonly ByteRange[] }, signal?: AbortSignal): Promise<Buffer> {
     const headers: OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': digestsPath(vmId, diskId, request.blockSize, request.algorithm),
@@ -218,7 +218,7 @@ export class ReplicaClient {
       [HEADER_POSITION]: encodeURIComponent(request.position),
       [HEADER_REFERENCE_POINT]: encodeURIComponent(request.referencePoint),
     };
-    return (await this.exchange(headers, Readable.from([encodeRanges(request.ranges)]), MAX_DIGEST_ANSWER_BYTES)).body;
+    return (await this.exchange(headers, Readable.from([encodeRanges(request.ranges)]), MAX_DIGEST_ANSWER_BYTES, signal)).body;
   }
 
   /** Asks the replica to create the VM's replica from the copy of its disks registered there. */
@@ -232,8 +232,13 @@ export class ReplicaClient {
     return (await this.exchange(headers, body, MAX_RESPONSE_BYTES)).body;
   }
 
-  private exchange(headers: OutgoingHttpHeaders, body: Readable | undefined, maxBytes: number): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  /**
+   * One request and its whole answer. `signal` ends it at once, whatever the server does: a comparison stopped by a
+   * suspend must not wait for a server that stopped answering (its session's liveness check takes 30 s).
+   */
+  private exchange(headers: OutgoingHttpHeaders, body: Readable | undefined, maxBytes: number, signal?: AbortSignal): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
     return new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       let stream: ClientHttp2Stream;
       try {
         const relationship = this.endpoint.relationshipId;
@@ -247,10 +252,21 @@ export class ReplicaClient {
       let size = 0;
       let settled = false;
       const untrack = this.liveness.track();
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        untrack();
+        body?.unpipe(stream);
+        body?.destroy();
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (error: TransportError | undefined, value?: Buffer) => {
         if (settled) return;
         settled = true;
         untrack();
+        signal?.removeEventListener('abort', onAbort);
         body?.unpipe(stream);
         // However the stream ended, a session ended for silence says so.
         const lost = this.liveness.lostReason;

@@ -40,7 +40,7 @@ describe('suspend during a resynchronization', () => {
       assert.ok(computed() > 0, `the server never served a manifest:\n${server.stderr}`);
       // The replica server is paused until the resync has stopped, so the resync cannot be acknowledged before the
       // suspend lands, however quickly it hashes and sends (the suspend itself is the primary's business alone).
-      // The stopped resync then ends by its connection's 30 s timeout: its cancel does not cut a stalled upload.
+      // The suspend also covers a replica server that stopped answering: the resync's requests end at its cancel.
       server.child.kill('SIGSTOP');
       let stopped: Awaited<typeof running>;
       try {
@@ -51,6 +51,7 @@ describe('suspend during a resynchronization', () => {
         server.child.kill('SIGCONT');
       }
       assert.notEqual(stopped.code, 0, 'the suspend stopped the resync before it was acknowledged');
+      assert.equal(stopped.json.error?.code, 'ERR_CANCELLED', `stopped by the suspend, not by the silent server's timeout: ${JSON.stringify(stopped.json)}`);
       const health = await row(hosts, 'measure');
       assert.deepEqual([health.ReplicationState, health.ReplicationHealth], ['ResynchronizeSuspended', 'Critical']);
       assert.match(health.ReplicationHealthDetails!.join(' '), /resynchronization of virtual machine 'vm1' is suspended/);
