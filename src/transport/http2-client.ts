@@ -252,17 +252,13 @@ export class ReplicaClient {
       let size = 0;
       let settled = false;
       const untrack = this.liveness.track();
+      // Ended like any failure, with the canceller's reason; the stream is cancelled after, so its close finds it settled.
       const onAbort = () => {
-        if (settled) return;
-        settled = true;
-        untrack();
-        body?.unpipe(stream);
-        body?.destroy();
+        finish(signal!.reason);
         if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(signal!.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (error: TransportError | undefined, value?: Buffer) => {
+      const finish = (error: unknown, value?: Buffer) => {
         if (settled) return;
         settled = true;
         untrack();
@@ -270,8 +266,8 @@ export class ReplicaClient {
         body?.unpipe(stream);
         // However the stream ended, a session ended for silence says so.
         const lost = this.liveness.lostReason;
-        if (error?.code === 'ERR_CONNECTION' && lost) error = new TransportError('ERR_CONNECTION', lost, true);
-        if (error) {
+        if (error instanceof TransportError && error.code === 'ERR_CONNECTION' && lost) error = new TransportError('ERR_CONNECTION', lost, true);
+        if (error !== undefined) {
           body?.destroy();
           reject(error);
         } else resolve({ headers: answered, body: value! });
