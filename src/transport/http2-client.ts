@@ -11,6 +11,7 @@ import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
 import { DEFAULT_LIVENESS, SessionLiveness, type LivenessOptions } from './session-liveness.js';
+import { destroySessionSoon } from './session-teardown.js';
 import type { ByteRange, HashAlgorithm } from '../tracking/index.js';
 import {
   backupPath,
@@ -85,6 +86,8 @@ export class ReplicaClient {
   private readonly liveness: SessionLiveness;
   /** Asked once per session: the server's answer cannot change while it runs. */
   private recordHashAnswer: Promise<RecordHashAlgorithm> | undefined;
+  /** destroy() was called: the session ends on the next turn (session-teardown.ts), requests are refused now. */
+  private dropped = false;
 
   private constructor(
     private readonly session: ClientHttp2Session,
@@ -113,14 +116,14 @@ export class ReplicaClient {
           }),
       });
       const timer = setTimeout(() => {
-        session.destroy();
+        destroySessionSoon(session);
         reject(new TransportError('ERR_CONNECTION', `connecting to ${endpoint.serverName}:${endpoint.port} timed out`, true));
       }, options.connectTimeoutMs ?? 15_000);
       session.once('connect', () => {
         clearTimeout(timer);
         const usage = (session.socket as TLSSocket).getPeerCertificate(false)?.ext_key_usage;
         if (usage && usage.length > 0 && !usage.includes(OID_SERVER_AUTH)) {
-          session.destroy();
+          destroySessionSoon(session);
           return reject(new TransportError('ERR_UNAUTHORIZED', `the certificate of ${endpoint.serverName} lacks the Server Authentication usage`, false));
         }
         session.removeAllListeners('error');
@@ -135,7 +138,7 @@ export class ReplicaClient {
   }
 
   get closed(): boolean {
-    return this.session.closed || this.session.destroyed;
+    return this.dropped || this.session.closed || this.session.destroyed;
   }
 
   async close(): Promise<void> {
@@ -143,8 +146,10 @@ export class ReplicaClient {
     await new Promise<void>((resolve) => this.session.close(() => resolve()));
   }
 
+  /** Ends the session without waiting for its requests, which fail; the client is closed from now on. */
   destroy(): void {
-    this.session.destroy();
+    this.dropped = true;
+    destroySessionSoon(this.session);
   }
 
   async health(): Promise<string> {
@@ -239,6 +244,7 @@ export class ReplicaClient {
   private exchange(headers: OutgoingHttpHeaders, body: Readable | undefined, maxBytes: number, signal?: AbortSignal): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
     return new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
+      if (this.dropped) return reject(new TransportError('ERR_CONNECTION', `the connection to ${this.endpoint.serverName}:${this.endpoint.port} was dropped; connect again`, true));
       let stream: ClientHttp2Stream;
       try {
         const relationship = this.endpoint.relationshipId;

@@ -17,6 +17,7 @@ import type { HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { bodyChunks } from './body-chunks.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
+import { destroySessionSoon } from './session-teardown.js';
 import { RateLimiter } from './rate-limiter.js';
 import {
   HEADER_LOG_HASH,
@@ -166,7 +167,7 @@ export class ReplicaHttpServer {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions) destroySessionSoon(session);
     await closed;
     // An upload handler may still be writing a partial log or applying when its session goes: closing means
     // it has finished (the destroyed stream ends it soon), so nothing writes into storage after close.

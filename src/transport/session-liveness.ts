@@ -8,6 +8,7 @@
  * offset. Progress counts because on a slow link a ping waits behind a flow-control window of data.
  */
 import type { ClientHttp2Session } from 'node:http2';
+import { destroySessionSoon } from './session-teardown.js';
 
 export interface LivenessOptions {
   /** How often an HTTP/2 PING goes out while requests are in flight (default 10 s). */
@@ -62,7 +63,7 @@ export class SessionLiveness {
       const silence = this.options.timeoutMs >= 1000 ? `${Math.round(this.options.timeoutMs / 1000)} s` : `${this.options.timeoutMs} ms`;
       this.lostReason = `the replica server has not answered for ${silence} (an HTTP/2 ping went unanswered and no bytes moved): the connection is dead`;
       this.stop();
-      this.session.destroy();
+      destroySessionSoon(this.session);
       return;
     }
     this.pingSentAt = now;
