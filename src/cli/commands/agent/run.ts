@@ -8,6 +8,7 @@ import { logger } from '../../../logging/logger.js';
 import type { CommandResult } from '../../output.js';
 import { openHostAdapter } from '../replication/host.js';
 import type { AgentRunArgs } from './command.js';
+import { stopRequested } from '../../stop-request.js';
 
 const log = logger('agent');
 
@@ -31,10 +32,7 @@ export async function agentRun(args: AgentRunArgs): Promise<CommandResult> {
   });
   const startedAt = new Date().toISOString();
   // Listening before starting: a stop requested while relationships are being read is still graceful.
-  const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const stopping = stopRequested();
   // On a replica server, the replicas it extends to a third server (A→B→C) are sent on schedule too.
   const extended = new ExtendedAgent({
     stateDir: args['state-dir'],
@@ -53,7 +51,7 @@ export async function agentRun(args: AgentRunArgs): Promise<CommandResult> {
     extendedRelationships: extended.scheduled.length,
     ...(listener ? { metrics: `http://${args['metrics-host']}:${listener.port}/metrics` } : {}),
   });
-  const signal = await stopRequested;
+  const signal = await stopping;
   log.info('stopping; running cycles are aborted and resent later', { signal });
   await Promise.all([agent.stop(), extended.stop()]);
   await listener?.close();

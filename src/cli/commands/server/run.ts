@@ -17,6 +17,7 @@ import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
 import { dropMarksOfEarlierServers } from '../../../replica/upload-marks.js';
 import { claimServerInstance } from '../../../replica/server-instance.js';
+import { stopRequested } from '../../stop-request.js';
 
 const log = logger('server');
 
@@ -55,10 +56,7 @@ async function serve(args: ServerRunArgs, stateDir: string, credential: HostCred
   await replicas.openExisting(folders);
   const handler = new ReplicaService(stateDir, replicas, { maxLogBytes: args['max-log-bytes'], records });
   // Listening for a stop before announcing the server: whoever starts it may stop it at once.
-  const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const stopping = stopRequested();
   // Content and hash manifests of the same open replicas the logs go to (comparisons by hash).
   // Kept up to date in the background at the block size primaries compare at (src/agent/hash-sync.ts).
   // BLAKE3 is offered only where this CPU has a SIMD path for it: its portable code is slower than SHA-256,
@@ -83,7 +81,7 @@ async function serve(args: ServerRunArgs, stateDir: string, credential: HostCred
   const sweep = setInterval(() => {
     sweeping = sweeping.then(() => replicas.applyAll());
   }, Math.max(1000, Math.min(60_000, interval * 1000)));
-  const signal = await stopRequested;
+  const signal = await stopping;
   log.info('stopping', { signal });
   clearInterval(sweep);
   await content.close();

@@ -9,6 +9,7 @@ import type { GlobalOptions } from '../../command-kit.js';
 import type { CommandResult } from '../../output.js';
 import { defaultServiceName, installPlan, roleCommand, roleNodeOptions, uninstallPlan, type ServiceContext, type ServiceRole } from './plan.js';
 import { runPlan, type StepRunner } from './runner.js';
+import { stopChild } from './child-stop.js';
 
 const log = logger('service');
 
@@ -68,11 +69,12 @@ export async function runService(args: ServiceArgs): Promise<CommandResult<Servi
   await hv.serviceStart(name, () => {
     stopping = true;
     event(2, 2, `hvreplica ${args.role} is stopping at the request of the Service Control Manager`);
-    child?.kill();
+    if (child) void stopChild(child);
   });
   const ctx = serviceContext(args);
   child = spawn(ctx.nodePath, [...roleNodeOptions(args.role), ctx.cliPath, ...roleCommand(args.role), `--state-dir=${ctx.stateDir}`], {
-    stdio: 'ignore',
+    // The channel carries the stop request (stop-request.ts): Windows has no SIGTERM to send.
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     windowsHide: true,
     // The role adds the Application event log to its logging when this names the registered source.
     env: { ...process.env, HVR_EVENT_LOG_SOURCE: name },
@@ -85,7 +87,8 @@ export async function runService(args: ServiceArgs): Promise<CommandResult<Servi
       resolve(1);
     });
   });
-  // Ended by TerminateProcess or a crash, the server could not give its state directory's claim up itself.
+  // Ended by TerminateProcess (it did not stop within the grace) or a crash, the server could not give its state
+  // directory's claim up itself.
   if (args.role === 'replica-server' && child.pid !== undefined) {
     await releaseExitedServerClaim(ctx.stateDir, child.pid).catch((error: unknown) => log.warn(`could not give up the exited server's claim: ${(error as Error).message}`));
   }
