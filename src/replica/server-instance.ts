@@ -11,22 +11,24 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplicaError } from './errors.js';
-import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, takeoverHolder } from './holder-file.js';
+import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, takeoverHolder } from './holder-file.js';
 
 /** A claim file without a readable holder (torn by a crash: claims are linked in whole) is taken over after this. */
 const UNNAMED_GRACE_MS = 2_000;
 /**
  * How long a starting server waits while another process takes a crashed server's claim over: that takes
- * milliseconds, so a takeover that lasts longer belongs to a process that hangs.
+ * milliseconds, so a takeover that lasts longer belongs to a process that hangs. Longer than a guard that
+ * names no process is kept (torn by a power loss), so that a start gets past one of those.
  */
-const TAKEOVER_WAIT_MS = 20_000;
+export const TAKEOVER_WAIT_MS = TAKEOVER_GUARD_BOUND_MS + 15_000;
 
 export function serverInstanceFile(stateDir: string): string {
   return join(stateDir, 'replica', 'server.instance.json');
 }
 
 /** Claims `stateDir` for this process's replica server; the function returned gives it up. */
-export async function claimServerInstance(stateDir: string): Promise<() => Promise<void>> {
+export async function claimServerInstance(stateDir: string, options: { takeoverWaitMs?: number } = {}): Promise<() => Promise<void>> {
+  const takeoverWaitMs = options.takeoverWaitMs ?? TAKEOVER_WAIT_MS;
   const path = serverInstanceFile(stateDir);
   await mkdir(join(stateDir, 'replica'), { recursive: true });
   const me = holderOfThisProcess('replica server');
@@ -53,11 +55,11 @@ export async function claimServerInstance(stateDir: string): Promise<() => Promi
     if (await removeHolderFileIf(path, holder)) takeoverWaitSince = undefined;
     else {
       takeoverWaitSince ??= Date.now();
-      if (Date.now() - takeoverWaitSince > TAKEOVER_WAIT_MS) {
+      if (Date.now() - takeoverWaitSince >= takeoverWaitMs) {
         const taker = await takeoverHolder(path);
         throw new ReplicaError(
           'ERR_BUSY',
-          `the replica server's claim ${path} of a crashed server is being taken over by ${taker ? describeHolder(taker) : 'another process'} for more than ${TAKEOVER_WAIT_MS / 1000} s; ` +
+          `the replica server's claim ${path} of a crashed server is being taken over by ${taker ? describeHolder(taker) : 'another process'} for more than ${takeoverWaitMs / 1000} s; ` +
             `try again, and if it stays so, ${taker ? adviceWhenHeld(taker, `${path}.takeover`, 'an hvreplica server starting') : `delete ${path}.takeover`}`,
         );
       }

@@ -208,6 +208,26 @@ describe('replica server instance claim', () => {
     }
   });
 
+  it('waits a bounded time for a live process that takes a crashed claim over, then names it', async () => {
+    const stateDir = join(dir, 'slow-takeover');
+    const crashed = await claimOfCrashedServer(stateDir);
+    const path = serverInstanceFile(stateDir);
+    // The test runner stands for a live claimant that hangs in its takeover.
+    const taker = JSON.stringify({ pid: process.ppid, purpose: `taking over ${path}`, since: crashed.since, host: crashed.host, start: await startOfRunner() });
+    await writeFile(`${path}.takeover`, taker);
+    await assert.rejects(claimServerInstance(stateDir, { takeoverWaitMs: 0 }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BUSY');
+      assert.ok(error.message.includes(`is being taken over by process ${process.ppid} on ${crashed.host}`), error.message);
+      assert.ok(error.message.includes(`if process ${process.ppid} hangs, stop it`), error.message);
+      return true;
+    });
+    assert.equal(await readFile(`${path}.takeover`, 'utf8'), taker, "a live claimant's guard is left alone");
+    assert.equal((JSON.parse(await readFile(path, 'utf8')) as { pid: number }).pid, crashed.pid);
+    await rm(`${path}.takeover`);
+    const release = await claimServerInstance(stateDir);
+    await release();
+  });
+
   it("is given up for an exited server by the service that ran it, before its process id can name a live stranger", async () => {
     const stateDir = join(dir, 'service');
     const release = await claimServerInstance(stateDir);
