@@ -23,6 +23,8 @@ export interface NativeBinding {
   fileSize(path: string): Promise<number>;
   /** Marks a file sparse (NTFS, ReFS); false where the file system cannot, true and nothing done on POSIX. */
   markSparse(path: string): Promise<boolean>;
+  /** When process `pid` started, as text unique to it across pid reuse and reboots; undefined when unknown. */
+  processStartIdentity(pid: number): string | undefined;
 }
 
 /** The package root: dist/src/native → three levels up. */

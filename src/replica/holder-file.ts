@@ -8,19 +8,68 @@
  * still writing it (which, on a loaded host, could take longer than any grace given to it). The stores that
  * use these files link received logs into the same folders, so hard links are there already.
  *
+ * A holder is its process id together with that process's start (src/native/process-start.ts): after a
+ * crash and a reboot, or just a long time, the id of a crashed holder may belong to an unrelated process,
+ * which must not keep the file held. Files written before the start was recorded name the id only and are
+ * judged by it alone, as then.
+ *
  * Taking over a file left by a crash is a read, a check that its process is gone, and a removal; two
  * processes that both read the same dead holder must not both remove, or the second removes the claim the
  * first has just made, and both go on as holders. So a removal is made under a second, short-lived holder
  * file (`<path>.takeover`), after reading the holder again: one that changed in between is left alone.
+ * A guard left by a crashed claimant is itself taken over the same way, under `<guard>.takeover`: removing
+ * it without a guard of its own would let two claimants that both found it stale each remove what the
+ * other had just created, and both take over at once.
  */
 import { randomUUID } from 'node:crypto';
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { processStartIdentity } from '../native/process-start.js';
 import { processAlive } from '../util/process-alive.js';
 
 export interface Holder {
   pid: number;
   purpose: string;
   since: string;
+  /** The holder process's start identity (processStartIdentity); absent in files of earlier versions, and where the system does not say. */
+  start?: string;
+  /** The host the holder ran on, for messages; absent in files of earlier versions. */
+  host?: string;
+}
+
+/** This process as the holder of something, for `purpose`. */
+export function holderOfThisProcess(purpose: string): Holder {
+  const start = processStartIdentity(process.pid);
+  return { pid: process.pid, purpose, since: new Date().toISOString(), ...(start === undefined ? {} : { start }), host: hostname() };
+}
+
+/**
+ * Whether the process a holder file names runs no more. Our own id names a file left by an earlier process
+ * that had it (or by this one, when it could not remove its own): this process holds nothing it did not
+ * take in this call. Without a recorded start, only the id is judged.
+ */
+export function holderGone(holder: Holder): boolean {
+  if (holder.pid === process.pid || !processAlive(holder.pid)) return true;
+  if (holder.start === undefined) return false;
+  const now = processStartIdentity(holder.pid);
+  // Unknown (a protected process on Windows): it may be the holder, so it holds.
+  return now !== undefined && now !== holder.start;
+}
+
+/** "process 12 on host h (replica server, since …)", for messages. */
+export function describeHolder(holder: Holder): string {
+  return `process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} (${holder.purpose}, since ${holder.since})`;
+}
+
+/**
+ * What to do about the file at `path` held by the live `holder` (`what` says what it should be, e.g. "an
+ * hvreplica server"), for ERR_BUSY messages. A file naming the id only may name a stranger that got the id
+ * after a crash; one with the start names that very process.
+ */
+export function adviceWhenHeld(holder: Holder, path: string, what: string): string {
+  return holder.start === undefined
+    ? `if process ${holder.pid} is not ${what}, delete ${path}`
+    : `if process ${holder.pid} hangs, stop it (its file ${path} is then taken over)`;
 }
 
 /** Creates `path` naming `holder`; false when it exists already. */
@@ -38,18 +87,85 @@ export async function createHolderFile(path: string, holder: Holder): Promise<bo
   }
 }
 
-/** The holder a file names; undefined when it is gone or unreadable (torn by a crash). */
-export async function readHolderFile(path: string): Promise<Holder | undefined> {
+function parseHolder(text: string): Holder | undefined {
   try {
-    const value = JSON.parse(await readFile(path, 'utf8')) as Holder;
+    const value = JSON.parse(text) as Holder;
     return Number.isInteger(value.pid) && value.pid > 0 ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The holder a file names; undefined when it is gone or unreadable (torn by a crash). */
+export async function readHolderFile(path: string): Promise<Holder | undefined> {
+  try {
+    return parseHolder(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** One version of a holder file as found: the same file (inode) with the same text is the same version. */
+interface FileVersion {
+  ino: number;
+  text: string;
+  mtimeMs: number;
+}
+
+async function fileVersion(path: string): Promise<FileVersion | undefined> {
+  try {
+    const [info, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);
+    return { ino: info.ino, text, mtimeMs: info.mtimeMs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function sameVersion(a: FileVersion, b: FileVersion): boolean {
+  return a.ino === b.ino && a.text === b.text;
+}
+
 function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.pid === b.pid && a.since === b.since && a.purpose === b.purpose);
+  return a === b || (a !== undefined && b !== undefined && a.pid === b.pid && a.since === b.since && a.purpose === b.purpose && a.start === b.start);
+}
+
+/**
+ * A takeover lasts milliseconds. A guard whose writer's identity is not recorded (an earlier version's, or
+ * torn by a power loss: linked files are not flushed) is taken as left by a crash once it is older than
+ * this, even when its id names a live process: that may be a stranger that got the id.
+ */
+export const TAKEOVER_GUARD_BOUND_MS = 30_000;
+/** Guards of guards: each level is a claimant that crashed while taking over the one below. */
+const MAX_GUARD_LEVELS = 3;
+
+function guardLeftByCrash(found: FileVersion): boolean {
+  const writer = parseHolder(found.text);
+  if (writer?.start !== undefined) return holderGone(writer);
+  const old = Math.abs(Date.now() - found.mtimeMs) > TAKEOVER_GUARD_BOUND_MS;
+  return old || (writer !== undefined && holderGone(writer));
+}
+
+/**
+ * Creates the takeover guard `guard`, taking over one left by a crashed claimant (under a guard of its own).
+ * False while a live process holds it: the caller waits a little and tries again.
+ */
+async function enterGuard(guard: string, purpose: string, level: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (await createHolderFile(guard, holderOfThisProcess(purpose))) return true;
+    const found = await fileVersion(guard);
+    if (found === undefined) continue;
+    if (!guardLeftByCrash(found) || level + 1 >= MAX_GUARD_LEVELS) return false;
+    const outer = `${guard}.takeover`;
+    if (!(await enterGuard(outer, `taking over ${guard}`, level + 1))) return false;
+    try {
+      const now = await fileVersion(guard);
+      if (now !== undefined && sameVersion(now, found)) await rm(guard, { force: true });
+    } finally {
+      await rm(outer, { force: true });
+    }
+  }
+  return false;
 }
 
 /** Takeovers this process runs now (by holder file), so that its own guard is never mistaken for a crashed one's. */
@@ -61,24 +177,26 @@ const takingOver = new Set<string>();
  * false while another process takes it over (the caller waits a little and reads it again).
  */
 export async function removeHolderFileIf(path: string, seen: Holder | undefined): Promise<boolean> {
-  const guard = `${path}.takeover`;
-  if (takingOver.has(guard)) return false;
-  takingOver.add(guard);
+  if (takingOver.has(path)) return false;
+  takingOver.add(path);
   try {
-    if (!(await createHolderFile(guard, { pid: process.pid, purpose: `taking over ${path}`, since: new Date().toISOString() }))) {
-      const other = await readHolderFile(guard);
-      // A takeover lasts milliseconds: a guard whose process is gone (or ours, from an earlier process with our id) was left by a crash.
-      if (other && other.pid !== process.pid && processAlive(other.pid)) return false;
-      await rm(guard, { force: true });
-      return false;
-    }
+    const guard = `${path}.takeover`;
+    if (!(await enterGuard(guard, `taking over ${path}`, 0))) return false;
     try {
-      if (sameHolder(await readHolderFile(path), seen)) await rm(path, { force: true });
+      // Under the guard only our removal can change a file that exists: a missing one stays missing for us
+      // (whoever creates it now is its holder, and its file is not ours to remove).
+      const found = await fileVersion(path);
+      if (found !== undefined && sameHolder(parseHolder(found.text), seen)) await rm(path, { force: true });
     } finally {
       await rm(guard, { force: true });
     }
     return true;
   } finally {
-    takingOver.delete(guard);
+    takingOver.delete(path);
   }
+}
+
+/** Who is taking over the holder file at `path` now (for a message when that lasts too long). */
+export function takeoverHolder(path: string): Promise<Holder | undefined> {
+  return readHolderFile(`${path}.takeover`);
 }

@@ -6,17 +6,17 @@
  * of a storage folder happens inside this lock, and the storage object never outlives it.
  *
  * The lock is a file beside the folder (`<folder>.lock`, so deleting the folder on Complete-VMFailover
- * keeps it) naming the holder's process id. A lock whose process is gone was left by a crash and is
- * taken over; age alone never breaks it, since applying a large cycle or flattening a disk may take long.
+ * keeps it) naming the holder's process (holder-file.ts: its id and start). A lock whose process is gone
+ * (also when its id now names another process) was left by a crash and is taken over; age alone never
+ * breaks it, since applying a large cycle or flattening a disk may take long.
  * Within one process, holders queue on a promise chain, and a holder may take the same lock again
  * (a failover that completes another on its way) without deadlocking itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { processAlive } from '../util/process-alive.js';
 import { ReplicaError } from './errors.js';
-import { createHolderFile, readHolderFile, removeHolderFileIf, type Holder } from './holder-file.js';
+import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf } from './holder-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -39,15 +39,14 @@ export function storageLockFile(folder: string): string {
 }
 
 async function acquire(path: string, purpose: string, waitMs: number): Promise<void> {
-  const me: Holder = { pid: process.pid, purpose, since: new Date().toISOString() };
+  const me = holderOfThisProcess(purpose);
   await mkdir(dirname(path), { recursive: true });
   const start = Date.now();
   let unnamedSince: number | undefined;
   for (;;) {
     if (await createHolderFile(path, me)) return;
     const holder = await readHolderFile(path);
-    if (holder && (holder.pid === process.pid || !processAlive(holder.pid))) {
-      // Our own pid here is a lock left by an earlier process that had the same id, or by a crash of ours.
+    if (holder && holderGone(holder)) {
       // Removed only if it still names that holder: another process waiting for it may have taken it first.
       if (await removeHolderFileIf(path, holder)) continue;
     } else if (!holder) {
@@ -58,8 +57,12 @@ async function acquire(path: string, purpose: string, waitMs: number): Promise<v
       }
     } else unnamedSince = undefined;
     if (Date.now() - start > waitMs) {
-      const who = holder ? `process ${holder.pid} (${holder.purpose}, since ${holder.since})` : 'another process';
-      throw new ReplicaError('ERR_BUSY', `the replica storage ${dirname(path)} is in use by ${who}; try again when it has finished`);
+      const who = holder ? describeHolder(holder) : 'another process';
+      throw new ReplicaError(
+        'ERR_BUSY',
+        `the replica storage ${dirname(path)} is in use by ${who}; try again when it has finished` +
+          (holder ? `; ${adviceWhenHeld(holder, path, 'an hvreplica process (server, failover command)')}` : ''),
+      );
     }
     await new Promise((done) => setTimeout(done, 50));
   }

@@ -1,14 +1,17 @@
 /**
  * Holder files (src/replica/holder-file.ts), under the storage lock and the replica server's claim: a file
- * left by a crash is taken over by one process only, even when several read its dead holder at once.
+ * left by a crash is taken over by one process only, even when several read its dead holder at once, also
+ * when its process id now names an unrelated live process, and a takeover guard left by a crash is broken.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deadPid } from './dead-pid.js';
-import { createHolderFile, readHolderFile, removeHolderFileIf, type Holder } from '../../src/replica/holder-file.js';
+import { processStartIdentity } from '../../src/native/process-start.js';
+import { createHolderFile, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, type Holder } from '../../src/replica/holder-file.js';
+import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 
 describe('holder files', () => {
   let dir: string;
@@ -61,9 +64,80 @@ describe('holder files', () => {
     assert.equal(await removeHolderFileIf(path, crashed), false);
     assert.deepEqual(await readHolderFile(path), crashed, 'left while the other takes it over');
     await writeFile(`${path}.takeover`, JSON.stringify({ pid: crashed.pid, purpose: `taking over ${path}`, since: '2026-12-07T00:00:00.000Z' }));
-    assert.equal(await removeHolderFileIf(path, crashed), false, 'the dead takeover goes first');
-    assert.equal(await removeHolderFileIf(path, crashed), true);
+    assert.equal(await removeHolderFileIf(path, crashed), true, 'the dead takeover is broken, and the holder taken over');
     assert.equal(await readHolderFile(path), undefined);
     assert.equal(JSON.stringify((await readdir(dir)).filter((f) => f.startsWith('guarded'))), '[]');
+  });
+
+  it("knows a process by its id and start: the same while it runs, another for another process, none once it exited", async () => {
+    const mine = processStartIdentity(process.pid);
+    assert.ok(mine, 'this system tells when a process started');
+    assert.equal(processStartIdentity(process.pid), mine);
+    assert.notEqual(processStartIdentity(process.ppid), mine);
+    assert.equal(processStartIdentity(await deadPid()), undefined);
+    assert.equal(holderOfThisProcess('test').start, mine);
+  });
+
+  it('is judged gone when its id now names an unrelated live process, and judged by the id alone when it names no start', async () => {
+    const exited = await startOfExitedProcess();
+    const stranger = await liveStranger(exited);
+    try {
+      const since = '2026-12-07T00:00:00.000Z';
+      const reused: Holder = { pid: stranger.pid!, purpose: 'replica server', since, start: exited };
+      assert.equal(holderGone(reused), true, 'the id was given to another process after its holder exited');
+      assert.equal(holderGone({ ...reused, start: processStartIdentity(stranger.pid!)! }), false, 'that very process still runs');
+      const { start: _none, ...idOnly } = reused;
+      assert.equal(holderGone(idOnly), false, 'a file of an earlier version names only the id: its process may be the holder');
+      await stopStranger(stranger);
+      assert.equal(holderGone(reused), true);
+      assert.equal(holderGone(idOnly), true);
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('taken over by a crashed claimant whose id now names a live stranger, or left torn long ago, is broken; a fresh torn one is waited for', async () => {
+    const exited = await startOfExitedProcess();
+    const stranger = await liveStranger(exited);
+    try {
+      const path = join(dir, 'stale-guard.lock');
+      const guard = `${path}.takeover`;
+      const crashed: Holder = { pid: await deadPid(), purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' };
+      await writeFile(path, JSON.stringify(crashed));
+      await writeFile(guard, JSON.stringify({ pid: stranger.pid, purpose: `taking over ${path}`, since: '2026-12-07T00:00:00.000Z', start: exited }));
+      assert.equal(await removeHolderFileIf(path, crashed), true);
+      assert.equal(await readHolderFile(path), undefined);
+
+      // Torn by a power loss (linked files are not flushed): nobody can tell who wrote it, so only its age breaks it.
+      await writeFile(path, JSON.stringify(crashed));
+      await writeFile(guard, '');
+      assert.equal(await removeHolderFileIf(path, crashed), false, 'a fresh guard may be a takeover under way');
+      assert.deepEqual(await readHolderFile(path), crashed);
+      const old = new Date(Date.now() - 2 * TAKEOVER_GUARD_BOUND_MS);
+      await utimes(guard, old, old);
+      assert.equal(await removeHolderFileIf(path, crashed), true);
+      assert.equal(await readHolderFile(path), undefined);
+
+      // An earlier version's guard names the id only: a live stranger with it keeps it only while it is young.
+      await writeFile(path, JSON.stringify(crashed));
+      await writeFile(guard, JSON.stringify({ pid: stranger.pid, purpose: `taking over ${path}`, since: '2026-12-07T00:00:00.000Z' }));
+      assert.equal(await removeHolderFileIf(path, crashed), false);
+      await utimes(guard, old, old);
+      assert.equal(await removeHolderFileIf(path, crashed), true);
+      assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('stale-guard')), []);
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('taken over by a claimant that crashed while breaking a crashed takeover is broken too', async () => {
+    const path = join(dir, 'nested.lock');
+    const crashed: Holder = { pid: await deadPid(), purpose: 'replica server', since: '2026-12-07T00:00:00.000Z' };
+    const start = await startOfExitedProcess();
+    await writeFile(path, JSON.stringify(crashed));
+    await writeFile(`${path}.takeover`, JSON.stringify({ ...crashed, purpose: `taking over ${path}`, start }));
+    await writeFile(`${path}.takeover.takeover`, JSON.stringify({ ...crashed, purpose: `taking over ${path}.takeover`, start }));
+    assert.equal(await removeHolderFileIf(path, crashed), true);
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('nested')), []);
   });
 });

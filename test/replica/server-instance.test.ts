@@ -14,6 +14,7 @@ import { ReplicaConfigStore } from '../../src/replica/index.js';
 import { claimServerInstance, releaseExitedServerClaim, serverInstanceFile } from '../../src/replica/server-instance.js';
 import { pathExists } from '../../src/util/path-exists.js';
 import { deadPid } from './dead-pid.js';
+import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 import { runCli } from './run-cli.js';
 
 /**
@@ -31,6 +32,16 @@ let release;
 try { release = await claimServerInstance(stateDir); console.log('won'); } catch (error) { console.log('refused ' + error.code); }
 if (release) { while (!existsSync(done)) await new Promise((r) => setTimeout(r, 5)); await release(); }
 `;
+
+/** A replica server's claim on `stateDir` made by a process that then crashed (killed, no clean-up). */
+async function claimOfCrashedServer(stateDir: string): Promise<{ pid: number; since: string; start?: string; host?: string }> {
+  const moduleUrl = new URL('../../src/replica/server-instance.js', import.meta.url).href;
+  const script = `const { claimServerInstance } = await import(${JSON.stringify(moduleUrl)}); await claimServerInstance(process.argv[1]); process.kill(process.pid, 'SIGKILL');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, stateDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [, signal] = (await new Promise((resolve) => child.once('exit', (...args) => resolve(args)))) as [number | null, string | null];
+  assert.equal(signal, 'SIGKILL', 'the claimer crashed after claiming');
+  return JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number; since: string; start?: string; host?: string };
+}
 
 async function claimAtOnce(stateDir: string, count: number): Promise<string[]> {
   const go = join(stateDir, 'go');
@@ -66,6 +77,12 @@ async function claimAtOnce(stateDir: string, count: number): Promise<string[]> {
     await writeFile(done, '');
     await Promise.all(exited);
   }
+}
+
+/** The test runner's start identity (it runs all along). */
+async function startOfRunner(): Promise<string> {
+  const { processStartIdentity } = await import('../../src/native/process-start.js');
+  return processStartIdentity(process.ppid)!;
 }
 
 describe('replica server instance claim', () => {
@@ -117,6 +134,45 @@ describe('replica server instance claim', () => {
     await afterEmpty();
   });
 
+  it('of a server that crashed is taken over when its process id now names an unrelated live process', async () => {
+    const stateDir = join(dir, 'reused');
+    const crashed = await claimOfCrashedServer(stateDir);
+    const stranger = await liveStranger(crashed.start);
+    try {
+      assert.ok(crashed.start, 'the claim names its process by its start too');
+      // After a reboot or a long time the system gave the crashed server's id to the stranger.
+      await writeFile(serverInstanceFile(stateDir), JSON.stringify({ ...crashed, pid: stranger.pid }));
+      const release = await claimServerInstance(stateDir);
+      const holder = JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { pid: number };
+      assert.equal(holder.pid, process.pid);
+      await release();
+      assert.equal(stranger.exitCode, null, 'the stranger is left alone');
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('names the live server that holds it, its host and since when, and says what to do', async () => {
+    const stateDir = join(dir, 'named');
+    const release = await claimServerInstance(stateDir);
+    try {
+      const mine = JSON.parse(await readFile(serverInstanceFile(stateDir), 'utf8')) as { since: string; host: string };
+      // Another process's claim as this process would write it: the test runner holds it.
+      const claim = JSON.stringify({ pid: process.ppid, purpose: 'replica server', since: mine.since, host: mine.host, start: await startOfRunner() });
+      await writeFile(serverInstanceFile(stateDir), claim);
+      await assert.rejects(claimServerInstance(stateDir), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_BUSY');
+        assert.ok(error.message.includes(`process ${process.ppid} on ${mine.host} (replica server, since ${mine.since})`), error.message);
+        assert.match(error.message, new RegExp(`stop it before starting another.*if process ${process.ppid} hangs, stop it`));
+        return true;
+      });
+      assert.equal(await readFile(serverInstanceFile(stateDir), 'utf8'), claim);
+    } finally {
+      await rm(serverInstanceFile(stateDir), { force: true });
+      await release();
+    }
+  });
+
   it('of a server that crashed is taken over by one of several servers starting at once', async () => {
     for (let round = 0; round < 3; round += 1) {
       const stateDir = join(dir, `race-${round}`);
@@ -128,6 +184,48 @@ describe('replica server instance claim', () => {
       assert.deepEqual(answers.filter((a) => a === 'won'), ['won'], `one server only may hold the state directory: ${answers.join(', ')}`);
       assert.deepEqual(answers.filter((a) => a !== 'won'), Array(4).fill('refused ERR_BUSY'));
     }
+  });
+
+  it('of a server that crashed, with the takeover guard of a claimant that crashed too, is taken over by one of several servers starting at once', async () => {
+    const claimant = await startOfExitedProcess();
+    const stranger = await liveStranger(claimant);
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const stateDir = join(dir, `guard-race-${round}`);
+        const crashed = await claimOfCrashedServer(stateDir);
+        const path = serverInstanceFile(stateDir);
+        // The claimant crashed while it took the crashed server over, and the stranger got its id.
+        await writeFile(`${path}.takeover`, JSON.stringify({ ...crashed, pid: stranger.pid, purpose: `taking over ${path}`, start: claimant }));
+        // In the last round the crashed server's id names the live stranger too.
+        if (round === 2) await writeFile(path, JSON.stringify({ ...crashed, pid: stranger.pid }));
+        const answers = await claimAtOnce(stateDir, 5);
+        assert.deepEqual(answers.filter((a) => a === 'won'), ['won'], `one server only may hold the state directory: ${answers.join(', ')}`);
+        assert.deepEqual(answers.filter((a) => a !== 'won'), Array(4).fill('refused ERR_BUSY'));
+        assert.equal(await pathExists(`${path}.takeover`), false, 'the crashed guard is gone');
+      }
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('waits a bounded time for a live process that takes a crashed claim over, then names it', async () => {
+    const stateDir = join(dir, 'slow-takeover');
+    const crashed = await claimOfCrashedServer(stateDir);
+    const path = serverInstanceFile(stateDir);
+    // The test runner stands for a live claimant that hangs in its takeover.
+    const taker = JSON.stringify({ pid: process.ppid, purpose: `taking over ${path}`, since: crashed.since, host: crashed.host, start: await startOfRunner() });
+    await writeFile(`${path}.takeover`, taker);
+    await assert.rejects(claimServerInstance(stateDir, { takeoverWaitMs: 0 }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BUSY');
+      assert.ok(error.message.includes(`is being taken over by process ${process.ppid} on ${crashed.host}`), error.message);
+      assert.ok(error.message.includes(`if process ${process.ppid} hangs, stop it`), error.message);
+      return true;
+    });
+    assert.equal(await readFile(`${path}.takeover`, 'utf8'), taker, "a live claimant's guard is left alone");
+    assert.equal((JSON.parse(await readFile(path, 'utf8')) as { pid: number }).pid, crashed.pid);
+    await rm(`${path}.takeover`);
+    const release = await claimServerInstance(stateDir);
+    await release();
   });
 
   it("is given up for an exited server by the service that ran it, before its process id can name a live stranger", async () => {

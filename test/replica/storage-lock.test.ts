@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { executionAsyncResource } from 'node:async_hooks';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { withStorageLock } from '../../src/replica/storage-lock.js';
+import { storageLockFile, withStorageLock } from '../../src/replica/storage-lock.js';
+import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 
 /**
  * Whether node propagates an AsyncLocalStorage into new async resources right now: the storage's init hook
@@ -53,5 +54,39 @@ describe('storage lock in one process', () => {
     await first;
     assert.deepEqual(seen, [true, true], 'tracked while a holder runs');
     assert.equal(await contextTracked(), false, 'not tracked once every holder is done');
+  });
+});
+
+describe('storage lock left by a crash', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hvr-lock-crash-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('is taken over when its process id now names an unrelated live process', async () => {
+    const folder = join(dir, 'reused');
+    const exited = await startOfExitedProcess();
+    const stranger = await liveStranger(exited);
+    try {
+      await writeFile(storageLockFile(folder), JSON.stringify({ pid: stranger.pid, purpose: 'applying logs', since: '2026-12-07T00:00:00.000Z', start: exited, host: 'replica1' }));
+      const holder = await withStorageLock(folder, 'test failover', async () => JSON.parse(await readFile(storageLockFile(folder), 'utf8')) as { pid: number; purpose: string }, { waitMs: 200 });
+      assert.deepEqual([holder.pid, holder.purpose], [process.pid, 'test failover']);
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('of an earlier version, naming only the id of a live process, is refused as before, naming its holder and what to do', async () => {
+    const folder = join(dir, 'id-only');
+    const lock = JSON.stringify({ pid: process.ppid, purpose: 'applying logs', since: '2026-12-07T00:00:00.000Z' });
+    await writeFile(storageLockFile(folder), lock);
+    await assert.rejects(withStorageLock(folder, 'test failover', async () => undefined, { waitMs: 200 }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BUSY');
+      assert.ok(error.message.includes(`in use by process ${process.ppid} (applying logs, since 2026-12-07T00:00:00.000Z)`), error.message);
+      assert.ok(error.message.includes(`if process ${process.ppid} is not an hvreplica process (server, failover command), delete ${storageLockFile(folder)}`), error.message);
+      return true;
+    });
+    assert.equal(await readFile(storageLockFile(folder), 'utf8'), lock);
   });
 });

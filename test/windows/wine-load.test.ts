@@ -35,6 +35,11 @@ describe('Windows x64 addon under Wine', () => {
       assert.ok(missing.errno === 2 || missing.errno === 3, `ERROR_FILE_NOT_FOUND or ERROR_PATH_NOT_FOUND, got ${String(missing.errno)}`);
       assert.equal(missing.syscall, 'CreateFileW');
       assert.equal(outcome.ownSize, statSync(exe).size);
+      // A process's creation time names it (holder files, src/replica/holder-file.ts): known and stable for a live one.
+      const [start, again] = outcome.ownStart as [unknown, unknown];
+      assert.match(String(start), /^\d+$/);
+      assert.equal(again, start);
+      assert.equal(outcome.noProcessStart, null);
       // Wine's file system may or may not do sparse files; either way the call answers, with a writer open.
       assert.equal(typeof outcome.sparse, 'boolean');
       assert.equal(outcome.sparseThenWritten, 8 * 1024 * 1024 + 4096, 'the file is written past its hole');

@@ -19,6 +19,9 @@ interface Outcome {
   sparse?: boolean;
   sparseThenWritten?: number;
   sparseMissingError?: unknown;
+  /** processStartIdentity of this process twice, and of a process id no process has. */
+  ownStart?: [string | undefined, string | undefined];
+  noProcessStart?: string | null;
   failure?: string;
 }
 
@@ -38,6 +41,9 @@ try {
     outcome.missingFileError = error instanceof NativeError ? error.toJSON() : String(error);
   }
   outcome.ownSize = await addon.fileSize(process.execPath);
+  outcome.ownStart = [addon.processStartIdentity(process.pid), addon.processStartIdentity(process.pid)];
+  // Windows process ids are multiples of 4: this one is never given to a process.
+  outcome.noProcessStart = addon.processStartIdentity(4_294_967_295) ?? null;
   const sparseFile = join(tmpdir(), `hvr-sparse-${process.pid}.bin`);
   const writer = await open(sparseFile, 'w');
   try {

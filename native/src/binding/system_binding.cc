@@ -1,14 +1,16 @@
-// JS_ functions about the addon and the host: version, host features, and a file probe that exercises
-// the async error path end to end.
+// JS_ functions about the addon and the host: version, host features, a process's start identity, and a
+// file probe that exercises the async error path end to end.
 #include <napi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "binding/async_work.h"
 #include "binding/registry.h"
 #include "core/file.h"
 #include "core/host_features.h"
+#include "core/process_start.h"
 
 namespace hvr::binding {
 namespace {
@@ -57,12 +59,20 @@ Napi::Value JsMarkSparse(const Napi::CallbackInfo& info) {
       [](Napi::Env env, bool& sparse) { return Napi::Boolean::New(env, sparse); });
 }
 
+Napi::Value JsProcessStartIdentity(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsNumber()) ThrowUsage(info.Env(), "Usage: processStartIdentity(pid)");
+  std::optional<std::string> identity = ProcessStartIdentity(info[0].As<Napi::Number>().Uint32Value());
+  if (!identity) return info.Env().Undefined();
+  return Napi::String::New(info.Env(), *identity);
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, JsVersion, "version"));
   exports.Set("hostFeatures", Napi::Function::New(env, JsHostFeatures, "hostFeatures"));
   exports.Set("requireHostFeature", Napi::Function::New(env, JsRequireHostFeature, "requireHostFeature"));
   exports.Set("fileSize", Napi::Function::New(env, JsFileSize, "fileSize"));
   exports.Set("markSparse", Napi::Function::New(env, JsMarkSparse, "markSparse"));
+  exports.Set("processStartIdentity", Napi::Function::New(env, JsProcessStartIdentity, "processStartIdentity"));
 }
 BindingRegistrar registrar(Register);
 
