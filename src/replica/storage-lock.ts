@@ -38,14 +38,30 @@ export function storageLockFile(folder: string): string {
   return `${resolve(folder)}.lock`;
 }
 
-async function acquire(path: string, purpose: string, waitMs: number): Promise<void> {
+export interface StorageLockOptions {
+  /** How long to wait for another process's holder before ERR_BUSY (default STORAGE_LOCK_WAIT_MS). */
+  waitMs?: number;
+  /**
+   * Told once when another live process holds the lock and this one has to wait for it (the CLI says so to
+   * its administrator: a failover waits for the replica server's apply instead of seeming to hang).
+   */
+  onWait?: (holder: Holder, waitMs: number) => void;
+}
+
+async function acquire(path: string, purpose: string, options: StorageLockOptions): Promise<void> {
+  const waitMs = options.waitMs ?? STORAGE_LOCK_WAIT_MS;
   const me: Holder = { pid: process.pid, purpose, since: new Date().toISOString() };
   await mkdir(dirname(path), { recursive: true });
   const start = Date.now();
   let unnamedSince: number | undefined;
+  let told = false;
   for (;;) {
     if (await createHolderFile(path, me)) return;
     const holder = await readHolderFile(path);
+    if (holder && holder.pid !== process.pid && !told && processAlive(holder.pid)) {
+      told = true;
+      options.onWait?.(holder, waitMs);
+    }
     if (holder && (holder.pid === process.pid || !processAlive(holder.pid))) {
       // Our own pid here is a lock left by an earlier process that had the same id, or by a crash of ours.
       // Removed only if it still names that holder: another process waiting for it may have taken it first.
@@ -66,12 +82,12 @@ async function acquire(path: string, purpose: string, waitMs: number): Promise<v
 }
 
 /** Runs `body` while this process holds the storage folder's lock. */
-export async function withStorageLock<T>(folder: string, purpose: string, body: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+export async function withStorageLock<T>(folder: string, purpose: string, body: () => Promise<T>, options: StorageLockOptions = {}): Promise<T> {
   const path = storageLockFile(folder);
   const mine = held.getStore();
   if (mine?.has(path)) return body();
   return local.run(path, async () => {
-    await acquire(path, purpose, options.waitMs ?? STORAGE_LOCK_WAIT_MS);
+    await acquire(path, purpose, options);
     running += 1;
     try {
       return await held.run(new Set([...(mine ?? []), path]), body);
