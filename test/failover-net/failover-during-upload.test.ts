@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import { CLI_PATH } from '../../src/demo/server-process.js';
 import { completeFailover } from '../../src/failover/failover.js';
 import { FailoverSite } from '../../src/failover/site.js';
-import { storageLockFile } from '../../src/replica/storage-lock.js';
+import { storageLockFile, withStorageLock } from '../../src/replica/storage-lock.js';
 import { uploadMarksDir, uploadsInFlight } from '../../src/replica/upload-marks.js';
 import { TransportError } from '../../src/transport/errors.js';
 import { latestContent, MiB, TwoHosts, type CliResult } from '../e2e/harness.js';
@@ -39,12 +39,9 @@ async function applied(hosts: TwoHosts): Promise<void> {
   await latestContent(hosts.replicaDir);
 }
 
-/** `hvreplica replicate` of vm1 as a child the test can pause; its result once it exits. */
-function replicateChild(hosts: TwoHosts): { pid: number; kill: (signal: NodeJS.Signals) => void; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI_PATH, 'replicate', '--vm=vm1', `--state-dir=${hosts.primaryState}`, '--json'], {
-    env: { ...process.env, HVR_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** `hvreplica <args> --json` as a child the test can pause or watch; `stderr()` so far, and its result once it exits. */
+function cliChild(args: string[]): { kill: (signal: NodeJS.Signals) => void; stderr: () => string; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI_PATH, ...args, '--json'], { env: { ...process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,11 +52,15 @@ function replicateChild(hosts: TwoHosts): { pid: number; kill: (signal: NodeJS.S
       try {
         resolve({ code, json: JSON.parse(stdout) as CliResult['json'], stderr });
       } catch {
-        reject(new Error(`replicate printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
+        reject(new Error(`hvreplica ${args.join(' ')} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
       }
     });
   });
-  return { pid: child.pid!, kill: (signal) => child.kill(signal), result };
+  return { kill: (signal) => child.kill(signal), stderr: () => stderr, result };
+}
+
+function replicateChild(hosts: TwoHosts): ReturnType<typeof cliChild> {
+  return cliChild(['replicate', '--vm=vm1', `--state-dir=${hosts.primaryState}`]);
 }
 
 describe('failover while the replica server receives a log of the VM', () => {
@@ -177,6 +178,42 @@ describe('failover while the replica server receives a log of the VM', () => {
       assert.notEqual(next.ReferencePoint, before.ReferencePoint);
       await applied(hosts);
       assert.deepEqual((await latestContent(hosts.replicaDir)).hashes, hosts.expected.get(next.ReferencePoint), 'the replica equals the primary after the next cycle');
+    } finally {
+      await hosts.dispose();
+    }
+  });
+
+  it('Stop-HvrVMFailover waits for another process that holds the replica storage, says so, and then cancels', async () => {
+    const hosts = await TwoHosts.create({ disks: [4 * MiB], recoveryHistory: 4 });
+    try {
+      await hosts.startServer();
+      await hosts.workload(['--seed=44', '--bytes=1MiB']);
+      const last = await cycle(hosts);
+      await ok(hosts, 'replica', 'failover', 'start', '--vm-name=vm1');
+      let release!: () => void;
+      let held!: () => void;
+      const holding = new Promise<void>((resolve) => (held = resolve));
+      // This test's process holds the storage as the replica server does while it applies a cycle.
+      const lock = withStorageLock(hosts.replicaDir, 'test: applying a cycle', async () => {
+        held();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await holding;
+      const stop = cliChild(['failover', 'stop', '--vm-name=vm1', `--state-dir=${hosts.replicaState}`]);
+      try {
+        while (!stop.stderr().includes('waiting for process')) await new Promise((r) => setTimeout(r, 20));
+        assert.match(stop.stderr(), new RegExp(`waiting for process ${process.pid} \\(test: applying a cycle, since .*gives up with ERR_BUSY after 10 min`));
+        assert.equal(await state(hosts), 'FailedOverWaitingCompletion', 'nothing was cancelled while the storage was held');
+      } finally {
+        release();
+        await lock;
+      }
+      const stopped = await stop.result;
+      assert.equal(stopped.code, 0, JSON.stringify(stopped.json));
+      assert.equal((stopped.json.result as Array<Record<string, unknown>>)[0]!.StoppedOperation, 'failover-cancelled');
+      assert.equal(await state(hosts), 'Replicating');
+      await applied(hosts);
+      assert.deepEqual((await latestContent(hosts.replicaDir)).hashes, hosts.expected.get(last.ReferencePoint));
     } finally {
       await hosts.dispose();
     }
