@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { CycleResult } from '../engine/replicator.js';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
-import { dropUploadMarks } from '../replica/upload-marks.js';
+import { dropUploadMarks, UPLOAD_WAIT_MS, uploadsStillRunning } from '../replica/upload-marks.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
@@ -165,8 +165,19 @@ async function revertFailover(site: FailoverSite, record: FailoverRecord): Promi
 
 export type StopFailoverOutcome = 'test-failover-stopped' | 'failover-cancelled' | 'prepare-cancelled';
 
-/** Stop-VMFailover, with Hyper-V's order: a test failover first, then a failover or a prepare. */
+/**
+ * Stop-VMFailover, with Hyper-V's order: a test failover first, then a failover or a prepare. On a replica
+ * it runs under the VM's storage lock, as the start and the completion do: a cancel must not undo a failover
+ * that another process is still bringing up, nor one that a completion is committing, and both see the
+ * record as the one before them left it.
+ */
 export async function stopFailover(site: FailoverSite, vmId: string): Promise<{ record: FailoverRecord; outcome: StopFailoverOutcome }> {
+  const record = await site.store.require(vmId);
+  if (record.testFailover || canTransition(record, 'cancelFailover')) return site.lockStorage(vmId, 'failover stop', () => stopLocked(site, vmId));
+  return stopLocked(site, vmId);
+}
+
+async function stopLocked(site: FailoverSite, vmId: string): Promise<{ record: FailoverRecord; outcome: StopFailoverOutcome }> {
   const record = await site.store.require(vmId);
   if (record.testFailover) return { record: await stopTestFailover(site, vmId), outcome: 'test-failover-stopped' };
   if (canTransition(record, 'cancelFailover')) return { record: await revertFailover(site, record), outcome: 'failover-cancelled' };
@@ -185,16 +196,20 @@ export async function stopFailover(site: FailoverSite, vmId: string): Promise<{ 
  * host that holds the running VM's chain (Hyper-V) the chain stays until the VM is off, and the same
  * command run again then (or on a record completed that way, whatever its state since) finishes it.
  */
-export async function completeFailover(site: FailoverSite, vmId: string): Promise<FailoverRecord> {
+export async function completeFailover(site: FailoverSite, vmId: string, options: CompleteFailoverOptions = {}): Promise<FailoverRecord> {
   const record = await site.store.require(vmId);
   if (record.heldChain) return finishHeldChain(site, record);
-  if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
-  const failover = record.failover;
-  if (!failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
+  checkComplete(record);
+  // Before the storage lock: an upload ends by handing its log to the storage under that lock (where it is
+  // refused, the replica having failed over), so waiting for it inside the lock could only time out.
+  await uploadsEnded(record, await site.storagePath(vmId), options.uploadWaitMs ?? UPLOAD_WAIT_MS);
   return site.withStorage(vmId, 'failover complete', async (storage, root) => {
-    const bases = await pointFiles(storage, record.configuration, failover.pointId);
-    if (await site.host.vmHoldsDiskFiles(vmOnHost(record))) return completeHeld(site, record, storage, root, bases);
-    await site.host.rebaseVmDisks(vmOnHost(record), Object.entries(bases).map(([diskId, path]) => ({ diskId, path })), site.failedOverDiskFolder(vmId));
+    // Read again under the lock: a Stop-HvrVMFailover, or another failover, may have run while this one waited.
+    const current = await site.store.require(vmId);
+    const failover = checkComplete(current);
+    const bases = await pointFiles(storage, current.configuration, failover.pointId);
+    if (await site.host.vmHoldsDiskFiles(vmOnHost(current))) return completeHeld(site, current, storage, root, bases);
+    await site.host.rebaseVmDisks(vmOnHost(current), Object.entries(bases).map(([diskId, path]) => ({ diskId, path })), site.failedOverDiskFolder(vmId));
     const next = await site.store.modify(vmId, (r) => {
       const done = transition(r, 'completeFailover', `failover committed to recovery point ${failover.pointId}; other recovery points removed`, site.clock());
       delete done.failover;
@@ -205,4 +220,34 @@ export async function completeFailover(site: FailoverSite, vmId: string): Promis
     await dropUploadMarks(root);
     return next;
   });
+}
+
+export interface CompleteFailoverOptions {
+  /** How long the completion waits for uploads into the replica's folder to end (default UPLOAD_WAIT_MS). */
+  uploadWaitMs?: number;
+}
+
+function checkComplete(record: FailoverRecord): NonNullable<FailoverRecord['failover']> {
+  if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
+  if (!record.failover) throw new FailoverError('ERR_CORRUPT_STATE', `VM '${record.vmName}' is ${record.state} but its record names no failover; cancel it with Stop-HvrVMFailover`);
+  return record.failover;
+}
+
+/**
+ * The replica server's uploads of the VM that began before its failover end before the completion deletes
+ * the replica's folder (src/replica/upload-marks.ts): on Windows a partial log the server holds open cannot be
+ * deleted, and anywhere an upload still writing would leave it behind. The server refuses every upload of a
+ * failed-over VM at its start and ends those that were streaming within a second (refusal-watch.ts), so this
+ * waits only for that, or for an upload whose primary stopped sending (the server's idle timeout). Past the
+ * wait nothing is changed: the failover stays FailedOverWaitingCompletion and the command can be run again.
+ */
+async function uploadsEnded(record: FailoverRecord, storage: string, waitMs: number): Promise<void> {
+  const running = await uploadsStillRunning(storage, waitMs);
+  if (running === undefined) return;
+  throw new FailoverError(
+    'ERR_BUSY',
+    `the replica server is still receiving ${running.count} of VM '${record.vmName}' that began before its failover: ${running.which}. ` +
+      'Nothing was changed: the failover stays FailedOverWaitingCompletion and the server refuses the upload. ' +
+      `Run Complete-HvrVMFailover again (hvreplica failover complete --vm-name ${record.vmName}); if it still waits, restart the replica server`,
+  );
 }

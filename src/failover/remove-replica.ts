@@ -32,7 +32,9 @@ import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { readJsonFile, writeFileAtomic } from '../replica/atomic-file.js';
 import { RemovedRelationships } from '../replica/removed-relationships.js';
-import { waitForUploads } from '../replica/upload-marks.js';
+import { UPLOAD_WAIT_MS, uploadsStillRunning } from '../replica/upload-marks.js';
+
+export { UPLOAD_WAIT_MS };
 import { withStorageLock } from '../replica/storage-lock.js';
 import { replicaStatisticsFile } from '../replica/replica-statistics.js';
 import { pathExists } from '../util/path-exists.js';
@@ -239,24 +241,17 @@ export interface RemoveReplicaOptions {
 }
 
 /**
- * Long enough for an upload whose primary stopped sending to end by the replica server's idle timeout (60 s);
- * one that streams ends within a second of the tombstone (src/replica/removal-watch.ts).
- */
-export const UPLOAD_WAIT_MS = 90_000;
-
-/**
  * After the tombstone, before anything in the folder goes: the replica server's uploads into it end first
  * (src/replica/upload-marks.ts). An open partial log cannot be deleted on Windows, and an upload still running
  * would leave one behind. Past the wait the removal stops here, saying so; run again, it goes on from here.
  */
 async function uploadsEnded(record: FailoverRecord, storage: string, waitMs: number): Promise<void> {
-  const running = await waitForUploads(storage, waitMs);
-  if (running.length === 0) return;
-  const which = running.map((m) => `${m.upload} (process ${m.pid}, since ${m.since})`).join(', ');
+  const running = await uploadsStillRunning(storage, waitMs);
+  if (running === undefined) return;
   // A FailoverError: `replication remove` with a pattern leaves this VM with a warning and goes on with the others.
   throw new FailoverError(
     'ERR_BUSY',
-    `the replica server is still receiving ${running.length === 1 ? 'an upload' : `${running.length} uploads`} of VM '${record.vmName}' from ${record.peerServer}: ${which}. ` +
+    `the replica server is still receiving ${running.count} of VM '${record.vmName}' from ${record.peerServer}: ${running.which}. ` +
       'The relationship is removed already (the server refuses it from now on, and ends an upload that streams within a second; ' +
       'one whose primary stopped sending ends by the server\'s idle timeout). Run the removal again to finish it (hvreplica replication remove ' +
       `--vm-name ${record.vmName}, Remove-HvrVMReplication ${record.vmName}); if it still waits, restart the replica server`,

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createHostAdapter } from '../host/factory.js';
 import type { HostAdapter } from '../host/host-adapter.js';
 import { normalizeGuid } from '../protocol/guid.js';
-import { withStorageLock } from '../replica/storage-lock.js';
+import { withStorageLock, type StorageLockOptions } from '../replica/storage-lock.js';
 import { VmRegistry } from '../replica/vm-registry.js';
 import { openVhdxReplicaStorage, type VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { FailoverStore } from './record.js';
@@ -38,6 +38,8 @@ export interface FailoverSiteOptions<H extends HostAdapter = HostAdapter> {
   storageBlockSize?: number;
   /** Time source of recovery points and history entries; tests step it. */
   clock?: () => Date;
+  /** Told when an operation waits for another process's hold of a VM's replica storage (the replica server applying). */
+  onStorageWait?: StorageLockOptions['onWait'];
 }
 
 export class FailoverSite<H extends HostAdapter = HostAdapter> {
@@ -127,12 +129,16 @@ export class FailoverSite<H extends HostAdapter = HostAdapter> {
 
   /** withStorage of the storage at `path`: for a removal that recorded where it was (its registration may be gone). */
   async withStorageAt<T>(path: string, purpose: string, body: (storage: VhdxReplicaStorage, path: string) => Promise<T>): Promise<T> {
-    return withStorageLock(path, purpose, async () => body(await openVhdxReplicaStorage(path, { clock: this.clock }), path));
+    return withStorageLock(path, purpose, async () => body(await openVhdxReplicaStorage(path, { clock: this.clock }), path), this.lockOptions);
   }
 
   /** Holds the storage lock of a VM without opening the storage (it may not exist yet, or be deleted inside). */
   async lockStorage<T>(vmId: string, purpose: string, body: (path: string) => Promise<T>): Promise<T> {
     const path = await this.storagePath(vmId);
-    return withStorageLock(path, purpose, () => body(path));
+    return withStorageLock(path, purpose, () => body(path), this.lockOptions);
+  }
+
+  private get lockOptions(): StorageLockOptions {
+    return this.options.onStorageWait ? { onWait: this.options.onStorageWait } : {};
   }
 }

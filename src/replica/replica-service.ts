@@ -13,7 +13,7 @@ import type { ReplicaRecords } from './replica-records.js';
 import type { DefineResult } from './replica-vms.js';
 import { VmRegistry } from './vm-registry.js';
 import { RemovedRelationships, type RequestPurpose } from './removed-relationships.js';
-import { RemovalWatch } from './removal-watch.js';
+import { RefusalWatch } from './refusal-watch.js';
 import { withUploadMark } from './upload-marks.js';
 
 export interface PrimaryIdentity {
@@ -98,22 +98,33 @@ export class ReplicaService implements ReplicaHandler {
 
   async upload(auth: PrimaryAuthorization, key: LogKey, request: Omit<UploadRequest, 'primaryServerName'>, body: AsyncIterable<Uint8Array>): Promise<UploadStatus> {
     const vm = await this.vms.open(key.vmId, auth.entry, auth.primaryServerName, { id: auth.relationshipId, replace: false });
-    // Refused before a byte is stored when the replica has failed over (checked again, under the storage
-    // lock, when the log is handed to the storage).
-    await this.records?.receiving(key.vmId, auth.primaryServerName);
-    // Seen by a removal in another process, which waits for it before deleting the folder (upload-marks.ts).
+    // Seen by a removal or a failover's completion in another process, which waits for it before deleting
+    // the folder (upload-marks.ts). Written before the upload looks for a tombstone or a failover: one that
+    // began before the mark was there changed its record first, so this upload is refused below.
     return withUploadMark(vm.Path, `disk ${key.diskId} cycle ${key.generation}/${key.sequence}`, async () => {
-      const removed = () => this.removed.removedMeanwhile(key.vmId, () => this.vms.get(key.vmId));
-      // A removal that began before the mark was there wrote its tombstone first: nothing of this upload is
-      // written into a folder it deletes (or deleted), and the primary is told why.
-      const refusal = await removed();
-      if (refusal) throw refusal;
-      const watch = new RemovalWatch(removed);
+      const refusal = async (): Promise<ReplicaError | undefined> =>
+        (await this.removed.removedMeanwhile(key.vmId, () => this.vms.get(key.vmId))) ?? (await this.failedOver(key.vmId, auth.primaryServerName));
+      // Nothing of the upload is written into a folder a removal deletes (or deleted), nor into a replica that
+      // failed over, and the primary is told why. Checked again under the storage lock when the log is handed over.
+      const refused = await refusal();
+      if (refused) throw refused;
+      const watch = new RefusalWatch(refusal);
       try {
         return await this.receiver.receive(vm.Path, key, { ...request, primaryServerName: auth.primaryServerName }, watch.guard(body));
       } finally {
         watch.stop();
       }
     });
+  }
+
+  /** Why the VM takes no logs any more (it failed over here, or replication was reversed), or undefined. */
+  private async failedOver(vmId: string, primaryServerName: string): Promise<ReplicaError | undefined> {
+    try {
+      await this.records?.receiving(vmId, primaryServerName);
+      return undefined;
+    } catch (error) {
+      if (error instanceof ReplicaError && error.code === 'ERR_INVALID_STATE') return error;
+      throw error;
+    }
   }
 }

@@ -16,7 +16,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ReplicaError } from './errors.js';
-import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf } from './holder-file.js';
+import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, type Holder } from './holder-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -38,15 +38,32 @@ export function storageLockFile(folder: string): string {
   return `${resolve(folder)}.lock`;
 }
 
-async function acquire(path: string, purpose: string, waitMs: number): Promise<void> {
+export interface StorageLockOptions {
+  /** How long to wait for another process's holder before ERR_BUSY (default STORAGE_LOCK_WAIT_MS). */
+  waitMs?: number;
+  /**
+   * Told once when another live process holds the lock and this one has to wait for it (the CLI says so to
+   * its administrator: a failover waits for the replica server's apply instead of seeming to hang).
+   */
+  onWait?: (holder: Holder, waitMs: number) => void;
+}
+
+async function acquire(path: string, purpose: string, options: StorageLockOptions): Promise<void> {
+  const waitMs = options.waitMs ?? STORAGE_LOCK_WAIT_MS;
   const me = holderOfThisProcess(purpose);
   await mkdir(dirname(path), { recursive: true });
   const start = Date.now();
   let unnamedSince: number | undefined;
+  let told = false;
   for (;;) {
     if (await createHolderFile(path, me)) return;
     const holder = await readHolderFile(path);
-    if (holder && holderGone(holder)) {
+    const gone = holder !== undefined && holderGone(holder);
+    if (holder && !gone && !told) {
+      told = true;
+      options.onWait?.(holder, waitMs);
+    }
+    if (holder && gone) {
       // Removed only if it still names that holder: another process waiting for it may have taken it first.
       if (await removeHolderFileIf(path, holder)) continue;
     } else if (!holder) {
@@ -69,12 +86,12 @@ async function acquire(path: string, purpose: string, waitMs: number): Promise<v
 }
 
 /** Runs `body` while this process holds the storage folder's lock. */
-export async function withStorageLock<T>(folder: string, purpose: string, body: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+export async function withStorageLock<T>(folder: string, purpose: string, body: () => Promise<T>, options: StorageLockOptions = {}): Promise<T> {
   const path = storageLockFile(folder);
   const mine = held.getStore();
   if (mine?.has(path)) return body();
   return local.run(path, async () => {
-    await acquire(path, purpose, options.waitMs ?? STORAGE_LOCK_WAIT_MS);
+    await acquire(path, purpose, options);
     running += 1;
     try {
       return await held.run(new Set([...(mine ?? []), path]), body);

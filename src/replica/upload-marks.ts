@@ -8,7 +8,7 @@
  * would fail half-way; anywhere, an upload still running would create the folder again and leave its partial
  * log behind. So the removal writes its tombstone first, then waits until no mark is left (`waitForUploads`):
  * every upload that holds a mark then sees the tombstone, at its start or within a second while its body
- * arrives (removal-watch.ts), and ends, and one that begins after it is refused before it writes a byte.
+ * arrives (refusal-watch.ts), and ends, and one that begins after it is refused before it writes a byte.
  * A mark whose process is gone (a crash) is deleted, never waited for.
  */
 import { randomBytes } from 'node:crypto';
@@ -109,6 +109,26 @@ export async function waitForUploads(folder: string, waitMs: number, pollMs = 10
     if (Date.now() >= deadline) return running;
     await new Promise((done) => setTimeout(done, pollMs));
   }
+}
+
+/**
+ * How long an operation that deletes a replica's folder (Remove-VMReplication, Complete-VMFailover) waits for
+ * the uploads into it: long enough for an upload whose primary stopped sending to end by the replica server's
+ * idle timeout (60 s); one that streams ends within a second of the refusal (refusal-watch.ts).
+ */
+export const UPLOAD_WAIT_MS = 90_000;
+
+/**
+ * waitForUploads, then what still runs said for a message (`count`: "an upload" or "2 uploads"; `which`: "disk …
+ * cycle g/s (process p, since t), …"), or undefined when none does.
+ */
+export async function uploadsStillRunning(folder: string, waitMs: number): Promise<{ count: string; which: string } | undefined> {
+  const running = await waitForUploads(folder, waitMs);
+  if (running.length === 0) return undefined;
+  return {
+    count: running.length === 1 ? 'an upload' : `${running.length} uploads`,
+    which: running.map((m) => `${m.upload} (process ${m.pid}, since ${m.since})`).join(', '),
+  };
 }
 
 /**

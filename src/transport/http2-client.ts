@@ -304,6 +304,10 @@ export class ReplicaClient {
           wire = undefined;
         }
         finish(answerError(status, wire));
+        // A refusal may come before the whole body was sent (the replica ended the upload: its VM failed over or
+        // its relationship was removed). The rest is not wanted, and a stream left open on this side would keep
+        // the session's close() (the end of `hvreplica replicate`) waiting for it until the server's idle timeout.
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       });
       // An error answer may come with the stream reset while the body is still uploading: the status tells.
       stream.on('error', (error) => finish(status >= 400 ? answerError(status, undefined) : describeNetworkError(error, this.endpoint)));

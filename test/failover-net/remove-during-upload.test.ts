@@ -1,88 +1,32 @@
 /**
  * Remove-VMReplication on the replica server while the server is receiving a log of that VM into a partial
- * file (src/replica/upload-marks.ts, removal-watch.ts), over loopback with the real server: the removal writes
+ * file (src/replica/upload-marks.ts, refusal-watch.ts), over loopback with the real server: the removal writes
  * its tombstone, the server ends the upload that streams (the primary is told ERR_REPLICATION_REMOVED), and
  * only then is the folder deleted, so no partial log is left and, on Windows, no open file is in the way. An
  * upload that does not end within the removal's wait stops the removal with what to do; run again, it finishes.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { endpointOf } from '../../src/agent/replicate-vm.js';
-import { diskLogId } from '../../src/engine/ids.js';
 import { removeReplica } from '../../src/failover/remove-replica.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { FileHost } from '../../src/host/file/file-host.js';
-import { RelationshipStore } from '../../src/relationship/index.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
 import { uploadMarksDir, uploadsInFlight } from '../../src/replica/upload-marks.js';
-import { FileCertificateStore } from '../../src/security/index.js';
 import { TransportError } from '../../src/transport/errors.js';
-import { ReplicaClient } from '../../src/transport/http2-client.js';
-import { makeLog } from '../transport/fixtures.js';
 import { MiB, TwoHosts } from '../e2e/harness.js';
 import { cycle, ok, vmHashes } from './helpers.js';
+import { feed, nothingLeft, openUpload, partialWritten } from './uploads.js';
 
 const REMOVED = /replication of VM 'vm1' was removed on replica server replica\.e2e\.test .*remove the relationship too/;
-
-/** Every file under `dir` (recursively), by path. */
-async function files(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true }).catch(() => [] as string[])).map((name) => join(dir, name));
-}
-
-/** An upload of the primary's next cycle of vm1 whose body the test feeds; resolves with how it ended. */
-async function openUpload(hosts: TwoHosts): Promise<{ body: Readable; log: Buffer; ended: Promise<unknown>; client: ReplicaClient }> {
-  const rel = (await new RelationshipStore(hosts.primaryState).get(hosts.vmId))!;
-  const credential = await new FileCertificateStore(hosts.primaryState).credential(hosts.pairing.primaryThumbprint);
-  const client = await ReplicaClient.connect(endpointOf(rel), credential);
-  const diskId = diskLogId(hosts.vmId, (await hosts.host.getVm(hosts.vmId)).disks[0]!.id);
-  const key = { vmId: hosts.vmId, diskId, generation: 1, sequence: 1 };
-  const log = await makeLog(key, randomBytes(4 * MiB));
-  const body = new Readable({ read() {} });
-  const ended = client.put(key, { offset: 0, uploadId: 'ef'.repeat(16) }, body).then(
-    (status) => status,
-    (error: unknown) => error,
-  );
-  return { body, log, ended, client };
-}
-
-/** Sends the log from `from` on, a piece every few milliseconds, stopping short of its end (which never comes). */
-function feed(upload: { body: Readable; log: Buffer }, from: number): { timer: NodeJS.Timeout; sent: () => number } {
-  const piece = 64 * 1024;
-  let sent = from;
-  const timer = setInterval(() => {
-    if (sent + piece >= upload.log.length) return;
-    upload.body.push(upload.log.subarray(sent, sent + piece));
-    sent += piece;
-  }, 20);
-  return { timer, sent: () => sent };
-}
-
-/** Until the server holds a partial file of the upload (it is writing into the replica's folder). */
-async function partialWritten(hosts: TwoHosts): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    if ((await files(join(hosts.replicaDir, 'uploads'))).some((f) => f.endsWith('.partial'))) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail('the server never wrote the upload\'s partial file');
-}
 
 function assertRemovedRefusal(outcome: unknown): void {
   assert.ok(outcome instanceof TransportError, `the upload ended with ${String(outcome)}`);
   assert.equal(outcome.code, 'ERR_REPLICATION_REMOVED');
   assert.equal(outcome.status, 409);
   assert.match(outcome.message, REMOVED);
-}
-
-/** Nothing of the replica's folder, its uploads or their marks is left in the storage location. */
-async function nothingLeft(hosts: TwoHosts): Promise<void> {
-  assert.ok(!existsSync(hosts.replicaDir), 'the replica storage folder is gone');
-  assert.ok(!existsSync(uploadMarksDir(hosts.replicaDir)), 'no upload is marked any more');
-  assert.deepEqual((await files(hosts.storageLocation)).filter((f) => /\.partial/.test(f)), [], 'no partial log is left');
 }
 
 describe('replication remove while the replica server receives an upload', () => {
@@ -137,8 +81,8 @@ describe('replication remove while the replica server receives an upload', () =>
       // The primary's next request is refused already.
       assert.equal((await hosts.replicate()).json.error?.code, 'ERR_REPLICATION_REMOVED');
 
-      // The stalled primary streams again: the server ends the upload with the refusal once it has seen the
-      // tombstone (a body that stays stalled would end by the server's idle timeout instead).
+      // The stalled primary streams again: the server has ended the upload with the refusal once it saw the
+      // tombstone (a stalled body too: refusal-watch.ts gives up the chunk it waits for).
       const feeding = feed(upload, MiB);
       try {
         assertRemovedRefusal(await upload.ended);

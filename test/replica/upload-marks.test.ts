@@ -1,7 +1,7 @@
 /**
  * What lets Remove-VMReplication delete a replica's folder only once no upload writes into it: the marks of
  * uploads in flight (src/replica/upload-marks.ts), the watch that ends an upload's body once its relationship
- * is removed (removal-watch.ts), and the replica server refusing an upload admitted just before a removal
+ * is removed (refusal-watch.ts), and the replica server refusing an upload admitted just before a removal
  * before it writes a byte (replica-service.ts). Over the network with the removal: test/failover-net/remove-during-upload.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ReplicaError } from '../../src/replica/errors.js';
-import { RemovalWatch } from '../../src/replica/removal-watch.js';
+import { RefusalWatch } from '../../src/replica/refusal-watch.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
 import { ReplicaService } from '../../src/replica/replica-service.js';
 import { ReplicaVms } from '../../src/replica/replica-vms.js';
@@ -97,7 +97,7 @@ describe('uploads in flight', () => {
   it('an upload\'s body ends with the removal\'s refusal at the first chunk asked for after the removal was seen', async () => {
     const refusal = new ReplicaError('ERR_REPLICATION_REMOVED', 'replication of VM \'web1\' was removed');
     let removed = false;
-    const watch = new RemovalWatch(async () => (removed ? refusal : undefined), 5);
+    const watch = new RefusalWatch(async () => (removed ? refusal : undefined), 5);
     async function* endless(): AsyncGenerator<Buffer> {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 2));
@@ -120,6 +120,35 @@ describe('uploads in flight', () => {
       watch.stop();
     }
     assert.ok(chunks >= 3, 'the body flowed until the removal');
+  });
+
+  it('an upload whose body stalls (its primary paused) ends with the refusal instead of waiting for a chunk that does not come', async () => {
+    const refusal = new ReplicaError('ERR_INVALID_STATE', 'VM \'web1\' has failed over on replica replica.contoso.com');
+    let refused = false;
+    const watch = new RefusalWatch(async () => (refused ? refusal : undefined), 5);
+    let sent = 0;
+    const stalled: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => ({
+        // Two chunks, then nothing ever again (a stream that stays open).
+        next: () => (sent < 2 ? Promise.resolve({ done: false, value: Buffer.alloc(8, ++sent) }) : new Promise<IteratorResult<Buffer>>(() => undefined)),
+      }),
+    };
+    const received: number[] = [];
+    // The watch's timer does not hold the process (a server's open stream does): this test's loop is held here.
+    const alive = setInterval(() => undefined, 1_000);
+    try {
+      const reading = (async () => {
+        for await (const chunk of watch.guard(stalled)) {
+          received.push(chunk[0]!);
+          if (received.length === 2) refused = true;
+        }
+      })();
+      await assert.rejects(reading, (error) => error === refusal);
+    } finally {
+      watch.stop();
+      clearInterval(alive);
+    }
+    assert.deepEqual(received, [1, 2], 'what arrived before the refusal was handed on');
   });
 
   it('an upload admitted just before a removal is refused before it writes a byte', () =>

@@ -13,6 +13,10 @@ import { isWildcard, nameMatches, RelationshipStore, type ReplicationRelationshi
 import { CliError } from '../../cli-error.js';
 import { openHostAdapter } from '../replication/host.js';
 import { ExitCode } from '../../exit-codes.js';
+import { logger } from '../../../logging/logger.js';
+import type { Holder } from '../../../replica/holder-file.js';
+
+const log = logger('failover');
 
 /** A record file is `<VMId>.json`; `.primary.json`, `.extended.json` and the like are other state. */
 const RECORD_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
@@ -24,7 +28,20 @@ const RECORD_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  */
 export function localSite(stateDir: string, vmRoot?: string): FailoverSite {
   const host = openHostAdapter({ json: false, 'state-dir': stateDir, ...(vmRoot !== undefined ? { 'vm-root': vmRoot } : {}) });
-  return new FailoverSite({ name: hostname(), stateDir, host });
+  return new FailoverSite({ name: hostname(), stateDir, host, onStorageWait: sayWaiting });
+}
+
+/**
+ * A failover (or a read of the recovery points) waits for the replica server to finish what it does with the
+ * VM's storage (storing and applying a cycle that arrived): said on stderr, so that the command does not seem
+ * to hang, and what it waits for is named.
+ */
+function sayWaiting(holder: Holder, waitMs: number): void {
+  log.warn(
+    `waiting for process ${holder.pid} (${holder.purpose}, since ${holder.since}) to finish with the VM's replica storage; ` +
+      `this command goes on once it has (a cycle being applied is never cut), or gives up with ERR_BUSY after ${Math.round(waitMs / 60_000)} min`,
+    { pid: holder.pid, purpose: holder.purpose },
+  );
 }
 
 /** The VM of this host with that id or name, or undefined (a replica that has not failed over has none). */
