@@ -26,7 +26,12 @@ describe('a streamed upload the primary cancels', () => {
     try {
       const body = new Readable({ read() {} });
       body.push(log.subarray(0, MiB));
-      setTimeout(() => body.destroy(new Error('the encoder failed')), 300);
+      // Cut once the replica has received what was pushed (a fixed delay was too short on a loaded machine).
+      const cut = setInterval(() => {
+        if (host.server.metrics.value('hvr_received_bytes_total') < MiB) return;
+        clearInterval(cut);
+        body.destroy(new Error('the encoder failed'));
+      }, 20);
       await assert.rejects(client.put(key, { offset: 0, uploadId }, body), /reading the log failed: the encoder failed/);
       // The server learns of the reset asynchronously: ask until it has settled what it holds.
       let held = 0;
