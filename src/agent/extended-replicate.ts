@@ -128,7 +128,7 @@ function extendedDefinition(replica: HeldReplica, record: ExtendedRecord): Repli
 /** The first copy to an empty extended replica: every disk whole, as cycle 1/0 (trim where B holds nothing). */
 async function fullCopy(connection: ReplicaConnection, source: HashSyncSource, compression: boolean, signal: AbortSignal | undefined): Promise<{ changedBytes: number; logBytes: number }> {
   const opened: DiskImage[] = [];
-  const uploader = new Http2LogUploader(() => ReplicaClient.connect(connection.endpoint, connection.credential));
+  const uploader = new Http2LogUploader((closing) => ReplicaClient.connect(connection.endpoint, connection.credential, { signal: signal ? AbortSignal.any([signal, closing]) : closing }));
   let changedBytes = 0;
   try {
     const logs: OutgoingLog[] = [];

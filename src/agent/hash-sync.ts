@@ -161,7 +161,9 @@ function checkComparable(content: ReplicaContentStatus, source: HashSyncSource):
  * cycle ends (no onRead) is encoded straight into the upload; one that must be let go early is spooled.
  */
 export async function syncToReplica(replica: ReplicaConnection, source: HashSyncSource, options: HashSyncOptions = {}): Promise<RemoteHashSyncResult> {
-  const connect = () => ReplicaClient.connect(replica.endpoint, replica.credential);
+  // Ends at the resync's cancel, and the uploader's at its close too.
+  const connect = (closing?: AbortSignal) =>
+    ReplicaClient.connect(replica.endpoint, replica.credential, { signal: AbortSignal.any([options.signal, closing].filter((s): s is AbortSignal => s !== undefined)) });
   const client = await connect();
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
@@ -174,10 +176,10 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
     // XXH3-128 when the replica server computes it (protocol 5 lists it in the hello), else BLAKE3 when it does
     // (protocol 3) and this CPU has a SIMD path for it, else SHA-256 (an older server, or a CPU where SHA-256 is
     // the faster).
-    const algorithm = agreedAlgorithm(await client.hello(), options.algorithms ?? PREFERRED_SYNC_ALGORITHMS, algorithmsWorthUsingHere());
+    const algorithm = agreedAlgorithm(await client.hello(signal), options.algorithms ?? PREFERRED_SYNC_ALGORITHMS, algorithmsWorthUsingHere());
     // One pool for every disk and both levels: starting workers (SHA-256) costs tens of milliseconds each.
     const hashPool = (pool = new HashPool(algorithm, options.hashParallelism));
-    const content = await client.content(source.logVmId);
+    const content = await client.content(source.logVmId, signal);
     const position = checkComparable(content, source);
     const against = { position: content.Position!, referencePoint: content.ReferencePoint };
     const cycle = { generation: position.generation, sequence: position.sequence + 1, baseReferencePoint: content.ReferencePoint, newReferencePoint: source.referencePoint };

@@ -176,16 +176,16 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       const credential = await credentialOf(stateDir, rel);
       const endpoint = endpointOf(rel);
       if (fullCopy) {
-        const client = await ReplicaClient.connect(endpoint, credential);
+        const client = await ReplicaClient.connect(endpoint, credential, { signal });
         try {
-          const defined = await client.defineVm(definition);
+          const defined = await client.defineVm(definition, signal);
           log.info('replica VM defined on the replica server', { vm: vm.name, created: defined.Created });
         } finally {
           await client.close();
         }
       }
       steps.lap('credential');
-      uploader = new Http2LogUploader(() => ReplicaClient.connect(endpoint, credential));
+      uploader = new Http2LogUploader((closing) => ReplicaClient.connect(endpoint, credential, { signal: joinSignals(signal, closing) }));
       sink = new TransportSink({
         uploader: new RetryingUploader(
           options.bandwidth ? new BandwidthLimitedUploader(uploader, options.bandwidth) : uploader,
@@ -224,9 +224,9 @@ export async function replicateVm(options: ReplicateOptions): Promise<CycleRepor
       await uploader?.close();
     }
     if (options.planned && !options.sink) {
-      const client = await ReplicaClient.connect(endpointOf(rel), await credentialOf(stateDir, rel));
+      const client = await ReplicaClient.connect(endpointOf(rel), await credentialOf(stateDir, rel), { signal });
       try {
-        await client.defineVm({ ...definition, PreparedForFailover: { Generation: result.generation, Sequence: result.sequence } });
+        await client.defineVm({ ...definition, PreparedForFailover: { Generation: result.generation, Sequence: result.sequence } }, signal);
       } finally {
         await client.close();
       }

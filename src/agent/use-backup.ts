@@ -49,9 +49,9 @@ export async function initialReplicationFromBackup(options: FromBackupOptions): 
       // As before any full copy: a Hyper-V replica realises the VM from the host's own definition.
       const exported = await host.exportDefinition(vm.id);
       if (exported) definition.HostConfiguration = hostConfigurationToWire(exported);
-      const client = await ReplicaClient.connect(endpoint, credential);
+      const client = await ReplicaClient.connect(endpoint, credential, { signal });
       try {
-        const seeded = await client.seedFromBackup(definition);
+        const seeded = await client.seedFromBackup(definition, signal);
         log.info('replica seeded from the copy on the replica server', { vm: vm.name, path: seeded.BackupPath, seeded: seeded.Seeded, position: seeded.Position });
       } finally {
         await client.close();

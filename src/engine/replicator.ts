@@ -276,20 +276,25 @@ export class Replicator {
     const { host, vm } = this.options;
     const chunk = this.readChunk;
     return async function* (digests: NestedRecordHash | undefined) {
-      const tracker = await host.changeTracker(vm, point.id, disk.id);
       let image: DiskImage | undefined;
+      // The tracker is the source's own, closed when the source ends: a consumer that stops early leaves a listing
+      // of the tracker pending (readAhead does not wait for a source), which must not find it closed under it.
       async function* planned(): AsyncGenerator<PlannedRecord> {
-        for await (const extent of tracker.changesSince(since, signal ? { signal } : {})) {
-          count(extent.length);
-          if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
-          else yield* chunkReads(extent.offset, extent.length, chunk);
+        const tracker = await host.changeTracker(vm, point.id, disk.id);
+        try {
+          for await (const extent of tracker.changesSince(since, signal ? { signal } : {})) {
+            count(extent.length);
+            if (extent.kind === 'zero') yield { type: 'zero', offset: extent.offset, length: extent.length };
+            else yield* chunkReads(extent.offset, extent.length, chunk);
+          }
+        } finally {
+          await tracker.close();
         }
       }
       try {
         yield* readAhead(planned(), async () => (image ??= await host.openDiskAt(vm, point.id, disk.id)), undefined, digests ? { digests } : {});
       } finally {
         await image?.close();
-        await tracker.close();
       }
     };
   }

@@ -42,6 +42,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** When a server that stopped answering counts as gone (session-liveness.ts). */
   liveness?: LivenessOptions;
+  /** Ends the attempt at once with its reason: a cancelled cycle does not wait for a handshake that may never end. */
+  signal?: AbortSignal;
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -88,6 +90,12 @@ export class ReplicaClient {
   private recordHashAnswer: Promise<RecordHashAlgorithm> | undefined;
   /** destroy() was called: the session ends on the next turn (session-teardown.ts), requests are refused now. */
   private dropped = false;
+  /**
+   * A request was cancelled: close() then ends the session instead of closing it gracefully, which waits for the
+   * server to take what was sent and to close its side: a server that stopped answering (often why the caller
+   * cancelled) never does.
+   */
+  private cancelled = false;
 
   private constructor(
     private readonly session: ClientHttp2Session,
@@ -101,6 +109,8 @@ export class ReplicaClient {
     const authority = `https://${endpoint.serverName}:${endpoint.port}`;
     const tls = tlsOptions(credential);
     return new Promise<ReplicaClient>((resolve, reject) => {
+      const signal = options.signal;
+      if (signal?.aborted) return reject(signal.reason);
       const session = http2.connect(authority, {
         // Answers are small; what matters is the server's window for our uploads (http2-server.ts).
         settings: { initialWindowSize: 1024 * 1024 },
@@ -115,25 +125,33 @@ export class ReplicaClient {
             checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(endpoint.serverName, cert),
           }),
       });
-      const timer = setTimeout(() => {
-        destroySessionSoon(session);
-        reject(new TransportError('ERR_CONNECTION', `connecting to ${endpoint.serverName}:${endpoint.port} timed out`, true));
-      }, options.connectTimeoutMs ?? 15_000);
-      session.once('connect', () => {
+      // One way out of the attempt, whichever comes first; a session not handed over is ended.
+      let settled = false;
+      const timer = setTimeout(() => fail(new TransportError('ERR_CONNECTION', `connecting to ${endpoint.serverName}:${endpoint.port} timed out`, true)), options.connectTimeoutMs ?? 15_000);
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        destroySessionSoon(session);
+        reject(error);
+      };
+      const onAbort = () => fail(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      session.once('connect', () => {
+        if (settled) return;
         const usage = (session.socket as TLSSocket).getPeerCertificate(false)?.ext_key_usage;
         if (usage && usage.length > 0 && !usage.includes(OID_SERVER_AUTH)) {
-          destroySessionSoon(session);
-          return reject(new TransportError('ERR_UNAUTHORIZED', `the certificate of ${endpoint.serverName} lacks the Server Authentication usage`, false));
+          return fail(new TransportError('ERR_UNAUTHORIZED', `the certificate of ${endpoint.serverName} lacks the Server Authentication usage`, false));
         }
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         session.removeAllListeners('error');
         session.on('error', () => undefined);
         resolve(new ReplicaClient(session, endpoint, options.liveness));
       });
-      session.once('error', (error) => {
-        clearTimeout(timer);
-        reject(describeNetworkError(error, endpoint));
-      });
+      session.once('error', (error) => fail(describeNetworkError(error, endpoint)));
     });
   }
 
@@ -143,6 +161,7 @@ export class ReplicaClient {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.cancelled) return this.destroy();
     await new Promise<void>((resolve) => this.session.close(() => resolve()));
   }
 
@@ -152,43 +171,47 @@ export class ReplicaClient {
     destroySessionSoon(this.session);
   }
 
-  async health(): Promise<string> {
-    return (await this.request({ ':method': 'GET', ':path': PATH_HEALTH })).toString('utf8');
+  // Every request takes the caller's cancel `signal` (exchange()): it ends at once, whatever the server does.
+
+  async health(signal?: AbortSignal): Promise<string> {
+    return (await this.request({ ':method': 'GET', ':path': PATH_HEALTH }, undefined, signal)).toString('utf8');
   }
 
-  async hello(): Promise<HelloResponse> {
-    return JSON.parse((await this.request({ ':method': 'GET', ':path': PATH_HELLO })).toString('utf8')) as HelloResponse;
+  async hello(signal?: AbortSignal): Promise<HelloResponse> {
+    return JSON.parse((await this.request({ ':method': 'GET', ':path': PATH_HELLO }, undefined, signal)).toString('utf8')) as HelloResponse;
   }
 
   /**
    * The record checksum to write logs with for this server (log-format.ts): XXH3-128 when it lists it (protocol
    * 6 on), else BLAKE3 when it lists it and this host computes it fast, else SHA-256 (what every server reads).
+   * The hello runs under the first asker's `signal` (the callers of one session are one cycle's); cancelled, it
+   * is forgotten like any failed one.
    */
-  recordHash(): Promise<RecordHashAlgorithm> {
-    this.recordHashAnswer ??= this.hello().then((hello) => agreedRecordHash(hello.LogRecordHashes, recordHashesWorthUsingHere()));
+  recordHash(signal?: AbortSignal): Promise<RecordHashAlgorithm> {
+    this.recordHashAnswer ??= this.hello(signal).then((hello) => agreedRecordHash(hello.LogRecordHashes, recordHashesWorthUsingHere()));
     // A failed hello is asked again next time, not remembered.
     this.recordHashAnswer.catch(() => (this.recordHashAnswer = undefined));
     return this.recordHashAnswer;
   }
 
   /** What the replica holds of a log; with an identity, of that exact log (a re-cut one is not accepted). */
-  async status(key: LogKey, identity: LogIdentity = {}): Promise<UploadStatus> {
+  async status(key: LogKey, identity: LogIdentity = {}, signal?: AbortSignal): Promise<UploadStatus> {
     const headers: OutgoingHttpHeaders = { ':method': 'GET', ':path': logPath(key), ...identityHeaders(identity) };
-    return JSON.parse((await this.request(headers)).toString('utf8')) as UploadStatus;
+    return JSON.parse((await this.request(headers, undefined, signal)).toString('utf8')) as UploadStatus;
   }
 
   /** Sends the replica VM definition; the replica creates its storage or checks it matches. */
-  async defineVm(definition: ReplicaVmDefinition): Promise<DefineResult> {
+  async defineVm(definition: ReplicaVmDefinition, signal?: AbortSignal): Promise<DefineResult> {
     const body = Readable.from([Buffer.from(JSON.stringify(definition))]);
     const headers: OutgoingHttpHeaders = { ':method': 'PUT', ':path': vmPath(definition.VMId), 'content-type': 'application/json' };
-    return JSON.parse((await this.request(headers, body)).toString('utf8')) as DefineResult;
+    return JSON.parse((await this.request(headers, body, signal)).toString('utf8')) as DefineResult;
   }
 
   /**
    * Sends `body` (the log's bytes from `offset` on); resolves with what the server then holds. Without
    * `totalLength` the body is the rest of a log still being written, and must run to its trailer.
    */
-  async put(key: LogKey, upload: LogUpload, body: Readable): Promise<UploadStatus> {
+  async put(key: LogKey, upload: LogUpload, body: Readable, signal?: AbortSignal): Promise<UploadStatus> {
     const headers: OutgoingHttpHeaders = {
       ':method': 'PUT',
       ':path': logPath(key),
@@ -196,12 +219,12 @@ export class ReplicaClient {
       ...(upload.totalLength === undefined ? {} : { [HEADER_TOTAL_LENGTH]: String(upload.totalLength) }),
       ...identityHeaders(upload),
     };
-    return JSON.parse((await this.request(headers, body)).toString('utf8')) as UploadStatus;
+    return JSON.parse((await this.request(headers, body, signal)).toString('utf8')) as UploadStatus;
   }
 
   /** What the replica holds of a VM: position, reference point and disks of its latest applied content. */
-  async content(vmId: string): Promise<ReplicaContentStatus> {
-    return JSON.parse((await this.request({ ':method': 'GET', ':path': contentPath(vmId) })).toString('utf8')) as ReplicaContentStatus;
+  async content(vmId: string, signal?: AbortSignal): Promise<ReplicaContentStatus> {
+    return JSON.parse((await this.request({ ':method': 'GET', ':path': contentPath(vmId) }, undefined, signal)).toString('utf8')) as ReplicaContentStatus;
   }
 
   /** The encoded hash manifest of one replica disk's latest content, and the position it describes. */
@@ -227,14 +250,14 @@ export class ReplicaClient {
   }
 
   /** Asks the replica to create the VM's replica from the copy of its disks registered there. */
-  async seedFromBackup(definition: ReplicaVmDefinition): Promise<BackupSeedResult> {
+  async seedFromBackup(definition: ReplicaVmDefinition, signal?: AbortSignal): Promise<BackupSeedResult> {
     const body = Readable.from([Buffer.from(JSON.stringify(definition))]);
     const headers: OutgoingHttpHeaders = { ':method': 'PUT', ':path': backupPath(definition.VMId), 'content-type': 'application/json' };
-    return JSON.parse((await this.request(headers, body)).toString('utf8')) as BackupSeedResult;
+    return JSON.parse((await this.request(headers, body, signal)).toString('utf8')) as BackupSeedResult;
   }
 
-  private async request(headers: OutgoingHttpHeaders, body?: Readable): Promise<Buffer> {
-    return (await this.exchange(headers, body, MAX_RESPONSE_BYTES)).body;
+  private async request(headers: OutgoingHttpHeaders, body: Readable | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
+    return (await this.exchange(headers, body, MAX_RESPONSE_BYTES, signal)).body;
   }
 
   /**
@@ -259,9 +282,13 @@ export class ReplicaClient {
       let settled = false;
       const untrack = this.liveness.track();
       // Ended like any failure, with the canceller's reason; the stream is cancelled after, so its close finds it settled.
+      // A request with a body is reset as when its body fails (below): the replica keeps a cut upload for its resume.
       const onAbort = () => {
+        this.cancelled = true;
         finish(signal!.reason);
-        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        if (stream.destroyed) return;
+        if (body) stream.destroy(new Error('the request was cancelled'));
+        else stream.close(http2.constants.NGHTTP2_CANCEL);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (error: unknown, value?: Buffer) => {

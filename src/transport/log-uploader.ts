@@ -24,14 +24,25 @@ export interface LogUploader {
   upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult>;
   /**
    * The record checksum the logs should be written with for the replica these uploads go to (what its hello
-   * lists); an uploader without it gets SHA-256 logs, which every replica reads.
+   * lists); an uploader without it gets SHA-256 logs, which every replica reads. `signal` ends the asking.
    */
-  recordHash?(): Promise<RecordHashAlgorithm>;
+  recordHash?(signal?: AbortSignal): Promise<RecordHashAlgorithm>;
 }
 
 /** What `uploader` asks logs to be written with: a decorator passes on its inner uploader's answer. */
-export function recordHashOf(uploader: LogUploader): Promise<RecordHashAlgorithm> {
-  return uploader.recordHash?.() ?? Promise.resolve(DEFAULT_RECORD_HASH);
+export function recordHashOf(uploader: LogUploader, signal?: AbortSignal): Promise<RecordHashAlgorithm> {
+  return uploader.recordHash?.(signal) ?? Promise.resolve(DEFAULT_RECORD_HASH);
+}
+
+/** `promise`, or the reason of `signal` as soon as it aborts: for waiting on work shared with others, which goes on. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
@@ -40,33 +51,47 @@ export function recordHashOf(uploader: LogUploader): Promise<RecordHashAlgorithm
  */
 const bytesSentBy = new WeakMap<Error, number>();
 
-/** One session, reopened when it breaks. */
+/**
+ * One session, reopened when it breaks. Every request of an upload ends at the upload's cancel `signal`; a
+ * cancelled upload also ends the session (its other requests fail with it: they belong to the same cycle), so
+ * that closing the uploader does not wait for a replica server that stopped answering to take what was sent.
+ */
 export class Http2LogUploader implements LogUploader {
   private client: ReplicaClient | undefined;
   private connecting: Promise<ReplicaClient> | undefined;
+  /** Aborted by close(): a connection still being made is not waited for (its handshake may never end). */
+  private closing = new AbortController();
+  /** An upload was cancelled: the session is ended, not closed gracefully (see ReplicaClient.close). */
+  private cancelled = false;
 
-  constructor(private readonly connect: () => Promise<ReplicaClient>) {}
+  /** `connect` should end at its `signal` (ReplicaClient.connect's option). */
+  constructor(private readonly connect: (signal: AbortSignal) => Promise<ReplicaClient>) {}
 
   async upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {
+    return this.cancellable(() => this.send(source, signal), signal);
+  }
+
+  private async send(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {
     signal?.throwIfAborted();
     const steps = new PhaseTimes();
-    const client = await this.session();
+    // The session is shared by the cycle's uploads: this upload stops waiting for it, the connect goes on until close().
+    const client = await untilAborted(this.session(), signal);
     steps.lap('session');
     try {
       // The length and hash are known once the log is complete; until then the upload streams it to its end.
       let complete = source.complete();
       let identity = { uploadId: source.uploadId, ...(complete ? { logHash: complete.hash } : {}) };
       // Both questions at once, as two streams of the session: one round trip before the PUT, not two.
-      const [held, ofSequence] = await Promise.all([client.status(source.key, identity), complete ? undefined : client.status(source.key)]);
+      const [held, ofSequence] = await Promise.all([client.status(source.key, identity, signal), complete ? undefined : client.status(source.key, {}, signal)]);
       steps.lap('status');
       let before = held;
       if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
       if (!complete && ofSequence?.Accepted) {
         // The replica accepted a log of this sequence (its acknowledgement was lost, and the cycle is
         // delivered again): only the hash tells whether it is this one, so wait for it instead of sending.
-        complete = await source.finished();
+        complete = await untilAborted(source.finished(), signal);
         identity = { uploadId: source.uploadId, logHash: complete.hash };
-        before = await client.status(source.key, identity);
+        before = await client.status(source.key, identity, signal);
         if (before.Accepted) return { ...before, SentBytes: 0, Attempts: 1 };
       }
       let offset = before.ReceivedBytes;
@@ -75,21 +100,31 @@ export class Http2LogUploader implements LogUploader {
       const body = counted(source.open(offset), (n) => (read += n));
       // The body's end splits the PUT: encoding and sending before it, the replica's store and answer after.
       body.once('end', () => steps.lap('body'));
-      const onAbort = () => body.destroy(new Error('upload aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const after = await client.put(source.key, { offset, ...identity, ...(complete ? { totalLength: complete.length } : {}) }, body);
+        // A cancel ends the PUT through its own settle path, which also destroys the body (http2-client.ts).
+        const after = await client.put(source.key, { offset, ...identity, ...(complete ? { totalLength: complete.length } : {}) }, body, signal);
         steps.lap('answer');
         log.debug('upload steps (ms)', { log: `${source.key.generation}/${source.key.sequence}`, disk: source.key.diskId, bytes: read, ...steps.ms });
         return { ...after, SentBytes: read, Attempts: 1 };
       } catch (error) {
         if (error instanceof Error) bytesSentBy.set(error, read);
         throw error;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
       }
     } catch (error) {
       if (error instanceof TransportError && error.retryable) this.drop(client);
+      throw error;
+    }
+  }
+
+  /** Runs `work`; once `signal` cancelled it, the session is ended, and so is one still being made when it opens. */
+  private async cancellable<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (signal?.aborted) {
+        this.cancelled = true;
+        if (this.client) this.drop(this.client);
+      }
       throw error;
     }
   }
@@ -103,17 +138,22 @@ export class Http2LogUploader implements LogUploader {
     this.session().catch(() => undefined);
   }
 
-  async recordHash(): Promise<RecordHashAlgorithm> {
-    return (await this.session()).recordHash();
+  recordHash(signal?: AbortSignal): Promise<RecordHashAlgorithm> {
+    return this.cancellable(async () => (await untilAborted(this.session(), signal)).recordHash(signal), signal);
   }
 
   async close(): Promise<void> {
     // A connection still being made (connectAhead) would otherwise open after the close and hold the
-    // process up; wait for it, whatever its outcome, and close what it made.
+    // process up; it is cancelled (a server that stopped answering never completes the handshake), waited
+    // for whatever its outcome, and what it made, if anything, closed.
+    if (this.connecting) this.closing.abort(new TransportError('ERR_CONNECTION', 'the uploader was closed while it connected', false));
     await this.connecting?.catch(() => undefined);
+    this.closing = new AbortController();
     const client = this.client;
     this.client = undefined;
-    await client?.close();
+    if (this.cancelled) client?.destroy();
+    else await client?.close();
+    this.cancelled = false;
   }
 
   private drop(client: ReplicaClient): void {
@@ -123,7 +163,7 @@ export class Http2LogUploader implements LogUploader {
 
   private async session(): Promise<ReplicaClient> {
     if (this.client && !this.client.closed) return this.client;
-    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    this.connecting ??= this.connect(this.closing.signal).finally(() => (this.connecting = undefined));
     this.client = await this.connecting;
     return this.client;
   }
@@ -153,8 +193,8 @@ export class RetryingUploader implements LogUploader {
     private readonly options: RetryOptions = {},
   ) {}
 
-  recordHash(): Promise<RecordHashAlgorithm> {
-    return recordHashOf(this.inner);
+  recordHash(signal?: AbortSignal): Promise<RecordHashAlgorithm> {
+    return recordHashOf(this.inner, signal);
   }
 
   async upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {

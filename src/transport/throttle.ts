@@ -81,8 +81,8 @@ export class BandwidthLimitedUploader implements LogUploader {
     this.bucket = new TokenBucket(schedule, clock);
   }
 
-  recordHash(): Promise<RecordHashAlgorithm> {
-    return recordHashOf(this.inner);
+  recordHash(signal?: AbortSignal): Promise<RecordHashAlgorithm> {
+    return recordHashOf(this.inner, signal);
   }
 
   upload(source: LogSource, signal?: AbortSignal): Promise<UploadResult> {

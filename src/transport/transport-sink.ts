@@ -84,7 +84,7 @@ export class TransportSink implements LogSink {
     const recordHash =
       cycle.logs.length === 0 || spooling
         ? Promise.resolve(DEFAULT_RECORD_HASH)
-        : recordHashOf(this.options.uploader).catch((error: unknown) => {
+        : recordHashOf(this.options.uploader, both).catch((error: unknown) => {
             log.debug('the replica\'s log record checksums are unknown; writing SHA-256 logs', { error: (error as Error).message });
             return DEFAULT_RECORD_HASH;
           });

@@ -467,8 +467,12 @@ const SUSPENDABLE = new Set(['ReadyForInitialReplication', 'InitialReplicationIn
  * Suspend-VMReplication. During a resynchronization (a primary's Resynchronizing) it pauses the resync
  * (ResynchronizeSuspended, until a resume; never restarted by its window) and stops a resync running in
  * another process through the cycle lock's cancel; the resume continues it with what still differs.
+ * Otherwise a cycle running in another process (a `replicate`, the agent) is stopped the same way: a
+ * suspended relationship sends nothing from the suspend on, and the stopped cycle's changes go with the
+ * first cycle after the resume (its reference point is discarded, the position stays the last acknowledged).
  */
 export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
+  // The VMs whose running cycle (if any) is stopped: every primary relationship the suspend pauses.
   const paused = new Set<string>();
   const result = await actOnSelected(args, (rel) => {
     if (rel.ReplicationState === 'Suspended' || (rel.ReplicationState === 'ResynchronizeSuspended' && rel.ResynchronizePausedByUser)) return rel;
@@ -477,6 +481,7 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
       return { ...rel, ReplicationState: 'ResynchronizeSuspended', ResynchronizePausedByUser: true };
     }
     if (!SUSPENDABLE.has(rel.ReplicationState)) throw new RelationshipError('ERR_INVALID_STATE', `replication of '${rel.VMName}' cannot be suspended in state ${rel.ReplicationState}`);
+    if (rel.ReplicationMode === 'Primary') paused.add(rel.VMId);
     return { ...rel, ReplicationState: 'Suspended' };
   });
   for (const row of result.data as Array<Record<string, unknown>>) {
