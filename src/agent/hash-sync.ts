@@ -20,7 +20,7 @@ import { loadPrimaryState, savePrimaryState, type PrimaryState } from '../engine
 import { settleLeftoverPoints } from '../engine/replicator.js';
 import { cycleHeader, differenceRecords } from '../failover/disk-sync.js';
 import type { DiskImage } from '../host/disk-image.js';
-import type { Consistency, HostAdapter } from '../host/host-adapter.js';
+import type { Consistency, HostAdapter, ReferencePoint } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
 import { encodeLog } from '../protocol/log-encoder.js';
 import { ReplicationPosition, type CodecPolicy } from '../protocol/index.js';
@@ -99,6 +99,8 @@ export interface HashSyncOptions {
   hashParallelism?: number;
   /** The algorithms to ask for, best first (default PREFERRED_SYNC_ALGORITHMS); SHA-256 when the replica lists none of them. */
   algorithms?: readonly HashAlgorithm[];
+  /** The comparison's connection, opened ahead by the caller (syncToReplica closes it); else opened here. */
+  connected?: Promise<ReplicaClient>;
 }
 
 export interface HashSyncDiskResult {
@@ -164,7 +166,7 @@ export async function syncToReplica(replica: ReplicaConnection, source: HashSync
   // Ends at the resync's cancel, and the uploader's at its close too.
   const connect = (closing?: AbortSignal) =>
     ReplicaClient.connect(replica.endpoint, replica.credential, { signal: AbortSignal.any([options.signal, closing].filter((s): s is AbortSignal => s !== undefined)) });
-  const client = await connect();
+  const client = await (options.connected ?? connect());
   const opened: DiskImage[] = [];
   const uploader = new Http2LogUploader(connect);
   // Stops the comparisons when the delivery failed (the cycle fails as a whole).
@@ -295,8 +297,18 @@ export async function hashSyncVm(options: HashSyncVmOptions): Promise<HashSyncVm
   const { host } = options;
   const description = await host.getVm(options.vm);
   const vm = description.id;
-  await settleLeftoverPoints(host, vm, description, await loadPrimaryState(options.stateFile));
-  const point = await host.createReferencePoint(vm, { consistency: options.consistency ?? 'crash' });
+  // The TLS handshake runs while the reference point is taken (file writes and fsyncs: the main thread waits).
+  const connected = ReplicaClient.connect(options.replica.endpoint, options.replica.credential, options.signal ? { signal: options.signal } : {});
+  // Observed at once: a failed connect is thrown by syncToReplica, which awaits it, not reported unhandled.
+  connected.catch(() => undefined);
+  let point: ReferencePoint;
+  try {
+    await settleLeftoverPoints(host, vm, description, await loadPrimaryState(options.stateFile));
+    point = await host.createReferencePoint(vm, { consistency: options.consistency ?? 'crash' });
+  } catch (error) {
+    connected.then((client) => client.destroy(), () => undefined);
+    throw error;
+  }
   let result: RemoteHashSyncResult;
   try {
     result = await syncToReplica(
@@ -308,7 +320,7 @@ export async function hashSyncVm(options: HashSyncVmOptions): Promise<HashSyncVm
         referencePoint: point.id,
         consistency: point.consistency,
       },
-      options,
+      { ...options, connected },
     );
   } catch (error) {
     await host.discardReferencePoint(vm, point.id).catch((discardError: unknown) => {

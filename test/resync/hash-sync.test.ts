@@ -202,4 +202,29 @@ describe('hash comparison over the network', () => {
       await hosts.dispose();
     }
   });
+
+  it('a reference point that cannot be taken fails the comparison and closes the connection opened ahead for it', async () => {
+    const hosts = await TwoHosts.create({ disks: [4 * MiB] });
+    try {
+      await hosts.startServer();
+      const initial = await hosts.replicate();
+      assert.equal(initial.code, 0, JSON.stringify(initial.json));
+      const stateFile = primaryStateFile(hosts.primaryState, hosts.vmId);
+      const before = await loadPrimaryState(stateFile);
+      const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+      const idle = sockets();
+      // The real file host, but its reference point fails (a full volume, a VM being deleted…).
+      const host = Object.create(hosts.host) as typeof hosts.host;
+      host.createReferencePoint = () => new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no space left for the reference point')), 200));
+      await assert.rejects(hashSyncVm({ host, vm: hosts.vmId, stateFile, replica: await hosts.connection(), blockSize: BLOCK }), /no space left for the reference point/);
+      // The connection was opened while the point was being taken; it ends on the next turns (session-teardown.ts).
+      for (let i = 0; i < 50 && sockets() > idle; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(sockets(), idle, `open sockets: ${process.getActiveResourcesInfo().join(', ')}`);
+      assert.deepEqual(await loadPrimaryState(stateFile), before, 'the primary state is untouched');
+      const after = await hosts.replicate();
+      assert.equal(after.code, 0, `the next cycle runs as before: ${JSON.stringify(after.json)}`);
+    } finally {
+      await hosts.dispose();
+    }
+  });
 });
