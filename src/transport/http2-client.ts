@@ -162,6 +162,10 @@ export class ReplicaClient {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.cancelled) return this.destroy();
+    // Never inside a stream's answer: a close that finds no stream left destroys the session at once, which node's
+    // HTTP/2 must not do while it processes received data (session-teardown.ts).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.closed) return;
     await new Promise<void>((resolve) => this.session.close(() => resolve()));
   }
 
