@@ -52,13 +52,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args, '--json'], { env: { ...process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+/** `hvreplica <args> --json` as a child a test can pause or watch: `stderr()` so far, and its result once it exits. */
+export function cliChild(args: string[]): { kill: (signal: NodeJS.Signals) => void; stderr: () => string; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI_PATH, ...args, '--json'], { env: { ...process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const result = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
     // 'close', not 'exit': the child's stdout may still hold unread output when it has exited (seen under load).
     child.once('close', (code) => {
@@ -69,6 +70,11 @@ export function cli(args: string[]): Promise<CliResult> {
       }
     });
   });
+  return { kill: (signal) => child.kill(signal), stderr: () => stderr, result };
+}
+
+export function cli(args: string[]): Promise<CliResult> {
+  return cliChild(args).result;
 }
 
 export interface CycleJson {

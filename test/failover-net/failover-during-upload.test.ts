@@ -7,17 +7,15 @@
  * folder only once no upload writes into it any more.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { CLI_PATH } from '../../src/demo/server-process.js';
 import { completeFailover } from '../../src/failover/failover.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { storageLockFile, withStorageLock } from '../../src/replica/storage-lock.js';
 import { uploadMarksDir, uploadsInFlight } from '../../src/replica/upload-marks.js';
 import { TransportError } from '../../src/transport/errors.js';
-import { latestContent, MiB, TwoHosts, type CliResult } from '../e2e/harness.js';
+import { cliChild, latestContent, MiB, TwoHosts } from '../e2e/harness.js';
 import { cycle, ok, vmHashes } from './helpers.js';
 import { nothingLeft, openUpload, partialWritten } from './uploads.js';
 
@@ -39,25 +37,6 @@ async function applied(hosts: TwoHosts): Promise<void> {
   await latestContent(hosts.replicaDir);
 }
 
-/** `hvreplica <args> --json` as a child the test can pause or watch; `stderr()` so far, and its result once it exits. */
-function cliChild(args: string[]): { kill: (signal: NodeJS.Signals) => void; stderr: () => string; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI_PATH, ...args, '--json'], { env: { ...process.env, HVR_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const result = new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      try {
-        resolve({ code, json: JSON.parse(stdout) as CliResult['json'], stderr });
-      } catch {
-        reject(new Error(`hvreplica ${args.join(' ')} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
-      }
-    });
-  });
-  return { kill: (signal) => child.kill(signal), stderr: () => stderr, result };
-}
 
 function replicateChild(hosts: TwoHosts): ReturnType<typeof cliChild> {
   return cliChild(['replicate', '--vm=vm1', `--state-dir=${hosts.primaryState}`]);
