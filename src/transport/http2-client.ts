@@ -11,7 +11,7 @@ import type { DefineResult, LogIdentity, LogKey, UploadStatus } from '../replica
 import { OID_SERVER_AUTH, tlsOptions, type HostCredential } from '../security/index.js';
 import { TransportError } from './errors.js';
 import { DEFAULT_LIVENESS, SessionLiveness, type LivenessOptions } from './session-liveness.js';
-import { destroySessionSoon } from './session-teardown.js';
+import { destroySessionSoon, resetStreamSoon } from './session-teardown.js';
 import type { ByteRange, HashAlgorithm } from '../tracking/index.js';
 import {
   backupPath,
@@ -291,7 +291,8 @@ export class ReplicaClient {
         this.cancelled = true;
         finish(signal!.reason);
         if (stream.destroyed) return;
-        if (body) stream.destroy(new Error('the request was cancelled'));
+        // A cancel may come from the continuation of another stream's answer (a sibling upload refused).
+        if (body) resetStreamSoon(stream, new Error('the request was cancelled'));
         else stream.close(http2.constants.NGHTTP2_CANCEL);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -349,7 +350,7 @@ export class ReplicaClient {
           // The request cannot complete: reset the stream, or the session would wait for it when closed. Reset, not
           // close(): close ends the body before its RST, and the replica would take the cut log for a whole one
           // (a streamed log is then refused and deleted instead of kept for the resume).
-          if (!stream.destroyed) stream.destroy(error);
+          resetStreamSoon(stream, error);
         });
         body.pipe(stream);
         // Body bytes keep flowing only while the server grants flow-control window: progress.

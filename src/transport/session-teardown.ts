@@ -1,13 +1,29 @@
-import type { Http2Session } from 'node:http2';
+import type { Http2Session, Http2Stream } from 'node:http2';
 
-/**
- * Destroys an HTTP/2 session on the event loop's next turn, never from inside code that handles one of its
- * streams' events. Node's HTTP/2 (seen on 20.20) corrupts its own heap when a session is destroyed while it is
- * still processing what it received: the process aborted later, in an unrelated malloc, with "corrupted size vs.
- * prev_size" (test/transport/session-drop.test.ts reproduces it; node:http2 alone does too). A promise continuation
- * of a stream's answer runs inside that processing, so a caller cannot tell whether it is safe to destroy at once.
+/*
+ * Node's HTTP/2 (seen on 20.20) corrupts its own heap when, while it is still processing what it received, a
+ * session is destroyed or a stream is reset with any code but CANCEL (a CANCEL it queues itself): the reset sends
+ * at once, and sending may free a stream its receive loop still uses. The process then aborts later, in an
+ * unrelated malloc, with "corrupted size vs. prev_size". Stream events, and the promise continuations of a
+ * stream's answer, run inside that processing, so a caller cannot tell whether it is safe to act at once: these
+ * wait for the event loop's next turn. test/transport/session-drop.test.ts reproduces the session's case; the
+ * stream's was seen in failover-net/replica-failover (a refusal cancelling the sibling upload) and with node:http2
+ * alone.
  */
+
+/** Destroys `session` on the event loop's next turn. */
 export function destroySessionSoon(session: Http2Session): void {
   if (session.destroyed) return;
   setImmediate(() => session.destroy());
+}
+
+/**
+ * Resets `stream` with `error` (RST_STREAM INTERNAL_ERROR, so the peer sees the body cut, not ended) on the event
+ * loop's next turn. A stream's close(CANCEL) is safe at once: node queues it until its processing ends.
+ */
+export function resetStreamSoon(stream: Http2Stream, error: Error): void {
+  if (stream.destroyed) return;
+  setImmediate(() => {
+    if (!stream.destroyed) stream.destroy(error);
+  });
 }
