@@ -50,7 +50,8 @@ async function acquire(path: string, vmName: string): Promise<Holder> {
     if (await createHolderFile(path, me)) return me;
     const found = await readHolderFile(path);
     if (found !== undefined && processRuns(found)) throw cycleBusyError(vmName, found);
-    if (found === undefined) log.warn(brokenHolderMessage(path), { vm: vmName });
+    // Undefined also when the holder let go just now (no file: nothing to say).
+    if (found === undefined && (await exists(path))) log.warn(brokenHolderMessage(path), { vm: vmName });
     // Removed only if it still names what was read: another process may have taken it over first.
     if (!(await removeHolderFileIf(path, found))) {
       if (Date.now() > deadline) throw new AgentError('ERR_BUSY', `the cycle lock ${path} of VM '${vmName}', left by a crash, is being taken over by another process; try again`);
