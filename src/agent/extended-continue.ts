@@ -62,6 +62,8 @@ export interface ContinueOptions {
   /** B's host adapter (the one its failover commands use), where the completed failover left the VM. */
   host: HostAdapter;
   clock?: () => Date;
+  /** Ends the work with C at once, whatever C does (also while it does not answer); nothing of B's records changes then. */
+  signal?: AbortSignal;
 }
 
 export async function continueExtendedNetwork(options: ContinueOptions): Promise<ContinueResult> {
@@ -94,9 +96,10 @@ export async function continueExtendedNetwork(options: ContinueOptions): Promise
   const connection = { endpoint: endpointOf(rel), credential: await credentialOf(stateDir, rel), spoolDir: spoolDir(stateDir) };
 
   // C first learns that B is now its primary (no Extended mark), then gets what differs.
-  const client = await ReplicaClient.connect(connection.endpoint, connection.credential);
+  const { signal } = options;
+  const client = await ReplicaClient.connect(connection.endpoint, connection.credential, signal ? { signal } : {});
   try {
-    await client.defineVm(definitionOf(vm, relationship));
+    await client.defineVm(definitionOf(vm, relationship), signal);
   } finally {
     await client.close();
   }
@@ -105,6 +108,7 @@ export async function continueExtendedNetwork(options: ContinueOptions): Promise
     vm: vmId,
     stateFile: primaryStateFile(stateDir, vmId),
     replica: connection,
+    ...(signal ? { signal } : {}),
     codecPolicy: () => (rel.CompressionEnabled ? new AdaptiveCodecPolicy() : new AdaptiveCodecPolicy(noneCodec)),
   });
 

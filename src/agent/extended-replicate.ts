@@ -182,7 +182,9 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
     let outcome: { kind: 'initial' | 'delta'; generation: number; sequence: number; name: string; changedBytes: number; comparedBytes: number; logBytes: number } | undefined;
     try {
       // C's side first: what it holds decides between nothing, a full copy and a comparison.
-      const client = await ReplicaClient.connect(connection.endpoint, credential);
+      // Every request to C takes the cycle's signal: a suspend (or the agent stopping) ends the cycle at once,
+      // also while C does not answer, instead of at the session's liveness check.
+      const client = await ReplicaClient.connect(connection.endpoint, credential, { signal });
       let held: { position: string | null; referencePoint: string } | undefined;
       try {
         // A relationship C never acknowledged a cycle of defines its replica first (the definition answers with
@@ -191,13 +193,13 @@ export async function replicateExtendedVm(options: ExtendedReplicateOptions): Pr
         const acknowledged = (await loadExtendedPosition(site.extendedStateFile(replica.vmId))) !== undefined;
         const content = !acknowledged
           ? undefined
-          : await client.content(replica.vmId).catch((error: unknown) => {
+          : await client.content(replica.vmId, signal).catch((error: unknown) => {
               if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') return undefined;
               throw error;
             });
         held = content && { position: content.Position, referencePoint: content.ReferencePoint };
         if (!content) {
-          const defined = await client.defineVm(extendedDefinition(replica, record));
+          const defined = await client.defineVm(extendedDefinition(replica, record), signal);
           log.info('extended replica defined on the extended replica server', { vm: replica.vmName, server: rel.ReplicaServerName, created: defined.Created });
           held = { position: defined.Position, referencePoint: defined.ReferencePoint };
         }

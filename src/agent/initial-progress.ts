@@ -12,13 +12,18 @@ import { join } from 'node:path';
 import { normalizeGuid } from '../protocol/index.js';
 import type { DeliveryProgress } from '../transport/index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { processAlive } from '../util/process-alive.js';
+import { identityOfThisProcess, processRuns, type ProcessIdentity } from '../util/holder-file.js';
 
 export type InitialProgressStatus = 'Running' | 'Completed' | 'Failed' | 'Cancelled';
 
 export interface InitialProgress {
   /** The process running the copy. */
   Pid: number;
+  /**
+   * That process's start (src/util/holder-file.ts), so that after a crash and a reboot a copy whose id now
+   * names another process reads as failed, not as running for ever; absent in files of earlier versions.
+   */
+  PidStart?: string;
   Method: 'OverNetwork' | 'UsingBackup';
   StartTime: string;
   /** Bytes of log encoded from the disks so far (the copy reads and sends at once). */
@@ -54,9 +59,9 @@ export function writeInitialProgress(stateDir: string, vmId: string, progress: I
   return writeFileAtomic(initialProgressFile(stateDir, vmId), `${JSON.stringify(progress, null, 2)}\n`);
 }
 
-/** The progress as it really is: a copy still "Running" whose process is gone failed (killed or crashed). */
-export function observedProgress(progress: InitialProgress, alive: (pid: number) => boolean = processAlive): InitialProgress {
-  if (progress.Status !== 'Running' || alive(progress.Pid)) return progress;
+/** The progress as it really is: a copy still "Running" whose process is gone (also when its id now names another process) failed (killed or crashed). */
+export function observedProgress(progress: InitialProgress, runs: (process: ProcessIdentity) => boolean = processRuns): InitialProgress {
+  if (progress.Status !== 'Running' || runs({ pid: progress.Pid, ...(progress.PidStart === undefined ? {} : { start: progress.PidStart }) })) return progress;
   return {
     ...progress,
     Status: 'Failed',
@@ -85,7 +90,8 @@ export class InitialProgressRecorder {
     private readonly vmId: string,
     base: Pick<InitialProgress, 'Method' | 'LogFile'>,
   ) {
-    this.progress = { Pid: process.pid, StartTime: new Date().toISOString(), SpooledBytes: 0, BytesTransferred: 0, BytesTotal: null, Status: 'Running', Error: null, EndTime: null, ...base };
+    const { start } = identityOfThisProcess();
+    this.progress = { Pid: process.pid, ...(start === undefined ? {} : { PidStart: start }), StartTime: new Date().toISOString(), SpooledBytes: 0, BytesTransferred: 0, BytesTotal: null, Status: 'Running', Error: null, EndTime: null, ...base };
   }
 
   get current(): InitialProgress {

@@ -11,7 +11,7 @@
 import { logger } from '../logging/logger.js';
 import { RelationshipStore } from '../relationship/index.js';
 import type { DeliveryProgress } from '../transport/index.js';
-import { cancelRequested, cycleLockHolder } from './cycle-lock.js';
+import { cancelRequested, cycleBusyError, cycleLockHolder } from './cycle-lock.js';
 import { AgentError } from './errors.js';
 import { InitialProgressRecorder } from './initial-progress.js';
 import { cycleLockFile, primaryStateFile } from './paths.js';
@@ -48,7 +48,7 @@ export async function runInitialReplication(options: InitialRunOptions): Promise
   const { stateDir, vmId } = options;
   const holder = await cycleLockHolder(cycleLockFile(stateDir, vmId));
   // Checked before the progress file is written, so a running copy's progress is not overwritten.
-  if (holder !== undefined) throw new AgentError('ERR_BUSY', `a replication cycle of VM '${options.vmName}' is already running in process ${holder}; wait for it to finish`);
+  if (holder !== undefined) throw cycleBusyError(options.vmName, holder);
   const recorder = new InitialProgressRecorder(stateDir, vmId, { Method: options.useBackup ? 'UsingBackup' : 'OverNetwork', LogFile: options.logFile ?? null });
   await recorder.begin();
   const onProgress = (p: DeliveryProgress) => {

@@ -7,11 +7,14 @@
  * process lives. A claim whose process is gone (also when its id now names another process, after a reboot
  * or a long time) was left by a crash and is taken over.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../logging/logger.js';
 import { ReplicaError } from './errors.js';
-import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, takeoverHolder } from './holder-file.js';
+import { adviceWhenHeld, brokenHolderMessage, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, releaseHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, takeoverHolder } from '../util/holder-file.js';
+
+const log = logger('server-instance');
 
 /** A claim file without a readable holder (torn by a crash: claims are linked in whole) is taken over after this. */
 const UNNAMED_GRACE_MS = 2_000;
@@ -50,6 +53,7 @@ export async function claimServerInstance(stateDir: string, options: { takeoverW
         await sleep(50);
         continue;
       }
+      log.warn(brokenHolderMessage(path));
     }
     // Removed only if it still names that holder: another server starting now may have taken it over first.
     if (await removeHolderFileIf(path, holder)) takeoverWaitSince = undefined;
@@ -67,9 +71,7 @@ export async function claimServerInstance(stateDir: string, options: { takeoverW
     }
     unnamedSince = undefined;
   }
-  return async () => {
-    if ((await readHolderFile(path))?.pid === process.pid) await rm(path, { force: true });
-  };
+  return () => releaseHolderFile(path, me);
 }
 
 /**

@@ -13,12 +13,14 @@
  * (a failover that completes another on its way) without deadlocking itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ReplicaError } from './errors.js';
-import { adviceWhenHeld, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, type Holder } from './holder-file.js';
+import { logger } from '../logging/logger.js';
+import { adviceWhenHeld, brokenHolderMessage, createHolderFile, describeHolder, holderGone, holderOfThisProcess, readHolderFile, releaseHolderFile, removeHolderFileIf, type Holder } from '../util/holder-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
+const log = logger('storage-lock');
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
 const local = new KeyedMutex();
 /**
@@ -31,7 +33,10 @@ let running = 0;
 
 /** Default wait for another process's holder: long enough for a large apply, short enough to report. */
 export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
-/** A lock file without a readable holder (torn by a crash: holder files are linked in whole) is broken after this. */
+/**
+ * A lock file without a readable holder (empty or torn: holder files are written durably and linked in whole,
+ * so only an earlier version's crash or a damaged volume leaves one) is broken after this.
+ */
 const UNNAMED_GRACE_MS = 5_000;
 
 export function storageLockFile(folder: string): string {
@@ -48,7 +53,8 @@ export interface StorageLockOptions {
   onWait?: (holder: Holder, waitMs: number) => void;
 }
 
-async function acquire(path: string, purpose: string, options: StorageLockOptions): Promise<void> {
+/** Takes the lock for this process; returns the holder its file names (to give it up only while it names that). */
+async function acquire(path: string, purpose: string, options: StorageLockOptions): Promise<Holder> {
   const waitMs = options.waitMs ?? STORAGE_LOCK_WAIT_MS;
   const me = holderOfThisProcess(purpose);
   await mkdir(dirname(path), { recursive: true });
@@ -56,7 +62,7 @@ async function acquire(path: string, purpose: string, options: StorageLockOption
   let unnamedSince: number | undefined;
   let told = false;
   for (;;) {
-    if (await createHolderFile(path, me)) return;
+    if (await createHolderFile(path, me)) return me;
     const holder = await readHolderFile(path);
     const gone = holder !== undefined && holderGone(holder);
     if (holder && !gone && !told) {
@@ -70,15 +76,17 @@ async function acquire(path: string, purpose: string, options: StorageLockOption
       unnamedSince ??= Date.now();
       if (Date.now() - unnamedSince > UNNAMED_GRACE_MS) {
         unnamedSince = undefined;
+        log.warn(brokenHolderMessage(path));
         if (await removeHolderFileIf(path, undefined)) continue;
       }
     } else unnamedSince = undefined;
     if (Date.now() - start > waitMs) {
-      const who = holder ? describeHolder(holder) : 'another process';
+      if (!holder) {
+        throw new ReplicaError('ERR_BUSY', `the lock ${path} of the replica storage ${dirname(path)} names no holder (empty or torn) and is being broken; try again`);
+      }
       throw new ReplicaError(
         'ERR_BUSY',
-        `the replica storage ${dirname(path)} is in use by ${who}; try again when it has finished` +
-          (holder ? `; ${adviceWhenHeld(holder, path, 'an hvreplica process (server, failover command)')}` : ''),
+        `the replica storage ${dirname(path)} is in use by ${describeHolder(holder)}; try again when it has finished; ${adviceWhenHeld(holder, path, 'an hvreplica process (server, failover command)')}`,
       );
     }
     await new Promise((done) => setTimeout(done, 50));
@@ -91,14 +99,15 @@ export async function withStorageLock<T>(folder: string, purpose: string, body: 
   const mine = held.getStore();
   if (mine?.has(path)) return body();
   return local.run(path, async () => {
-    await acquire(path, purpose, options);
+    const me = await acquire(path, purpose, options);
     running += 1;
     try {
       return await held.run(new Set([...(mine ?? []), path]), body);
     } finally {
       running -= 1;
       if (running === 0) held.disable();
-      await rm(path, { force: true });
+      // Only while it still names this holder: taken over meanwhile, it is another process's lock now.
+      await releaseHolderFile(path, me);
     }
   });
 }

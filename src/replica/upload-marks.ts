@@ -9,18 +9,19 @@
  * log behind. So the removal writes its tombstone first, then waits until no mark is left (`waitForUploads`):
  * every upload that holds a mark then sees the tombstone, at its start or within a second while its body
  * arrives (refusal-watch.ts), and ends, and one that begins after it is refused before it writes a byte.
- * A mark whose process is gone (a crash) is deleted, never waited for.
+ * A mark whose process is gone (a crash) is deleted, never waited for: judged by its id and start
+ * (src/util/holder-file.ts processRuns), so that after a reboot a mark whose id now names an unrelated process
+ * is not waited for in vain; a mark of an earlier version names the id only and is judged by it alone.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { processAlive } from '../util/process-alive.js';
+import { identityOfThisProcess, processRuns, type ProcessIdentity } from '../util/holder-file.js';
 import { isDiskFull } from '../storage/errors.js';
 import { readJsonFile } from './atomic-file.js';
 import { ReplicaError } from './errors.js';
 
-export interface UploadMark {
-  pid: number;
+export interface UploadMark extends ProcessIdentity {
   /** What is uploaded (disk and position), for the message of a removal that waited too long. */
   upload: string;
   since: string;
@@ -38,7 +39,7 @@ export async function withUploadMark<T>(folder: string, upload: string, body: ()
   const dir = uploadMarksDir(folder);
   const path = join(dir, `${process.pid}-${randomBytes(8).toString('hex')}.json`);
   ours.add(path);
-  const mark: UploadMark = { pid: process.pid, upload, since: new Date().toISOString() };
+  const mark: UploadMark = { ...identityOfThisProcess(), upload, since: new Date().toISOString() };
   // Not synced: a mark only matters while its process lives, and a crash makes it one to ignore. Written
   // whole before the upload looks for a tombstone (ReplicaService.upload), which is what makes skipping an
   // unreadable mark below safe. A removal that found no mark deletes the marks' folder: made again then.
@@ -88,7 +89,7 @@ export async function uploadsInFlight(folder: string): Promise<UploadMark[]> {
     // Unreadable: being written right now (or deleted). Its upload has not yet looked for the tombstone, which
     // the removal wrote before it waits here, so that upload is refused before it writes a byte.
     if (mark === undefined) continue;
-    if (Number.isInteger(mark.pid) && mark.pid > 0 && processAlive(mark.pid)) out.push(mark);
+    if (processRuns(mark)) out.push(mark);
     else await rm(join(dir, name), { force: true });
   }
   return out;

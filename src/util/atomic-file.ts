@@ -5,7 +5,7 @@
  * MoveFileEx with MOVEFILE_WRITE_THROUGH, which node's rename uses, is enough there).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function fsyncDirectory(dir: string): Promise<void> {
@@ -27,6 +27,11 @@ export async function fsyncDirectory(dir: string): Promise<void> {
  */
 export interface PreparedFile {
   commit(): Promise<void>;
+  /**
+   * Puts the file in place only if no file has the name yet (a link, which fails when the name exists, where
+   * commit renames over it); false when one does. Of two processes that create one name at once, one wins.
+   */
+  commitNew(): Promise<boolean>;
   abandon(): Promise<void>;
 }
 
@@ -73,8 +78,29 @@ export async function prepareFileAtomic(path: string, data: string | Uint8Array,
       }
       await fsyncDirectory(dirname(path));
     },
+    commitNew: async () => {
+      try {
+        await link(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      } finally {
+        await abandon();
+      }
+      await fsyncDirectory(dirname(path));
+      return true;
+    },
     abandon,
   };
+}
+
+/**
+ * Creates `path` holding `data` unless a file has that name already (false then), so that neither a reader
+ * nor a power loss ever finds it empty or half written: written whole and fsynced beside it, linked in, and
+ * the link made durable.
+ */
+export async function createFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<boolean> {
+  return (await prepareFileAtomic(path, data, mode)).commitNew();
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {

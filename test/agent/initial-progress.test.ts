@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cancelMarkerFile, requestCycleCancel, withCycleLock } from '../../src/agent/cycle-lock.js';
 import { InitialProgressRecorder, initialReplicationTask, observedProgress, readInitialProgress } from '../../src/agent/initial-progress.js';
+import { processStartIdentity } from '../../src/native/process-start.js';
+import { liveStranger, startOfExitedProcess, stopStranger } from '../replica/reused-pid.js';
 
 const VM = '6f1c6c0e-8f43-4c1b-9d7e-2b1a4f0d9e11';
 
@@ -57,5 +59,32 @@ describe('initial replication progress', () => {
     const dead = observedProgress(running, () => false);
     assert.equal(dead.Status, 'Failed');
     assert.match(dead.Error!, /process 4242 ended without finishing.*\/x\/initial\.log/);
+  });
+
+  it('a copy still "Running" whose process id now names an unrelated live process reads as failed; one recorded by an earlier version is judged by the id', async () => {
+    const exited = await startOfExitedProcess();
+    const stranger = await liveStranger(exited);
+    try {
+      const running = { Pid: stranger.pid!, PidStart: exited, Method: 'OverNetwork' as const, StartTime: new Date().toISOString(), SpooledBytes: 0, BytesTransferred: 0, BytesTotal: null, Status: 'Running' as const, Error: null, EndTime: null, LogFile: null };
+      assert.equal(observedProgress(running).Status, 'Failed');
+      assert.equal(observedProgress({ ...running, PidStart: processStartIdentity(stranger.pid!)! }).Status, 'Running', 'that very process still copies');
+      const { PidStart: _none, ...earlier } = running;
+      assert.equal(observedProgress(earlier).Status, 'Running');
+    } finally {
+      await stopStranger(stranger);
+    }
+  });
+
+  it('a copy records its process by id and start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvr-progress-'));
+    try {
+      const recorder = new InitialProgressRecorder(dir, VM, { Method: 'OverNetwork', LogFile: null });
+      await recorder.begin();
+      const stored = (await readInitialProgress(dir, VM))!;
+      assert.deepEqual([stored.Pid, stored.PidStart], [process.pid, processStartIdentity(process.pid)]);
+      await recorder.end('Completed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -296,3 +296,14 @@ export class ThreeHosts {
     await this.ab.dispose();
   }
 }
+
+/** SHA-256 of each disk of a file-host VM as its guest sees it now. */
+export async function vmHashes(host: FileHost, vm: string): Promise<string[]> {
+  const { openDisk } = await import('../../src/vhdx/index.js');
+  const out: string[] = [];
+  for (const disk of (await host.getVm(vm)).disks) {
+    const image = await openDisk(disk.currentPath);
+    out.push(await hashDisk(image, disk.virtualSize));
+  }
+  return out;
+}

@@ -15,10 +15,9 @@ import { storageLockFile } from '../../src/replica/storage-lock.js';
 import { FileHost } from '../../src/host/file/file-host.js';
 import { completeFailover, FailoverSite } from '../../src/failover/index.js';
 import { HoldingFileHost } from '../helpers/holding-host.js';
-import { hashDisk } from '../../src/demo/content-hash.js';
 import { hostCertificate } from '../../src/demo/pairing.js';
 import { freePort, ServerProcess } from '../../src/demo/server-process.js';
-import { cli, latestContent, MiB, ThreeHosts, type CliResult } from '../e2e/harness.js';
+import { cli, latestContent, MiB, ThreeHosts, vmHashes, type CliResult } from '../e2e/harness.js';
 
 type Row = Record<string, unknown>;
 
@@ -52,17 +51,6 @@ async function replicatingOnB(hosts: ThreeHosts): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.fail(`B did not reach Replicating after the initial cycle (state ${String(state)})`);
-}
-
-/** SHA-256 of each disk of a file-host VM as its guest sees it now. */
-async function vmHashes(host: FileHost, vm: string): Promise<string[]> {
-  const { openDisk } = await import('../../src/vhdx/index.js');
-  const out: string[] = [];
-  for (const disk of (await host.getVm(vm)).disks) {
-    const image = await openDisk(disk.currentPath);
-    out.push(await hashDisk(image, disk.virtualSize));
-  }
-  return out;
 }
 
 async function extendedCycleByCli(hosts: ThreeHosts, round: number): Promise<ExtendedCycleReport> {

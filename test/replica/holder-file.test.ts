@@ -4,13 +4,13 @@
  * when its process id now names an unrelated live process, and a takeover guard left by a crash is broken.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deadPid } from './dead-pid.js';
 import { processStartIdentity } from '../../src/native/process-start.js';
-import { createHolderFile, holderGone, holderOfThisProcess, readHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, type Holder } from '../../src/replica/holder-file.js';
+import { createHolderFile, holderGone, holderOfThisProcess, processRuns, readHolderFile, releaseHolderFile, removeHolderFileIf, TAKEOVER_GUARD_BOUND_MS, type Holder } from '../../src/util/holder-file.js';
 import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 
 describe('holder files', () => {
@@ -27,6 +27,41 @@ describe('holder files', () => {
     assert.equal(await createHolderFile(path, { ...me, purpose: 'second' }), false);
     assert.deepEqual(await readHolderFile(path), me);
     assert.deepEqual(await readdir(dir), ['once.lock']);
+  });
+
+  it('is readable by every local user, as before it was written durably', async () => {
+    const path = join(dir, 'mode.lock');
+    assert.equal(await createHolderFile(path, holderOfThisProcess('test')), true);
+    assert.equal((await stat(path)).mode & 0o777 & ~process.umask(), 0o644 & ~process.umask());
+    await rm(path);
+  });
+
+  it('is given up only while it still names the holder giving it up', async () => {
+    const path = join(dir, 'release.lock');
+    const me = holderOfThisProcess('test');
+    assert.equal(await createHolderFile(path, me), true);
+    await releaseHolderFile(path, me);
+    assert.equal(await readHolderFile(path), undefined);
+    const other: Holder = { ...me, pid: process.ppid, since: '2026-12-07T03:00:00.000Z' };
+    assert.equal(await createHolderFile(path, other), true);
+    await releaseHolderFile(path, me);
+    assert.deepEqual(await readHolderFile(path), other, "another holder's file stays");
+    await writeFile(path, '');
+    await releaseHolderFile(path, me);
+    assert.equal((await stat(path)).size, 0, 'and so does one that names no holder');
+    await rm(path);
+  });
+
+  it('of an earlier version naming the process id only is read as that process, judged by the id alone', async () => {
+    const path = join(dir, 'earlier.lock');
+    await writeFile(path, `${process.ppid}\n`);
+    const holder = await readHolderFile(path);
+    assert.equal(holder?.pid, process.ppid);
+    assert.equal(holder?.start, undefined);
+    assert.equal(processRuns(holder!), true);
+    await writeFile(path, String(await deadPid()));
+    assert.equal(processRuns((await readHolderFile(path))!), false);
+    await rm(path);
   });
 
   it('of a crashed holder is removed by the first of two that read it, and the claim made after is left to its maker', async () => {

@@ -9,7 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { processStartIdentity } from '../../src/native/process-start.js';
 import { storageLockFile, withStorageLock } from '../../src/replica/storage-lock.js';
+import { createHolderFile, readHolderFile, type Holder } from '../../src/util/holder-file.js';
 import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 
 /**
@@ -33,6 +35,23 @@ describe('storage lock in one process', () => {
     for (let round = 0; round < 2; round += 1) {
       const inner = await withStorageLock(folder, 'outer', () => withStorageLock(folder, 'inner', async () => 'taken again', { waitMs: 200 }));
       assert.equal(inner, 'taken again');
+    }
+  });
+
+  it('is given up only while it still names its holder: a lock taken over after a stall is left to the process that took it', async () => {
+    const folder = join(dir, 'stalled');
+    const stranger = await liveStranger();
+    try {
+      const taker: Holder = { pid: stranger.pid!, start: processStartIdentity(stranger.pid!)!, purpose: 'failover', since: '2026-12-07T00:00:00.000Z' };
+      await withStorageLock(folder, 'applying logs', async () => {
+        // While this holder stalled its lock was deleted (the advice of an ERR_BUSY) and another process took it.
+        await rm(storageLockFile(folder));
+        assert.equal(await createHolderFile(storageLockFile(folder), taker), true);
+      });
+      assert.deepEqual(await readHolderFile(storageLockFile(folder)), taker, "the other process's lock stays");
+      await assert.rejects(withStorageLock(folder, 'test failover', async () => undefined, { waitMs: 200 }), (error: Error & { code?: string }) => error.code === 'ERR_BUSY');
+    } finally {
+      await stopStranger(stranger);
     }
   });
 
@@ -88,5 +107,16 @@ describe('storage lock left by a crash', () => {
       return true;
     });
     assert.equal(await readFile(storageLockFile(folder), 'utf8'), lock);
+  });
+
+  it('that names no holder (empty or torn, as a power loss could leave one) is broken, and the storage used', async () => {
+    // One case only: each waits the 5 s grace (the cycle lock's test covers empty and torn files alike).
+    for (const [name, text] of [['torn', '{"pid":4242,"purp']] as const) {
+      const folder = join(dir, name);
+      await writeFile(storageLockFile(folder), text);
+      const holder = await withStorageLock(folder, 'test failover', async () => (await readHolderFile(storageLockFile(folder)))?.purpose, { waitMs: 60_000 });
+      assert.equal(holder, 'test failover');
+      assert.equal(await readHolderFile(storageLockFile(folder)), undefined, 'and given up');
+    }
   });
 });

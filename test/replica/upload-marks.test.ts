@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { processStartIdentity } from '../../src/native/process-start.js';
 import { ReplicaError } from '../../src/replica/errors.js';
 import { RefusalWatch } from '../../src/replica/refusal-watch.js';
 import { RemovedRelationships } from '../../src/replica/removed-relationships.js';
@@ -18,6 +19,7 @@ import { ReplicaService } from '../../src/replica/replica-service.js';
 import { ReplicaVms } from '../../src/replica/replica-vms.js';
 import { dropMarksOfEarlierServers, dropUploadMarks, uploadMarksDir, uploadsInFlight, waitForUploads, withUploadMark } from '../../src/replica/upload-marks.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
+import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
 
 const VM = '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5c';
 const DISK = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000042';
@@ -61,6 +63,36 @@ describe('uploads in flight', () => {
       assert.ok(!existsSync(uploadMarksDir(folder)), 'and the marks\' folder goes');
       // An upload after that makes it again.
       await withUploadMark(folder, 'next', async () => assert.equal((await uploadsInFlight(folder)).length, 1));
+    }));
+
+  it('a mark whose process id now names an unrelated live process is not waited for; one of an earlier version naming the id only is, as before', () =>
+    withDir(async (dir) => {
+      const folder = join(dir, 'hvreplica', VM);
+      await mkdir(uploadMarksDir(folder), { recursive: true });
+      const exited = await startOfExitedProcess();
+      const stranger = await liveStranger(exited);
+      try {
+        // Left by a server that crashed; after a reboot its id names another process.
+        const reused = join(uploadMarksDir(folder), `${stranger.pid}-00000000000000aa.json`);
+        await writeFile(reused, JSON.stringify({ pid: stranger.pid, start: exited, upload: 'left by a crash', since: 'then' }));
+        assert.deepEqual(await waitForUploads(folder, 60_000, 10), [], 'a removal or a completed failover does not wait for it');
+        assert.ok(!existsSync(uploadMarksDir(folder)), 'it is deleted with the marks\' folder');
+
+        await mkdir(uploadMarksDir(folder), { recursive: true });
+        await writeFile(join(uploadMarksDir(folder), `${stranger.pid}-00000000000000bb.json`), JSON.stringify({ pid: stranger.pid, upload: 'of an earlier version', since: 'then' }));
+        assert.deepEqual((await uploadsInFlight(folder)).map((m) => m.upload), ['of an earlier version'], 'its process may be the server still uploading');
+        await stopStranger(stranger);
+        assert.deepEqual(await uploadsInFlight(folder), [], 'gone with its process');
+      } finally {
+        await stopStranger(stranger);
+      }
+    }));
+
+  it('a mark names its process by id and start', () =>
+    withDir(async (dir) => {
+      const folder = join(dir, 'hvreplica', VM);
+      const marks = await withUploadMark(folder, 'this one', () => uploadsInFlight(folder));
+      assert.deepEqual(marks.map((m) => [m.pid, m.start]), [[process.pid, processStartIdentity(process.pid)]]);
     }));
 
   it('the marks\' folder of a deleted storage folder goes once no upload holds a mark there (Complete-VMFailover)', () =>

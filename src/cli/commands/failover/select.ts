@@ -14,7 +14,7 @@ import { CliError } from '../../cli-error.js';
 import { openHostAdapter } from '../replication/host.js';
 import { ExitCode } from '../../exit-codes.js';
 import { logger } from '../../../logging/logger.js';
-import type { Holder } from '../../../replica/holder-file.js';
+import type { Holder } from '../../../util/holder-file.js';
 
 const log = logger('failover');
 

@@ -6,7 +6,7 @@
  * destination path it exports.
  */
 import { hostname } from 'node:os';
-import { cycleLockHolder, requestCycleCancel, withCycleLock } from '../../../agent/cycle-lock.js';
+import { cycleBusyError, cycleLockHolder, requestCycleCancel, withCycleLock } from '../../../agent/cycle-lock.js';
 import { readInitialProgress } from '../../../agent/initial-progress.js';
 import { initialAcknowledged, runInitialReplication } from '../../../agent/initial-run.js';
 import { BandwidthSchedule } from '../../../transport/index.js';
@@ -109,7 +109,7 @@ async function startDetached(args: InitialArgs, vm: { id: string; name: string }
   const stateDir = args['state-dir'];
   const store = new RelationshipStore(stateDir);
   const holder = await cycleLockHolder(cycleLockFile(stateDir, vm.id));
-  if (holder !== undefined) throw new AgentError('ERR_BUSY', `a replication cycle of VM '${vm.name}' is already running in process ${holder}; wait for it to finish, or stop it with "hvreplica initial stop"`);
+  if (holder !== undefined) throw cycleBusyError(vm.name, holder, ', or stop it with "hvreplica initial stop"');
   const before = await store.update(vm.id, (current) => ({
     next: current && { ...current, ReplicationState: 'InitialReplicationInProgress' as const, InitialReplicationStartTime: null, InitialReplicationUseBackup: false },
     result: current,

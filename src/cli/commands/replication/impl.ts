@@ -485,7 +485,13 @@ export async function suspend(args: ReplicationArgs): Promise<CommandResult> {
     return { ...rel, ReplicationState: 'Suspended' };
   });
   for (const row of result.data as Array<Record<string, unknown>>) {
-    if (paused.has(String(row.VMId))) await requestCycleCancel(cycleLockFile(args['state-dir'], String(row.VMId)), String(row.VMName));
+    if (!paused.has(String(row.VMId))) continue;
+    // An Extended relationship's cycles (B to C) run under their own lock.
+    const lock =
+      row.ReplicationRelationshipType === 'Extended'
+        ? (await import('../../../agent/extended-relationship.js')).extendedCycleLockFile(args['state-dir'], String(row.VMId))
+        : cycleLockFile(args['state-dir'], String(row.VMId));
+    await requestCycleCancel(lock, String(row.VMName));
   }
   return result;
 }

@@ -15,6 +15,7 @@ import { algorithmsWorthUsingHere } from '../../../tracking/hash/block-digest.js
 import type { CommandResult } from '../../output.js';
 import type { ServerRunArgs } from './command.js';
 import { clearRuntime, writeRuntime } from './runtime-file.js';
+import { identityOfThisProcess } from '../../../util/holder-file.js';
 import { dropMarksOfEarlierServers } from '../../../replica/upload-marks.js';
 import { claimServerInstance } from '../../../replica/server-instance.js';
 import { stopRequested } from '../../stop-request.js';
@@ -75,7 +76,7 @@ async function serve(args: ServerRunArgs, stateDir: string, credential: HostCred
   await dropMarksOfEarlierServers(folders);
   content.start();
   const startedAt = new Date().toISOString();
-  await writeRuntime(stateDir, { pid: process.pid, port: address.port, startedAt });
+  await writeRuntime(stateDir, { ...identityOfThisProcess(), port: address.port, startedAt });
   log.info('replica server listening', { address: address.address, port: address.port, names: credential.dnsNames, thumbprint: credential.thumbprint });
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = setInterval(() => {

@@ -1,11 +1,15 @@
-/** A small file that says a replica server process is running, so `server get` can report it. */
+/**
+ * A small file that says a replica server process is running, so `server get` can report it. It names the
+ * process by its id and start (src/util/holder-file.ts): after a crash and a reboot, a file whose id now
+ * names an unrelated process would report a server that does not run. One of an earlier version names the
+ * id only and is judged by it alone.
+ */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../../../replica/atomic-file.js';
-import { processAlive } from '../../../util/process-alive.js';
+import { processRuns, type ProcessIdentity } from '../../../util/holder-file.js';
 
-export interface ServerRuntime {
-  pid: number;
+export interface ServerRuntime extends ProcessIdentity {
   port: number;
   startedAt: string;
 }
@@ -14,10 +18,9 @@ function path(stateDir: string): string {
   return join(stateDir, 'replica', 'server.pid.json');
 }
 
-
 export async function readRuntime(stateDir: string): Promise<ServerRuntime | undefined> {
   const runtime = await readJsonFile<ServerRuntime>(path(stateDir)).catch(() => undefined);
-  return runtime && Number.isInteger(runtime.pid) && processAlive(runtime.pid) ? runtime : undefined;
+  return runtime && processRuns(runtime) ? runtime : undefined;
 }
 
 export async function writeRuntime(stateDir: string, runtime: ServerRuntime): Promise<void> {

@@ -3,15 +3,19 @@
  * created exclusively, so of two processes that try at once only one holds it, and read back by the others
  * to say who holds it or to find that its holder is gone.
  *
- * A holder file is written whole beside its place and then linked into it (link fails when the name exists),
- * so no other process ever reads it half written: an unreadable one was torn by a crash, never a holder
- * still writing it (which, on a loaded host, could take longer than any grace given to it). The stores that
- * use these files link received logs into the same folders, so hard links are there already.
+ * A holder file is written whole and fsynced beside its place, then linked into it (link fails when the name
+ * exists) and the link made durable (src/util/atomic-file.ts createFileAtomic), so no other process ever
+ * reads it half written, and a power loss leaves it whole or absent. An unreadable one (empty or torn) was
+ * left by a crash of an earlier version or by a damaged volume, never by a holder still writing it (which,
+ * on a loaded host, could take longer than any grace given to it): it holds nothing, and is taken over with
+ * a warning (brokenHolderMessage). The stores that use these files link received logs into the same
+ * folders, so hard links are there already.
  *
  * A holder is its process id together with that process's start (src/native/process-start.ts): after a
  * crash and a reboot, or just a long time, the id of a crashed holder may belong to an unrelated process,
  * which must not keep the file held. Files written before the start was recorded name the id only and are
- * judged by it alone, as then.
+ * judged by it alone, as then. Every file that names a process for others to judge (claims, locks, the cycle
+ * lock, upload marks, the server's runtime file) judges it here (processRuns), by the same identity.
  *
  * Taking over a file left by a crash is a read, a check that its process is gone, and a removal; two
  * processes that both read the same dead holder must not both remove, or the second removes the claim the
@@ -21,26 +25,48 @@
  * it without a guard of its own would let two claimants that both found it stale each remove what the
  * other had just created, and both take over at once.
  */
-import { randomUUID } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { processStartIdentity } from '../native/process-start.js';
-import { processAlive } from '../util/process-alive.js';
+import { createFileAtomic } from './atomic-file.js';
+import { processAlive } from './process-alive.js';
 
-export interface Holder {
+/** A process as a file names it for other processes: its id, and its start where the file records it. */
+export interface ProcessIdentity {
   pid: number;
+  /** The process's start identity (processStartIdentity); absent in files of earlier versions, and where the system does not say. */
+  start?: string;
+}
+
+/** This process, as a file names it. */
+export function identityOfThisProcess(): ProcessIdentity {
+  const start = processStartIdentity(process.pid);
+  return { pid: process.pid, ...(start === undefined ? {} : { start }) };
+}
+
+/**
+ * Whether the process a file names still runs: its id names a live process and, when the file recorded its
+ * start, that process started then (after a crash and a reboot, or a long time, the id may name a stranger).
+ * Without a recorded start, only the id is judged, as files of earlier versions always were.
+ */
+export function processRuns(named: ProcessIdentity): boolean {
+  if (!Number.isInteger(named.pid) || named.pid <= 0 || !processAlive(named.pid)) return false;
+  if (named.start === undefined) return true;
+  const now = processStartIdentity(named.pid);
+  // Unknown (a protected process on Windows): it may be the one named, so it runs.
+  return now === undefined || now === named.start;
+}
+
+export interface Holder extends ProcessIdentity {
   purpose: string;
   since: string;
-  /** The holder process's start identity (processStartIdentity); absent in files of earlier versions, and where the system does not say. */
-  start?: string;
   /** The host the holder ran on, for messages; absent in files of earlier versions. */
   host?: string;
 }
 
 /** This process as the holder of something, for `purpose`. */
 export function holderOfThisProcess(purpose: string): Holder {
-  const start = processStartIdentity(process.pid);
-  return { pid: process.pid, purpose, since: new Date().toISOString(), ...(start === undefined ? {} : { start }), host: hostname() };
+  return { ...identityOfThisProcess(), purpose, since: new Date().toISOString(), host: hostname() };
 }
 
 /**
@@ -49,11 +75,7 @@ export function holderOfThisProcess(purpose: string): Holder {
  * take in this call. Without a recorded start, only the id is judged.
  */
 export function holderGone(holder: Holder): boolean {
-  if (holder.pid === process.pid || !processAlive(holder.pid)) return true;
-  if (holder.start === undefined) return false;
-  const now = processStartIdentity(holder.pid);
-  // Unknown (a protected process on Windows): it may be the holder, so it holds.
-  return now !== undefined && now !== holder.start;
+  return holder.pid === process.pid || !processRuns(holder);
 }
 
 /** "process 12 on host h (replica server, since …)", for messages. */
@@ -72,37 +94,56 @@ export function adviceWhenHeld(holder: Holder, path: string, what: string): stri
     : `if process ${holder.pid} hangs, stop it (its file ${path} is then taken over)`;
 }
 
-/** Creates `path` naming `holder`; false when it exists already. */
-export async function createHolderFile(path: string, holder: Holder): Promise<boolean> {
-  const whole = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(whole, JSON.stringify(holder), { flag: 'wx' });
-  try {
-    await link(whole, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(whole, { force: true });
-  }
+/**
+ * Creates `path` naming `holder`, durably; false when it exists already. Readable by every local user (as
+ * before): an administrator's command that cannot read a holder file would take it for a broken one.
+ */
+export function createHolderFile(path: string, holder: Holder): Promise<boolean> {
+  return createFileAtomic(path, JSON.stringify(holder), 0o644);
 }
 
+/** What a cycle lock of an earlier version (the holder's id as text, nothing else) is read as. */
+const EARLIER_VERSION: Pick<Holder, 'purpose' | 'since'> = { purpose: 'a holder of an earlier version, named by its process id only', since: 'an unknown time' };
+
 function parseHolder(text: string): Holder | undefined {
+  if (/^\s*\d+\s*$/.test(text)) {
+    const pid = Number(text);
+    return pid > 0 ? { pid, ...EARLIER_VERSION } : undefined;
+  }
   try {
     const value = JSON.parse(text) as Holder;
-    return Number.isInteger(value.pid) && value.pid > 0 ? value : undefined;
+    return value !== null && typeof value === 'object' && Number.isInteger(value.pid) && value.pid > 0 ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The holder a file names; undefined when it is gone or unreadable (torn by a crash). */
+/**
+ * The holder a file names; undefined when there is no file, or it names no holder (empty or torn: it holds
+ * nothing, brokenHolderMessage says so), or it cannot be read now (on Windows, one being deleted).
+ */
 export async function readHolderFile(path: string): Promise<Holder | undefined> {
   try {
     return parseHolder(await readFile(path, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** For the log when a holder file that names no holder (empty or torn) is taken over. */
+export function brokenHolderMessage(path: string): string {
+  return `${path} names no holder (it is empty or torn: a power loss or a crash of an earlier version left it so); it holds nothing and is taken over`;
+}
+
+/**
+ * Gives up the holder file at `path` if it still names `holder` (this process's), and only then: after a
+ * stall it may have been taken over (deleted by an administrator, as the advice says, and claimed by
+ * another process), and the file is then the new holder's. No takeover guard is needed: while this process
+ * runs, no other takes over a file that names it, so only that deletion and a new claim can come between
+ * the read and the removal.
+ */
+export async function releaseHolderFile(path: string, holder: Holder): Promise<void> {
+  if (sameHolder(await readHolderFile(path), holder)) await rm(path, { force: true });
 }
 
 /** One version of a holder file as found: the same file (inode) with the same text is the same version. */
@@ -126,13 +167,14 @@ function sameVersion(a: FileVersion, b: FileVersion): boolean {
   return a.ino === b.ino && a.text === b.text;
 }
 
-function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {
+/** Whether two reads of a holder file name one holder (the same process, taking it at the same time for the same purpose). */
+export function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.pid === b.pid && a.since === b.since && a.purpose === b.purpose && a.start === b.start);
 }
 
 /**
  * A takeover lasts milliseconds. A guard whose writer's identity is not recorded (an earlier version's, or
- * torn by a power loss: linked files are not flushed) is taken as left by a crash once it is older than
+ * torn: earlier versions did not flush what they linked in) is taken as left by a crash once it is older than
  * this, even when its id names a live process: that may be a stranger that got the id.
  */
 export const TAKEOVER_GUARD_BOUND_MS = 30_000;
