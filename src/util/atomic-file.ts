@@ -52,7 +52,16 @@ export async function removeStaleTemps(path: string, olderThanMs: number): Promi
   }
 }
 
-export async function prepareFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<PreparedFile> {
+/**
+ * `durable: false` skips the fsyncs (of the file and of its folder) for a file that only live processes read:
+ * a reader still never finds it half written, and after a power loss it may be absent or empty.
+ */
+export interface AtomicFileOptions {
+  durable?: boolean;
+}
+
+export async function prepareFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: AtomicFileOptions = {}): Promise<PreparedFile> {
+  const durable = options.durable ?? true;
   await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}.tmp`);
   const abandon = () => rm(temp, { force: true });
@@ -60,7 +69,7 @@ export async function prepareFileAtomic(path: string, data: string | Uint8Array,
     const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -76,7 +85,7 @@ export async function prepareFileAtomic(path: string, data: string | Uint8Array,
         await abandon();
         throw error;
       }
-      await fsyncDirectory(dirname(path));
+      if (durable) await fsyncDirectory(dirname(path));
     },
     commitNew: async () => {
       try {
@@ -87,7 +96,7 @@ export async function prepareFileAtomic(path: string, data: string | Uint8Array,
       } finally {
         await abandon();
       }
-      await fsyncDirectory(dirname(path));
+      if (durable) await fsyncDirectory(dirname(path));
       return true;
     },
     abandon,
@@ -95,12 +104,11 @@ export async function prepareFileAtomic(path: string, data: string | Uint8Array,
 }
 
 /**
- * Creates `path` holding `data` unless a file has that name already (false then), so that neither a reader
- * nor a power loss ever finds it empty or half written: written whole and fsynced beside it, linked in, and
- * the link made durable.
+ * Creates `path` holding `data` unless a file has that name already (false then), so that no reader ever finds
+ * it empty or half written: written whole beside it and linked in; durable (fsynced, the link too) unless told.
  */
-export async function createFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<boolean> {
-  return (await prepareFileAtomic(path, data, mode)).commitNew();
+export async function createFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, options: AtomicFileOptions = {}): Promise<boolean> {
+  return (await prepareFileAtomic(path, data, mode, options)).commitNew();
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {

@@ -3,12 +3,14 @@
  * created exclusively, so of two processes that try at once only one holds it, and read back by the others
  * to say who holds it or to find that its holder is gone.
  *
- * A holder file is written whole and fsynced beside its place, then linked into it (link fails when the name
- * exists) and the link made durable (src/util/atomic-file.ts createFileAtomic), so no other process ever
- * reads it half written, and a power loss leaves it whole or absent. An unreadable one (empty or torn) was
- * left by a crash of an earlier version or by a damaged volume, never by a holder still writing it (which,
- * on a loaded host, could take longer than any grace given to it): it holds nothing, and is taken over with
- * a warning (brokenHolderMessage). The stores that use these files link received logs into the same
+ * A holder file is written whole beside its place, then linked into it (link fails when the name exists;
+ * src/util/atomic-file.ts createFileAtomic), so no other process ever reads it half written. It is not
+ * fsynced: only live processes hold anything, so what a power loss leaves of it (whole, empty, or nothing)
+ * holds nothing after the restart either, and two fsyncs per take would sit on the replica's acknowledgement
+ * of every log (the storage lock). An unreadable one (empty or torn) was left that way, by a crash of an
+ * earlier version or by a damaged volume, never by a holder still writing it (which, on a loaded host, could
+ * take longer than any grace given to it): it holds nothing, and is taken over with a warning
+ * (brokenHolderMessage). The stores that use these files link received logs into the same
  * folders, so hard links are there already.
  *
  * A holder is its process id together with that process's start (src/native/process-start.ts): after a
@@ -95,11 +97,12 @@ export function adviceWhenHeld(holder: Holder, path: string, what: string): stri
 }
 
 /**
- * Creates `path` naming `holder`, durably; false when it exists already. Readable by every local user (as
- * before): an administrator's command that cannot read a holder file would take it for a broken one.
+ * Creates `path` naming `holder`, whole (not fsynced, see above); false when it exists already. Readable by
+ * every local user (as before): an administrator's command that cannot read a holder file would take it for
+ * a broken one.
  */
 export function createHolderFile(path: string, holder: Holder): Promise<boolean> {
-  return createFileAtomic(path, JSON.stringify(holder), 0o644);
+  return createFileAtomic(path, JSON.stringify(holder), 0o644, { durable: false });
 }
 
 /** What a cycle lock of an earlier version (the holder's id as text, nothing else) is read as. */
