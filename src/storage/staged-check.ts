@@ -1,0 +1,109 @@
+/**
+ * Checks a staged disk against the log it was staged from, right before the replica applies what it holds.
+ *
+ * A staged full copy (staged-disk.ts) was written record by record as each record's checksum was verified,
+ * but the replica reads it back later: taking it as the base (a rename, no read at all) or applying a hollow
+ * log whose payloads live only in it (hollow-log.ts). In between it rested on this host's storage, maybe
+ * across a server restart, where bit rot or a torn write would otherwise reach the replica's disks unseen.
+ * So before either, every data record of the log is checked against the bytes the disk holds at its place:
+ * the disk's digest of the range (hashed by the addon on the pool as it reads, no copy into JS) against the
+ * record checksum of the log's framing, which the whole-log hash guards. This covers compressed records too,
+ * whose decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little
+ * else), and the disk once, from the page cache when the copy is recent.
+ *
+ * Not checked, and said so: zero and trim records (a staged disk starts empty; their ranges hold no data to
+ * check), and a data record that a later record of the same log overlaps (the disk rightly shows the later
+ * bytes there; an agent's full copy writes each extent once, so its logs have none).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { decodeLog, type RecordLayout } from '../protocol/log-decoder.js';
+import { encodeRecordPrefix, RecordType, type LogHeader } from '../protocol/log-format.js';
+import { isNestedRecordHash, recordChecksumOfPayloadDigest } from '../protocol/record-hash.js';
+import { openDisk } from '../vhdx/index.js';
+
+/** Where a staged disk differs from its log. */
+export interface StagedMismatch {
+  /** The data record whose bytes the disk no longer holds. */
+  offset: number;
+  length: number;
+}
+
+/** Records checked at once: each is one job on the pool, and the pool has several threads. */
+const IN_FLIGHT = 4;
+/** Read size for the log's framing (its holes and compressed payloads are passed over, not hashed). */
+const IO_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Checks the disk at `diskPath` against the verified log at `logPath` (a log staged into it). Resolves with
+ * the first record whose bytes differ, or undefined when every checked record matches. A log that fails its
+ * own checks (framing, whole-log hash, counts) rejects with the decoder's error.
+ */
+export async function checkStagedDisk(logPath: string, diskPath: string): Promise<StagedMismatch | undefined> {
+  const records: RecordLayout[] = [];
+  let header: LogHeader | undefined;
+  // Framing only: every payload is passed over (handledBefore), the whole-log hash and counts still checked.
+  for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), {
+    handledBefore: Number.MAX_SAFE_INTEGER,
+    onRecordHeader: (layout) => {
+      if (layout.type !== RecordType.End) records.push(layout);
+    },
+  })) {
+    if (entry.kind === 'header') header = entry.header;
+  }
+  if (header === undefined) return undefined;
+  const algorithm = header.recordHash;
+  const overwritten = overwrittenLater(records);
+  const checks = records.filter((record, i) => record.type === RecordType.Data && !overwritten[i]);
+  const disk = await openDisk(diskPath);
+  try {
+    let next = 0;
+    let mismatch: StagedMismatch | undefined;
+    const worker = async (): Promise<void> => {
+      while (mismatch === undefined && next < checks.length) {
+        const record = checks[next++]!;
+        const prefix = encodeRecordPrefix(record.type, record.codec, record.end - record.payloadAt, record.offset, record.length);
+        // The nested checksums take the payload's digest, which the addon computes as it reads (no window in memory).
+        const actual = isNestedRecordHash(algorithm)
+          ? recordChecksumOfPayloadDigest(prefix, { algorithm, digest: await disk.hashBlocks(algorithm, record.offset, record.length, record.length) })
+          : createHash('sha256').update(prefix).update(await disk.read(record.offset, record.length)).digest();
+        if (!actual.equals(record.checksum)) mismatch ??= { offset: record.offset, length: record.length };
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    return mismatch;
+  } finally {
+    await disk.close().catch(() => undefined);
+  }
+}
+
+/**
+ * For each record (in log order), whether a later record of the log overlaps its range. Walks the log
+ * backwards keeping the ranges seen so far merged and sorted; a full copy's records (ascending, adjacent)
+ * keep that list at one range.
+ */
+export function overwrittenLater(records: ReadonlyArray<{ offset: number; length: number }>): boolean[] {
+  const covered: Array<{ start: number; end: number }> = [];
+  const result = new Array<boolean>(records.length).fill(false);
+  for (let i = records.length - 1; i >= 0; i--) {
+    const start = records[i]!.offset;
+    const end = start + records[i]!.length;
+    // First covered range that ends after this record starts.
+    let lo = 0;
+    let hi = covered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (covered[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    result[i] = lo < covered.length && covered[lo]!.start < end;
+    // Merge this record with every range it touches (adjacent ones too, to keep the list short).
+    let last = lo;
+    if (lo > 0 && covered[lo - 1]!.end === start) lo -= 1;
+    while (last < covered.length && covered[last]!.start <= end) last += 1;
+    const merged = { start: Math.min(start, covered[lo]?.start ?? start), end };
+    if (last > lo) merged.end = Math.max(end, covered[last - 1]!.end);
+    covered.splice(lo, last - lo, merged);
+  }
+  return result;
+}
