@@ -16,10 +16,11 @@ export type StorageErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_DISK_FULL'
   /**
-   * A received cycle's staged disk (or the payloads a hollow log left there) no longer matches the record
-   * checksums of its log: damaged at rest on the replica. The cycle was dropped unapplied; the primary sends it again.
+   * A received cycle's stored log, or its staged disk (with the payloads a hollow log left there), no longer
+   * matches the checksums of its log: damaged at rest on the replica. The cycle was dropped unapplied; the
+   * primary sends it again.
    */
-  | 'ERR_STAGED_CORRUPT';
+  | 'ERR_STORED_DATA_CORRUPT';
 
 export class StorageError extends Error {
   constructor(

@@ -21,7 +21,8 @@ import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SecondDescriptorWriteback } from './early-writeback.js';
 import { normalizeGuid } from '../protocol/guid.js';
-import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
+import { logHashCoversPayloads, MAX_RECORD_BYTES, type LogHeader } from '../protocol/log-format.js';
+import { LogFormatError } from '../protocol/errors.js';
 import { StagedDisk } from './staged-disk.js';
 import { checkStagedDisk, type StagedMismatch } from './staged-check.js';
 import { ChangeBatches } from './change-batches.js';
@@ -366,6 +367,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
     const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
     await rename(temp, join(dir, name));
+    VERIFIED_IN_THIS_PROCESS.add(join(dir, name));
     const replacedStaged = cycle.staged?.[header.diskId];
     if (cycle.staged) delete cycle.staged[header.diskId];
     if (staged !== undefined) {
@@ -406,9 +408,18 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         // restart): checked again before any disk is changed (staged-check.ts).
         for (const plan of plans) {
           const source = plan.take ?? plan.payloads;
-          if (source === undefined) continue;
-          const mismatch = await checkStagedDisk(plan.log, source);
-          if (mismatch) await this.refuseStaged(cycle, plan, source, mismatch);
+          if (source !== undefined) {
+            const mismatch = await checkStagedDisk(plan.log, source);
+            if (mismatch) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedStaged(plan.diskId, mismatch));
+          }
+          // A log stored by this process was verified whole then and is applied from the page cache right
+          // after, checked record by record as it is written. One found on disk (kept across a restart) is
+          // verified whole before any of it is written: a record damaged at rest would otherwise stop the
+          // apply half-way, leaving the records before it written and the cycle retried for ever.
+          if (plan.take === undefined && !VERIFIED_IN_THIS_PROCESS.has(plan.log)) {
+            const error = await verifyStoredLog(plan.log, plan.payloads !== undefined);
+            if (error) await this.refuseDamaged(cycle, plan, false, `the stored log of disk ${plan.diskId} is damaged (${error.message})`);
+          }
         }
         for (const plan of plans) {
           if (plan.take !== undefined) await this.takeStaged(plan.take, plan.layer);
@@ -422,6 +433,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         next.topDirty = true;
         await this.commit(next);
         await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
+        for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
         result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
         log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
         // An application-consistent point is only that at exactly this cycle boundary: seal it now.
@@ -463,26 +475,29 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   }
 
   /**
-   * A staged disk no longer holds what its log says: the cycle is dropped before anything of it is applied,
-   * with every cycle received after it (each builds on it), and the primary must send it again. A base that
-   * is such a disk (taken before a crash) is emptied again: nothing was applied to this replica yet.
+   * A cycle's stored data no longer holds what its log says (`what`): the cycle is dropped before anything
+   * of it is applied, with every cycle received after it (each builds on it), and the primary must send it
+   * again. A base that is a damaged staged disk (taken before a crash) is emptied again: nothing was applied
+   * to this replica yet.
    */
-  private async refuseStaged(cycle: PendingCycle, plan: ApplyPlan, source: string, mismatch: StagedMismatch): Promise<never> {
+  private async refuseDamaged(cycle: PendingCycle, plan: ApplyPlan, baseIsDamaged: boolean, what: string): Promise<never> {
     const where = `${cycle.generation}/${cycle.sequence}`;
-    if (source === plan.layer && this.stageable()) await emptyAgain(plan.layer);
+    if (baseIsDamaged && this.stageable()) await emptyAgain(plan.layer);
     const next = this.clone();
     const dropped = next.pending;
     next.pending = [];
     await this.commit(next);
     for (const c of dropped) await rm(join(this.root, 'incoming', cycleDir(c.generation, c.sequence)), { recursive: true, force: true });
+    const fullCopy = cycle.sequence === 0 && cycle.baseReferencePoint === '' && !this.state.position;
     const message =
-      `cycle ${where} of replica ${this.vmId} was refused: its staged copy of disk ${plan.diskId} no longer matches the record checksum ` +
-      `of its log at ${mismatch.offset}+${mismatch.length} (damaged on this server's storage after it was received and checked; check that volume). ` +
+      `cycle ${where} of replica ${this.vmId} was refused: ${what}, damaged on this server's storage after it was received and checked (check that volume). ` +
       `Nothing of it was applied: the replica's disks and recovery points were not changed. The cycle was dropped (with ${dropped.length - 1} received after it): ` +
-      "the primary must send it again. Its next upload is refused as out of sequence; a staged cycle is always a VM's initial copy, so start the " +
-      "initial replication again on the primary (hvreplica initial start), as a resynchronization needs content on the replica to compare against.";
-    log.error('staged data damaged at rest; cycle refused', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence, diskId: plan.diskId, ...mismatch });
-    throw new StorageError('ERR_STAGED_CORRUPT', message);
+      'the primary must send it again. Its next upload is refused as out of sequence, ' +
+      (fullCopy
+        ? "and as this was the VM's initial copy (a resynchronization needs content on the replica to compare against), start the initial replication again on the primary (hvreplica initial start)."
+        : 'which makes it resynchronize the VM (at once with automatic resynchronization, else when the administrator starts it).');
+    log.error('received data damaged at rest; cycle refused', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence, diskId: plan.diskId, what });
+    throw new StorageError('ERR_STORED_DATA_CORRUPT', message);
   }
 
   /**
@@ -708,6 +723,30 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 }
 
 const STAGING_DIR = 'staging';
+
+/**
+ * Stored logs this process verified whole as it stored them (names are unique: a random part). One kept
+ * across a restart is not here, and is verified again before it is applied.
+ */
+const VERIFIED_IN_THIS_PROCESS = new Set<string>();
+
+function damagedStaged(diskId: string, mismatch: StagedMismatch): string {
+  return `its staged copy of disk ${diskId} no longer matches the record checksum of its log at ${mismatch.offset}+${mismatch.length}`;
+}
+
+/** Zeros standing in for a hollow log's payloads while its framing and compressed records are verified (checkStagedDisk checks those payloads). */
+let noPayload: Buffer | undefined;
+
+/** Verifies a stored log whole; resolves with what is wrong (a LogFormatError), or undefined. */
+async function verifyStoredLog(path: string, hollow: boolean): Promise<LogFormatError | undefined> {
+  try {
+    await verifyLog(createReadStream(path, { highWaterMark: IO_BYTES }), {}, hollow ? { payloadOf: ({ length }) => Promise.resolve((noPayload ??= Buffer.alloc(MAX_RECORD_BYTES)).subarray(0, length)) } : {});
+    return undefined;
+  } catch (error) {
+    if (error instanceof LogFormatError) return error;
+    throw error;
+  }
+}
 
 /** One disk of a cycle about to be applied (planApply). */
 interface ApplyPlan {

@@ -89,7 +89,7 @@ async function damagedThenResent(recordHash: RecordHashAlgorithm, damage: (t: { 
     const restarted = await openVhdxReplicaStorage(root);
     await assert.rejects(restarted.applyPending(), (error: unknown) => {
       assert.ok(error instanceof StorageError, String(error));
-      assert.equal(error.code, 'ERR_STAGED_CORRUPT');
+      assert.equal(error.code, 'ERR_STORED_DATA_CORRUPT');
       assert.match(error.message, new RegExp(DISK.diskId));
       assert.match(error.message, /not changed/);
       assert.match(error.message, /send it again/);
