@@ -421,9 +421,16 @@ export class VhdxReplicaStorage implements ReplicaStorage {
             if (error) await this.refuseDamaged(cycle, plan, false, `the stored log of disk ${plan.diskId} is damaged (${error.message})`);
           }
         }
-        for (const plan of plans) {
-          if (plan.take !== undefined) await this.takeStaged(plan.take, plan.layer);
-          else await this.applyLog(plan.layer, plan.log, plan.payloads);
+        try {
+          for (const plan of plans) {
+            if (plan.take !== undefined) await this.takeStaged(plan.take, plan.layer);
+            else await this.applyLog(plan.layer, plan.log, plan.payloads);
+          }
+        } catch (error) {
+          // Damaged since this process stored it (read back from the disk after the page cache let it go): the
+          // retry verifies it whole first, and so refuses and drops the cycle instead of failing here for ever.
+          if (error instanceof LogFormatError) for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
+          throw error;
         }
         const next = this.clone();
         next.pending.shift();

@@ -177,3 +177,28 @@ describe('records a later record of the same log overlaps (their staged bytes ri
     }
   });
 });
+
+describe('a stored log damaged after this process stored it', () => {
+  it('fails its apply, and the retry verifies it whole and refuses the cycle instead of failing for ever', async () => {
+    const { dir, root, storage } = await stagingSetup('staged-integrity');
+    try {
+      const initial = await Promise.all(DISKS.map(async (d) => encode(d.diskId, INITIAL, [])));
+      for (const log of initial) await storage.receive(stream(log));
+      await storage.applyPending();
+      const delta = { generation: 1, sequence: 1, base: 'rp-0', next: 'rp-1' };
+      const records: LogRecordInput[] = [0, 1, 2, 3].map((i) => ({ type: 'data', offset: i * MiB, data: randomBytes(MiB) }));
+      await storage.receive(stream(await encode(DISK.diskId, delta, records)));
+      for (const d of DISKS.slice(1)) await storage.receive(stream(await encode(d.diskId, delta, [])));
+      const cycle = (await state(root)).pending[0]!;
+      await flipInside(join(root, 'incoming', '1-1', cycle.logs[DISK.diskId]!), dataOf(records, 3));
+
+      await assert.rejects(storage.applyPending(), (error: { code?: string }) => error.code === 'ERR_LOG_CHECKSUM');
+      await assert.rejects(storage.applyPending(), (error: { code?: string }) => error.code === 'ERR_STORED_DATA_CORRUPT');
+      const after = await state(root);
+      assert.deepEqual(after.position, { generation: 1, sequence: 0 });
+      assert.deepEqual(after.pending, [], 'dropped: the primary resynchronizes');
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
