@@ -6,9 +6,9 @@
  * log whose payloads live only in it (hollow-log.ts). In between it rested on this host's storage, maybe
  * across a server restart, where bit rot or a torn write would otherwise reach the replica's disks unseen.
  * So before either, every data record of the log is checked against the bytes the disk holds at its place:
- * the disk's digest of the range (hashed by the addon on the pool as it reads, no copy into JS) against the
- * record checksum of the log's framing, which the whole-log hash guards. This covers compressed records too,
- * whose decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little
+ * the digest of the range (hashed by the addon on the pool in the job that reads it) against the record
+ * checksum of the log's framing, which the whole-log hash guards. This covers compressed records too, whose
+ * decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little
  * else), and the disk once, from the page cache when the copy is recent.
  *
  * Not checked, and said so: zero and trim records (a staged disk starts empty; their ranges hold no data to
@@ -18,9 +18,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { decodeLog, type RecordLayout } from '../protocol/log-decoder.js';
-import { encodeRecordPrefix, RecordType, type LogHeader } from '../protocol/log-format.js';
-import { isNestedRecordHash, recordChecksumOfPayloadDigest } from '../protocol/record-hash.js';
-import { openDisk } from '../vhdx/index.js';
+import { encodeRecordPrefix, MAX_RECORD_BYTES, RecordType, type LogHeader } from '../protocol/log-format.js';
+import { isNestedRecordHash, recordChecksumOfPayloadDigest, type RecordHashAlgorithm } from '../protocol/record-hash.js';
+import { openDisk, type VhdxDisk } from '../vhdx/index.js';
 
 /** Where a staged disk differs from its log. */
 export interface StagedMismatch {
@@ -29,8 +29,13 @@ export interface StagedMismatch {
   length: number;
 }
 
-/** Records checked at once: each is one job on the pool, and the pool has several threads. */
+/** Reads in flight at once: each is one job on the pool, and the pool has several threads. */
 const IN_FLIGHT = 4;
+/**
+ * Bytes one read fetches and hashes: consecutive records share a read up to this (a delta's small records
+ * cost one pool round trip per batch, not one each); a record is never split, and none is larger.
+ */
+const BATCH_BYTES = MAX_RECORD_BYTES;
 /** Read size for the log's framing (its holes and compressed payloads are passed over, not hashed). */
 const IO_BYTES = 4 * 1024 * 1024;
 
@@ -55,26 +60,72 @@ export async function checkStagedDisk(logPath: string, diskPath: string): Promis
   const algorithm = header.recordHash;
   const overwritten = overwrittenLater(records);
   const checks = records.filter((record, i) => record.type === RecordType.Data && !overwritten[i]);
+  if (checks.length === 0) return undefined;
+  const batches = inBatches(checks, BATCH_BYTES);
+  const bufferBytes = Math.max(...batches.map((batch) => batch.bytes));
   const disk = await openDisk(diskPath);
   try {
     let next = 0;
     let mismatch: StagedMismatch | undefined;
     const worker = async (): Promise<void> => {
-      while (mismatch === undefined && next < checks.length) {
-        const record = checks[next++]!;
-        const prefix = encodeRecordPrefix(record.type, record.codec, record.end - record.payloadAt, record.offset, record.length);
-        // The nested checksums take the payload's digest, which the addon computes as it reads (no window in memory).
-        const actual = isNestedRecordHash(algorithm)
-          ? recordChecksumOfPayloadDigest(prefix, { algorithm, digest: await disk.hashBlocks(algorithm, record.offset, record.length, record.length) })
-          : createHash('sha256').update(prefix).update(await disk.read(record.offset, record.length)).digest();
-        if (!actual.equals(record.checksum)) mismatch ??= { offset: record.offset, length: record.length };
+      const buffer = Buffer.allocUnsafe(bufferBytes);
+      while (mismatch === undefined && next < batches.length) {
+        const batch = batches[next++]!;
+        const found = await checkBatch(disk, algorithm, batch, buffer.subarray(0, batch.bytes));
+        if (found !== undefined) mismatch ??= found;
       }
     };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
     return mismatch;
   } finally {
     await disk.close().catch(() => undefined);
   }
+}
+
+/** Consecutive records read in one request: their bytes add up to `bytes`. */
+interface Batch {
+  records: RecordLayout[];
+  bytes: number;
+}
+
+/** Groups `records` in log order into batches of at most `limit` bytes (a larger record alone in its own). */
+function inBatches(records: readonly RecordLayout[], limit: number): Batch[] {
+  const batches: Batch[] = [];
+  let current: Batch = { records: [], bytes: 0 };
+  for (const record of records) {
+    if (current.records.length > 0 && current.bytes + record.length > limit) {
+      batches.push(current);
+      current = { records: [], bytes: 0 };
+    }
+    current.records.push(record);
+    current.bytes += record.length;
+  }
+  if (current.records.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Reads a batch's ranges into `into` and compares each record's checksum with the log's. Any offset and
+ * length: the read takes ranges as they are (a block hash would need the record's length to divide its
+ * offset, which a full copy's records of odd lengths do not). The nested checksums take the payload's
+ * digest, which the addon computes in the same job while the bytes are in the CPU's cache.
+ */
+async function checkBatch(disk: VhdxDisk, algorithm: RecordHashAlgorithm, batch: Batch, into: Buffer): Promise<StagedMismatch | undefined> {
+  const ranges = batch.records.map((record) => ({ offset: record.offset, length: record.length }));
+  const nested = isNestedRecordHash(algorithm);
+  const digests = nested ? { algorithm, slots: Buffer.allocUnsafe(ranges.length * 32) } : undefined;
+  await disk.readRanges(ranges, into, digests);
+  let at = 0;
+  for (const [i, record] of batch.records.entries()) {
+    const prefix = encodeRecordPrefix(record.type, record.codec, record.end - record.payloadAt, record.offset, record.length);
+    const actual =
+      nested && digests !== undefined
+        ? recordChecksumOfPayloadDigest(prefix, { algorithm, digest: digests.slots.subarray(i * 32, i * 32 + 32) })
+        : createHash('sha256').update(prefix).update(into.subarray(at, at + record.length)).digest();
+    if (!actual.equals(record.checksum)) return { offset: record.offset, length: record.length };
+    at += record.length;
+  }
+  return undefined;
 }
 
 /**

@@ -12,11 +12,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
 import type { LogRecordInput, RecordHashAlgorithm } from '../../src/protocol/index.js';
+import { MAX_RECORD_BYTES } from '../../src/protocol/log-format.js';
 import { LogReceiver } from '../../src/replica/index.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { overwrittenLater } from '../../src/storage/staged-check.js';
 import { openVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
+import { openDisk } from '../../src/vhdx/index.js';
 import { DISKS, DiskModel, encode, MiB, readAll, sha, stream, VM_ID } from './fixtures.js';
 import { stagingConsumer, stagingSetup } from './staging-fixtures.js';
 
@@ -72,10 +74,13 @@ function fullCopy(): LogRecordInput[] {
  * `damage` picks, reopens the storage as a restarted server does, and checks that applying refuses the cycle
  * and changes nothing, and that the primary's resend is then applied exactly.
  */
-async function damagedThenResent(recordHash: RecordHashAlgorithm, damage: (t: { root: string; cycle: StoredState['pending'][number]; records: LogRecordInput[] }) => Promise<void>): Promise<void> {
+async function damagedThenResent(
+  recordHash: RecordHashAlgorithm,
+  damage: (t: { root: string; cycle: StoredState['pending'][number]; records: LogRecordInput[] }) => Promise<void>,
+  records: LogRecordInput[] = fullCopy(),
+): Promise<void> {
   const { dir, root, storage } = await stagingSetup('staged-integrity');
   try {
-    const records = fullCopy();
     const log = await encode(DISK.diskId, INITIAL, records, VM_ID, { recordHash });
     const receiver = new LogReceiver(stagingConsumer(storage), { maxLogBytes: 64 * MiB });
     assert.equal((await receiver.receive(root, KEY, request(log), stream(log))).Accepted, true);
@@ -140,6 +145,85 @@ for (const recordHash of ['xxh128', 'blake3', 'sha256'] as const) describe(`stag
       await rename(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), base);
       await flipInside(base, dataOf(records, 0));
     }));
+});
+
+/**
+ * A full copy as an agent sends one of a disk a guest wrote unevenly: records of any sector multiple, whose
+ * lengths do not divide their offsets (the check once hashed each record as one block of its own length, which
+ * must divide the offset, and so refused every such apply: 'block size 59904 must be positive and divide the
+ * offset 244224'), one crossing a VHDX block boundary, one of the largest size at an unaligned offset, a
+ * compressible one, and more bytes than one read of the check takes.
+ */
+function unevenFullCopy(): LogRecordInput[] {
+  const sector = 512;
+  return [
+    { type: 'data', offset: 0, data: randomBytes(244224) },
+    { type: 'data', offset: 244224, data: randomBytes(59904) }, // the shape that failed
+    { type: 'data', offset: 304128, data: randomBytes(sector) },
+    { type: 'data', offset: 304640, data: randomBytes(3 * sector) },
+    { type: 'zero', offset: 306176, length: 7 * sector },
+    { type: 'data', offset: MiB - 7 * sector, data: randomBytes(13 * sector) }, // across the first 1 MiB block's end
+    { type: 'data', offset: MiB + 6 * sector, data: Buffer.alloc(99 * sector, 'compressible ') },
+    { type: 'data', offset: 2 * MiB + 1536, data: randomBytes(MiB - 1536) },
+    { type: 'data', offset: 3 * MiB + 3 * sector, data: randomBytes(MAX_RECORD_BYTES) }, // the largest record, unaligned
+    { type: 'data', offset: 7 * MiB + 4096, data: randomBytes(MiB - 4096 - 5 * sector) },
+    { type: 'trim', offset: 8 * MiB - 5 * sector, length: 5 * sector },
+  ];
+}
+
+/** The index in unevenFullCopy() of the record of 59904 bytes at 244224. */
+const UNEVEN_59904 = 1;
+
+for (const recordHash of ['xxh128', 'blake3', 'sha256'] as const) describe(`staged full copies whose record lengths do not divide their offsets (${recordHash} records)`, () => {
+  /** Receives unevenFullCopy() staged, with the empty logs of the other disks; `beforeApply` may change the base first. */
+  async function receiveAndApply(beforeApply: (root: string) => Promise<LogRecordInput[]>): Promise<void> {
+    const { dir, root, storage } = await stagingSetup('staged-integrity');
+    try {
+      const records = unevenFullCopy();
+      const log = await encode(DISK.diskId, INITIAL, records, VM_ID, { recordHash });
+      const receiver = new LogReceiver(stagingConsumer(storage), { maxLogBytes: 64 * MiB });
+      assert.equal((await receiver.receive(root, KEY, request(log), stream(log))).Accepted, true);
+      for (const d of DISKS.slice(1)) {
+        const other = await encode(d.diskId, INITIAL, []);
+        await receiver.receive(root, { ...KEY, diskId: d.diskId }, request(other), stream(other));
+      }
+      const cycle = (await state(root)).pending[0]!;
+      assert.ok(cycle.staged?.[DISK.diskId] !== undefined, 'the full copy was staged');
+      const before = await beforeApply(root);
+      await storage.applyPending();
+      const model = new DiskModel();
+      model.apply(DISK.diskId, [...before, ...records]);
+      assert.equal(sha(await latest(storage, DISK.diskId)), model.hashes()[DISK.diskId]);
+      assert.deepEqual((await state(root)).position, { generation: 1, sequence: 0 });
+      assert.deepEqual((await state(root)).pending, []);
+    } finally {
+      dir.cleanup();
+    }
+  }
+
+  it('takes the staged disk after checking it, and the replica holds exactly the log', () => receiveAndApply(() => Promise.resolve([])));
+
+  it('applies the hollow log from the staged disk after checking it when the base is not empty any more', () =>
+    receiveAndApply(async (root) => {
+      // Something wrote into the base after the log was staged: the log is applied, its payloads read from the staged disk.
+      const stray = { type: 'data' as const, offset: 5 * MiB + 512, data: Buffer.alloc(3 * 512, 0x5a) };
+      const base = await openDisk(join(root, 'disks', `${DISK.diskId}.vhdx`), { writable: true });
+      try {
+        await base.write(stray.offset, stray.data);
+      } finally {
+        await base.close();
+      }
+      return [stray];
+    }));
+
+  it('still refuses one whose record of 59904 bytes at 244224 changed at rest', () =>
+    damagedThenResent(
+      recordHash,
+      async ({ root, cycle, records }) => {
+        await flipInside(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), dataOf(records, UNEVEN_59904));
+      },
+      unevenFullCopy(),
+    ));
 });
 
 describe('records a later record of the same log overlaps (their staged bytes rightly differ)', () => {
