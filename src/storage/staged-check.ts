@@ -9,14 +9,14 @@
  * the digest of the range (hashed by the addon on the pool in the job that reads it) against the record
  * checksum of the log's framing, which the whole-log hash guards. This covers compressed records too, whose
  * decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little
- * else), and the disk once, from the page cache when the copy is recent.
+ * else; its holes are passed over unread), and the disk once, from the page cache when the copy is recent.
  *
  * Not checked, and said so: zero and trim records (a staged disk starts empty; their ranges hold no data to
  * check), and a data record that a later record of the same log overlaps (the disk rightly shows the later
  * bytes there; an agent's full copy writes each extent once, so its logs have none).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { FileChunks } from '../protocol/file-chunks.js';
 import { decodeLog, type RecordLayout } from '../protocol/log-decoder.js';
 import { encodeRecordPrefix, MAX_RECORD_BYTES, RecordType, type LogHeader } from '../protocol/log-format.js';
 import { isNestedRecordHash, recordChecksumOfPayloadDigest, type RecordHashAlgorithm } from '../protocol/record-hash.js';
@@ -36,8 +36,8 @@ const IN_FLIGHT = 4;
  * cost one pool round trip per batch, not one each); a record is never split, and none is larger.
  */
 const BATCH_BYTES = MAX_RECORD_BYTES;
-/** Read size for the log's framing (its holes and compressed payloads are passed over, not hashed). */
-const IO_BYTES = 4 * 1024 * 1024;
+/** Read size for the log's framing: its holes and compressed payloads are passed over unread (FileChunks). */
+export const FRAMING_READ_BYTES = 64 * 1024;
 
 /**
  * Checks the disk at `diskPath` against the verified log at `logPath` (a log staged into it). Resolves with
@@ -48,7 +48,7 @@ export async function checkStagedDisk(logPath: string, diskPath: string): Promis
   const records: RecordLayout[] = [];
   let header: LogHeader | undefined;
   // Framing only: every payload is passed over (handledBefore), the whole-log hash and counts still checked.
-  for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), {
+  for await (const entry of decodeLog(new FileChunks(logPath, FRAMING_READ_BYTES), {
     handledBefore: Number.MAX_SAFE_INTEGER,
     onRecordHeader: (layout) => {
       if (layout.type !== RecordType.End) records.push(layout);

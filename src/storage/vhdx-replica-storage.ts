@@ -24,7 +24,8 @@ import { normalizeGuid } from '../protocol/guid.js';
 import { logHashCoversPayloads, MAX_RECORD_BYTES, type LogHeader } from '../protocol/log-format.js';
 import { LogFormatError } from '../protocol/errors.js';
 import { StagedDisk } from './staged-disk.js';
-import { checkStagedDisk, type StagedMismatch } from './staged-check.js';
+import { checkStagedDisk, FRAMING_READ_BYTES, type StagedMismatch } from './staged-check.js';
+import { FileChunks } from '../protocol/file-chunks.js';
 import { ChangeBatches } from './change-batches.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
@@ -747,7 +748,8 @@ let noPayload: Buffer | undefined;
 /** Verifies a stored log whole; resolves with what is wrong (a LogFormatError), or undefined. */
 async function verifyStoredLog(path: string, hollow: boolean): Promise<LogFormatError | undefined> {
   try {
-    await verifyLog(createReadStream(path, { highWaterMark: IO_BYTES }), {}, hollow ? { payloadOf: ({ length }) => Promise.resolve((noPayload ??= Buffer.alloc(MAX_RECORD_BYTES)).subarray(0, length)) } : {});
+    // A hollow log's payload holes are passed over unread (its compressed payloads are still read and checked).
+    await verifyLog(hollow ? new FileChunks(path, FRAMING_READ_BYTES) : createReadStream(path, { highWaterMark: IO_BYTES }), {}, hollow ? { payloadOf: ({ length }) => Promise.resolve((noPayload ??= Buffer.alloc(MAX_RECORD_BYTES)).subarray(0, length)) } : {});
     return undefined;
   } catch (error) {
     if (error instanceof LogFormatError) return error;
