@@ -410,8 +410,13 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         for (const plan of plans) {
           const source = plan.take ?? plan.payloads;
           if (source !== undefined) {
-            const mismatch = await checkStagedDisk(plan.log, source);
-            if (mismatch) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedStaged(plan.diskId, mismatch));
+            // A log whose own framing is damaged cannot vouch for the disk: refused too, not retried for ever.
+            const found = await checkStagedDisk(plan.log, source).catch((error: unknown) => {
+              if (error instanceof LogFormatError) return error;
+              throw error;
+            });
+            if (found instanceof LogFormatError) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedLog(plan.diskId, found));
+            else if (found) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedStaged(plan.diskId, found));
           }
           // A log stored by this process was verified whole then and is applied from the page cache right
           // after, checked record by record as it is written. One found on disk (kept across a restart) is
@@ -419,7 +424,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           // apply half-way, leaving the records before it written and the cycle retried for ever.
           if (plan.take === undefined && !VERIFIED_IN_THIS_PROCESS.has(plan.log)) {
             const error = await verifyStoredLog(plan.log, plan.payloads !== undefined);
-            if (error) await this.refuseDamaged(cycle, plan, false, `the stored log of disk ${plan.diskId} is damaged (${error.message})`);
+            if (error) await this.refuseDamaged(cycle, plan, false, damagedLog(plan.diskId, error));
           }
         }
         try {
@@ -737,6 +742,10 @@ const STAGING_DIR = 'staging';
  * across a restart is not here, and is verified again before it is applied.
  */
 const VERIFIED_IN_THIS_PROCESS = new Set<string>();
+
+function damagedLog(diskId: string, error: LogFormatError): string {
+  return `the stored log of disk ${diskId} is damaged (${error.message})`;
+}
 
 function damagedStaged(diskId: string, mismatch: StagedMismatch): string {
   return `its staged copy of disk ${diskId} no longer matches the record checksum of its log at ${mismatch.offset}+${mismatch.length}`;

@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
-import type { LogRecordInput, RecordHashAlgorithm } from '../../src/protocol/index.js';
+import { decodeLog, type LogRecordInput, type RecordHashAlgorithm, type RecordLayout } from '../../src/protocol/index.js';
 import { MAX_RECORD_BYTES } from '../../src/protocol/log-format.js';
 import { LogReceiver } from '../../src/replica/index.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
@@ -136,6 +137,24 @@ for (const recordHash of ['xxh128', 'blake3', 'sha256'] as const) describe(`stag
   it('refuses to take a staged disk whose decompressed record changed (its bytes are only in the disk)', () =>
     damagedThenResent(recordHash, async ({ root, cycle, records }) => {
       await flipInside(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), dataOf(records, 4));
+    }));
+
+  it('refuses a staged copy whose hollow log\'s framing was damaged at rest: the log cannot vouch for the disk', () =>
+    damagedThenResent(recordHash, async ({ root, cycle }) => {
+      const stored = join(root, 'incoming', '1-0', cycle.logs[DISK.diskId]!);
+      const layouts: RecordLayout[] = [];
+      for await (const entry of decodeLog(createReadStream(stored), { handledBefore: Number.MAX_SAFE_INTEGER, onRecordHeader: (layout) => layouts.push(layout) })) void entry;
+      const handle = await open(stored, 'r+');
+      try {
+        // A byte of the second record's header: only the whole-log hash covers it in a framing-only read.
+        const at = layouts[1]!.payloadAt - 3;
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, at);
+        byte[0] ^= 0x01;
+        await handle.write(byte, 0, 1, at);
+      } finally {
+        await handle.close();
+      }
     }));
 
   it('refuses to apply a hollow log from a base that took the staged disk before a crash, once it is damaged', () =>
