@@ -62,7 +62,8 @@ export async function checkStagedDisk(logPath: string, diskPath: string): Promis
   const checks = records.filter((record, i) => record.type === RecordType.Data && !overwritten[i]);
   if (checks.length === 0) return undefined;
   const batches = inBatches(checks, BATCH_BYTES);
-  const bufferBytes = Math.max(...batches.map((batch) => batch.bytes));
+  // A loop, not Math.max(...): a large log has more batches than a call takes arguments.
+  const bufferBytes = batches.reduce((most, batch) => Math.max(most, batch.bytes), 0);
   const disk = await openDisk(diskPath);
   try {
     let next = 0;
