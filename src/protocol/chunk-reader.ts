@@ -4,8 +4,19 @@
  */
 import { LogFormatError } from './errors.js';
 
+/**
+ * A source of chunks that can also pass over bytes without producing them (file-chunks.ts: a file read at
+ * increasing positions seeks over a hollow log's payload holes instead of reading them as zeros).
+ */
+export interface SkippingChunks extends AsyncIterator<Uint8Array> {
+  /** Passes over up to `n` of the bytes not handed out yet; resolves with how many it passed (fewer at the end). */
+  skip(n: number): Promise<number>;
+}
+
 export class ChunkReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
+  /** The iterator again when it can pass over bytes unread. */
+  private readonly skipper: SkippingChunks | undefined;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private done = false;
@@ -14,6 +25,7 @@ export class ChunkReader {
 
   constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : toAsync(source[Symbol.iterator]());
+    this.skipper = typeof (this.iterator as Partial<SkippingChunks>).skip === 'function' ? (this.iterator as SkippingChunks) : undefined;
   }
 
   private async fill(n: number): Promise<boolean> {
@@ -63,10 +75,17 @@ export class ChunkReader {
     return pieces;
   }
 
-  /** Passes over `n` bytes without copying them (a hollow log's missing payloads). */
+  /** Passes over `n` bytes without copying them (a hollow log's missing payloads), unread when the source can skip. */
   async skip(n: number, what: string): Promise<void> {
     let left = n;
     while (left > 0) {
+      if (this.buffered === 0 && this.skipper !== undefined && !this.done) {
+        const passed = await this.skipper.skip(left);
+        this.position += passed;
+        left -= passed;
+        // Fewer bytes left than asked: the source is at its end, and the read below says the log is cut short.
+        if (left === 0) break;
+      }
       if (!(await this.fill(1))) {
         throw new LogFormatError('ERR_LOG_TRUNCATED', `log ends in the middle of the ${what}: it was cut short; send it again from the start`, this.position);
       }

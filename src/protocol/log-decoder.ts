@@ -92,7 +92,8 @@ export interface DecodeOptions {
    * log's bytes do not hold, or undefined to read it from the log. It comes from the disk the log was
    * staged into, which holds the result of applying the whole verified log; a later record of the same
    * log may have written over the range since, so such a payload is not checked against its record hash
-   * (applying the records in order with it still gives that result).
+   * here (applying the records in order with it still gives that result). The replica checks that disk
+   * against the log's record checksums before it applies anything from it (src/storage/staged-check.ts).
    */
   payloadOf?: (record: { offset: number; length: number }) => Promise<Buffer> | undefined;
 }
@@ -104,6 +105,11 @@ export interface RecordLayout {
   end: number;
   type: RecordType;
   codec: CodecId;
+  /** Where the record lies on the disk and its uncompressed length. */
+  offset: number;
+  length: number;
+  /** The record checksum its header carries (over its prefix and uncompressed payload: record-hash.ts). */
+  checksum: Buffer;
 }
 
 export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
@@ -134,7 +140,16 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
     for (;;) {
       const at = reader.position;
       const recordHeader = decodeRecordHeader(await take(RECORD_HEADER_BYTES, 'record header'), at);
-      options.onRecordHeader?.({ at, payloadAt: at + RECORD_HEADER_BYTES, end: at + RECORD_HEADER_BYTES + recordHeader.storedLength, type: recordHeader.type, codec: recordHeader.codec });
+      options.onRecordHeader?.({
+        at,
+        payloadAt: at + RECORD_HEADER_BYTES,
+        end: at + RECORD_HEADER_BYTES + recordHeader.storedLength,
+        type: recordHeader.type,
+        codec: recordHeader.codec,
+        offset: recordHeader.offset,
+        length: recordHeader.length,
+        checksum: recordHeader.checksum,
+      });
       const prefixBytes = encodeRecordPrefix(recordHeader.type, recordHeader.codec, recordHeader.storedLength, recordHeader.offset, recordHeader.length);
       if (recordHeader.type === RecordType.End) {
         if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {

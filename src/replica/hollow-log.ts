@@ -7,7 +7,9 @@
  * record hashes, not the payloads) work as for any log. A resumed upload reads the framing it holds and
  * passes over the records the staging disk already has (DecodeOptions.handledBefore); applying the log
  * instead of taking the staged disk reads those payloads back from that disk (DecodeOptions.payloadOf),
- * which holds the result of applying the whole verified log, as taking it would.
+ * which holds the result of applying the whole verified log, as taking it would. Either way the disk is
+ * checked against the log's record checksums first (src/storage/staged-check.ts): it rested on the volume
+ * since its records were verified.
  *
  * Measured (bench/replication/README.md): an initial copy wrote 2 bytes on the replica per disk byte (the
  * received log, the staging disk), both fsynced; now it writes 1 plus the framing (~88 bytes per 1 MiB).

@@ -14,7 +14,13 @@ export type StorageErrorCode =
   | 'ERR_STORAGE_STATE_CORRUPT'
   | 'ERR_RECOVERY_POINT_NOT_FOUND'
   | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_DISK_FULL';
+  | 'ERR_DISK_FULL'
+  /**
+   * A received cycle's stored log, or its staged disk (with the payloads a hollow log left there), no longer
+   * matches the checksums of its log: damaged at rest on the replica. The cycle was dropped unapplied; the
+   * primary sends it again.
+   */
+  | 'ERR_STORED_DATA_CORRUPT';
 
 export class StorageError extends Error {
   constructor(

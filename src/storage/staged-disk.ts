@@ -4,7 +4,8 @@
  * after the whole log (records and trailer) was verified and stored, and only in place of a base disk
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
- * holds for everything the replica exposes, and the apply after the upload shrinks to a rename. The disk's
+ * holds for everything the replica exposes, and the apply after the upload shrinks to a rename (after the
+ * disk is checked against the log's record checksums again: staged-check.ts). The disk's
  * writeback is started as it fills (early-writeback.ts), so making it durable at the end is short.
  */
 import { rm } from 'node:fs/promises';

@@ -16,13 +16,16 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { logger } from '../logging/logger.js';
 import { decodeLog, verifyLog } from '../protocol/log-decoder.js';
 import { SecondDescriptorWriteback } from './early-writeback.js';
 import { normalizeGuid } from '../protocol/guid.js';
-import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
+import { logHashCoversPayloads, MAX_RECORD_BYTES, type LogHeader } from '../protocol/log-format.js';
+import { LogFormatError } from '../protocol/errors.js';
 import { StagedDisk } from './staged-disk.js';
+import { checkStagedDisk, FRAMING_READ_BYTES, type StagedMismatch } from './staged-check.js';
+import { FileChunks } from '../protocol/file-chunks.js';
 import { ChangeBatches } from './change-batches.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
@@ -365,6 +368,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
     const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
     await rename(temp, join(dir, name));
+    VERIFIED_IN_THIS_PROCESS.add(join(dir, name));
     const replacedStaged = cycle.staged?.[header.diskId];
     if (cycle.staged) delete cycle.staged[header.diskId];
     if (staged !== undefined) {
@@ -400,16 +404,39 @@ export class VhdxReplicaStorage implements ReplicaStorage {
       while (this.state.pending.length > 0 && this.isComplete(this.state.pending[0]!)) {
         const cycle = this.state.pending[0]!;
         const dir = join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence));
-        for (const disk of this.state.disks) {
-          const layer = this.diskPath(this.top.files[disk.diskId]!);
-          const staged = cycle.staged?.[disk.diskId];
-          if (staged !== undefined && (await this.takeStaged(cycle, join(dir, staged), layer))) continue;
-          // A hollow log's payloads are in its staged disk, or in the base once the disk was taken as it (a
-          // crash came before the state said so). They were verified by their record hashes as they arrived
-          // and are not checked again when read back, just as taking the staged disk by rename checks nothing.
-          const hollow = cycle.hollow?.includes(disk.diskId) === true;
-          const payloads = hollow && staged !== undefined && (await pathExists(join(dir, staged))) ? join(dir, staged) : hollow ? layer : undefined;
-          await this.applyLog(layer, join(dir, cycle.logs[disk.diskId]!), payloads);
+        const plans = await Promise.all(this.state.disks.map((disk) => this.planApply(cycle, dir, disk.diskId)));
+        // Staged bytes were checked when they arrived and have rested on this volume since (maybe across a
+        // restart): checked again before any disk is changed (staged-check.ts).
+        for (const plan of plans) {
+          const source = plan.take ?? plan.payloads;
+          if (source !== undefined) {
+            // A log whose own framing is damaged cannot vouch for the disk: refused too, not retried for ever.
+            const found = await checkStagedDisk(plan.log, source).catch((error: unknown) => {
+              if (error instanceof LogFormatError) return error;
+              throw error;
+            });
+            if (found instanceof LogFormatError) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedLog(plan.diskId, found));
+            else if (found) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedStaged(plan.diskId, found));
+          }
+          // A log stored by this process was verified whole then and is applied from the page cache right
+          // after, checked record by record as it is written. One found on disk (kept across a restart) is
+          // verified whole before any of it is written: a record damaged at rest would otherwise stop the
+          // apply half-way, leaving the records before it written and the cycle retried for ever.
+          if (plan.take === undefined && !VERIFIED_IN_THIS_PROCESS.has(plan.log)) {
+            const error = await verifyStoredLog(plan.log, plan.payloads !== undefined);
+            if (error) await this.refuseDamaged(cycle, plan, false, damagedLog(plan.diskId, error));
+          }
+        }
+        try {
+          for (const plan of plans) {
+            if (plan.take !== undefined) await this.takeStaged(plan.take, plan.layer);
+            else await this.applyLog(plan.layer, plan.log, plan.payloads);
+          }
+        } catch (error) {
+          // Damaged since this process stored it (read back from the disk after the page cache let it go): the
+          // retry verifies it whole first, and so refuses and drops the cycle instead of failing here for ever.
+          if (error instanceof LogFormatError) for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
+          throw error;
         }
         const next = this.clone();
         next.pending.shift();
@@ -419,6 +446,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         next.topDirty = true;
         await this.commit(next);
         await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
+        for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
         result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
         log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
         // An application-consistent point is only that at exactly this cycle boundary: seal it now.
@@ -432,25 +460,57 @@ export class VhdxReplicaStorage implements ReplicaStorage {
   }
 
   /**
-   * Puts a staged full copy in place of the base disk, when that is exactly what applying its log would
-   * give: the cycle is a full copy and the base is the only layer and holds nothing. The rename is atomic;
-   * a crash before the state records the cycle finds the staged disk gone and applies the log over it,
-   * which writes the same bytes again.
+   * How one disk of `cycle` is applied. A staged full copy is taken in place of the base disk (`take`) when
+   * that is exactly what applying its log would give: the cycle is a full copy and the base is the only
+   * layer and holds nothing. Otherwise the log is applied; a hollow log's payloads (`payloads`) are in its
+   * staged disk, or in the base once the disk was taken as it (a crash came before the state said so).
    */
-  private async takeStaged(cycle: PendingCycle, stagedPath: string, layerPath: string): Promise<boolean> {
-    if (cycle.sequence !== 0 || cycle.baseReferencePoint !== '' || !this.stageable() || !(await pathExists(stagedPath))) return false;
-    const base = await openDisk(layerPath);
-    let empty: boolean;
-    try {
-      empty = (await base.map()).every((extent) => extent.state === 'absent');
-    } finally {
-      await base.close();
+  private async planApply(cycle: PendingCycle, dir: string, diskId: string): Promise<ApplyPlan> {
+    const layer = this.diskPath(this.top.files[diskId]!);
+    const log = join(dir, cycle.logs[diskId]!);
+    const stagedName = cycle.staged?.[diskId];
+    const staged = stagedName !== undefined && (await pathExists(join(dir, stagedName))) ? join(dir, stagedName) : undefined;
+    if (staged !== undefined && cycle.sequence === 0 && cycle.baseReferencePoint === '' && this.stageable() && (await isEmptyDisk(layer))) {
+      return { diskId, layer, log, take: staged };
     }
-    if (!empty) return false;
+    const hollow = cycle.hollow?.includes(diskId) === true;
+    return { diskId, layer, log, ...(hollow ? { payloads: staged ?? layer } : {}) };
+  }
+
+  /**
+   * Takes a staged full copy as the base disk. The rename is atomic; a crash before the state records the
+   * cycle finds the staged disk gone and applies the log over it, which writes the same bytes again.
+   */
+  private async takeStaged(stagedPath: string, layerPath: string): Promise<void> {
     await rename(stagedPath, layerPath);
     await fsyncDirectory(join(this.root, 'disks'));
     log.debug('staged full copy taken as the base disk', { vmId: this.vmId, disk: layerPath });
-    return true;
+  }
+
+  /**
+   * A cycle's stored data no longer holds what its log says (`what`): the cycle is dropped before anything
+   * of it is applied, with every cycle received after it (each builds on it), and the primary must send it
+   * again. A base that is a damaged staged disk (taken before a crash) is emptied again: nothing was applied
+   * to this replica yet.
+   */
+  private async refuseDamaged(cycle: PendingCycle, plan: ApplyPlan, baseIsDamaged: boolean, what: string): Promise<never> {
+    const where = `${cycle.generation}/${cycle.sequence}`;
+    if (baseIsDamaged && this.stageable()) await emptyAgain(plan.layer);
+    const next = this.clone();
+    const dropped = next.pending;
+    next.pending = [];
+    await this.commit(next);
+    for (const c of dropped) await rm(join(this.root, 'incoming', cycleDir(c.generation, c.sequence)), { recursive: true, force: true });
+    const fullCopy = cycle.sequence === 0 && cycle.baseReferencePoint === '' && !this.state.position;
+    const message =
+      `cycle ${where} of replica ${this.vmId} was refused: ${what}, damaged on this server's storage after it was received and checked (check that volume). ` +
+      `Nothing of it was applied: the replica's disks and recovery points were not changed. The cycle was dropped (with ${dropped.length - 1} received after it): ` +
+      'the primary must send it again. Its next upload is refused as out of sequence, ' +
+      (fullCopy
+        ? "and as this was the VM's initial copy (a resynchronization needs content on the replica to compare against), start the initial replication again on the primary (hvreplica initial start)."
+        : 'which makes it resynchronize the VM (at once with automatic resynchronization, else when the administrator starts it).');
+    log.error('received data damaged at rest; cycle refused', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence, diskId: plan.diskId, what });
+    throw new StorageError('ERR_STORED_DATA_CORRUPT', message);
   }
 
   /**
@@ -676,6 +736,74 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 }
 
 const STAGING_DIR = 'staging';
+
+/**
+ * Stored logs this process verified whole as it stored them (names are unique: a random part). One kept
+ * across a restart is not here, and is verified again before it is applied.
+ */
+const VERIFIED_IN_THIS_PROCESS = new Set<string>();
+
+function damagedLog(diskId: string, error: LogFormatError): string {
+  return `the stored log of disk ${diskId} is damaged (${error.message})`;
+}
+
+function damagedStaged(diskId: string, mismatch: StagedMismatch): string {
+  return `its staged copy of disk ${diskId} no longer matches the record checksum of its log at ${mismatch.offset}+${mismatch.length}`;
+}
+
+/** Zeros standing in for a hollow log's payloads while its framing and compressed records are verified (checkStagedDisk checks those payloads). */
+let noPayload: Buffer | undefined;
+
+/** Verifies a stored log whole; resolves with what is wrong (a LogFormatError), or undefined. */
+async function verifyStoredLog(path: string, hollow: boolean): Promise<LogFormatError | undefined> {
+  try {
+    // A hollow log's payload holes are passed over unread (its compressed payloads are still read and checked).
+    await verifyLog(hollow ? new FileChunks(path, FRAMING_READ_BYTES) : createReadStream(path, { highWaterMark: IO_BYTES }), {}, hollow ? { payloadOf: ({ length }) => Promise.resolve((noPayload ??= Buffer.alloc(MAX_RECORD_BYTES)).subarray(0, length)) } : {});
+    return undefined;
+  } catch (error) {
+    if (error instanceof LogFormatError) return error;
+    throw error;
+  }
+}
+
+/** One disk of a cycle about to be applied (planApply). */
+interface ApplyPlan {
+  diskId: string;
+  /** The top layer the cycle goes into. */
+  layer: string;
+  /** The stored log. */
+  log: string;
+  /** A staged full copy to take as the base instead of applying the log. */
+  take?: string;
+  /** The disk holding a hollow log's uncompressed payloads (the staged disk, or `layer` itself). */
+  payloads?: string;
+}
+
+async function isEmptyDisk(path: string): Promise<boolean> {
+  const disk = await openDisk(path);
+  try {
+    return (await disk.map()).every((extent) => extent.state === 'absent');
+  } finally {
+    await disk.close();
+  }
+}
+
+/** Replaces the dynamic disk at `path` with an empty one of the same geometry (atomically: a new file renamed over it). */
+async function emptyAgain(path: string): Promise<void> {
+  const disk = await openDisk(path);
+  const info = disk.info;
+  await disk.close();
+  const temp = `${path}.${randomUUID().slice(0, 8)}.empty.tmp`;
+  await createDisk(temp, {
+    type: 'dynamic',
+    virtualSize: info.virtualSize,
+    blockSize: info.blockSize,
+    logicalSectorSize: info.logicalSectorSize,
+    physicalSectorSize: info.physicalSectorSize,
+  });
+  await rename(temp, path);
+  await fsyncDirectory(dirname(path));
+}
 
 function cycleDir(generation: number, sequence: number): string {
   return `${generation}-${sequence}`;

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configureLogging } from '../../src/logging/logger.js';
-import { decodeHeader, parseHeaderPrefix } from '../../src/protocol/log-format.js';
+import { decodeHeader, parseHeaderPrefix, RecordType } from '../../src/protocol/log-format.js';
+import { decodeLog, type RecordLayout } from '../../src/protocol/log-decoder.js';
 import { LogReceiver, ReplicaVms } from '../../src/replica/index.js';
 import { withStorageLock } from '../../src/replica/storage-lock.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
@@ -52,6 +53,26 @@ async function sendCycle(receiver: LogReceiver, root: string, model: DiskModel, 
     model.apply(disk.diskId, records);
   }
   return answer!;
+}
+
+/**
+ * Stores the delta cycle's logs (random records, applied to `model` if given) in a server process that dies
+ * (SIGKILL) as soon as it has acknowledged them, before its apply wrote anything.
+ */
+async function storeThenDie(root: string, dir: string, model?: DiskModel): Promise<void> {
+  const files: string[] = [];
+  for (const disk of DISKS) {
+    const records = randomRecords(disk.virtualSize, 24);
+    const file = join(dir, `${disk.diskId}.hvrlog`);
+    await writeFile(file, await encode(disk.diskId, DELTA, records));
+    files.push(file);
+    model?.apply(disk.diskId, records);
+  }
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'store-then-die.js'), root, ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  assert.equal(signal, 'SIGKILL', `the storing process ended otherwise (exit ${code}): ${stderr}`);
 }
 
 /** A new replica of DISKS in a temporary folder, with the server's consumer and receiver over it. */
@@ -124,19 +145,7 @@ describe('acknowledged when stored, applied after', () => {
       const before = await latestHashes(await openVhdxReplicaStorage(root));
 
       // The delta cycle's logs, stored by a server process that dies as soon as it has acknowledged them.
-      const files: string[] = [];
-      for (const disk of DISKS) {
-        const records = randomRecords(disk.virtualSize, 24);
-        const file = join(dir, `${disk.diskId}.hvrlog`);
-        await writeFile(file, await encode(disk.diskId, DELTA, records));
-        files.push(file);
-        model.apply(disk.diskId, records);
-      }
-      const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'store-then-die.js'), root, ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
-      assert.equal(signal, 'SIGKILL', `the storing process ended otherwise (exit ${code}): ${stderr}`);
+      await storeThenDie(root, dir, model);
 
       // Acknowledged, not applied: stored durably under incoming/, the content still the previous cycle's.
       const left = await storedState(root);
@@ -151,6 +160,54 @@ describe('acknowledged when stored, applied after', () => {
       assert.equal((await after.status()).referencePoint, DELTA.next);
       assert.deepEqual((await after.status()).pending, []);
       assert.deepEqual(await latestHashes(after), model.hashes());
+    });
+  });
+
+  it('a stored cycle damaged at rest before the restart is refused whole, the disks unchanged, and the primary recovers by a resync', async () => {
+    await withReplica(async (root, replicas, receiver, dir) => {
+      const model = new DiskModel();
+      await sendCycle(receiver, root, model, INITIAL);
+      await replicas.settled();
+      const before = await latestHashes(await openVhdxReplicaStorage(root));
+      await storeThenDie(root, dir);
+
+      // Bit rot in the last data record of the first disk's stored log: the records before it are intact.
+      const cycle = (await storedState(root)).pending[0]!;
+      const stored = join(root, 'incoming', '1-1', cycle.logs[DISKS[0]!.diskId]!);
+      const layouts: RecordLayout[] = [];
+      for await (const entry of decodeLog([await readFile(stored)], { onRecordHeader: (layout) => layouts.push(layout) })) void entry;
+      const last = layouts.filter((l) => l.type === RecordType.Data).at(-1)!;
+      const handle = await open(stored, 'r+');
+      try {
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, last.payloadAt + 7);
+        byte[0] ^= 0x01;
+        await handle.write(byte, 0, 1, last.payloadAt + 7);
+      } finally {
+        await handle.close();
+      }
+
+      // The restarted server refuses the cycle before writing anything of it, and drops it.
+      await new ReplicaVms().openExisting([root]);
+      const after = await openVhdxReplicaStorage(root);
+      assert.equal((await after.status()).position?.toString(), '1/0@0');
+      assert.deepEqual((await after.status()).pending, []);
+      assert.deepEqual(await latestHashes(after), before, 'no record of the damaged cycle was written');
+      assert.deepEqual(await after.applyPending(), { applied: [], sealed: [] }, 'nothing is left to retry for ever');
+
+      // The primary's next cycle is refused as out of sequence (which makes it resynchronize)...
+      const next: CycleSpec = { generation: 1, sequence: 2, base: 'rp-1', next: 'rp-2' };
+      const log2 = await encode(DISKS[0]!.diskId, next, randomRecords(DISKS[0]!.virtualSize, 4));
+      const key2 = { vmId: VM_ID, diskId: DISKS[0]!.diskId, generation: 1, sequence: 2 };
+      await assert.rejects(receiver.receive(root, key2, { offset: 0, uploadId: 'ef'.repeat(16), primaryServerName: 'primary.test', totalLength: log2.length }, stream(log2)), (e: { code?: string }) => e.code === 'ERR_LOG_OUT_OF_SEQUENCE');
+      // ...and the resync's cycle (the next of the replica's position, from its reference point) is taken and applied exactly.
+      const resync: CycleSpec = { generation: 1, sequence: 1, base: 'rp-0', next: 'rp-resync' };
+      const answer = await sendCycle(receiver, root, model, resync);
+      assert.equal(answer.Accepted, true);
+      await replicas.settled();
+      const resynced = await openVhdxReplicaStorage(root);
+      assert.equal((await resynced.status()).referencePoint, 'rp-resync');
+      assert.deepEqual(await latestHashes(resynced), model.hashes());
     });
   });
 });
