@@ -77,9 +77,10 @@ export interface DecodeOptions {
   verifyLogHash?: boolean;
   /**
    * Told where each record lies as soon as its header is read, before its payload (a receiver files the
-   * bytes it gets accordingly: hollow-log.ts).
+   * bytes it gets accordingly: hollow-log.ts). A promise it returns holds the decoding until it settles (a
+   * reader that must keep pace with it: staged-check.ts); anything else it returns is ignored.
    */
-  onRecordHeader?: (layout: RecordLayout) => void;
+  onRecordHeader?: (layout: RecordLayout) => unknown;
   /**
    * Records whose header lies before this offset were taken by an earlier pass over the same log (a
    * resumed upload): only their framing is read, which the whole-log hash and the counts still cover; their
@@ -140,7 +141,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
     for (;;) {
       const at = reader.position;
       const recordHeader = decodeRecordHeader(await take(RECORD_HEADER_BYTES, 'record header'), at);
-      options.onRecordHeader?.({
+      const heard = options.onRecordHeader?.({
         at,
         payloadAt: at + RECORD_HEADER_BYTES,
         end: at + RECORD_HEADER_BYTES + recordHeader.storedLength,
@@ -150,6 +151,7 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
         length: recordHeader.length,
         checksum: recordHeader.checksum,
       });
+      if (heard instanceof Promise) await heard;
       const prefixBytes = encodeRecordPrefix(recordHeader.type, recordHeader.codec, recordHeader.storedLength, recordHeader.offset, recordHeader.length);
       if (recordHeader.type === RecordType.End) {
         if (recordHeader.storedLength !== 0 || recordHeader.offset !== 0 || recordHeader.length !== 0 || recordHeader.codec !== CodecId.None) {

@@ -40,14 +40,88 @@ const BATCH_BYTES = MAX_RECORD_BYTES;
 export const FRAMING_READ_BYTES = 64 * 1024;
 
 /**
- * Checks the disk at `diskPath` against the verified log at `logPath` (a log staged into it). Resolves with
- * the first record whose bytes differ, or undefined when every checked record matches. A log that fails its
- * own checks (framing, whole-log hash, counts) rejects with the decoder's error.
+ * Checks the disk at `diskPath` against the verified log at `logPath` (a log staged into it). Resolves with a
+ * record whose bytes differ, or undefined when every checked record matches. A log that fails its own checks
+ * (framing, whole-log hash, counts) rejects with the decoder's error.
  */
 export async function checkStagedDisk(logPath: string, diskPath: string): Promise<StagedMismatch | undefined> {
+  const disk = await openDisk(diskPath);
+  try {
+    const inOrder = await checkInLogOrder(logPath, disk);
+    return inOrder.ordered ? inOrder.mismatch : await checkCollected(logPath, disk);
+  } finally {
+    await disk.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Checks the records while the framing is read, as long as each starts where the one before it ended or
+ * later (a full copy's do): no record can then overlap an earlier one, and memory stays at a few batches
+ * however long the log (a 1 TiB copy has a million records). `ordered: false` once one does not (a delta's);
+ * checking stops there and the caller starts over with the whole list (checkCollected).
+ */
+async function checkInLogOrder(logPath: string, disk: VhdxDisk): Promise<{ ordered: boolean; mismatch?: StagedMismatch }> {
+  let algorithm: RecordHashAlgorithm | undefined;
+  let ordered = true;
+  let end = 0;
+  let batch: Batch = { records: [], bytes: 0 };
+  let mismatch: StagedMismatch | undefined;
+  let failure: { error: unknown } | undefined;
+  const running = new Set<Promise<void>>();
+  const spare: Buffer[] = [];
+  const dispatch = async (full: Batch): Promise<void> => {
+    while (running.size >= IN_FLIGHT) await Promise.race(running);
+    if (failure) throw failure.error;
+    const buffer = spare.pop() ?? Buffer.allocUnsafe(BATCH_BYTES);
+    const job: Promise<void> = checkBatch(disk, algorithm!, full, buffer.subarray(0, full.bytes))
+      .then(
+        (found) => {
+          mismatch ??= found;
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      )
+      .finally(() => {
+        running.delete(job);
+        spare.push(buffer);
+      });
+    running.add(job);
+  };
+  try {
+    // Framing only: every payload is passed over (handledBefore), the whole-log hash and counts still checked.
+    for await (const entry of decodeLog(new FileChunks(logPath, FRAMING_READ_BYTES), {
+      handledBefore: Number.MAX_SAFE_INTEGER,
+      onRecordHeader: (layout) => {
+        if (layout.type === RecordType.End || !ordered) return;
+        if (layout.offset < end) {
+          ordered = false;
+          return;
+        }
+        end = layout.offset + layout.length;
+        if (layout.type !== RecordType.Data) return;
+        const full = batch.records.length > 0 && batch.bytes + layout.length > BATCH_BYTES ? batch : undefined;
+        if (full) batch = { records: [], bytes: 0 };
+        batch.records.push(layout);
+        batch.bytes += layout.length;
+        return full && dispatch(full);
+      },
+    })) {
+      if (entry.kind === 'header') algorithm = entry.header.recordHash;
+    }
+    if (ordered && batch.records.length > 0) await dispatch(batch);
+  } finally {
+    // Nothing reads the disk once this returns or throws: the caller closes it.
+    await Promise.allSettled([...running]);
+  }
+  if (failure) throw failure.error;
+  return { ordered, ...(mismatch ? { mismatch } : {}) };
+}
+
+/** The check of a log whose records may overlap: all of them known first, the overwritten ones left out. */
+async function checkCollected(logPath: string, disk: VhdxDisk): Promise<StagedMismatch | undefined> {
   const records: RecordLayout[] = [];
   let header: LogHeader | undefined;
-  // Framing only: every payload is passed over (handledBefore), the whole-log hash and counts still checked.
   for await (const entry of decodeLog(new FileChunks(logPath, FRAMING_READ_BYTES), {
     handledBefore: Number.MAX_SAFE_INTEGER,
     onRecordHeader: (layout) => {
@@ -64,23 +138,18 @@ export async function checkStagedDisk(logPath: string, diskPath: string): Promis
   const batches = inBatches(checks, BATCH_BYTES);
   // A loop, not Math.max(...): a large log has more batches than a call takes arguments.
   const bufferBytes = batches.reduce((most, batch) => Math.max(most, batch.bytes), 0);
-  const disk = await openDisk(diskPath);
-  try {
-    let next = 0;
-    let mismatch: StagedMismatch | undefined;
-    const worker = async (): Promise<void> => {
-      const buffer = Buffer.allocUnsafe(bufferBytes);
-      while (mismatch === undefined && next < batches.length) {
-        const batch = batches[next++]!;
-        const found = await checkBatch(disk, algorithm, batch, buffer.subarray(0, batch.bytes));
-        if (found !== undefined) mismatch ??= found;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
-    return mismatch;
-  } finally {
-    await disk.close().catch(() => undefined);
-  }
+  let next = 0;
+  let mismatch: StagedMismatch | undefined;
+  const worker = async (): Promise<void> => {
+    const buffer = Buffer.allocUnsafe(bufferBytes);
+    while (mismatch === undefined && next < batches.length) {
+      const batch = batches[next++]!;
+      const found = await checkBatch(disk, algorithm, batch, buffer.subarray(0, batch.bytes));
+      if (found !== undefined) mismatch ??= found;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
+  return mismatch;
 }
 
 /** Consecutive records read in one request: their bytes add up to `bytes`. */

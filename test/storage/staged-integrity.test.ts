@@ -134,6 +134,17 @@ for (const recordHash of ['xxh128', 'blake3', 'sha256'] as const) describe(`stag
       await flipInside(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), dataOf(records, 2));
     }));
 
+  it('refuses a staged disk damaged at rest whose log holds its records out of disk order (checked from the whole list)', () => {
+    const records = fullCopy().reverse();
+    return damagedThenResent(
+      recordHash,
+      async ({ root, cycle }) => {
+        await flipInside(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), dataOf(records, 3));
+      },
+      records,
+    );
+  });
+
   it('refuses to take a staged disk whose decompressed record changed (its bytes are only in the disk)', () =>
     damagedThenResent(recordHash, async ({ root, cycle, records }) => {
       await flipInside(join(root, 'incoming', '1-0', cycle.staged![DISK.diskId]!), dataOf(records, 4));
