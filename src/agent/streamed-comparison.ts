@@ -97,8 +97,14 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
       wake?.();
     },
   });
-  // Observed at once: it may fail while a fine pass is awaited; the loop below still throws its failure.
-  hashing.catch(() => undefined);
+  // Observed at once: it may fail while a fine pass is awaited; the loop below still throws its failure. Its end
+  // wakes the loop, which then awaits it; the loop never races it (each race would leave a reaction on it that
+  // lives as long as the whole disk's hashing).
+  let hashingOver = false;
+  void hashing.then(
+    () => ((hashingOver = true), wake?.()),
+    () => ((hashingOver = true), wake?.()),
+  );
   try {
     const theirs = await remoteManifest(c);
     const fine = new FineBatches(c);
@@ -106,8 +112,9 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
     while (compared < count) {
       if ((count - settled) * blockSize <= STREAM_AHEAD_BYTES) c.onStreamable?.();
       if (settled <= compared || !local) {
-        // A failed hashing rejects the race; a finished one has reported every block already.
-        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), hashing]);
+        // A failed hashing throws here; a finished one has reported every block already.
+        if (hashingOver) await hashing;
+        else await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
       const upTo = settled;

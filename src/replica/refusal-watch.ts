@@ -37,13 +37,10 @@ export class RefusalWatch {
   /** `body`, failing with the refusal at the first chunk asked for (or waited for) once the refusal was seen. */
   guard<T>(body: AsyncIterable<T>): AsyncIterable<T> {
     const signal = this.ended.signal;
-    const refused = new Promise<never>((_, reject) => {
-      const fail = () => reject(signal.reason as Error);
-      if (signal.aborted) fail();
-      else signal.addEventListener('abort', fail, { once: true });
-    });
-    // Only ever raced against a chunk: an upload that ends without a refusal must not leave it unhandled.
-    refused.catch(() => undefined);
+    // Only the chunk waited for now can be given up. Never a race against one promise that lives as long as the
+    // upload: each race leaves a reaction on it that keeps its chunk reachable, so a whole upload stayed in memory.
+    let giveUp: ((reason: unknown) => void) | undefined;
+    signal.addEventListener('abort', () => giveUp?.(signal.reason), { once: true });
     return {
       [Symbol.asyncIterator]: () => {
         const inner = body[Symbol.asyncIterator]();
@@ -53,7 +50,10 @@ export class RefusalWatch {
             const chunk = inner.next();
             // A chunk given up for the refusal may still fail later (its stream closes): nobody waits for it then.
             chunk.catch(() => undefined);
-            return Promise.race([chunk, refused]);
+            return new Promise<IteratorResult<T>>((resolve, reject) => {
+              giveUp = reject;
+              chunk.then(resolve, reject);
+            });
           },
           return: (value?: unknown) => inner.return?.(value) ?? Promise.resolve({ done: true as const, value: value as T }),
         };

@@ -11,6 +11,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { processStartIdentity } from '../../src/native/process-start.js';
 import { ReplicaError } from '../../src/replica/errors.js';
 import { RefusalWatch } from '../../src/replica/refusal-watch.js';
@@ -20,6 +22,9 @@ import { ReplicaVms } from '../../src/replica/replica-vms.js';
 import { dropMarksOfEarlierServers, dropUploadMarks, uploadMarksDir, uploadsInFlight, waitForUploads, withUploadMark } from '../../src/replica/upload-marks.js';
 import { VmRegistry } from '../../src/replica/vm-registry.js';
 import { liveStranger, startOfExitedProcess, stopStranger } from './reused-pid.js';
+
+// A test below forces collections to see what the refusal watch keeps.
+setFlagsFromString('--expose-gc');
 
 const VM = '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5c';
 const DISK = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000042';
@@ -181,6 +186,31 @@ describe('uploads in flight', () => {
       clearInterval(alive);
     }
     assert.deepEqual(received, [1, 2], 'what arrived before the refusal was handed on');
+  });
+
+  it('an upload\'s chunks are not kept by the watch once handed on (a whole initial copy stayed in memory)', async () => {
+    const watch = new RefusalWatch(async () => undefined, 60_000);
+    const handedOn: Array<WeakRef<Buffer>> = [];
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 64; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yield Buffer.alloc(64 * 1024, i);
+      }
+    }
+    try {
+      for await (const chunk of watch.guard(chunks())) handedOn.push(new WeakRef(chunk));
+    } finally {
+      watch.stop();
+    }
+    // Collect everything unreachable, twice (a WeakRef's target is kept until the end of the turn it was read in).
+    const collect = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 2; i++) {
+      collect();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    collect();
+    const kept = handedOn.filter((ref) => ref.deref() !== undefined).length;
+    assert.ok(kept <= 2, `${kept} of ${handedOn.length} chunks handed on are still in memory`);
   });
 
   it('an upload admitted just before a removal is refused before it writes a byte', () =>
