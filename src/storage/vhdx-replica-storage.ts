@@ -23,7 +23,9 @@ import { SecondDescriptorWriteback } from './early-writeback.js';
 import { normalizeGuid } from '../protocol/guid.js';
 import { logHashCoversPayloads, type LogHeader } from '../protocol/log-format.js';
 import { StagedDisk } from './staged-disk.js';
-import { ChangeBatches } from './change-batches.js';
+import { ChangeBatches, DEFAULT_BATCH_LIMITS } from './change-batches.js';
+import { PositionalReader } from '../protocol/positional-reader.js';
+import { verifiedLogs } from './verified-logs.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
 import { fsyncDirectory, removeStaleTemps } from '../util/atomic-file.js';
@@ -365,6 +367,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
     const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
     await rename(temp, join(dir, name));
+    await verifiedLogs.remember(join(dir, name));
     const replacedStaged = cycle.staged?.[header.diskId];
     if (cycle.staged) delete cycle.staged[header.diskId];
     if (staged !== undefined) {
@@ -419,6 +422,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         next.topDirty = true;
         await this.commit(next);
         await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
+        for (const disk of this.state.disks) verifiedLogs.forget(join(dir, cycle.logs[disk.diskId]!));
         result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
         log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
         // An application-consistent point is only that at exactly this cycle boundary: seal it now.
@@ -476,18 +480,26 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // the whole apply as dirty pages and the flush writes them all after the last record. It changes no
     // ordering the engine relies on (block table and bitmaps reach the file only in its commits).
     const writeback = await SecondDescriptorWriteback.open(layerPath);
-    const writes = new ChangeBatches(disk, writeback);
+    // A log this process stored was verified whole then (every record checksum, over the bytes as they lay in the
+    // synced file) and is normally applied right after: while its file is unchanged since (verified-logs.ts), its
+    // uncompressed payloads are copied from the log file into the layer file to file (copy_file_range on Linux:
+    // one copy in the kernel, where reading and checking them again took a copy out of the page cache, a hash and
+    // a copy back in) and only its framing is read and checked again. Any other log (kept across a restart,
+    // written to since) is read and checked record by record.
+    const inPlace = source === undefined && (await verifiedLogs.unchanged(logPath));
+    const writes = new ChangeBatches(disk, writeback, DEFAULT_BATCH_LIMITS, inPlace ? logPath : undefined);
     try {
-      // The log was verified whole when it was stored. Here it is checked again before anything is written
-      // (every record's checksum over its header and decompressed bytes, the header checksum, the counts
-      // and the whole-log hash, which covers only the framing and record hashes), in case the file was
-      // damaged at rest. Records are written in batches (change-batches.ts), one in flight while the next
-      // records are read and checked, so the disk and the CPU work at the same time.
+      // Checked again as it is written (the header checksum, the counts and the whole-log hash, which covers only
+      // the framing and record hashes; read record by record, also every record's checksum over its header and
+      // decompressed bytes, before the record is written), in case the file was damaged at rest. Records are
+      // written in batches (change-batches.ts), one in flight while the next records are read, so the disk and
+      // the CPU work at the same time.
       const hollow = source ? { payloadOf: ({ offset, length }: { offset: number; length: number }) => writes.drain().then(() => source.read(offset, length)) } : {};
       // (A hollow log's uncompressed payloads come from the disk it was staged into: see DecodeOptions.payloadOf.)
-      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow)) {
-        if (entry.kind !== 'record') continue;
-        await writes.add(entry.record);
+      const entries = inPlace ? decodeLog(await PositionalReader.open(logPath), { payloadsInPlace: true }) : decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow);
+      for await (const entry of entries) {
+        if (entry.kind === 'record') await writes.add(entry.record);
+        else if (entry.kind === 'in-place') await writes.add({ type: 'copy', offset: entry.record.offset, length: entry.record.length, sourceOffset: entry.record.at });
       }
       await writes.drain();
       // A failed background sync fails the apply, even if the engine's own flush would not see it again.
