@@ -1,6 +1,7 @@
 /**
- * Stored logs this process verified whole as it stored them (every record checksum over the bytes as they lay
- * in the synced file), with what the file was then: inode, size and modification time (not the change time: the
+ * Stored logs this process verified whole before it stored them (every record checksum, over the bytes as they
+ * arrived and were written to the file, or as read back from it; then the file was synced), with what the file
+ * was then: inode, size and modification time (not the change time: the
  * receiver's own name for the file goes after the store, and that changes it). A log that is
  * still that file when it is applied may have its payloads copied into the replica's disk file to file,
  * unchecked (vhdx-replica-storage.ts, applyLog); any other (kept across a restart, or written to since, by

@@ -480,7 +480,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // the whole apply as dirty pages and the flush writes them all after the last record. It changes no
     // ordering the engine relies on (block table and bitmaps reach the file only in its commits).
     const writeback = await SecondDescriptorWriteback.open(layerPath);
-    // A log this process stored was verified whole then (every record checksum, over the bytes as they lay in the
+    // A log this process stored was verified whole before (every record checksum, over the bytes written to the
     // synced file) and is normally applied right after: while its file is unchanged since (verified-logs.ts), its
     // uncompressed payloads are copied from the log file into the layer file to file (copy_file_range on Linux:
     // one copy in the kernel, where reading and checking them again took a copy out of the page cache, a hash and
