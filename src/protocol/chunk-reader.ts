@@ -13,7 +13,20 @@ export interface SkippingChunks extends AsyncIterator<Uint8Array> {
   skip(n: number): Promise<number>;
 }
 
-export class ChunkReader {
+/** What the log decoder reads a log through: exact-length reads and skips, front to back. */
+export interface LogByteReader {
+  /** Bytes handed out or passed over so far: the position in the log. */
+  readonly position: number;
+  read(n: number, what: string): Promise<Buffer>;
+  /** The next `n` bytes, possibly in several pieces. */
+  readPieces(n: number, what: string): Promise<Buffer[]>;
+  /** Passes over `n` bytes; a log that ends among them is truncated (here, or at the next read). */
+  skip(n: number, what: string): Promise<void>;
+  atEnd(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class ChunkReader implements LogByteReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   /** The iterator again when it can pass over bytes unread. */
   private readonly skipper: SkippingChunks | undefined;

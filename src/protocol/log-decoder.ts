@@ -5,7 +5,7 @@
  * hash is checked (the whole-log hash covers the record hashes, not the payloads: log-format.ts).
  */
 import { createHash } from 'node:crypto';
-import { ChunkReader } from './chunk-reader.js';
+import { ChunkReader, type LogByteReader } from './chunk-reader.js';
 import { codecForId } from './codec.js';
 import { LogFormatError } from './errors.js';
 import {
@@ -62,9 +62,18 @@ class PiecewiseData implements DecodedData {
   }
 }
 
+/** An uncompressed data record whose payload was left in the log (DecodeOptions.payloadsInPlace): `length` bytes at `at`. */
+export interface PayloadInPlace {
+  offset: number;
+  length: number;
+  /** Where the payload lies in the log. */
+  at: number;
+}
+
 export type LogEntry =
   | { kind: 'header'; header: LogHeader }
   | { kind: 'record'; record: DecodedRecord }
+  | { kind: 'in-place'; record: PayloadInPlace }
   | { kind: 'trailer'; trailer: LogTrailer };
 
 export interface DecodeOptions {
@@ -97,6 +106,15 @@ export interface DecodeOptions {
    * against the log's record checksums before it applies anything from it (src/storage/staged-check.ts).
    */
   payloadOf?: (record: { offset: number; length: number }) => Promise<Buffer> | undefined;
+  /**
+   * Uncompressed data records are yielded as 'in-place' entries, where their payloads lie in the log, and their
+   * payloads are neither read nor checked against their record checksums (the framing, the whole-log hash over
+   * the record checksums, compressed records and the counts are checked as always). Only for a log this process
+   * verified whole and has held durably since (the replica copying a log it stored into a disk file to file:
+   * vhdx-replica-storage.ts), read through a PositionalReader so that the payloads' bytes are not read at all.
+   * A version 1 log (its whole-log hash covers the payloads) is decoded as without it.
+   */
+  payloadsInPlace?: boolean;
 }
 
 /** Where a record lies in the log: its header at `at`, its stored payload from `payloadAt` to `end`. */
@@ -113,9 +131,12 @@ export interface RecordLayout {
   checksum: Buffer;
 }
 
-export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: DecodeOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
+export async function* decodeLog(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | LogByteReader,
+  options: DecodeOptions = {},
+): AsyncGenerator<LogEntry, void, undefined> {
   const maxRecord = Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES);
-  const reader = new ChunkReader(source);
+  const reader = isByteReader(source) ? source : new ChunkReader(source);
   const logHash = options.verifyLogHash === false ? undefined : createHash('sha256');
   /** Framing bytes, which the whole-log hash covers; payloads are read with reader.read (record hash only). */
   const take = async (n: number, what: string): Promise<Buffer> => {
@@ -186,6 +207,13 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
       if (storedLength > maxRecord + 1024 || (recordHeader.codec === CodecId.None && storedLength !== length)) {
         throw new LogFormatError('ERR_LOG_OVERSIZED', `stored payload of ${storedLength} bytes does not fit a record of ${length}`, at);
       }
+      if (options.payloadsInPlace === true && !payloadInLogHash && recordHeader.codec === CodecId.None) {
+        const payloadAt = reader.position;
+        await reader.skip(storedLength, 'record payload');
+        dataBytes += length;
+        yield { kind: 'in-place', record: { offset, length, at: payloadAt } };
+        continue;
+      }
       const elsewhere = recordHeader.codec === CodecId.None ? options.payloadOf?.({ offset, length }) : undefined;
       if (elsewhere) {
         // Read back while the hole is skipped; a failure of either is the decode's, never an unhandled rejection.
@@ -243,6 +271,10 @@ export async function* decodeLog(source: AsyncIterable<Uint8Array> | Iterable<Ui
   }
 }
 
+function isByteReader(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | LogByteReader): source is LogByteReader {
+  return typeof (source as Partial<LogByteReader>).readPieces === 'function';
+}
+
 function verifyHash(expected: Buffer, actual: Buffer, at: number): void {
   if (!expected.equals(actual)) {
     throw new LogFormatError('ERR_LOG_CHECKSUM', 'record checksum mismatch: the log is corrupt; send it again', at);
@@ -281,7 +313,7 @@ export async function verifyLog(source: AsyncIterable<Uint8Array> | Iterable<Uin
     } else if (entry.kind === 'record') {
       records[entry.record.type] += 1;
       await visitor.record?.(entry.record);
-    } else trailer = entry.trailer;
+    } else if (entry.kind === 'trailer') trailer = entry.trailer;
   }
   if (!header || !trailer) throw new LogFormatError('ERR_LOG_TRUNCATED', 'log has no trailer');
   return { header, trailer, records };

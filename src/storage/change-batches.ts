@@ -6,7 +6,6 @@
  * than the writes (bench/replication/README.md, "Replica apply"). Order is kept: a batch applies its records
  * in log order and starts only after the one before it settled.
  */
-import type { DecodedRecord } from '../protocol/log-decoder.js';
 import type { DiskChange, VhdxDisk } from '../vhdx/index.js';
 import type { EarlyWriteback } from './early-writeback.js';
 import { SerialWrites } from './serial-writes.js';
@@ -26,16 +25,19 @@ export class ChangeBatches {
   private batch: DiskChange[] = [];
   private bytes = 0;
 
+  /** `source`: the file the batches' 'copy' changes copy from (VhdxDisk.apply). */
   constructor(
     private readonly disk: VhdxDisk,
     private readonly writeback?: Pick<EarlyWriteback, 'written'>,
     private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+    private readonly source?: string,
   ) {}
 
-  /** Adds a verified record; sends the batch when it is full (waiting only for the batch before it). */
-  async add(record: DecodedRecord): Promise<void> {
-    this.batch.push(record);
-    if (record.type === 'data') this.bytes += record.length;
+  /** Adds a verified record (a decoded one is a DiskChange); sends the batch when it is full (waiting only for the batch before it). */
+  async add(change: DiskChange): Promise<void> {
+    this.batch.push(change);
+    if (change.type === 'copy') this.bytes += change.length;
+    else if (change.type === 'data') for (const piece of change.pieces) this.bytes += piece.length;
     if (this.bytes >= this.limits.bytes || this.batch.length >= this.limits.records) await this.send();
   }
 
@@ -59,7 +61,7 @@ export class ChangeBatches {
     this.batch = [];
     this.bytes = 0;
     await this.writes.next(async () => {
-      await this.disk.apply(batch);
+      await this.disk.apply(batch, this.source);
       this.writeback?.written(bytes);
     });
   }

@@ -26,7 +26,9 @@ import { LogFormatError } from '../protocol/errors.js';
 import { StagedDisk } from './staged-disk.js';
 import { checkStagedDisk, FRAMING_READ_BYTES, type StagedMismatch } from './staged-check.js';
 import { FileChunks } from '../protocol/file-chunks.js';
-import { ChangeBatches } from './change-batches.js';
+import { ChangeBatches, DEFAULT_BATCH_LIMITS } from './change-batches.js';
+import { PositionalReader } from '../protocol/positional-reader.js';
+import { verifiedLogs } from './verified-logs.js';
 import { ReplicationPosition } from '../protocol/position.js';
 import { createDisk, mergeDisk, openDisk, reparentDisk, type VhdxDisk } from '../vhdx/index.js';
 import { fsyncDirectory, removeStaleTemps } from '../util/atomic-file.js';
@@ -368,7 +370,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // Unique names: a replacing cycle shares the folder of the one it replaces until that one is gone.
     const name = `${header.diskId}.${randomUUID().slice(0, 8)}.hvrlog`;
     await rename(temp, join(dir, name));
-    VERIFIED_IN_THIS_PROCESS.add(join(dir, name));
+    await verifiedLogs.remember(join(dir, name));
     const replacedStaged = cycle.staged?.[header.diskId];
     if (cycle.staged) delete cycle.staged[header.diskId];
     if (staged !== undefined) {
@@ -418,11 +420,11 @@ export class VhdxReplicaStorage implements ReplicaStorage {
             if (found instanceof LogFormatError) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedLog(plan.diskId, found));
             else if (found) await this.refuseDamaged(cycle, plan, source === plan.layer, damagedStaged(plan.diskId, found));
           }
-          // A log stored by this process was verified whole then and is applied from the page cache right
-          // after, checked record by record as it is written. One found on disk (kept across a restart) is
+          // A log stored by this process was verified whole then and is applied right after, its payloads
+          // copied file to file (verified-logs.ts). One kept across a restart, or written to since, is
           // verified whole before any of it is written: a record damaged at rest would otherwise stop the
           // apply half-way, leaving the records before it written and the cycle retried for ever.
-          if (plan.take === undefined && !VERIFIED_IN_THIS_PROCESS.has(plan.log)) {
+          if (plan.take === undefined && !(await verifiedLogs.unchanged(plan.log))) {
             const error = await verifyStoredLog(plan.log, plan.payloads !== undefined);
             if (error) await this.refuseDamaged(cycle, plan, false, damagedLog(plan.diskId, error));
           }
@@ -435,7 +437,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         } catch (error) {
           // Damaged since this process stored it (read back from the disk after the page cache let it go): the
           // retry verifies it whole first, and so refuses and drops the cycle instead of failing here for ever.
-          if (error instanceof LogFormatError) for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
+          if (error instanceof LogFormatError) for (const plan of plans) verifiedLogs.forget(plan.log);
           throw error;
         }
         const next = this.clone();
@@ -446,7 +448,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         next.topDirty = true;
         await this.commit(next);
         await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
-        for (const plan of plans) VERIFIED_IN_THIS_PROCESS.delete(plan.log);
+        for (const plan of plans) verifiedLogs.forget(plan.log);
         result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
         log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
         // An application-consistent point is only that at exactly this cycle boundary: seal it now.
@@ -536,18 +538,26 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     // the whole apply as dirty pages and the flush writes them all after the last record. It changes no
     // ordering the engine relies on (block table and bitmaps reach the file only in its commits).
     const writeback = await SecondDescriptorWriteback.open(layerPath);
-    const writes = new ChangeBatches(disk, writeback);
+    // A log this process stored was verified whole before (every record checksum, over the bytes written to the
+    // synced file) and is normally applied right after: while its file is unchanged since (verified-logs.ts), its
+    // uncompressed payloads are copied from the log file into the layer file to file (copy_file_range on Linux:
+    // one copy in the kernel, where reading and checking them again took a copy out of the page cache, a hash and
+    // a copy back in) and only its framing is read and checked again. Any other log (kept across a restart,
+    // written to since) is read and checked record by record.
+    const inPlace = source === undefined && (await verifiedLogs.unchanged(logPath));
+    const writes = new ChangeBatches(disk, writeback, DEFAULT_BATCH_LIMITS, inPlace ? logPath : undefined);
     try {
-      // The log was verified whole when it was stored. Here it is checked again before anything is written
-      // (every record's checksum over its header and decompressed bytes, the header checksum, the counts
-      // and the whole-log hash, which covers only the framing and record hashes), in case the file was
-      // damaged at rest. Records are written in batches (change-batches.ts), one in flight while the next
-      // records are read and checked, so the disk and the CPU work at the same time.
+      // Checked again as it is written (the header checksum, the counts and the whole-log hash, which covers only
+      // the framing and record hashes; read record by record, also every record's checksum over its header and
+      // decompressed bytes, before the record is written), in case the file was damaged at rest. Records are
+      // written in batches (change-batches.ts), one in flight while the next records are read, so the disk and
+      // the CPU work at the same time.
       const hollow = source ? { payloadOf: ({ offset, length }: { offset: number; length: number }) => writes.drain().then(() => source.read(offset, length)) } : {};
       // (A hollow log's uncompressed payloads come from the disk it was staged into: see DecodeOptions.payloadOf.)
-      for await (const entry of decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow)) {
-        if (entry.kind !== 'record') continue;
-        await writes.add(entry.record);
+      const entries = inPlace ? decodeLog(await PositionalReader.open(logPath), { payloadsInPlace: true }) : decodeLog(createReadStream(logPath, { highWaterMark: IO_BYTES }), hollow);
+      for await (const entry of entries) {
+        if (entry.kind === 'record') await writes.add(entry.record);
+        else if (entry.kind === 'in-place') await writes.add({ type: 'copy', offset: entry.record.offset, length: entry.record.length, sourceOffset: entry.record.at });
       }
       await writes.drain();
       // A failed background sync fails the apply, even if the engine's own flush would not see it again.
@@ -736,12 +746,6 @@ export class VhdxReplicaStorage implements ReplicaStorage {
 }
 
 const STAGING_DIR = 'staging';
-
-/**
- * Stored logs this process verified whole as it stored them (names are unique: a random part). One kept
- * across a restart is not here, and is verified again before it is applied.
- */
-const VERIFIED_IN_THIS_PROCESS = new Set<string>();
 
 function damagedLog(diskId: string, error: LogFormatError): string {
   return `the stored log of disk ${diskId} is damaged (${error.message})`;

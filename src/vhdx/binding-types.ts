@@ -64,10 +64,17 @@ export interface VhdxBinding extends NativeBinding {
   /** Digests (32-byte slots) of every blockSize block of [offset, offset + length), read and hashed in one job. */
   vhdxHashBlocks(handle: RawVhdxHandle, algorithm: NativeBlockHash, offset: number, length: number, blockSize: number): Promise<Buffer>;
   /**
-   * Applies triples [kind, offset, length] in order in one job (kind 0 write, 1 zero, 2 trim); `payloads` holds
-   * each write's bytes in order, one buffer or several back to back.
+   * Applies triples [kind, offset, length] in order in one job (kind 0 write, 1 zero, 2 trim, 3 copy); `payloads` holds
+   * each write's bytes in order, one buffer or several back to back; each copy takes `length` bytes of the file
+   * `source` from the next of `sourceOffsets`.
    */
-  vhdxApplyChanges(handle: RawVhdxHandle, changes: Float64Array, payloads: ReadonlyArray<Uint8Array | readonly Uint8Array[]>): Promise<void>;
+  vhdxApplyChanges(
+    handle: RawVhdxHandle,
+    changes: Float64Array,
+    payloads: ReadonlyArray<Uint8Array | readonly Uint8Array[]>,
+    source?: string,
+    sourceOffsets?: Float64Array,
+  ): Promise<void>;
   /** mode 0: zero (reads zero afterwards), 1: trim (space may be released; reads zero). */
   vhdxZero(handle: RawVhdxHandle, offset: number, length: number, mode: 0 | 1): Promise<void>;
   vhdxFlush(handle: RawVhdxHandle): Promise<void>;

@@ -120,9 +120,13 @@ export interface CheckReport {
   sectorBitmapBlocks: number;
 }
 
-/** One change of `VhdxDisk.apply`: bytes written (in one buffer or several back to back), or a range zeroed or trimmed. */
+/**
+ * One change of `VhdxDisk.apply`: bytes written (in one buffer or several back to back), bytes copied from the
+ * source file given to apply (`length` of them from its `sourceOffset`), or a range zeroed or trimmed.
+ */
 export type DiskChange =
   | { type: 'data'; offset: number; pieces: readonly Uint8Array[] }
+  | { type: 'copy'; offset: number; length: number; sourceOffset: number }
   | { type: 'zero' | 'trim'; offset: number; length: number };
 
 /** An open VHDX file together with every ancestor of its differencing chain. Not reentrant-safe to close twice. */
@@ -151,9 +155,11 @@ export interface VhdxDisk {
    * Writes, zeroes and trims in this order, as write(), zero() and trim() would one after another, in one call
    * on the libuv pool: many small changes cost one hand-off to the pool instead of one each. A change outside
    * the disk refuses the whole list before anything is made; a failure while writing may leave the changes before
-   * the failing one made and the rest not.
+   * the failing one made and the rest not. A 'copy' writes bytes of the file at `source` (required then) as a
+   * write of them would, file to file: on Linux they never enter this process (copy_file_range), elsewhere or
+   * across file systems they pass through a native buffer. Nothing checks them: the caller vouches for the file.
    */
-  apply(changes: readonly DiskChange[]): Promise<void>;
+  apply(changes: readonly DiskChange[], source?: string): Promise<void>;
   /** Makes the range read as zeros (in a differencing layer: hides the parent); whole blocks become ZERO blocks. */
   zero(offset: number, length: number): Promise<void>;
   /** Like zero, and whole blocks also give their file space back (hole punched after the metadata commit). */
@@ -167,7 +173,7 @@ export interface VhdxDisk {
 
 const STATES: readonly ExtentState[] = ['absent', 'zero', 'data'];
 /** The kinds of vhdxApplyChanges (native/src/binding/vhdx_binding.cc). */
-const CHANGE_KINDS: Record<DiskChange['type'], number> = { data: 0, zero: 1, trim: 2 };
+const CHANGE_KINDS: Record<DiskChange['type'], number> = { data: 0, zero: 1, trim: 2, copy: 3 };
 
 function checkRange(what: string, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
@@ -248,18 +254,25 @@ class OpenDisk implements VhdxDisk {
     await vhdxBinding().vhdxWrite(this.handle, offset, data);
   }
 
-  async apply(changes: readonly DiskChange[]): Promise<void> {
+  async apply(changes: readonly DiskChange[], source?: string): Promise<void> {
     const flat = new Float64Array(changes.length * 3);
     const payloads: Array<readonly Uint8Array[]> = [];
+    const sourceOffsets: number[] = [];
     changes.forEach((change, i) => {
       const length = change.type === 'data' ? change.pieces.reduce((sum, piece) => sum + piece.length, 0) : change.length;
-      checkRange(change.type === 'data' ? 'write' : change.type, change.offset, length);
+      checkRange(change.type === 'data' || change.type === 'copy' ? 'write' : change.type, change.offset, length);
       flat[i * 3] = CHANGE_KINDS[change.type];
       flat[i * 3 + 1] = change.offset;
       flat[i * 3 + 2] = length;
       if (change.type === 'data') payloads.push(change.pieces);
+      if (change.type === 'copy') {
+        checkRange('copy source', change.sourceOffset, length);
+        sourceOffsets.push(change.sourceOffset);
+      }
     });
-    await vhdxBinding().vhdxApplyChanges(this.handle, flat, payloads);
+    if (sourceOffsets.length === 0) return vhdxBinding().vhdxApplyChanges(this.handle, flat, payloads);
+    if (source === undefined) throw new NativeError('apply: a copy needs the source file', { code: 'ERR_INVALID_ARGUMENT' });
+    await vhdxBinding().vhdxApplyChanges(this.handle, flat, payloads, resolve(source), Float64Array.from(sourceOffsets));
   }
 
   async zero(offset: number, length: number): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configureLogging } from '../../src/logging/logger.js';
@@ -13,7 +13,7 @@ import type { LogRecordInput } from '../../src/protocol/index.js';
 import { LogReceiver } from '../../src/replica/index.js';
 import type { StoredState } from '../../src/storage/replica-state.js';
 import { openVhdxReplicaStorage, type VhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
-import { DISKS, DiskModel, encode, MiB, randomRecords, readAll, sha, stream, VM_ID, type CycleSpec } from './fixtures.js';
+import { DISKS, DiskModel, encode, damageFirstPayload, latestHashes, MiB, randomRecords, stream, VM_ID, type CycleSpec } from './fixtures.js';
 import { stagingConsumer, stagingSetup } from './staging-fixtures.js';
 
 configureLogging({ quietConsole: true });
@@ -23,19 +23,6 @@ const DELTA: CycleSpec = { generation: 1, sequence: 1, base: 'rp-0', next: 'rp-1
 
 async function state(root: string): Promise<StoredState> {
   return JSON.parse(await readFile(join(root, 'state.json'), 'utf8')) as StoredState;
-}
-
-async function latestHashes(storage: VhdxReplicaStorage): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const { diskId } of DISKS) {
-    const disk = await storage.openLatest(diskId);
-    try {
-      out[diskId] = sha(await readAll(disk));
-    } finally {
-      await disk.close();
-    }
-  }
-  return out;
 }
 
 /** Where a stored, not yet applied, log of the pending cycle lies. */
@@ -84,17 +71,7 @@ for (const [recordHash, version, code] of [['blake3', 3, 3], ['xxh128', 4, 4]] a
       const records: LogRecordInput[] = [{ type: 'data', offset: 0, data: randomBytes(MiB) }];
       for (const disk of DISKS) await storage.receive(stream(await encode(disk.diskId, DELTA, records, VM_ID, NESTED)));
       const path = await storedLog(root, DISKS[0]!.diskId);
-      const file = await open(path, 'r+');
-      try {
-        // A byte inside the only record's payload (after the header and the 56-byte record header).
-        const at = (await readFile(path)).readUInt16LE(10) + 56 + 4321;
-        const byte = Buffer.alloc(1);
-        await file.read(byte, 0, 1, at);
-        byte[0] = byte[0]! ^ 0x20;
-        await file.write(byte, 0, 1, at);
-      } finally {
-        await file.close();
-      }
+      await damageFirstPayload(path, 4321);
       const restarted = await openVhdxReplicaStorage(root);
       await assert.rejects(restarted.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKSUM' && /record checksum mismatch/.test(e.message ?? ''));
       assert.equal((await latestHashes(restarted))[DISKS[0]!.diskId], before[DISKS[0]!.diskId], 'nothing of the damaged record reached the disk');

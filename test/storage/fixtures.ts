@@ -1,5 +1,6 @@
 /** Logs and expected content for replica storage tests: encode with the real encoder, model in memory. */
 import { createHash, randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { encodeLog, type EncodeOptions, type LogRecordInput } from '../../src/protocol/log-encoder.js';
 import type { Consistency } from '../../src/protocol/log-format.js';
 import type { VhdxDisk } from '../../src/vhdx/index.js';
@@ -77,6 +78,37 @@ export async function readAll(disk: VhdxDisk): Promise<Buffer> {
   const out = Buffer.alloc(disk.info.virtualSize);
   for (let at = 0; at < out.length; at += MiB) await disk.read(at, out.subarray(at, Math.min(out.length, at + MiB)));
   return out;
+}
+
+/** The SHA-256 of what each disk of the replica's latest state reads. */
+export async function latestHashes(storage: { openLatest(diskId: string): Promise<VhdxDisk> }): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const { diskId } of DISKS) {
+    const disk = await storage.openLatest(diskId);
+    try {
+      out[diskId] = sha(await readAll(disk));
+    } finally {
+      await disk.close();
+    }
+  }
+  return out;
+}
+
+/** Flips one bit of the byte `within` bytes into the first record's payload of the log file at `path` (damage at rest). */
+export async function damageFirstPayload(path: string, within: number): Promise<void> {
+  const file = await open(path, 'r+');
+  try {
+    // After the header (its length at byte 10) and the 56-byte record header.
+    const head = Buffer.alloc(12);
+    await file.read(head, 0, 12, 0);
+    const at = head.readUInt16LE(10) + 56 + within;
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, at);
+    byte[0] = byte[0]! ^ 0x20;
+    await file.write(byte, 0, 1, at);
+  } finally {
+    await file.close();
+  }
 }
 
 /** Steppable time for seal intervals. */

@@ -4,14 +4,20 @@
 // which lands in the page cache before the operation starts and survives the kill. stdout is not fit for
 // this: when the parent is slow to read, Node queues pipe writes inside this process and SIGKILL drops
 // them, so the parent would miss operations that did reach the disk. stdout only says "ready".
+// With a sixth argument "copy", each write's bytes are first put into a source file (at an unaligned place)
+// and copied from there by the engine (VhdxDisk.apply with a 'copy' change: the write-from-file path).
 import { openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { openDisk } from '../../src/vhdx/index.js';
 import { prng, randomInt } from './helpers.js';
 
 export const SLOT = 16 * 1024;
 
 async function main(): Promise<void> {
-  const [path, journalPath, startText, seedText, slotsText] = process.argv.slice(2);
+  const [path, journalPath, startText, seedText, slotsText, mode] = process.argv.slice(2);
+  const copy = mode === 'copy';
+  const sourcePath = join(dirname(journalPath!), 'crash-writer.source');
+  const source = copy ? openSync(sourcePath, 'w') : undefined;
   const start = Number(startText);
   const next = prng(Number(seedText));
   const slots = Number(slotsText);
@@ -33,7 +39,14 @@ async function main(): Promise<void> {
       announce(`w ${index} ${slot} ${byte}`);
       const data = Buffer.alloc(SLOT, byte);
       data.writeUInt32LE(index, 0);
-      await disk.write(slot * SLOT, data);
+      if (source === undefined) {
+        await disk.write(slot * SLOT, data);
+      } else {
+        // Unaligned in the source, as a payload after its record header in a log is.
+        const at = (index % 64) * (SLOT + 56) + 7;
+        if (writeSync(source, data, 0, SLOT, at) !== SLOT) throw new Error('a short write to the copy source');
+        await disk.apply([{ type: 'copy', offset: slot * SLOT, length: SLOT, sourceOffset: at }], sourcePath);
+      }
     }
     if (index % 7 === 6) {
       await disk.flush();

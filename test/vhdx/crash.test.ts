@@ -44,10 +44,13 @@ function opContent(kind: string, index: number, byte: number): Buffer {
 // tree) never touched the disk; it is started again. Any other early exit fails the test.
 const LINK_RACE = /does not provide an export named|Cannot find module|ERR_MODULE_NOT_FOUND|Unexpected end of input/;
 
-async function runAndKill(path: string, start: number, seed: number, delayMs: number): Promise<{ ops: Op[]; flushed: number }> {
+/** How the writer puts its bytes into the disk: write() from memory, or a 'copy' change from a file. */
+type WriteWay = 'write' | 'copy';
+
+async function runAndKill(path: string, start: number, seed: number, delayMs: number, way: WriteWay): Promise<{ ops: Op[]; flushed: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runAndKillOnce(path, start, seed, delayMs);
+      return await runAndKillOnce(path, start, seed, delayMs, way);
     } catch (error) {
       const message = (error as Error).message;
       if (attempt >= 3 || !message.includes('before it was ready') || !LINK_RACE.test(message)) throw error;
@@ -72,10 +75,10 @@ function readJournal(journalPath: string, start: number): { ops: Op[]; flushed: 
 }
 
 /** Runs the writer until `delayMs` after it is ready, kills it, and returns what it announced. */
-function runAndKillOnce(path: string, start: number, seed: number, delayMs: number): Promise<{ ops: Op[]; flushed: number }> {
+function runAndKillOnce(path: string, start: number, seed: number, delayMs: number, way: WriteWay): Promise<{ ops: Op[]; flushed: number }> {
   return new Promise((resolve, reject) => {
     const journalPath = `${path}.journal`;
-    const child = spawn(process.execPath, [writer, path, journalPath, String(start), String(seed), String(SLOTS)], {
+    const child = spawn(process.execPath, [writer, path, journalPath, String(start), String(seed), String(SLOTS), way], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -112,12 +115,12 @@ async function readAll(path: string, writable: boolean): Promise<Buffer> {
   }
 }
 
-async function crashLoop(path: string, model: Buffer, rounds: number, seed: number, qemuCheck: boolean): Promise<number> {
+async function crashLoop(path: string, model: Buffer, rounds: number, seed: number, qemuCheck: boolean, way: WriteWay): Promise<number> {
   const next = prng(seed);
   let start = 0;
   let durableOps = 0;
   for (let round = 0; round < rounds; round++) {
-    const { ops, flushed } = await runAndKill(path, start, seed * 1000 + round, 5 + randomInt(next, 250));
+    const { ops, flushed } = await runAndKill(path, start, seed * 1000 + round, 5 + randomInt(next, 250), way);
     // Read-only first (replay in memory, file untouched), then writable (replay in place): same bytes.
     const inMemory = await readAll(path, false);
     const actual = await readAll(path, true);
@@ -162,16 +165,16 @@ describe('crash safety under SIGKILL', () => {
   const dir = scratch('crash');
   after(() => dir.cleanup());
 
-  it('a dynamic disk survives 30 kills with every flushed write intact and qemu-img check clean', async () => {
+  async function dynamicSurvives(name: string, rounds: number, seed: number, way: WriteWay): Promise<void> {
     requireTool('qemu-img');
-    const path = join(dir.path, 'dyn.vhdx');
+    const path = join(dir.path, `${name}.vhdx`);
     await createDisk(path, { type: 'dynamic', virtualSize: SIZE, blockSize: MiB });
-    const durable = await crashLoop(path, Buffer.alloc(SIZE), 30, 7, true);
+    const durable = await crashLoop(path, Buffer.alloc(SIZE), rounds, seed, true, way);
     assert.ok(durable > 0, 'the writer never got a flush done before being killed');
-  });
+  }
 
-  it('a differencing layer survives 20 kills with its sector bitmaps consistent', async () => {
-    const base = join(dir.path, 'base.vhdx');
+  async function differencingSurvives(name: string, rounds: number, seed: number, way: WriteWay): Promise<void> {
+    const base = join(dir.path, `${name}-base.vhdx`);
     await createDisk(base, { type: 'dynamic', virtualSize: SIZE, blockSize: MiB });
     const b = await openDisk(base, { writable: true });
     const model = Buffer.alloc(SIZE);
@@ -181,13 +184,22 @@ describe('crash safety under SIGKILL', () => {
       data.copy(model, off);
     }
     await b.close();
-    const child = join(dir.path, 'child.avhdx');
+    const child = join(dir.path, `${name}-child.avhdx`);
     await createDisk(child, { type: 'differencing', parentPath: base, blockSize: MiB });
-    const durable = await crashLoop(child, model, 20, 9, false);
+    const durable = await crashLoop(child, model, rounds, seed, false, way);
     assert.ok(durable > 0, 'the writer never got a flush done before being killed');
     const check = runStatus('qemu-img', ['check', '-f', 'vhdx', base]);
     assert.equal(check.status, 0, `the parent must stay untouched and clean: ${check.out}`);
-  });
+  }
+
+  it('a dynamic disk survives 30 kills with every flushed write intact and qemu-img check clean', () => dynamicSurvives('dyn', 30, 7, 'write'));
+
+  it('a differencing layer survives 20 kills with its sector bitmaps consistent', () => differencingSurvives('diff', 20, 9, 'write'));
+
+  // The write-from-file path (a 'copy' change) allocates and commits as write() does: the same guarantees.
+  it('a dynamic disk written by copies from a file survives 15 kills with every flushed write intact and qemu-img check clean', () => dynamicSurvives('dyn-copy', 15, 11, 'copy'));
+
+  it('a differencing layer written by copies from a file survives 10 kills with its sector bitmaps consistent', () => differencingSurvives('diff-copy', 10, 13, 'copy'));
 
   it('a merge killed at random moments leaves a readable chain and finishes when run again', async () => {
     const next = prng(31);

@@ -248,40 +248,53 @@ Napi::Value JsWrite(const Napi::CallbackInfo& info) {
       std::move(keep));
 }
 
-// vhdxApplyChanges(handle, changes, payloads): `changes` is a Float64Array of triples [kind, offset, length]
-// (kind 0 write, 1 zero, 2 trim) applied in order in one job on the pool, under the disk's lock; `payloads`
-// holds each write's bytes in order (a buffer, or buffers back to back). A log of many small records (a
-// scattered delta: 655 of 4-256 KiB per 47 MiB) then costs one hand-off to the pool and back per batch
-// instead of one per record, which under load waited longer than the writes themselves took. A range outside
-// the disk refuses the whole list before anything is written; a failure while writing leaves the changes before it
-// written and those after it not: callers re-apply the whole log (records are
-// absolute, so that is harmless).
+// vhdxApplyChanges(handle, changes, payloads[, source, sourceOffsets]): `changes` is a Float64Array of triples
+// [kind, offset, length] (kind 0 write, 1 zero, 2 trim, 3 copy) applied in order in one job on the pool, under the
+// disk's lock; `payloads` holds each write's bytes in order (a buffer, or buffers back to back). A copy writes
+// `length` bytes of the file at path `source`, from the next of `sourceOffsets` (a Float64Array, one per copy, in
+// order), file to file (Disk::WriteFromFile: the bytes need not pass through this process); the source is opened
+// read-only in the job. A log of many small records (a scattered delta: 655 of 4-256 KiB per 47 MiB) then costs
+// one hand-off to the pool and back per batch instead of one per record, which under load waited longer than the
+// writes themselves took. A range outside the disk refuses the whole list before anything is written; a failure
+// while writing leaves the changes before it written and those after it not: callers re-apply the whole log
+// (records are absolute, so that is harmless).
 Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
-  constexpr const char* kUsage = "Usage: vhdxApplyChanges(handle, Float64Array [kind, offset, length]..., payloads[])";
+  constexpr const char* kUsage =
+      "Usage: vhdxApplyChanges(handle, Float64Array [kind, offset, length]..., payloads[], source?, Float64Array sourceOffsets?)";
   auto handle = GetHandle(info, 0);
-  if (info.Length() < 3 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      !info[2].IsArray()) {
-    ThrowUsage(info.Env(), kUsage);
-  }
+  auto isFloat64 = [&](size_t i) {
+    return info.Length() > i && info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  };
+  if (!isFloat64(1) || info.Length() < 3 || !info[2].IsArray()) ThrowUsage(info.Env(), kUsage);
   Napi::Float64Array flat = info[1].As<Napi::Float64Array>();
   Napi::Array payloads = info[2].As<Napi::Array>();
   if (flat.ElementLength() % 3 != 0) ThrowUsage(info.Env(), kUsage);
-  struct Change {
-    uint8_t kind;
-    uint64_t offset, length;
-    size_t payload;
-  };
-  std::vector<Change> changes;
-  std::vector<BufferPieces> data;
-  std::vector<Napi::Value> keep;
+  const bool has_source = info.Length() > 3 && !info[3].IsUndefined();
+  std::string source_path;
+  std::vector<uint64_t> source_offsets;
   auto whole = [&](double v) {
     if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v) ThrowUsage(info.Env(), "offsets and lengths must be safe non-negative integers");
     return uint64_t(v);
   };
+  if (has_source) {
+    source_path = GetString(info, 3, kUsage);
+    if (!isFloat64(4)) ThrowUsage(info.Env(), kUsage);
+    Napi::Float64Array offsets = info[4].As<Napi::Float64Array>();
+    for (size_t i = 0; i < offsets.ElementLength(); ++i) source_offsets.push_back(whole(offsets[i]));
+  }
+  struct Change {
+    uint8_t kind;
+    uint64_t offset, length;
+    size_t payload;  // kind 0: index into data; kind 3: index into source_offsets
+  };
+  std::vector<Change> changes;
+  std::vector<BufferPieces> data;
+  std::vector<Napi::Value> keep;
+  size_t copies = 0;
   for (size_t i = 0; i < flat.ElementLength(); i += 3) {
     const double kind = flat[i];
-    if (kind != 0 && kind != 1 && kind != 2) ThrowUsage(info.Env(), kUsage);
-    Change c{uint8_t(kind), whole(flat[i + 1]), whole(flat[i + 2]), data.size()};
+    if (kind != 0 && kind != 1 && kind != 2 && kind != 3) ThrowUsage(info.Env(), kUsage);
+    Change c{uint8_t(kind), whole(flat[i + 1]), whole(flat[i + 2]), kind == 3 ? copies : data.size()};
     if (c.kind == 0) {
       if (data.size() >= payloads.Length()) ThrowUsage(info.Env(), "vhdxApplyChanges: fewer payloads than writes");
       BufferPieces pieces = ReadBufferPieces(info.Env(), payloads.Get(uint32_t(data.size())), true, kUsage);
@@ -289,19 +302,28 @@ Napi::Value JsApplyChanges(const Napi::CallbackInfo& info) {
       for (Napi::Value& v : pieces.keep) keep.push_back(std::move(v));
       pieces.keep.clear();
       data.push_back(std::move(pieces));
+    } else if (c.kind == 3) {
+      if (copies >= source_offsets.size()) ThrowUsage(info.Env(), "vhdxApplyChanges: fewer source offsets than copies");
+      if (c.length > 9007199254740991ull - source_offsets[copies]) ThrowUsage(info.Env(), "vhdxApplyChanges: a copy's source range ends beyond 2^53");
+      ++copies;
     }
     changes.push_back(c);
   }
   if (data.size() != payloads.Length()) ThrowUsage(info.Env(), "vhdxApplyChanges: more payloads than writes");
+  if (copies != source_offsets.size()) ThrowUsage(info.Env(), "vhdxApplyChanges: more source offsets than copies");
   return OnDisk(
       info, "hvr.vhdxApplyChanges", handle,
-      [changes = std::move(changes), data = std::move(data)](Disk& d) {
+      [changes = std::move(changes), data = std::move(data), source_path = std::move(source_path),
+       source_offsets = std::move(source_offsets)](Disk& d) {
         // Every range is checked before the first change is made: a list with one change outside the disk is
         // refused whole, not applied up to it (that is left for failures only the writes themselves meet).
-        for (const Change& c : changes) d.CheckRange(c.kind == 0 ? "write" : c.kind == 1 ? "zero" : "trim", c.offset, c.length);
+        for (const Change& c : changes) d.CheckRange(c.kind == 1 ? "zero" : c.kind == 2 ? "trim" : "write", c.offset, c.length);
+        std::unique_ptr<File> source = source_offsets.empty() ? nullptr : File::Open(source_path, OpenMode::kReadOnly);
         for (const Change& c : changes) {
           if (c.kind == 0) {
             d.Write(c.offset, data[c.payload].Gathered(), c.length);
+          } else if (c.kind == 3) {
+            d.WriteFromFile(c.offset, *source, source_offsets[c.payload], c.length);
           } else {
             d.Zero(c.offset, c.length, c.kind == 2);
           }

@@ -22,6 +22,12 @@ class File {
   virtual void WriteAt(uint64_t offset, const void* buffer, size_t length) = 0;
   // Writes the runs back to back from `offset`, as WriteAt of their concatenation would, without joining them.
   virtual void WriteGatherAt(uint64_t offset, const ByteRun* runs, size_t count) = 0;
+  // Copies `length` bytes of `source` from `source_offset` to `offset` of this file, as ReadAt then WriteAt would.
+  // Where the platform can, the bytes never enter this process (Linux copy_file_range: one copy inside the kernel
+  // instead of one out of the page cache and one back in); elsewhere, or where the kernel refuses the pair (files
+  // on different file systems, a file system without it), through a buffer (CopyThroughBuffer). Reading past the
+  // source's end is an error, as for ReadAt. Durable only after Flush(), as for WriteAt.
+  virtual void CopyFrom(File& source, uint64_t source_offset, uint64_t offset, uint64_t length) = 0;
   // Makes every completed write durable (fdatasync / FlushFileBuffers).
   virtual void Flush() = 0;
   virtual uint64_t Size() = 0;
@@ -30,6 +36,9 @@ class File {
   virtual void Deallocate(uint64_t offset, uint64_t length) = 0;
   virtual const std::string& path() const = 0;
 };
+
+// CopyFrom through a bounded buffer in this process: what every platform falls back to.
+void CopyThroughBuffer(File& source, uint64_t source_offset, File& target, uint64_t offset, uint64_t length);
 
 // Marks an existing file sparse where the file system would otherwise allocate (and zero-fill) every byte
 // below its end (NTFS, ReFS), so that ranges never written take neither space nor writes. Works while

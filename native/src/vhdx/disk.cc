@@ -223,6 +223,25 @@ void Disk::WriteAligned(uint64_t offset, const ByteRun* runs, size_t count, uint
   }
 }
 
+void Disk::WriteFromFile(uint64_t offset, File& source, uint64_t source_offset, uint64_t length) {
+  CheckRange("write", offset, length);
+  if (length == 0) return;
+  const uint64_t lss = top().logical_sector_size();
+  if (offset % lss != 0 || length % lss != 0) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(length));
+    source.ReadAt(source_offset, bytes.data(), bytes.size());
+    return Write(offset, bytes.data(), length);
+  }
+  Layer& layer = top();
+  while (length > 0) {
+    uint64_t n = std::min<uint64_t>(length, layer.block_size() - offset % layer.block_size());
+    layer.CopyInBlock(offset, source, source_offset, n);
+    offset += n;
+    source_offset += n;
+    length -= n;
+  }
+}
+
 void Disk::Zero(uint64_t offset, uint64_t length, bool trim) {
   CheckRange(trim ? "trim" : "zero", offset, length);
   Layer& layer = top();

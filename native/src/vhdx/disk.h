@@ -45,6 +45,11 @@ class Disk {
   // Writes the runs back to back (`length` bytes in all) as Write of their concatenation would; sector-aligned
   // ones are gathered straight into the file, never joined in memory.
   void Write(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length);
+  // Writes `length` bytes of `source` from `source_offset` at `offset`, as Write of those bytes read into memory
+  // would, with the same crash safety (the block table and bitmaps reach the file only in a commit, after the
+  // payload is flushed). Sector-aligned ranges are copied file to file (File::CopyFrom: in the kernel where it
+  // can); partial sectors are read into memory and merged with what the chain shows, as Write does.
+  void WriteFromFile(uint64_t offset, File& source, uint64_t source_offset, uint64_t length);
   // Makes the range read as zeros; `trim` lets whole blocks give their space back.
   void Zero(uint64_t offset, uint64_t length, bool trim);
   void Flush();

@@ -604,6 +604,14 @@ void Layer::WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length) 
 }
 
 void Layer::WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length) {
+  PlaceInBlock(offset, length, [&](uint64_t file_offset) { file_->WriteGatherAt(file_offset, runs, count); });
+}
+
+void Layer::CopyInBlock(uint64_t offset, File& source, uint64_t source_offset, uint64_t length) {
+  PlaceInBlock(offset, length, [&](uint64_t file_offset) { file_->CopyFrom(source, source_offset, file_offset, length); });
+}
+
+void Layer::PlaceInBlock(uint64_t offset, uint64_t length, const std::function<void(uint64_t file_offset)>& put) {
   BeginSession(true);
   uint64_t block = offset / block_size_;
   uint64_t in_block = offset % block_size_;
@@ -612,7 +620,7 @@ void Layer::WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uin
   uint8_t state = uint8_t(entry & kBatStateMask);
   uint64_t base = (entry >> 20) * kMiB;
   if (state == kPayloadFullyPresent || state == kPayloadPartiallyPresent) {
-    file_->WriteGatherAt(base + in_block, runs, count);
+    put(base + in_block);
     if (state == kPayloadPartiallyPresent) MarkBitmap(offset, length);
     CommitIfLarge();
     return;
@@ -627,13 +635,13 @@ void Layer::WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uin
       SetBatEntry(sb_index, (sb / kMiB) << 20 | kSbPresent);
     }
     base = AllocateSpace(block_size_);
-    file_->WriteGatherAt(base + in_block, runs, count);
+    put(base + in_block);
     SetBatEntry(index, (base / kMiB) << 20 | kPayloadPartiallyPresent);
     MarkBitmap(offset, length);
   } else {
     // New space reads as zeros, which is what every other state shows for the rest of the block.
     base = AllocateSpace(block_size_);
-    file_->WriteGatherAt(base + in_block, runs, count);
+    put(base + in_block);
     SetBatEntry(index, (base / kMiB) << 20 | kPayloadFullyPresent);
   }
   CommitIfLarge();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -100,6 +101,8 @@ class Layer {
   void WriteInBlock(uint64_t offset, const uint8_t* data, uint64_t length);
   // The same with the bytes in several buffers back to back (`length` in all), written with one gathered call.
   void WriteInBlock(uint64_t offset, const ByteRun* runs, size_t count, uint64_t length);
+  // The same with the bytes taken from `source` at `source_offset` (File::CopyFrom: in the kernel where it can).
+  void CopyInBlock(uint64_t offset, File& source, uint64_t source_offset, uint64_t length);
   // Makes a whole block read as zeros (hiding a parent); `trim` also releases its space after the commit.
   void ZeroBlock(uint64_t block, bool trim);
   // Commits pending metadata through the log and makes all data durable.
@@ -130,6 +133,10 @@ class Layer {
   uint64_t AllocateSpace(uint64_t size);
   void SetBatEntry(uint64_t index, uint64_t value);
   void MarkBitmap(uint64_t offset, uint64_t length);
+  // Where a write of `length` bytes at `offset` lands in the file: allocates the block (and its sector bitmap) as
+  // needed, has `put` write the bytes at the file offset it is given, then records the block in the BAT and
+  // bitmap (reaching the file only in a commit, after the payload is flushed). Every write path goes through it.
+  void PlaceInBlock(uint64_t offset, uint64_t length, const std::function<void(uint64_t file_offset)>& put);
   void CommitIfLarge();
   void LoadLocator(const std::vector<uint8_t>& item);
   static void SetLocatorValue(ParentLocator* locator, const std::string& key, const std::string& value);

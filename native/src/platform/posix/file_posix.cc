@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cerrno>
 #include <vector>
@@ -89,6 +90,35 @@ class PosixFile final : public File {
     }
   }
 
+  void CopyFrom(File& source, uint64_t source_offset, uint64_t offset, uint64_t length) override {
+#ifdef __linux__
+    auto* from = dynamic_cast<PosixFile*>(&source);
+    while (length > 0 && from != nullptr && kernel_copy_) {
+      auto in = static_cast<off_t>(source_offset);
+      auto out = static_cast<off_t>(offset);
+      ssize_t n = ::copy_file_range(from->fd_, &in, fd_, &out, size_t(std::min<uint64_t>(length, kMaxKernelCopy)), 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // The kernel cannot copy between these two (other file systems before Linux 5.19, a file system or a
+        // kernel without the call, a special file): the buffer below does it, for this file from now on.
+        if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL || errno == EBADF) {
+          kernel_copy_ = false;
+          break;
+        }
+        ThrowErrno(errno, "copy_file_range", path_);
+      }
+      if (n == 0) {
+        throw NativeError(codes::kIo, "unexpected end of file reading '" + from->path_ + "' at offset " +
+                                          std::to_string(source_offset) + ": the file is truncated");
+      }
+      source_offset += uint64_t(n);
+      offset += uint64_t(n);
+      length -= uint64_t(n);
+    }
+#endif
+    if (length > 0) CopyThroughBuffer(source, source_offset, *this, offset, length);
+  }
+
   void Flush() override {
     if (::fdatasync(fd_) != 0) ThrowErrno(errno, "fdatasync", path_);
   }
@@ -117,8 +147,12 @@ class PosixFile final : public File {
   const std::string& path() const override { return path_; }
 
  private:
+  // copy_file_range takes a size_t and may stop short at any length; 1 GiB per call keeps it well inside ssize_t.
+  static constexpr uint64_t kMaxKernelCopy = uint64_t(1) << 30;
+
   int fd_;
   std::string path_;
+  bool kernel_copy_ = true;
 };
 
 }  // namespace

@@ -63,6 +63,11 @@ class WinFile final : public File {
     }
   }
 
+  // Windows offers no copy between two open files by range (CopyFileEx copies whole files): through a buffer.
+  void CopyFrom(File& source, uint64_t source_offset, uint64_t offset, uint64_t length) override {
+    CopyThroughBuffer(source, source_offset, *this, offset, length);
+  }
+
   void Flush() override {
     if (!FlushFileBuffers(handle_)) ThrowWin32(GetLastError(), "FlushFileBuffers", path_);
   }
