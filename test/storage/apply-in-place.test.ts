@@ -92,7 +92,8 @@ describe('applying a stored log in place', () => {
       const [path] = await pendingLogs(root);
       await damageFirstPayload(path!, 1234);
       assert.equal(await verifiedLogs.unchanged(path!), false, 'written to since its store');
-      await assert.rejects(storage.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKSUM' && /record checksum mismatch/.test(e.message ?? ''));
+      // Verified whole before any of its cycle is written (as a log kept across a restart is), and refused.
+      await assert.rejects(storage.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_STORED_DATA_CORRUPT' && /record checksum mismatch/.test(e.message ?? ''));
       assert.equal((await latestHashes(storage))[DISKS[0]!.diskId], before[DISKS[0]!.diskId], 'nothing of the damaged record reached the disk');
     } finally {
       dir.cleanup();

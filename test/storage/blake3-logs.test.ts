@@ -73,7 +73,7 @@ for (const [recordHash, version, code] of [['blake3', 3, 3], ['xxh128', 4, 4]] a
       const path = await storedLog(root, DISKS[0]!.diskId);
       await damageFirstPayload(path, 4321);
       const restarted = await openVhdxReplicaStorage(root);
-      await assert.rejects(restarted.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_LOG_CHECKSUM' && /record checksum mismatch/.test(e.message ?? ''));
+      await assert.rejects(restarted.applyPending(), (e: { code?: string; message?: string }) => e.code === 'ERR_STORED_DATA_CORRUPT' && /record checksum mismatch/.test(e.message ?? ''));
       assert.equal((await latestHashes(restarted))[DISKS[0]!.diskId], before[DISKS[0]!.diskId], 'nothing of the damaged record reached the disk');
     }));
 

@@ -293,7 +293,7 @@ describe('records a later record of the same log overlaps (their staged bytes ri
 });
 
 describe('a stored log damaged after this process stored it', () => {
-  it('fails its apply, and the retry verifies it whole and refuses the cycle instead of failing for ever', async () => {
+  it('is verified whole and its cycle refused, not failed half-way and retried for ever', async () => {
     const { dir, root, storage } = await stagingSetup('staged-integrity');
     try {
       const initial = await Promise.all(DISKS.map(async (d) => encode(d.diskId, INITIAL, [])));
@@ -306,7 +306,7 @@ describe('a stored log damaged after this process stored it', () => {
       const cycle = (await state(root)).pending[0]!;
       await flipInside(join(root, 'incoming', '1-1', cycle.logs[DISK.diskId]!), dataOf(records, 3));
 
-      await assert.rejects(storage.applyPending(), (error: { code?: string }) => error.code === 'ERR_LOG_CHECKSUM');
+      // Written to since its store (its modification time moved): it is not taken for the log this process verified.
       await assert.rejects(storage.applyPending(), (error: { code?: string }) => error.code === 'ERR_STORED_DATA_CORRUPT');
       const after = await state(root);
       assert.deepEqual(after.position, { generation: 1, sequence: 0 });
