@@ -5,8 +5,6 @@
  * (empty or torn) holds nothing, and a holder gives up only a lock that still names it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,34 +13,12 @@ import { cycleLockHolder, requestCycleCancel, withCycleLock } from '../../src/ag
 import { processStartIdentity } from '../../src/native/process-start.js';
 import { createHolderFile, readHolderFile, type Holder } from '../../src/util/holder-file.js';
 import { deadPid } from '../replica/dead-pid.js';
+import { holdInChild as holdInChildProcess, type HoldingChild } from '../replica/hold-in-child.js';
 import { liveStranger, stopStranger } from '../replica/reused-pid.js';
 
 /** A real process that takes the lock at `path` and holds it until it is killed; resolves once it holds it. */
-async function holdInChild(path: string): Promise<{ kill: () => Promise<void>; start: string }> {
-  const moduleUrl = new URL('../../src/agent/cycle-lock.js', import.meta.url).href;
-  const script =
-    `const { withCycleLock } = await import(${JSON.stringify(moduleUrl)});` +
-    `setInterval(() => undefined, 1000);` +
-    `await withCycleLock(${JSON.stringify(path)}, 'vm1', () => { process.stdout.write('held\\n'); return new Promise(() => undefined); });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('held')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before it held the lock`)));
-  });
-  const start = processStartIdentity(child.pid!);
-  assert.ok(start, 'this system tells when a process started');
-  return {
-    start,
-    kill: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+function holdInChild(path: string): Promise<HoldingChild> {
+  return holdInChildProcess(new URL('../../src/agent/cycle-lock.js', import.meta.url).href, 'withCycleLock', [path, 'vm1']);
 }
 
 /** The lock file as its killed holder left it, but naming `pid` as if the system had given its id to that process. */
