@@ -34,8 +34,8 @@ let running = 0;
 /** Default wait for another process's holder: long enough for a large apply, short enough to report. */
 export const STORAGE_LOCK_WAIT_MS = 10 * 60_000;
 /**
- * A lock file without a readable holder (empty or torn: holder files are written durably and linked in whole,
- * so only an earlier version's crash or a damaged volume leaves one) is broken after this.
+ * A lock file without a readable holder (empty or torn: holder files are linked in whole, so only a power loss,
+ * an earlier version's crash or a damaged volume leaves one) is broken after this.
  */
 const UNNAMED_GRACE_MS = 5_000;
 
