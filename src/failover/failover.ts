@@ -16,12 +16,12 @@ import { randomUUID } from 'node:crypto';
 import type { CycleResult } from '../engine/replicator.js';
 import type { VmSummary } from '../host/host-adapter.js';
 import { logger } from '../logging/logger.js';
-import { dropUploadMarks, UPLOAD_WAIT_MS, uploadsStillRunning } from '../replica/upload-marks.js';
+import { dropUploadMarks, UPLOAD_WAIT_MS } from '../replica/upload-marks.js';
 import type { RecoveryPoint } from '../storage/replica-storage.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { createDisk } from '../vhdx/index.js';
 import { FailoverError } from './errors.js';
-import { completeHeld, finishHeldChain } from './held-chain.js';
+import { completeHeld, finishHeldChain, type CompleteFailoverOptions } from './held-chain.js';
 import { isHostErrorCode } from './host-errors.js';
 import { vmOnHost, type FailoverRecord } from './record.js';
 import { choosePoint, pointFiles, type PointChoice } from './recovery-points.js';
@@ -29,6 +29,7 @@ import { replicateOnce } from './replication.js';
 import type { FailoverSite } from './site.js';
 import { canTransition, refusal, transition } from './state.js';
 import { stopTestFailover } from './test-failover.js';
+import { uploadsEnded } from './uploads-ended.js';
 
 const log = logger('failover');
 
@@ -198,11 +199,11 @@ async function stopLocked(site: FailoverSite, vmId: string): Promise<{ record: F
  */
 export async function completeFailover(site: FailoverSite, vmId: string, options: CompleteFailoverOptions = {}): Promise<FailoverRecord> {
   const record = await site.store.require(vmId);
-  if (record.heldChain) return finishHeldChain(site, record);
+  if (record.heldChain) return finishHeldChain(site, record, options);
   checkComplete(record);
   // Before the storage lock: an upload ends by handing its log to the storage under that lock (where it is
   // refused, the replica having failed over), so waiting for it inside the lock could only time out.
-  await uploadsEnded(record, await site.storagePath(vmId), options.uploadWaitMs ?? UPLOAD_WAIT_MS);
+  await uploadsEnded(record, await site.storagePath(vmId), options.uploadWaitMs ?? UPLOAD_WAIT_MS, 'the failover stays FailedOverWaitingCompletion');
   return site.withStorage(vmId, 'failover complete', async (storage, root) => {
     // Read again under the lock: a Stop-HvrVMFailover, or another failover, may have run while this one waited.
     const current = await site.store.require(vmId);
@@ -222,10 +223,6 @@ export async function completeFailover(site: FailoverSite, vmId: string, options
   });
 }
 
-export interface CompleteFailoverOptions {
-  /** How long the completion waits for uploads into the replica's folder to end (default UPLOAD_WAIT_MS). */
-  uploadWaitMs?: number;
-}
 
 function checkComplete(record: FailoverRecord): NonNullable<FailoverRecord['failover']> {
   if (!canTransition(record, 'completeFailover')) throw refusal(record, 'completeFailover');
@@ -233,21 +230,3 @@ function checkComplete(record: FailoverRecord): NonNullable<FailoverRecord['fail
   return record.failover;
 }
 
-/**
- * The replica server's uploads of the VM that began before its failover end before the completion deletes
- * the replica's folder (src/replica/upload-marks.ts): on Windows a partial log the server holds open cannot be
- * deleted, and anywhere an upload still writing would leave it behind. The server refuses every upload of a
- * failed-over VM at its start and ends those that were streaming within a second (refusal-watch.ts), so this
- * waits only for that, or for an upload whose primary stopped sending (the server's idle timeout). Past the
- * wait nothing is changed: the failover stays FailedOverWaitingCompletion and the command can be run again.
- */
-async function uploadsEnded(record: FailoverRecord, storage: string, waitMs: number): Promise<void> {
-  const running = await uploadsStillRunning(storage, waitMs);
-  if (running === undefined) return;
-  throw new FailoverError(
-    'ERR_BUSY',
-    `the replica server is still receiving ${running.count} of VM '${record.vmName}' that began before its failover: ${running.which}. ` +
-      'Nothing was changed: the failover stays FailedOverWaitingCompletion and the server refuses the upload. ' +
-      `Run Complete-HvrVMFailover again (hvreplica failover complete --vm-name ${record.vmName}); if it still waits, restart the replica server`,
-  );
-}

@@ -33,14 +33,20 @@ import { diskLogId } from '../engine/ids.js';
 import { pruneFolder } from '../host/disk-chain.js';
 import { logger } from '../logging/logger.js';
 import { withStorageLock } from '../replica/storage-lock.js';
-import { dropUploadMarks } from '../replica/upload-marks.js';
+import { dropUploadMarks, UPLOAD_WAIT_MS } from '../replica/upload-marks.js';
 import type { VhdxReplicaStorage } from '../storage/vhdx-replica-storage.js';
 import { FailoverError } from './errors.js';
 import { vmOnHost, type FailoverRecord, type HeldChain } from './record.js';
 import type { FailoverSite } from './site.js';
 import { transition } from './state.js';
+import { uploadsEnded } from './uploads-ended.js';
 
 const log = logger('failover');
+
+export interface CompleteFailoverOptions {
+  /** How long the completion waits for uploads into the replica's folder to end (default UPLOAD_WAIT_MS). */
+  uploadWaitMs?: number;
+}
 
 /** Every file of the chains of recovery point `pointId` (per disk: its layer down to the base disk). */
 async function chainFiles(storage: VhdxReplicaStorage, record: FailoverRecord, pointId: string): Promise<string[]> {
@@ -91,9 +97,12 @@ export async function completeHeld(site: FailoverSite, record: FailoverRecord, s
  * the held chain. While the VM still holds it: prunes again whatever a crash may have left, and refuses
  * with ERR_INVALID_STATE saying what to do.
  */
-export async function finishHeldChain(site: FailoverSite, record: FailoverRecord): Promise<FailoverRecord> {
+export async function finishHeldChain(site: FailoverSite, record: FailoverRecord, options: CompleteFailoverOptions = {}): Promise<FailoverRecord> {
   const held = record.heldChain;
   if (!held) return record;
+  // As the first half did (completeFailover): an upload that began before the failover and still runs would keep
+  // a partial log open in the folder this deletes. Before the lock, which such an upload takes to end.
+  await uploadsEnded(record, held.storagePath, options.uploadWaitMs ?? UPLOAD_WAIT_MS, `the VM's disks stay on recovery point ${held.pointId}'s chain in ${held.storagePath}`);
   return withStorageLock(held.storagePath, 'failover complete (held chain)', async () => {
     const vm = vmOnHost(record);
     if (await site.host.vmHoldsDiskFiles(vm)) {

@@ -97,12 +97,16 @@ export class ReplicaClient {
    */
   private cancelled = false;
 
+  private readonly closeGraceMs: number;
+
   private constructor(
     private readonly session: ClientHttp2Session,
     readonly endpoint: ReplicaEndpoint,
     liveness: LivenessOptions = {},
   ) {
-    this.liveness = new SessionLiveness(session, { ...DEFAULT_LIVENESS, ...liveness });
+    const settings = { ...DEFAULT_LIVENESS, ...liveness };
+    this.liveness = new SessionLiveness(session, settings);
+    this.closeGraceMs = settings.timeoutMs;
   }
 
   static async connect(endpoint: ReplicaEndpoint, credential: HostCredential, options: ConnectOptions = {}): Promise<ReplicaClient> {
@@ -159,6 +163,11 @@ export class ReplicaClient {
     return this.dropped || this.session.closed || this.session.destroyed;
   }
 
+  /**
+   * Closes gracefully: requests still in flight finish, then the session ends. A server that stopped answering
+   * never lets that happen (node's close then waits for it without end, and the liveness check, which stops once
+   * the session is closing, no longer ends it), so after as long as a ping may go unanswered the session is ended.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.cancelled) return this.destroy();
@@ -166,7 +175,16 @@ export class ReplicaClient {
     // HTTP/2 must not do while it processes received data (session-teardown.ts).
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.closed) return;
-    await new Promise<void>((resolve) => this.session.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      const gone = setTimeout(() => {
+        this.destroy();
+        resolve();
+      }, this.closeGraceMs);
+      this.session.close(() => {
+        clearTimeout(gone);
+        resolve();
+      });
+    });
   }
 
   /** Ends the session without waiting for its requests, which fail; the client is closed from now on. */

@@ -17,7 +17,7 @@ import type { HashAlgorithm } from '../tracking/hash/hash-algorithm.js';
 import { bodyChunks } from './body-chunks.js';
 import { replicaServerMetrics, type MetricsRegistry } from './metrics.js';
 import { identifyPeer } from './peer-identity.js';
-import { destroySessionSoon } from './session-teardown.js';
+import { destroySessionSoon, stopRequestBodySoon } from './session-teardown.js';
 import { RateLimiter } from './rate-limiter.js';
 import {
   HEADER_LOG_HASH,
@@ -358,6 +358,8 @@ export class ReplicaHttpServer {
     if (stream.destroyed || stream.closed) return;
     stream.respond({ ':status': status, 'content-type': contentType, [HEADER_PROTOCOL]: String(PROTOCOL_VERSION) });
     stream.end(body);
+    // A refusal may come before the body was read (a wrong offset, a full disk, a VM that failed over).
+    if (!stream.endAfterHeaders && !stream.readableEnded) stopRequestBodySoon(stream);
   }
 
   private failWith(stream: ServerHttp2Stream, error: unknown): void {

@@ -1,4 +1,4 @@
-import type { Http2Session, Http2Stream } from 'node:http2';
+import http2, { type Http2Session, type Http2Stream } from 'node:http2';
 
 /*
  * Node's HTTP/2 (seen on 20.20) corrupts its own heap when, while it is still processing what it received, a
@@ -26,4 +26,21 @@ export function resetStreamSoon(stream: Http2Stream, error: Error): void {
   setImmediate(() => {
     if (!stream.destroyed) stream.destroy(error);
   });
+}
+
+/**
+ * Asks the peer to stop sending a request body nobody will read, once this side's answer is sent: RST_STREAM
+ * NO_ERROR after a complete response (RFC 9113 §8.1). Without it a refused upload's unread bytes fill the stream's
+ * and the session's flow-control windows, so the peer's body (and every other upload of the session) stalls until
+ * the idle limit. A stream whose peer already ended its side closes by itself and is left alone. The reset goes on
+ * the turn after the answer's last write, never inside HTTP/2's own processing (NO_ERROR is sent at once, like
+ * every code but CANCEL; see above).
+ */
+export function stopRequestBodySoon(stream: Http2Stream): void {
+  const stop = () =>
+    setImmediate(() => {
+      if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  if (stream.writableFinished) stop();
+  else stream.once('finish', stop);
 }

@@ -17,6 +17,7 @@ import { LocalSink } from '../../src/engine/log-sink.js';
 import { seedStorage, syncByHash } from '../../src/failover/disk-sync.js';
 import { completeFailover, startFailover, stopFailover } from '../../src/failover/failover.js';
 import { pointFiles } from '../../src/failover/recovery-points.js';
+import { uploadsInFlight, withUploadMark } from '../../src/replica/upload-marks.js';
 import { FailoverSite } from '../../src/failover/site.js';
 import { finishHeldChainBeforeRemoval, finishHeldChainIfOff } from '../../src/failover/held-chain.js';
 import { setAsReplica } from '../../src/failover/reverse.js';
@@ -351,4 +352,31 @@ test('replication to the same host: the failed-over VM gets its own id, and a ca
   assert.equal(hv.objects.has(hv.vmPath(vm.id)), false, 'the replica VM is removed');
   assert.equal(hv.objects.has(hv.vmPath(VM)), true, 'the primary VM is untouched');
   assert.equal(JSON.parse(readFileSync(join(site.store.dir, `${VM}.json`), 'utf8')).state, 'Replicating');
+});
+
+test('the second half of a held chain waits for uploads into its folder too: past the wait nothing changes, once they end it finishes', async () => {
+  const { site } = await replicaHost();
+  await startFailover(site, VM);
+  await site.host.startVm(VM);
+  const held = await completeFailover(site, VM);
+  const storagePath = held.heldChain!.storagePath;
+  await site.host.stopVm(VM, { force: true });
+
+  let endUpload!: () => void;
+  const uploadEnds = new Promise<void>((resolve) => (endUpload = resolve));
+  // An upload of the replica server that began before the failover and still holds its mark in the folder.
+  const upload = withUploadMark(storagePath, 'disk d1 cycle 1/7', () => uploadEnds);
+  try {
+    while ((await uploadsInFlight(storagePath)).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(completeFailover(site, VM, { uploadWaitMs: 200 }), (e: any) =>
+      e.code === 'ERR_BUSY' && /still receiving an upload of VM 'web01'.*disk d1 cycle 1\/7/.test(e.message) && e.message.includes(`recovery point ${held.heldChain!.pointId}'s chain`));
+    assert.deepEqual((await site.store.require(VM)).heldChain, held.heldChain, 'the record still names the chain');
+    assert.ok(existsSync(storagePath), 'nothing of the held chain went under the upload');
+  } finally {
+    endUpload();
+    await upload;
+  }
+  const finished = await completeFailover(site, VM, { uploadWaitMs: 200 });
+  assert.equal(finished.heldChain, undefined);
+  assert.ok(!existsSync(storagePath));
 });

@@ -3,14 +3,15 @@
  * answering ends at once with the cancel's reason, whatever it waits for: the connection, the hello, a
  * status, a definition, an upload's body (held up by flow control) or the answer after it. Without the cancel
  * it would wait for the session's liveness check (here 60 s: a request ended by it says so in its error).
- * The uploader a cycle closes afterwards closes at once too, not when the silent server would let it.
+ * The uploader a cycle closes afterwards closes at once too, not when the silent server would let it; a client
+ * closed without any cancel ends its session after the liveness limit.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { REPLICA_VM_FORMAT_VERSION, type ReplicaVmDefinition } from '../../src/protocol/index.js';
-import { bufferLogSource, Http2LogUploader, ReplicaClient, type ReplicaEndpoint } from '../../src/transport/index.js';
+import { bufferLogSource, Http2LogUploader, ReplicaClient, TransportError, type ReplicaEndpoint } from '../../src/transport/index.js';
 import type { HostCredential } from '../../src/security/index.js';
 import { makeLog, pki, REPLICA_NAME, startReplica, type ReplicaHost } from './fixtures.js';
 import { startFreezingProxy } from './freezing-proxy.js';
@@ -140,6 +141,29 @@ describe('a request to a replica server that stopped answering', () => {
         await uploader.close();
       } finally {
         await uploader.close();
+        await proxy.close();
+      }
+    });
+  }
+
+  // Nothing cancelled: a cycle that is done closes its session and must not hang there. Node's graceful close waits
+  // for the server without end, and the liveness check stops once the session is closing, so close() ends the
+  // session after as long as a ping may go unanswered (here half a second). A request still in flight then fails as
+  // a lost connection, which the uploader retries.
+  for (const pending of [false, true]) {
+    it(`closes without a cancel all the same: ${pending ? 'the request still waiting fails' : 'an idle session'}`, async () => {
+      const proxy = await startFreezingProxy(host.port);
+      const client = await ReplicaClient.connect({ serverName: REPLICA_NAME, port: proxy.port, address: '127.0.0.1' }, primary, { liveness: { intervalMs: 100, timeoutMs: 500 } });
+      try {
+        assert.equal(await client.health(), 'ok\n');
+        proxy.freeze();
+        const waiting = pending ? client.health() : undefined;
+        waiting?.catch(() => undefined);
+        await client.close();
+        assert.equal(client.closed, true);
+        if (waiting) await assert.rejects(waiting, (error) => error instanceof TransportError && error.retryable);
+      } finally {
+        client.destroy();
         await proxy.close();
       }
     });
