@@ -9,7 +9,8 @@
  * the digest of the range (hashed by the addon on the pool in the job that reads it) against the record
  * checksum of the log's framing, which the whole-log hash guards. This covers compressed records too, whose
  * decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little
- * else; its holes are passed over unread), and the disk once, from the page cache when the copy is recent.
+ * else; its holes are passed over unread), and the disk once: from the medium when it was staged past the page
+ * cache (staged-disk.ts, where the file system allows), else from the page cache when the copy is recent.
  *
  * Not checked, and said so: zero and trim records (a staged disk starts empty; their ranges hold no data to
  * check), and a data record that a later record of the same log overlaps (the disk rightly shows the later

@@ -5,8 +5,9 @@
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
  * holds for everything the replica exposes, and the apply after the upload shrinks to a rename (after the
- * disk is checked against the log's record checksums again: staged-check.ts). The disk's
- * writeback is started as it fills (early-writeback.ts), so making it durable at the end is short.
+ * disk is checked against the log's record checksums again: staged-check.ts). The disk's records are
+ * written past the page cache where the file system allows (unbufferedWrites), else its writeback is started
+ * as it fills (early-writeback.ts), so making it durable at the end is short either way.
  */
 import { rm } from 'node:fs/promises';
 import type { DecodedRecord } from '../protocol/log-decoder.js';
@@ -60,9 +61,12 @@ export class StagedDisk {
 
   /** Opens a staged disk an earlier upload of the same log left (suspend), to go on writing into it. */
   static async open(path: string): Promise<StagedDisk> {
-    const disk = await openDisk(path, { writable: true });
-    // Only a head start for the final flush: without it the copy is staged all the same.
-    return new StagedDisk(path, disk, await SecondDescriptorWriteback.open(path));
+    // Written once from front to back, at disk speed rather than the network's: past the page cache where the
+    // file system allows (unbufferedWrites), which leaves the final flush little to write.
+    const disk = await openDisk(path, { writable: true, unbufferedWrites: true });
+    // Otherwise a head start for the final flush: without it the copy is staged all the same.
+    const writeback = disk.writesUnbuffered() ? undefined : await SecondDescriptorWriteback.open(path);
+    return new StagedDisk(path, disk, writeback);
   }
 
   /** One write in flight while the caller verifies the next record. */

@@ -50,8 +50,9 @@ export interface RawCheckReport {
 }
 
 export interface VhdxBinding extends NativeBinding {
-  vhdxOpen(path: string, writable: boolean, withParents: boolean): Promise<RawVhdxHandle>;
+  vhdxOpen(path: string, writable: boolean, withParents: boolean, unbufferedWrites: boolean): Promise<RawVhdxHandle>;
   vhdxInfo(handle: RawVhdxHandle): RawVhdxInfo;
+  vhdxWritesUnbuffered(handle: RawVhdxHandle): boolean;
   /** Fills `buffer` from virtual offset `offset`; resolves with the byte count (always buffer.length). */
   vhdxRead(handle: RawVhdxHandle, offset: number, buffer: Uint8Array): Promise<number>;
   /**

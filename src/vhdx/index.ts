@@ -87,6 +87,15 @@ export interface OpenOptions {
    * map work, reads of sectors that live in a parent fail with ERR_VHDX_PARENT_NOT_FOUND.
    */
   parents?: boolean;
+  /**
+   * Default false. With `writable`, the aligned middle of each large write (64 KiB or more) bypasses the page
+   * cache (Linux O_DIRECT, Windows FILE_FLAG_NO_BUFFERING) from native bounce buffers, several writes at once;
+   * the rest, metadata and reads go through the cache as usual, and flush() still makes everything durable.
+   * For a disk written once from front to back on a disk slower than the network (a replica's staged full
+   * copy): the kernel copies each byte once less and leaves no dirty pages for the final flush. Buffered where
+   * the file system takes no unbuffered writes (tmpfs; see writesUnbuffered()).
+   */
+  unbufferedWrites?: boolean;
 }
 
 export interface MapOptions {
@@ -133,6 +142,8 @@ export type DiskChange =
 export interface VhdxDisk {
   readonly info: VhdxInfo;
   readonly writable: boolean;
+  /** Whether large writes bypass the page cache now (opened with `unbufferedWrites` where the file system allows). */
+  writesUnbuffered(): boolean;
   /** Reads through the whole chain. With a number, returns a new Buffer of that length. */
   read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer>;
   /**
@@ -219,6 +230,10 @@ class OpenDisk implements VhdxDisk {
     readonly info: VhdxInfo,
     readonly writable: boolean,
   ) {}
+
+  writesUnbuffered(): boolean {
+    return vhdxBinding().vhdxWritesUnbuffered(this.handle);
+  }
 
   async read(offset: number, lengthOrBuffer: number | Buffer): Promise<Buffer> {
     const buffer = typeof lengthOrBuffer === 'number' ? Buffer.allocUnsafe(lengthOrBuffer) : lengthOrBuffer;
@@ -310,7 +325,8 @@ class OpenDisk implements VhdxDisk {
 export async function openDisk(path: string, options: OpenOptions = {}): Promise<VhdxDisk> {
   const writable = options.writable ?? false;
   // Absolute paths make parent locators and chain paths unambiguous whatever the cwd.
-  const handle = await vhdxBinding().vhdxOpen(resolve(path), writable, options.parents ?? true);
+  const unbuffered = writable && (options.unbufferedWrites ?? false);
+  const handle = await vhdxBinding().vhdxOpen(resolve(path), writable, options.parents ?? true, unbuffered);
   return new OpenDisk(handle, toInfo(vhdxBinding().vhdxInfo(handle)), writable);
 }
 

@@ -45,7 +45,7 @@ function opContent(kind: string, index: number, byte: number): Buffer {
 const LINK_RACE = /does not provide an export named|Cannot find module|ERR_MODULE_NOT_FOUND|Unexpected end of input/;
 
 /** How the writer puts its bytes into the disk: write() from memory, or a 'copy' change from a file. */
-type WriteWay = 'write' | 'copy';
+type WriteWay = 'write' | 'copy' | 'unbuffered';
 
 async function runAndKill(path: string, start: number, seed: number, delayMs: number, way: WriteWay): Promise<{ ops: Op[]; flushed: number }> {
   for (let attempt = 1; ; attempt++) {
@@ -198,6 +198,13 @@ describe('crash safety under SIGKILL', () => {
 
   // The write-from-file path (a 'copy' change) allocates and commits as write() does: the same guarantees.
   it('a dynamic disk written by copies from a file survives 15 kills with every flushed write intact and qemu-img check clean', () => dynamicSurvives('dyn-copy', 15, 11, 'copy'));
+
+  // Writes past the page cache (unbufferedWrites, as the replica's staging disk has them), still in flight in the
+  // engine's writer threads when the kill comes: every flushed write intact all the same. The test directory
+  // must be on a file system that takes unbuffered writes (not tmpfs); the writer fails otherwise.
+  it('a dynamic disk written past the page cache survives 15 kills with every flushed write intact and qemu-img check clean', () => dynamicSurvives('dyn-unbuffered', 15, 13, 'unbuffered'));
+
+  it('a differencing layer written past the page cache survives 10 kills with its sector bitmaps consistent', () => differencingSurvives('diff-unbuffered', 10, 15, 'unbuffered'));
 
   it('a differencing layer written by copies from a file survives 10 kills with its sector bitmaps consistent', () => differencingSurvives('diff-copy', 10, 13, 'copy'));
 

@@ -22,6 +22,7 @@ describe('VHDX engine of the Windows addon under Wine', () => {
     ]);
     assert.deepEqual(r.merged, [0x5a, 0x11, 0x5a]);
     assert.equal(r.missing, 'ERR_NOT_FOUND');
+    assert.deepEqual(r.unbuffered, { used: true, sameBeforeClose: true, sameAfterReopen: true }, 'writes past the cache on a second handle');
     const merged = Buffer.from(String(r.mergedHex), 'hex');
     const hashed = r.hashed as { blake3: string; xxh128: string };
     assert.equal(hashed.blake3, (await blake3Blocks(merged, 4096)).toString('hex'), 'BLAKE3 digests of the Windows build equal the Linux build\'s');

@@ -29,6 +29,21 @@ async function main(): Promise<Record<string, unknown>> {
   // The fused read-and-hash of both manifest hashes (the resync's comparison) through the win32 build.
   const hashed = { blake3: (await m.hashBlocks('blake3', 0, 16384, 4096)).toString('hex'), xxh128: (await m.hashBlocks('xxh128', 0, 16384, 4096)).toString('hex') };
   await m.close();
+  // Writes past the cache (FILE_FLAG_NO_BUFFERING on a second handle, beside the buffered one): pieces at odd
+  // addresses and lengths, an unaligned head and tail, read back before and after a reopen.
+  const staged = join(dir, 'staged.vhdx');
+  await createDisk(staged, { type: 'dynamic', virtualSize: 8 * MiB, blockSize: MiB });
+  const s = await openDisk(staged, { writable: true, unbufferedWrites: true });
+  const written = Buffer.alloc(2 * MiB + 100);
+  for (let i = 0; i < written.length; i++) written[i] = (i * 7 + (i >> 11)) & 0xff;
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < written.length; at += 16393) pieces.push(written.subarray(at, at + 16393));
+  await s.write(MiB - 512, pieces);
+  const unbuffered = { used: s.writesUnbuffered(), sameBeforeClose: (await s.read(MiB - 512, written.length)).equals(written), sameAfterReopen: false };
+  await s.close();
+  const sr = await openDisk(staged);
+  unbuffered.sameAfterReopen = (await sr.read(MiB - 512, written.length)).equals(written);
+  await sr.close();
   let missing = '';
   try {
     await openDisk(join(dir, 'nope.vhdx'));
@@ -44,6 +59,7 @@ async function main(): Promise<Record<string, unknown>> {
     merged: [merged[4096], merged[8192], merged[8704]],
     mergedHex: merged.toString('hex'),
     hashed,
+    unbuffered,
     missing,
   };
 }

@@ -138,14 +138,16 @@ Napi::Promise OnDisk(const Napi::CallbackInfo& info, const char* name, std::shar
 }
 
 Napi::Value JsOpen(const Napi::CallbackInfo& info) {
-  std::string path = GetString(info, 0, "Usage: vhdxOpen(path, writable)");
+  std::string path = GetString(info, 0, "Usage: vhdxOpen(path, writable, withParents, unbufferedWrites)");
   bool writable = info.Length() > 1 && info[1].ToBoolean();
   bool with_parents = info.Length() < 3 || info[2].ToBoolean();
+  WriteCaching caching = info.Length() > 3 && info[3].ToBoolean() ? WriteCaching::kUnbufferedWherePossible
+                                                                   : WriteCaching::kBuffered;
   return PromiseWorker<std::shared_ptr<Handle>>::Run(
       info.Env(), "hvr.vhdxOpen",
-      [path, writable, with_parents] {
+      [path, writable, with_parents, caching] {
         auto handle = std::make_shared<Handle>();
-        handle->disk = Disk::Open(path, writable, with_parents);
+        handle->disk = Disk::Open(path, writable, with_parents, caching);
         handle->info = Snapshot(*handle->disk);
         return handle;
       },
@@ -156,6 +158,13 @@ Napi::Value JsOpen(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JsInfo(const Napi::CallbackInfo& info) { return InfoToJs(info.Env(), GetHandle(info, 0)->info); }
+
+// Whether the disk's large writes bypass the page cache now; waits for a call in flight on the disk (short).
+Napi::Value JsWritesUnbuffered(const Napi::CallbackInfo& info) {
+  auto handle = GetHandle(info, 0);
+  std::lock_guard<std::mutex> lock(handle->disk->mutex());
+  return Napi::Boolean::New(info.Env(), !handle->disk->closed() && handle->disk->top().writes_unbuffered());
+}
 
 Napi::Value JsRead(const Napi::CallbackInfo& info) {
   auto handle = GetHandle(info, 0);
@@ -483,6 +492,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("vhdxHashBlocks", Napi::Function::New(env, JsHashBlocks, "vhdxHashBlocks"));
   exports.Set("vhdxOpen", Napi::Function::New(env, JsOpen, "vhdxOpen"));
   exports.Set("vhdxInfo", Napi::Function::New(env, JsInfo, "vhdxInfo"));
+  exports.Set("vhdxWritesUnbuffered", Napi::Function::New(env, JsWritesUnbuffered, "vhdxWritesUnbuffered"));
   exports.Set("vhdxRead", Napi::Function::New(env, JsRead, "vhdxRead"));
   exports.Set("vhdxReadRanges", Napi::Function::New(env, JsReadRanges, "vhdxReadRanges"));
   exports.Set("vhdxWrite", Napi::Function::New(env, JsWrite, "vhdxWrite"));

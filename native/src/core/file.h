@@ -9,7 +9,9 @@
 
 namespace hvr {
 
-enum class OpenMode { kReadOnly, kReadWrite, kCreateNew };
+// kReadWriteShared: read-write, and other handles may write too (UnbufferedFile's second handle on Windows,
+// where a plain read-write handle denies that).
+enum class OpenMode { kReadOnly, kReadWrite, kReadWriteShared, kCreateNew };
 
 class File {
  public:
@@ -35,6 +37,24 @@ class File {
   // Releases the storage of a range (punches a hole) where the file system can; a no-op elsewhere.
   virtual void Deallocate(uint64_t offset, uint64_t length) = 0;
   virtual const std::string& path() const = 0;
+};
+
+// A second handle on a file that is also open through File, whose writes bypass the page cache (Linux O_DIRECT,
+// Windows FILE_FLAG_NO_BUFFERING): one copy fewer per byte in the kernel, and no dirty pages for the final
+// flush to wait for. Every offset, length and buffer address must be a multiple of alignment(). The data is
+// durable only after File::Flush of the other handle (fdatasync / FlushFileBuffers reach the same file and the
+// device's cache), as for buffered writes. unbuffered_writes.h is the one user.
+class UnbufferedFile {
+ public:
+  virtual ~UnbufferedFile() = default;
+  // Null where the file system takes no unbuffered writes: Linux opens only where statx reports a direct-I/O
+  // alignment (tmpfs, for one, reports none: its "direct" writes would still go through its page cache), and
+  // where the open with O_DIRECT succeeds.
+  static std::unique_ptr<UnbufferedFile> Open(const std::string& path);
+  virtual size_t alignment() const = 0;
+  // Writes all of it or throws. False when the file system refused this write unbuffered (EINVAL): part of it
+  // may have been written, and the caller writes all of it again through the page cache.
+  virtual bool WriteAt(uint64_t offset, const void* buffer, size_t length) = 0;
 };
 
 // CopyFrom through a bounded buffer in this process: what every platform falls back to.

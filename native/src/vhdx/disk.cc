@@ -87,9 +87,9 @@ Disk::~Disk() {
   }
 }
 
-std::unique_ptr<Disk> Disk::Open(const std::string& path, bool writable, bool with_parents) {
+std::unique_ptr<Disk> Disk::Open(const std::string& path, bool writable, bool with_parents, WriteCaching caching) {
   std::unique_ptr<Disk> disk(new Disk());
-  disk->layers_.push_back(Layer::Open(path, writable));
+  disk->layers_.push_back(Layer::Open(path, writable, nullptr, caching));
   if (!with_parents) return disk;
   std::set<std::string> seen_paths{NormalizePath(path)};
   std::set<std::string> seen_ids{disk->layers_.back()->header().file_write_guid.ToString()};

@@ -25,7 +25,9 @@ class Disk {
  public:
   // `with_parents` false opens only this file (inspection of a layer whose parents are elsewhere); reads
   // that need a parent then fail with ERR_VHDX_PARENT_NOT_FOUND.
-  static std::unique_ptr<Disk> Open(const std::string& path, bool writable, bool with_parents = true);
+  // `caching`: of the writable top layer's writes (unbuffered_writes.h); parents are only read.
+  static std::unique_ptr<Disk> Open(const std::string& path, bool writable, bool with_parents = true,
+                                    WriteCaching caching = WriteCaching::kBuffered);
   ~Disk();
 
   Layer& top() { return *layers_.front(); }

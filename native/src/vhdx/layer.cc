@@ -67,11 +67,12 @@ DiskType Layer::type() const {
   return leave_block_allocated_ ? DiskType::kFixed : DiskType::kDynamic;
 }
 
-std::unique_ptr<Layer> Layer::Open(const std::string& path, bool writable, CheckFindings* findings) {
+std::unique_ptr<Layer> Layer::Open(const std::string& path, bool writable, CheckFindings* findings,
+                                   WriteCaching caching) {
   std::unique_ptr<Layer> layer(new Layer());
   layer->path_ = path;
   layer->writable_ = writable;
-  layer->file_ = File::Open(path, writable ? OpenMode::kReadWrite : OpenMode::kReadOnly);
+  layer->file_ = writable ? OpenForWriting(path, caching) : File::Open(path, OpenMode::kReadOnly);
   layer->file_size_ = layer->file_->Size();
   if (layer->file_size_ < kHeaderSectionSize) {
     ThrowCorrupt(path, "the file is " + std::to_string(layer->file_size_) +

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/file.h"
+#include "core/unbuffered_writes.h"
 #include "vhdx/guid.h"
 #include "vhdx/log.h"
 
@@ -70,7 +71,9 @@ class Layer {
   };
 
   // `findings`, when given, collects BAT problems instead of refusing the file (for `disk check`).
-  static std::unique_ptr<Layer> Open(const std::string& path, bool writable, CheckFindings* findings = nullptr);
+  // `caching` applies to a writable layer's payload writes (unbuffered_writes.h).
+  static std::unique_ptr<Layer> Open(const std::string& path, bool writable, CheckFindings* findings = nullptr,
+                                     WriteCaching caching = WriteCaching::kBuffered);
   ~Layer();
   Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;
@@ -78,6 +81,8 @@ class Layer {
   const std::string& path() const { return path_; }
   DiskType type() const;
   bool writable() const { return writable_; }
+  // Whether large payload writes bypass the page cache now (WriteCaching::kUnbufferedWherePossible, where allowed).
+  bool writes_unbuffered() const { return WritesUnbuffered(*file_); }
   uint64_t virtual_size() const { return virtual_size_; }
   uint32_t block_size() const { return block_size_; }
   uint32_t logical_sector_size() const { return logical_sector_size_; }

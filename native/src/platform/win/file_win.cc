@@ -1,6 +1,8 @@
 #include <windows.h>
 #include <winioctl.h>
 
+#include <algorithm>
+
 #include "core/file.h"
 #include "core/native_error.h"
 #include "platform/win/utf16.h"
@@ -15,6 +17,23 @@ OVERLAPPED At(uint64_t offset) {
   ov.Offset = static_cast<DWORD>(offset & 0xFFFFFFFFu);
   ov.OffsetHigh = static_cast<DWORD>(offset >> 32);
   return ov;
+}
+
+// WriteFile of all `length` bytes at `offset`, in pieces of at most kMaxChunk (a multiple of any sector size).
+// 0, or the Win32 error that stopped it.
+DWORD WriteAll(HANDLE handle, const void* buffer, size_t length, uint64_t offset) {
+  const auto* in = static_cast<const char*>(buffer);
+  while (length > 0) {
+    DWORD want = length > kMaxChunk ? kMaxChunk : static_cast<DWORD>(length);
+    DWORD put = 0;
+    OVERLAPPED ov = At(offset);
+    if (!WriteFile(handle, in, want, &put, &ov)) return GetLastError();
+    if (put == 0) return ERROR_WRITE_FAULT;
+    in += put;
+    offset += put;
+    length -= put;
+  }
+  return 0;
 }
 
 class WinFile final : public File {
@@ -43,16 +62,7 @@ class WinFile final : public File {
   }
 
   void WriteAt(uint64_t offset, const void* buffer, size_t length) override {
-    const auto* in = static_cast<const char*>(buffer);
-    while (length > 0) {
-      DWORD want = length > kMaxChunk ? kMaxChunk : static_cast<DWORD>(length);
-      DWORD put = 0;
-      OVERLAPPED ov = At(offset);
-      if (!WriteFile(handle_, in, want, &put, &ov)) ThrowWin32(GetLastError(), "WriteFile", path_);
-      in += put;
-      offset += put;
-      length -= put;
-    }
+    if (DWORD err = WriteAll(handle_, buffer, length, offset)) ThrowWin32(err, "WriteFile", path_);
   }
 
   void WriteGatherAt(uint64_t offset, const ByteRun* runs, size_t count) override {
@@ -100,12 +110,57 @@ class WinFile final : public File {
 
 std::unique_ptr<File> File::Open(const std::string& path, OpenMode mode) {
   DWORD access = mode == OpenMode::kReadOnly ? GENERIC_READ : GENERIC_READ | GENERIC_WRITE;
-  DWORD share = mode == OpenMode::kReadOnly ? FILE_SHARE_READ | FILE_SHARE_WRITE : FILE_SHARE_READ;
+  DWORD share = mode == OpenMode::kReadOnly || mode == OpenMode::kReadWriteShared ? FILE_SHARE_READ | FILE_SHARE_WRITE
+                                                                                  : FILE_SHARE_READ;
   DWORD disposition = mode == OpenMode::kCreateNew ? CREATE_NEW : OPEN_EXISTING;
   HANDLE handle = CreateFileW(Utf8ToWide(path).c_str(), access, share, nullptr, disposition,
                               FILE_ATTRIBUTE_NORMAL, nullptr);
   if (handle == INVALID_HANDLE_VALUE) ThrowWin32(GetLastError(), "CreateFileW", path);
   return std::make_unique<WinFile>(handle, path);
+}
+
+namespace {
+
+class NoBufferingFile final : public UnbufferedFile {
+ public:
+  NoBufferingFile(HANDLE handle, size_t alignment, std::string path)
+      : handle_(handle), alignment_(alignment), path_(std::move(path)) {}
+  ~NoBufferingFile() override { CloseHandle(handle_); }
+
+  size_t alignment() const override { return alignment_; }
+
+  bool WriteAt(uint64_t offset, const void* buffer, size_t length) override {
+    DWORD err = WriteAll(handle_, buffer, length, offset);
+    if (err == ERROR_INVALID_PARAMETER) return false;
+    if (err != 0) ThrowWin32(err, "WriteFile (unbuffered)", path_);
+    return true;
+  }
+
+ private:
+  HANDLE handle_;
+  size_t alignment_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<UnbufferedFile> UnbufferedFile::Open(const std::string& path) {
+  // No FILE_FLAG_WRITE_THROUGH: each write would wait for the medium; FlushFileBuffers of the buffered handle
+  // makes them durable together, as it does the buffered writes.
+  HANDLE handle = CreateFileW(Utf8ToWide(path).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
+                              OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_NO_BUFFERING, nullptr);
+  if (handle == INVALID_HANDLE_VALUE) {
+    DWORD err = GetLastError();
+    if (err == ERROR_INVALID_PARAMETER || err == ERROR_NOT_SUPPORTED) return nullptr;
+    ThrowWin32(err, "CreateFileW (FILE_FLAG_NO_BUFFERING)", path);
+  }
+  // Sector-aligned offsets, lengths and addresses; at least a page, as on Linux.
+  size_t alignment = 4096;
+  FILE_STORAGE_INFO storage{};
+  if (GetFileInformationByHandleEx(handle, FileStorageInfo, &storage, sizeof storage)) {
+    alignment = std::max<size_t>(alignment, storage.PhysicalBytesPerSectorForPerformance);
+  }
+  return std::make_unique<NoBufferingFile>(handle, alignment, path);
 }
 
 bool File::Exists(const std::string& path) {
