@@ -5,7 +5,8 @@
  * but the replica reads it back later: taking it as the base (a rename, no read at all) or applying a hollow
  * log whose payloads live only in it (hollow-log.ts). In between it rested on this host's storage, maybe
  * across a server restart, where bit rot or a torn write would otherwise reach the replica's disks unseen.
- * So before either, every data record of the log is checked against the bytes the disk holds at its place:
+ * So before either, every data record of the log is checked against the bytes the disk holds at its place
+ * (except where the process that staged and stored it applies it, neither file changed: verified-logs.ts):
  * the digest of the range (hashed by the addon on the pool in the job that reads it) against the record
  * checksum of the log's framing, which the whole-log hash guards. This covers compressed records too, whose
  * decompressed bytes exist only in the disk. Only the log's framing is read (a hollow log holds little

@@ -5,7 +5,8 @@
  * that is still empty (vhdx-replica-storage.ts, applyPending); in every other case the stored log is
  * applied as usual and the staged disk is dropped. So "nothing is applied before the log is verified"
  * holds for everything the replica exposes, and the apply after the upload shrinks to a rename (after the
- * disk is checked against the log's record checksums again: staged-check.ts). The disk's records are
+ * disk is checked against the log's record checksums again when it rested across a restart or changed since:
+ * staged-check.ts). The disk's records are
  * written past the page cache where the file system allows (unbufferedWrites), else its writeback is started
  * as it fills (early-writeback.ts), so making it durable at the end is short either way.
  */

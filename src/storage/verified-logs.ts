@@ -1,5 +1,6 @@
 /**
- * Stored logs this process verified whole before it stored them (every record checksum, over the bytes as they
+ * Stored logs this process verified whole before it stored them, and the disks it staged full copies into from
+ * those very bytes (staged-disk.ts; taken or read without the check of staged-check.ts when unchanged) (every record checksum, over the bytes as they
  * arrived and were written to the file, or as read back from it; then the file was synced), with what the file
  * was then: inode, size and modification time (not the change time: the
  * receiver's own name for the file goes after the store, and that changes it). A log that is

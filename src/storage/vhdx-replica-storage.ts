@@ -376,6 +376,8 @@ export class VhdxReplicaStorage implements ReplicaStorage {
     if (staged !== undefined) {
       const stagedName = `${header.diskId}.${randomUUID().slice(0, 8)}.vhdx`;
       await rename(staged, join(dir, stagedName));
+      // Written by this process from the very bytes whose record checksums it verified, and flushed.
+      await verifiedLogs.remember(join(dir, stagedName));
       (cycle.staged ??= {})[header.diskId] = stagedName;
     }
     await fsyncDirectory(dir);
@@ -408,10 +410,12 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         const dir = join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence));
         const plans = await Promise.all(this.state.disks.map((disk) => this.planApply(cycle, dir, disk.diskId)));
         // Staged bytes were checked when they arrived and have rested on this volume since (maybe across a
-        // restart): checked again before any disk is changed (staged-check.ts).
+        // restart): checked again before any disk is changed (staged-check.ts), unless this process staged and
+        // stored them and neither file changed since (verified-logs.ts), as for a stored log below. Such a copy
+        // was written past the page cache: checking it would read the whole copy back from the device.
         for (const plan of plans) {
           const source = plan.take ?? plan.payloads;
-          if (source !== undefined) {
+          if (source !== undefined && !((await verifiedLogs.unchanged(source)) && (await verifiedLogs.unchanged(plan.log)))) {
             // A log whose own framing is damaged cannot vouch for the disk: refused too, not retried for ever.
             const found = await checkStagedDisk(plan.log, source).catch((error: unknown) => {
               if (error instanceof LogFormatError) return error;
@@ -437,7 +441,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         } catch (error) {
           // Damaged since this process stored it (read back from the disk after the page cache let it go): the
           // retry verifies it whole first, and so refuses and drops the cycle instead of failing here for ever.
-          if (error instanceof LogFormatError) for (const plan of plans) verifiedLogs.forget(plan.log);
+          if (error instanceof LogFormatError) for (const plan of plans) forgetVerified(plan);
           throw error;
         }
         const next = this.clone();
@@ -448,7 +452,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         next.topDirty = true;
         await this.commit(next);
         await rm(join(this.root, 'incoming', cycleDir(cycle.generation, cycle.sequence)), { recursive: true, force: true });
-        for (const plan of plans) verifiedLogs.forget(plan.log);
+        for (const plan of plans) forgetVerified(plan);
         result.applied.push({ generation: cycle.generation, sequence: cycle.sequence, consistency: cycle.consistency });
         log.info('cycle applied', { vmId: this.vmId, generation: cycle.generation, sequence: cycle.sequence });
         // An application-consistent point is only that at exactly this cycle boundary: seal it now.
@@ -833,4 +837,9 @@ async function writeDurably(path: string, source: AsyncIterable<Uint8Array>): Pr
   } finally {
     await handle.close();
   }
+}
+
+/** The files of an apply plan this process remembered as verified (a stored log, a staged disk). */
+function forgetVerified(plan: ApplyPlan): void {
+  for (const path of [plan.log, plan.take, plan.payloads]) if (path !== undefined) verifiedLogs.forget(path);
 }
