@@ -30,18 +30,15 @@ export const HASH_SYNC_FINE_BLOCK_SIZE = 4096;
 /** Above this share of the compared span differing, the fine pass would re-read more than it saves: skipped. */
 const FINE_PASS_MAX_SHARE = 0.25;
 /**
- * Differing coarse bytes compared again per fine request, at most: small enough that a dense stretch of
- * differences reaches the log's encoder while the rest of the disk is hashed, large enough that the requests
- * stay few (about 6 for 1% of 4 GiB): each costs the replica server a storage lock, an open of the disk's chain
- * and its own hashing set-up, and 4 MiB batches (21 requests there) cost it 0.15 CPU-seconds more per resync
- * (bench/replication/README.md, resync, branch s9-s).
+ * Differing coarse bytes compared again per fine request: small enough that the log's upload gets its
+ * first extents early, large enough that the round trips (one per batch) stay few (about 20 for 1% of 4 GiB).
  */
-export const FINE_BATCH_BYTES = 16 * 1024 * 1024;
+export const FINE_BATCH_BYTES = 4 * 1024 * 1024;
 /**
- * Fine batches compared at once: the next batch's round trip and local hashing overlap the one before, so the
- * comparison does not fall behind the hashing where differences are dense.
+ * Fine batches compared at once: the next batch's round trip and local hashing overlap the one before, so a
+ * dense stretch of differences does not pile up behind one batch while the hashing goes on.
  */
-export const FINE_BATCHES_IN_FLIGHT = 2;
+export const FINE_BATCHES_IN_FLIGHT = 3;
 /**
  * The disk's log may start uploading once at most this much of the disk is left to hash. An upload stream
  * carries nothing while the comparison finds nothing, and the replica server gives up an upload stream idle
