@@ -31,14 +31,9 @@ export const HASH_SYNC_FINE_BLOCK_SIZE = 4096;
 const FINE_PASS_MAX_SHARE = 0.25;
 /**
  * Differing coarse bytes compared again per fine request: small enough that the log's upload gets its
- * first extents early, large enough that the round trips (one per batch) stay few (about 20 for 1% of 4 GiB).
+ * first extents early, large enough that the round trips (one per batch) stay few (10 for 1% of 4 GiB).
  */
-export const FINE_BATCH_BYTES = 4 * 1024 * 1024;
-/**
- * Fine batches compared at once: the next batch's round trip and local hashing overlap the one before, so a
- * dense stretch of differences does not pile up behind one batch while the hashing goes on.
- */
-export const FINE_BATCHES_IN_FLIGHT = 3;
+const FINE_BATCH_BYTES = 4 * 1024 * 1024;
 /**
  * The disk's log may start uploading once at most this much of the disk is left to hash. An upload stream
  * carries nothing while the comparison finds nothing, and the replica server gives up an upload stream idle
@@ -89,15 +84,13 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
   let settled = 0;
   let local: HashManifest | undefined;
   let wake: (() => void) | undefined;
-  // Stops the local hashing and the fine passes when the comparison fails otherwise: the failure is reported at
-  // once, not after the disk.
+  // Stops the local hashing when the comparison fails otherwise: the failure is reported at once, not after the disk.
   const stop = new AbortController();
-  const stopping = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   // Both sides hash at once: the replica answers its kept manifest (or hashes its copy) while this side hashes.
   const hashing = hashImage(c.image, {
     blockSize,
     pool,
-    signal: stopping,
+    signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
     onSettled: (below, manifest) => {
       settled = below;
       local = manifest;
@@ -112,10 +105,9 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
     () => ((hashingOver = true), wake?.()),
     () => ((hashingOver = true), wake?.()),
   );
-  // A fine batch that fails stops the hashing with its failure, which the loop below then throws.
-  const fine = new FineBatches(c, stopping, (error) => stop.abort(error));
   try {
     const theirs = await remoteManifest(c);
+    const fine = new FineBatches(c);
     let compared = 0;
     while (compared < count) {
       if ((count - settled) * blockSize <= STREAM_AHEAD_BYTES) c.onStreamable?.();
@@ -128,16 +120,16 @@ async function compare(c: StreamedComparison): Promise<FinePassOutcome> {
       const upTo = settled;
       const differing = [...diffManifestBlocks(theirs, local, compared, upTo)];
       compared = upTo;
-      await fine.add(differing);
+      await fine.add(differing, upTo * blockSize);
     }
     await hashing;
     c.onStreamable?.();
-    await fine.finish(c.virtualSize);
+    await fine.flush(c.virtualSize);
     return fine.outcome();
   } catch (error) {
-    // Neither the local hashing nor a fine pass is left running on the pool when the comparison failed otherwise.
+    // The local hashing is not left running on the pool when the comparison failed otherwise.
     stop.abort(new Error('the comparison failed'));
-    await Promise.allSettled([hashing, fine.settled()]);
+    await Promise.allSettled([hashing]);
     throw error;
   }
 }
@@ -160,13 +152,9 @@ async function remoteManifest(c: StreamedComparison): Promise<HashManifest> {
 }
 
 /**
- * The fine pass in batches of at most FINE_BATCH_BYTES of differing coarse blocks: each batch is hashed
- * here and on the replica in fine blocks at once, and its differing fine blocks (with the coarse blocks that
- * are zero here, which need no data) go to the feed in offset order. Up to FINE_BATCHES_IN_FLIGHT batches run
- * at once, so the comparison keeps up with the hashing where the differences are dense: one batch at a time,
- * each waiting behind the hashing windows on the pool, the comparison fell behind there and gathered what had
- * settled meanwhile into one batch of tens of MiB, whose extents reached the log's encoder only after the
- * whole disk was hashed (bench/replication/README.md, resync, branch s9-s).
+ * The fine pass in batches of about FINE_BATCH_BYTES of differing coarse blocks: each batch is hashed here
+ * and on the replica in fine blocks at once, and its differing fine blocks (with the coarse blocks that are
+ * zero here, which need no data) go to the feed in offset order.
  */
 class FineBatches {
   private zeros: ChangedExtent[] = [];
@@ -176,83 +164,36 @@ class FineBatches {
   private spanStart = 0;
   private compared = false;
   private replicaTooOld = false;
-  /** Batches being compared, oldest first: each hands its extents to the feed after the one before it. */
-  private readonly inFlight: Promise<void>[] = [];
-  /** The last batch's hand-over to the feed (each waits for the one before, so the feed stays in offset order). */
-  private handedOver: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly c: StreamedComparison,
-    private readonly signal: AbortSignal,
-    /** Told a batch's failure at once (a batch is awaited only when its slot is needed, or at the end). */
-    private readonly onFailure: (error: unknown) => void,
-  ) {}
+  constructor(private readonly c: StreamedComparison) {}
 
-  /**
-   * Differing coarse extents, in offset order and past every earlier one: each batch they fill starts at once;
-   * waits only while FINE_BATCHES_IN_FLIGHT batches are being compared. The rest waits for more, or the end.
-   */
-  async add(extents: ChangedExtent[]): Promise<void> {
+  /** Differing coarse extents found below `comparedTo` (bytes); a full batch is compared at once. */
+  async add(extents: ChangedExtent[], comparedTo: number): Promise<void> {
     for (const extent of extents) {
-      if (extent.kind === 'zero') {
-        this.zeros.push(extent);
-        continue;
-      }
-      // A run of differing blocks longer than what the batch has room for is cut at a block boundary, the rest
-      // going with the next batch: a batch never holds more than FINE_BATCH_BYTES (or one block, if larger).
-      let rest: ChangedExtent | undefined = extent;
-      while (rest) {
-        const room = Math.max(this.c.blockSize, Math.ceil((FINE_BATCH_BYTES - this.dataBytes) / this.c.blockSize) * this.c.blockSize);
-        const taken: ChangedExtent = rest.length > room ? { ...rest, length: room } : rest;
-        rest = rest.length > room ? { ...rest, offset: rest.offset + room, length: rest.length - room } : undefined;
-        this.data.push(taken);
-        this.dataBytes += taken.length;
-        // A full batch spans the disk up to its last extent; the rest of the span goes with the next batch.
-        if (this.dataBytes >= FINE_BATCH_BYTES || this.data.length >= MAX_DIGEST_RANGES) await this.startBatch(taken.offset + taken.length);
+      if (extent.kind === 'zero') this.zeros.push(extent);
+      else {
+        this.data.push(extent);
+        this.dataBytes += extent.length;
       }
     }
+    if (this.dataBytes >= FINE_BATCH_BYTES || this.data.length >= MAX_DIGEST_RANGES) await this.flush(comparedTo);
   }
 
-  /** Compares what is pending (the rest of the disk up to `end`) and resolves once every batch's extents are in the feed. */
-  async finish(end: number): Promise<void> {
-    await this.startBatch(end);
-    await this.settled();
-    // A failed batch rejects its hand-over and every later one: the last one carries the first failure.
-    await this.handedOver;
-  }
-
-  /** Resolves when no batch is being compared any more (failed or not). */
-  async settled(): Promise<void> {
-    await Promise.allSettled([...this.inFlight, this.handedOver]);
+  /** Compares the pending batch (found in the span up to `comparedTo`) and hands its extents to the feed. */
+  async flush(comparedTo: number): Promise<void> {
+    const { zeros, data, dataBytes } = this;
+    const span = comparedTo - this.spanStart;
+    this.zeros = [];
+    this.data = [];
+    this.dataBytes = 0;
+    this.spanStart = comparedTo;
+    const fine = data.length === 0 ? [] : await this.finePass(data, dataBytes, span);
+    this.c.feed.push([...zeros, ...fine].sort((a, b) => a.offset - b.offset));
   }
 
   outcome(): FinePassOutcome {
     if (this.replicaTooOld) return 'replica-too-old';
     return this.compared ? 'compared' : 'skipped';
-  }
-
-  /** Starts comparing the pending batch (found in the span up to `spanEnd`), once fewer than FINE_BATCHES_IN_FLIGHT are. */
-  private async startBatch(spanEnd: number): Promise<void> {
-    while (this.inFlight.length >= FINE_BATCHES_IN_FLIGHT) {
-      // The oldest batch first: a failure there is thrown here, and its slot is free afterwards either way.
-      const oldest = this.inFlight[0]!;
-      await oldest;
-    }
-    const { zeros, data, dataBytes } = this;
-    const span = spanEnd - this.spanStart;
-    this.zeros = [];
-    this.data = [];
-    this.dataBytes = 0;
-    this.spanStart = spanEnd;
-    const passing = data.length === 0 ? Promise.resolve([]) : this.finePass(data, dataBytes, span);
-    const before = this.handedOver;
-    const handedOver = Promise.all([passing, before]).then(([fine]) => this.c.feed.push([...zeros, ...fine].sort((a, b) => a.offset - b.offset)));
-    this.handedOver = handedOver;
-    // Observed at once, and thrown again by whoever waits for the batch next (startBatch, finish).
-    handedOver.catch(this.onFailure);
-    const slot: Promise<void> = handedOver.finally(() => this.inFlight.splice(this.inFlight.indexOf(slot), 1));
-    slot.catch(() => undefined);
-    this.inFlight.push(slot);
   }
 
   private async finePass(coarse: ChangedExtent[], dataBytes: number, span: number): Promise<ChangedExtent[]> {
@@ -265,16 +206,15 @@ class FineBatches {
     }
     // Settled both ways: the local pass is never left running on the pool when the replica's answer fails.
     const [theirs, ours] = await Promise.allSettled([
-      c.client.digests(c.logVmId, c.logDiskId, { blockSize, algorithm: c.pool.algorithm, position: c.content.position, referencePoint: c.content.referencePoint, ranges }, this.signal),
-      hashRanges(c.image, ranges, { blockSize, pool: c.pool, signal: this.signal }),
+      c.client.digests(c.logVmId, c.logDiskId, { blockSize, algorithm: c.pool.algorithm, position: c.content.position, referencePoint: c.content.referencePoint, ranges }, c.signal),
+      hashRanges(c.image, ranges, { blockSize, pool: c.pool, ...(c.signal ? { signal: c.signal } : {}) }),
     ]);
     if (ours.status === 'rejected') throw ours.reason;
     if (theirs.status === 'rejected') {
       const error: unknown = theirs.reason;
       // A replica server from before the digests route answers "no such route": the coarse blocks go whole.
       if (error instanceof TransportError && error.code === 'ERR_NOT_FOUND') {
-        // Said once, though the batches in flight beside the first one hear it too.
-        if (!this.replicaTooOld) log.info('the replica server serves no block digests (it predates them): the differing blocks go whole; upgrade it to send less', {
+        log.info('the replica server serves no block digests (it predates them): the differing blocks go whole; upgrade it to send less', {
           diskId: c.logDiskId,
           blockSize: c.blockSize,
           differingBytes: dataBytes,

@@ -3,21 +3,19 @@
  * while the rest of the disk is still being hashed, not after; the resync keeps no spool file (its frozen
  * point stays readable until the replica acknowledges); and a failure of the comparison after the upload
  * began fails the resync with that failure, applies nothing, and the next attempt still brings the replica
- * to the primary's content. Where the differences are dense, the fine pass runs several batches of bounded size
- * at once, and they still reach the log in offset order.
+ * to the primary's content.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hashSyncVm } from '../../src/agent/hash-sync.js';
-import { FINE_BATCH_BYTES } from '../../src/agent/streamed-comparison.js';
 import { primaryStateFile, spoolDir } from '../../src/agent/paths.js';
 import { vmLogId } from '../../src/engine/index.js';
 import type { DiskImage } from '../../src/host/disk-image.js';
 import type { HostAdapter } from '../../src/host/host-adapter.js';
 import { openVhdxReplicaStorage } from '../../src/storage/vhdx-replica-storage.js';
-import { ReplicaClient, type DeliveryProgress } from '../../src/transport/index.js';
+import type { DeliveryProgress } from '../../src/transport/index.js';
 import { MiB, TwoHosts } from '../e2e/harness.js';
 
 /** How long the last hash window waits for the upload to begin before it goes on anyway. */
@@ -119,55 +117,6 @@ describe('streamed comparison', () => {
       assert.match(accepted, /"recordHash":"xxh128"/, accepted);
       assert.ok((await hosts.verifyReplica(result.referencePoint)) >= 2, 'every recovery point checked against the primary');
     } finally {
-      await hosts.dispose();
-    }
-  });
-
-  it('compares the differing blocks again in batches of bounded size, the next while the one before is answered', async () => {
-    const hosts = await TwoHosts.create({ disks: [64 * MiB] });
-    // A spy on the real client (every request still goes to the replica server): what each fine batch asks,
-    // and whether a second batch is asked while the first is still unanswered.
-    const digests = Object.getOwnPropertyDescriptor(ReplicaClient.prototype, 'digests')!;
-    const asked: number[] = [];
-    let answering = 0;
-    let overlapped = false;
-    let secondAsked!: () => void;
-    const second = new Promise<void>((resolve) => (secondAsked = resolve));
-    try {
-      await hosts.startServer();
-      await hosts.workload(['--seed=81', '--bytes=16MiB']);
-      const initial = await hosts.replicate();
-      assert.equal(initial.code, 0, JSON.stringify(initial.json));
-      await diverged(hosts, 82);
-      Object.defineProperty(ReplicaClient.prototype, 'digests', {
-        ...digests,
-        value: async function (this: ReplicaClient, ...args: Parameters<ReplicaClient['digests']>): Promise<Buffer> {
-          const bytes = args[2].ranges.reduce((sum, r) => sum + r.length, 0);
-          asked.push(bytes);
-          if (answering > 0) overlapped = true;
-          answering++;
-          try {
-            // The first batch is answered only once the next one is asked (or after 10 s: one batch at a time).
-            if (asked.length === 1) await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-            else secondAsked();
-            return await (digests.value as ReplicaClient['digests']).apply(this, args);
-          } finally {
-            answering--;
-          }
-        },
-      });
-      const stateFile = primaryStateFile(hosts.primaryState, hosts.vmId);
-      const result = await hashSyncVm({ host: hosts.host, vm: hosts.vmId, stateFile, replica: await hosts.connection() });
-      Object.defineProperty(ReplicaClient.prototype, 'digests', digests);
-      await hosts.rememberPrimary(result.referencePoint);
-      assert.equal(result.disks[0]!.finePass, 'compared', JSON.stringify(result.disks));
-      assert.ok(asked.length >= 2, `the differing blocks were compared again in ${asked.length} batch(es): ${asked.join(', ')} bytes`);
-      for (const bytes of asked) assert.ok(bytes <= FINE_BATCH_BYTES, `a batch of ${bytes} bytes (at most ${FINE_BATCH_BYTES})`);
-      assert.ok(overlapped, 'the second batch was asked while the first was still unanswered');
-      assert.equal(await hosts.server!.stop(), 0);
-      assert.ok((await hosts.verifyReplica(result.referencePoint)) >= 2, 'every recovery point checked against the primary');
-    } finally {
-      Object.defineProperty(ReplicaClient.prototype, 'digests', digests);
       await hosts.dispose();
     }
   });
