@@ -11,6 +11,7 @@ import { installService, uninstallService } from '../../src/cli/commands/service
 import { spawnSync } from 'node:child_process';
 import { EVENT_MESSAGE_FILE, installPlan, roleNodeOptions, uninstallPlan, windowsCommandLine } from '../../src/cli/commands/service/plan.js';
 import { REPLICA_SERVER_NODE_OPTIONS } from '../../src/replica/server-node-options.js';
+import { AGENT_NODE_OPTIONS } from '../../src/agent/agent-node-options.js';
 import { runPlan, type StepRunner } from '../../src/cli/commands/service/runner.js';
 import { registerTask, unregisterTask } from '../../src/cli/commands/task/impl.js';
 import { registerPlan, unregisterPlan } from '../../src/cli/commands/task/plan.js';
@@ -43,20 +44,22 @@ test('service install on Windows creates an auto-start service that runs "servic
   assert.throws(() => installPlan('agent', 'bad name"', win), /must be 1–80 letters/);
 });
 
-test("the replica server's systemd unit gives node the server's heap options before the CLI; the agent's gives none", () => {
+test("each role's systemd unit gives node that role's heap options before the CLI", () => {
   const linux = { platform: 'linux' as const, nodePath: '/usr/bin/node', cliPath: '/opt/hvreplica/bin/hvreplica.js', stateDir: '/var/lib/hvreplica', systemdDir: '/units' };
   const server = installPlan('replica-server', 'hvreplica-replica-server', linux).files[0]!.content;
   assert.match(server, /^ExecStart=\/usr\/bin\/node --initial-old-space-size=64 --max-semi-space-size=8 \/opt\/hvreplica\/bin\/hvreplica.js server run --state-dir=\/var\/lib\/hvreplica$/m);
   const agent = installPlan('agent', 'hvreplica-agent', linux).files[0]!.content;
-  assert.match(agent, /^ExecStart=\/usr\/bin\/node \/opt\/hvreplica\/bin\/hvreplica.js agent run --state-dir=\/var\/lib\/hvreplica$/m);
+  assert.match(agent, /^ExecStart=\/usr\/bin\/node --initial-old-space-size=64 --max-semi-space-size=8 \/opt\/hvreplica\/bin\/hvreplica.js agent run --state-dir=\/var\/lib\/hvreplica$/m);
   assert.deepEqual(roleNodeOptions('replica-server'), [...REPLICA_SERVER_NODE_OPTIONS]);
-  assert.deepEqual(roleNodeOptions('agent'), []);
+  assert.deepEqual(roleNodeOptions('agent'), [...AGENT_NODE_OPTIONS]);
 });
 
-test("this node accepts the replica server's options (a refused one would keep the service from starting)", () => {
-  const run = spawnSync(process.execPath, [...REPLICA_SERVER_NODE_OPTIONS, '-e', "process.stdout.write('started')"], { encoding: 'utf8' });
-  assert.equal(run.status, 0, run.stderr);
-  assert.equal(run.stdout, 'started');
+test("this node accepts the replica server's and the agent's options (a refused one would keep the service from starting)", () => {
+  for (const options of [REPLICA_SERVER_NODE_OPTIONS, AGENT_NODE_OPTIONS]) {
+    const run = spawnSync(process.execPath, [...options, '-e', "process.stdout.write('started')"], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'started');
+  }
 });
 
 test('service uninstall is idempotent: a stopped or missing service is fine', () => {

@@ -4,6 +4,7 @@
  * the exact command lines are unit-tested on any platform.
  */
 import { posix } from 'node:path';
+import { AGENT_NODE_OPTIONS } from '../../../agent/agent-node-options.js';
 import { REPLICA_SERVER_NODE_OPTIONS } from '../../../replica/server-node-options.js';
 
 export type ServiceRole = 'replica-server' | 'agent';
@@ -45,9 +46,9 @@ export function roleCommand(role: ServiceRole): string[] {
   return role === 'replica-server' ? ['server', 'run'] : ['agent', 'run'];
 }
 
-/** Options for node itself when it runs the role (the replica server's heap settings, server-node-options.ts). */
+/** Options for node itself when it runs the role: each role's heap settings (server-node-options.ts, agent-node-options.ts). */
 export function roleNodeOptions(role: ServiceRole): string[] {
-  return role === 'replica-server' ? [...REPLICA_SERVER_NODE_OPTIONS] : [];
+  return role === 'replica-server' ? [...REPLICA_SERVER_NODE_OPTIONS] : [...AGENT_NODE_OPTIONS];
 }
 
 /** Event sources need a message file; .NET's EventLogMessages.dll prints each event's own text. */
