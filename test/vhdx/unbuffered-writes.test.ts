@@ -124,6 +124,39 @@ describe('VHDX unbuffered writes', () => {
     }
   });
 
+  it('keep that order every time when each write is held in flight (a test hook): writes, reads, flush and close wait for it', async () => {
+    const parent = process.env.HVR_TEST_DIRECT_IO_DIR ?? tmpdir();
+    const path = join(scratchIn(parent), 'held.vhdx');
+    await createDisk(path, { type: 'dynamic', virtualSize: 16 * MiB, blockSize: 2 * MiB });
+    // Read once, when the disk opens: every unbuffered write of this disk waits 40 ms before it starts, so an access
+    // that does not wait for it lands before it, and is undone by it, in every run.
+    process.env.HVR_TEST_HOLD_UNBUFFERED_WRITES_MS = '40';
+    const disk = await openDisk(path, { writable: true, unbufferedWrites: true }).finally(() => delete process.env.HVR_TEST_HOLD_UNBUFFERED_WRITES_MS);
+    const model = Buffer.alloc(16 * MiB);
+    try {
+      assert.equal(disk.writesUnbuffered(), true);
+      // Held in flight after the call returns; a small write into its middle goes through the cache and must wait.
+      await write(disk, model, 4 * MiB, pieces(randomBytes(2 * MiB), 16393));
+      await write(disk, model, 4 * MiB + 1000, [Buffer.alloc(100, 0xbb)]);
+      assert.equal(sha256(await disk.read(4 * MiB, 2 * MiB)), sha256(model.subarray(4 * MiB, 6 * MiB)), 'the small write landed last');
+      // A read right after a held write sees it.
+      await write(disk, model, 8 * MiB, [randomBytes(MiB)]);
+      assert.equal(sha256(await disk.read(8 * MiB, MiB)), sha256(model.subarray(8 * MiB, 9 * MiB)), 'the read waited for the write');
+      // An unbuffered write over one still held lands after it.
+      await write(disk, model, 8 * MiB, [randomBytes(MiB)]);
+      // Closed with the last write still held: the close waits for it (the flush inside it too).
+      await write(disk, model, 12 * MiB, pieces(randomBytes(2 * MiB), 65537));
+    } finally {
+      await disk.close();
+    }
+    const again = await openDisk(path);
+    try {
+      assert.equal(sha256(await again.read(0, 16 * MiB)), sha256(model), 'every write, in its order, after a reopen');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('go through the page cache on tmpfs, which takes no unbuffered writes, with the same result', async () => {
     assert.ok(existsSync('/dev/shm') && statfsSync('/dev/shm').type === TMPFS_MAGIC, '/dev/shm must be a tmpfs for this test');
     await writeAndCheck(scratchIn('/dev/shm'), false);

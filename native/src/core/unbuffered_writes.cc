@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iterator>
@@ -48,8 +50,8 @@ using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedDelete>;
 
 class UnbufferedWrites final : public File {
  public:
-  UnbufferedWrites(std::unique_ptr<File> buffered, std::unique_ptr<UnbufferedFile> unbuffered)
-      : buffered_(std::move(buffered)), unbuffered_(std::move(unbuffered)), unit_(unbuffered_->alignment()) {}
+  UnbufferedWrites(std::unique_ptr<File> buffered, std::unique_ptr<UnbufferedFile> unbuffered, std::chrono::milliseconds held)
+      : buffered_(std::move(buffered)), unbuffered_(std::move(unbuffered)), unit_(unbuffered_->alignment()), held_(held) {}
 
   ~UnbufferedWrites() override {
     {
@@ -236,6 +238,7 @@ class UnbufferedWrites final : public File {
   }
 
   void Write(const Piece& piece) {
+    if (held_.count() > 0) std::this_thread::sleep_for(held_);
     if (unbuffered() && unbuffered_->WriteAt(piece.offset, piece.buffer.get(), piece.length)) return;
     // Refused (EINVAL): this file goes through the cache from now on, starting with this piece.
     unbuffered_usable_ = false;
@@ -245,6 +248,9 @@ class UnbufferedWrites final : public File {
   std::unique_ptr<File> buffered_;
   std::unique_ptr<UnbufferedFile> unbuffered_;
   const size_t unit_;
+  // Tests only: each write is held in flight this long first, so that an access that fails to wait for it is
+  // caught every time rather than when the scheduler happens to allow (HeldWritesForTests).
+  const std::chrono::milliseconds held_;
   std::atomic<bool> unbuffered_usable_{true};
 
   std::mutex mutex_;
@@ -257,6 +263,16 @@ class UnbufferedWrites final : public File {
   std::vector<std::thread> writers_;
 };
 
+// HVR_TEST_HOLD_UNBUFFERED_WRITES_MS: how long each unbuffered write waits before it starts (tests of the
+// ordering rules above; unset, or anything but a number from 1 to 1000, in production).
+std::chrono::milliseconds HeldWritesForTests() {
+  const char* value = std::getenv("HVR_TEST_HOLD_UNBUFFERED_WRITES_MS");
+  if (value == nullptr) return std::chrono::milliseconds(0);
+  char* end = nullptr;
+  const long ms = std::strtol(value, &end, 10);
+  return *end == '\0' && ms >= 1 && ms <= 1000 ? std::chrono::milliseconds(ms) : std::chrono::milliseconds(0);
+}
+
 }  // namespace
 
 std::unique_ptr<File> OpenForWriting(const std::string& path, WriteCaching caching) {
@@ -264,7 +280,7 @@ std::unique_ptr<File> OpenForWriting(const std::string& path, WriteCaching cachi
   std::unique_ptr<File> buffered = File::Open(path, OpenMode::kReadWriteShared);
   std::unique_ptr<UnbufferedFile> unbuffered = UnbufferedFile::Open(path);
   if (!unbuffered || unbuffered->alignment() > kPieceBytes) return buffered;
-  return std::make_unique<UnbufferedWrites>(std::move(buffered), std::move(unbuffered));
+  return std::make_unique<UnbufferedWrites>(std::move(buffered), std::move(unbuffered), HeldWritesForTests());
 }
 
 bool WritesUnbuffered(const File& file) {
