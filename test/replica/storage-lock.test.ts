@@ -62,11 +62,19 @@ describe('storage lock in one process', () => {
     const gate = new Promise<void>((resolve) => {
       releaseFirst = resolve;
     });
+    let firstRuns!: () => void;
+    const firstStarted = new Promise<void>((resolve) => {
+      firstRuns = resolve;
+    });
     const first = withStorageLock(folders[0]!, 'first', async () => {
       seen.push(await contextTracked());
+      firstRuns();
       await gate;
     });
-    // A second holder of another folder ends while the first still runs: the first keeps its context.
+    // Only once the first holder runs (taking its lock file may take longer than the whole second holding on a
+    // busy machine, and then nothing is tracked in between, rightly): a second holder of another folder ends
+    // while the first still runs, and the first keeps its context.
+    await firstStarted;
     await withStorageLock(folders[1]!, 'second', async () => undefined);
     seen.push(await contextTracked());
     releaseFirst();
