@@ -415,7 +415,8 @@ export class VhdxReplicaStorage implements ReplicaStorage {
         // was written past the page cache: checking it would read the whole copy back from the device.
         for (const plan of plans) {
           const source = plan.take ?? plan.payloads;
-          if (source !== undefined && !((await verifiedLogs.unchanged(source)) && (await verifiedLogs.unchanged(plan.log)))) {
+          const logUnchanged = await verifiedLogs.unchanged(plan.log);
+          if (source !== undefined && !(logUnchanged && (await verifiedLogs.unchanged(source)))) {
             // A log whose own framing is damaged cannot vouch for the disk: refused too, not retried for ever.
             const found = await checkStagedDisk(plan.log, source).catch((error: unknown) => {
               if (error instanceof LogFormatError) return error;
@@ -428,7 +429,7 @@ export class VhdxReplicaStorage implements ReplicaStorage {
           // copied file to file (verified-logs.ts). One kept across a restart, or written to since, is
           // verified whole before any of it is written: a record damaged at rest would otherwise stop the
           // apply half-way, leaving the records before it written and the cycle retried for ever.
-          if (plan.take === undefined && !(await verifiedLogs.unchanged(plan.log))) {
+          if (plan.take === undefined && !logUnchanged) {
             const error = await verifyStoredLog(plan.log, plan.payloads !== undefined);
             if (error) await this.refuseDamaged(cycle, plan, false, damagedLog(plan.diskId, error));
           }

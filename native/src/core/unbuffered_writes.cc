@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/align.h"
 #include "core/byte_runs.h"
 
 namespace hvr {
@@ -39,8 +40,6 @@ constexpr size_t kPieces = kWriters + 2;
 // Smaller aligned middles go through the cache: not worth a thread hop (metadata, log entries, bitmaps).
 constexpr uint64_t kMinUnbufferedBytes = 64 * 1024;
 
-uint64_t AlignDown(uint64_t value, uint64_t unit) { return value / unit * unit; }
-uint64_t AlignUp(uint64_t value, uint64_t unit) { return AlignDown(value + unit - 1, unit); }
 
 struct AlignedDelete {
   size_t alignment;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/align.h"
 #include "vhdx/guid.h"
 
 namespace hvr::vhdx {
@@ -66,7 +67,6 @@ inline void Put64(uint8_t* p, uint64_t v) {
 }
 inline bool HasSignature(const uint8_t* p, const char* sig) { return std::memcmp(p, sig, std::strlen(sig)) == 0; }
 
-inline uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 inline bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // Well-known GUIDs (MS-VHDX 2.2.3 / 2.6.2; "incomplete file" from Microsoft's openvmm).

@@ -21,8 +21,6 @@ constexpr uint64_t kBitmapPageSize = 4096;
 constexpr uint64_t kSectorsPerBitmapPage = kBitmapPageSize * 8;
 constexpr size_t kCommitMargin = 40;
 
-uint64_t AlignDown(uint64_t v, uint64_t a) { return v / a * a; }
-
 bool ParseHeader(const uint8_t* p, Header* h) {
   if (!HasSignature(p, "head")) return false;
   if (Crc32cWithHole(p, kHeaderSize, 4) != Le32(p + 4)) return false;
